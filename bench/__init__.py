@@ -1,0 +1,1 @@
+"""Benchmarks: one script per benchmark, figures recorded in BENCHMARKS.md."""

@@ -1,0 +1,37 @@
+"""A callback that records when each epoch ends, so that two training loops are timed the same way.
+
+Both sides of a comparison add it last, so an epoch's period includes every other callback's work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+
+import keras
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Appends the ``perf_counter`` of every epoch end (and the training start) to a JSON file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.marks: list[float] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.marks = [time.perf_counter()]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.marks.append(time.perf_counter())
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.path.write_text(json.dumps(self.marks))
+
+
+def epoch_periods(path: str | Path) -> list[float]:
+    """Seconds of each epoch, from one epoch end to the next (the first from the training start)."""
+    marks = json.loads(Path(path).read_text())
+    return [b - a for a, b in itertools.pairwise(marks)]

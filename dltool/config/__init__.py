@@ -1,0 +1,6 @@
+"""Configuration: typed schemas, validation, and composition of the Hydra config tree."""
+
+from dltool.config.compose import HydraArgs, builtin_config_dir, compose, expand_sweeps, register_resolvers
+from dltool.config.validate import RunConfig, validate
+
+__all__ = ["HydraArgs", "RunConfig", "builtin_config_dir", "compose", "expand_sweeps", "register_resolvers", "validate"]

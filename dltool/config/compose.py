@@ -1,0 +1,237 @@
+"""Where the built-in configs live, dltool's OmegaConf resolvers, and composition with clear errors.
+
+``dltool train`` hands its arguments to Hydra's own ``@hydra.main`` (so every Hydra feature
+works), but first composes the same overrides here, once per value of each swept key, so that
+a typo or a bad value is one line and exit 2 before anything runs. ``dltool show`` uses the
+composed config directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from dltool.errors import ConfigError, did_you_mean
+
+PRIMARY_CONFIG = "config"
+GROUPS = ("data", "model", "optimizer", "regularization", "callbacks", "trainer", "experiment")
+
+
+def builtin_config_dir() -> Path:
+    """``conf/`` shipped inside the wheel (``dltool/conf``), or the checkout's top-level ``conf/``."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "conf"
+    return packaged if packaged.is_dir() else package.parent / "conf"
+
+
+# ------------------------------------------------------------------------- resolvers
+_run_dirs: dict[str, str] = {}
+
+
+def unique_run_dir(base: str, name: str | None = None) -> str:
+    """Create and return ``base[_name]``, or ``base[_name]-N`` if another run took it first.
+
+    ``os.mkdir`` is atomic, so two runs started in the same second get two directories.
+    The answer is remembered, as Hydra may resolve the key more than once.
+    """
+    stem = f"{base}_{name}" if name else base
+    if stem not in _run_dirs:
+        Path(stem).parent.mkdir(parents=True, exist_ok=True)
+        for i in itertools.count():
+            candidate = stem if i == 0 else f"{stem}-{i}"
+            try:
+                os.mkdir(candidate)
+            except FileExistsError:
+                continue
+            _run_dirs[stem] = candidate
+            break
+    return _run_dirs[stem]
+
+
+def register_resolvers() -> None:
+    """Register ``dltool_run_dir`` and ``dltool_suffix`` (idempotent)."""
+    if not OmegaConf.has_resolver("dltool_run_dir"):
+        OmegaConf.register_new_resolver("dltool_run_dir", unique_run_dir)
+    if not OmegaConf.has_resolver("dltool_suffix"):
+        OmegaConf.register_new_resolver("dltool_suffix", lambda name=None: f"_{name}" if name else "")
+
+
+# ----------------------------------------------------------------------- composition
+@dataclass
+class HydraArgs:
+    """A ``dltool train`` command line split into Hydra's flags and the overrides."""
+
+    overrides: list[str] = field(default_factory=list)
+    config_name: str = PRIMARY_CONFIG
+    config_dirs: list[str] = field(default_factory=list)
+    config_path: str | None = None
+    informational: bool = False  # --help/--hydra-help/--info/--cfg: Hydra answers, nothing runs
+
+    @classmethod
+    def parse(cls, argv: list[str]) -> HydraArgs:
+        args = cls()
+        i = 0
+        while i < len(argv):
+            arg = argv[i]
+            flag, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+            takes_value = flag in (
+                "--config-name",
+                "-cn",
+                "--config-dir",
+                "-cd",
+                "--config-path",
+                "-cp",
+                "--cfg",
+                "-c",
+                "--package",
+                "-p",
+                "--info",
+                "-i",
+                "--experimental-rerun",
+            )
+            value = inline if inline else (argv[i + 1] if takes_value and i + 1 < len(argv) else "")
+            if takes_value and not inline:
+                i += 1
+            if flag in ("--config-name", "-cn"):
+                args.config_name = value
+            elif flag in ("--config-dir", "-cd"):
+                args.config_dirs.append(value)
+            elif flag in ("--config-path", "-cp"):
+                args.config_path = value
+            elif flag in (
+                "--cfg",
+                "-c",
+                "--info",
+                "-i",
+                "--hydra-help",
+                "--help",
+                "-h",
+                "--shell-completion",
+                "-sc",
+                "--version",
+                "--experimental-rerun",
+            ):
+                args.informational = True
+            elif not arg.startswith("-"):
+                args.overrides.append(arg)
+            i += 1
+        return args
+
+
+def compose(
+    overrides: list[str],
+    config_name: str = PRIMARY_CONFIG,
+    config_dirs: tuple[str, ...] | list[str] = (),
+    config_path: str | None = None,
+) -> DictConfig:
+    """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    register_resolvers()
+    primary = Path(config_path).resolve() if config_path else builtin_config_dir()
+    if not primary.is_dir():
+        raise ConfigError(f"--config-path {config_path}: no such directory")
+    search = [d for d in config_dirs]
+    if config_path:
+        search.append(str(builtin_config_dir()))
+    for d in config_dirs:
+        if not Path(d).is_dir():
+            raise ConfigError(f"--config-dir {d}: no such directory")
+    extra = [f"hydra.searchpath=[{','.join('file://' + str(Path(d).resolve()) for d in search)}]"] if search else []
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(primary), version_base="1.3"):
+            return hydra_compose(config_name, overrides=[*overrides, *extra])
+    except MissingConfigException as err:
+        raise ConfigError(_missing_message(err, config_name)) from None
+    except OverrideParseException as err:
+        raise ConfigError(f"cannot parse the override: {_first_line(err)}") from None
+    except ConfigCompositionException as err:
+        raise ConfigError(_composition_message(err, overrides, config_name, config_dirs, config_path)) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def expand_sweeps(overrides: list[str]) -> list[list[str]]:
+    """One override list per value of each swept key (others at their first value).
+
+    ``["model=mlp,cnn", "trainer.epochs=1"]`` gives ``[["model=mlp", ...], ["model=cnn", ...]]``,
+    so every value of a multirun is checked without composing the whole grid.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as err:
+        raise ConfigError(f"cannot parse the override: {_first_line(err)}") from None
+    values: list[list[str]] = []
+    for override in parsed:
+        prefix = override.get_key_element()
+        if override.is_discrete_sweep():
+            values.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
+        elif override.is_sweep_override():
+            values.append([])  # a continuous range: only a search plugin can sample it
+        else:
+            values.append([override.input_line])
+    first = [v[0] for v in values if v]
+    combos = [first]
+    for i, options in enumerate(values):
+        for option in options[1:]:
+            combos.append([option if j == i else v[0] for j, v in enumerate(values) if v])
+    return combos
+
+
+def _missing_message(err: Exception, config_name: str) -> str:
+    missing = getattr(err, "missing_cfg_file", None) or ""
+    options = list(getattr(err, "options", None) or [])
+    if "/" in missing:
+        group, choice = missing.rsplit("/", 1)
+        return (
+            f"{group}={choice}: no such {group} option{did_you_mean(choice, options)}; "
+            f"choices: {', '.join(sorted(options))}"
+        )
+    return f"config '{missing or config_name}' not found: {_first_line(err)}"
+
+
+def _composition_message(
+    err: Exception,
+    overrides: list[str],
+    config_name: str,
+    config_dirs: tuple[str, ...] | list[str],
+    config_path: str | None,
+) -> str:
+    text = str(err)
+    match = re.search(r"Could not override '([^']+)'", text) or re.search(
+        r"Could not delete from config. '([^']+)'", text
+    )
+    if match:
+        key = match.group(1)
+        parent, _, leaf = key.rpartition(".")
+        candidates: list[str] = []
+        groups = [o for o in overrides if "=" in o and "." not in o.split("=")[0].lstrip("+~")]
+        try:
+            base = compose(groups, config_name, config_dirs, config_path)
+            node = OmegaConf.select(base, parent) if parent else base
+            if isinstance(node, DictConfig):
+                candidates = [str(k) for k in node if k != "hydra"]
+        except ConfigError:
+            pass
+        hint = did_you_mean(leaf, candidates)
+        valid = f"; valid keys here: {', '.join(candidates)}" if candidates else ""
+        return f"unknown key '{key}'{hint}{valid} (use +{key}=... to add a new key)"
+    if "Ambiguous value" in text:
+        return f"{_first_line(err)}: add -m (--multirun) to sweep over the values, or write a list as [a,b]"
+    return _first_line(err)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

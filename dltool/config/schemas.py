@@ -1,0 +1,337 @@
+"""Typed schemas of every config node.
+
+Each group option (``conf/<group>/<option>.yaml``) is validated against the schema
+registered under its ``name`` key, so a user's own option file in another config
+directory gets the same checks as a built-in one. Field metadata carries the
+constraints (``choices``, bounds) and a one-line help text.
+
+This module imports neither Keras nor TensorFlow: validation runs before them.
+
+Example:
+    >>> from omegaconf import OmegaConf
+    >>> schema_for("model", "mlp").__name__
+    'MLPConfig'
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field
+from typing import Any
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
+TASKS = ("multiclass", "binary", "regression")
+
+
+def opt(default: Any = MISSING, help: str = "", **constraints: Any) -> Any:
+    """A dataclass field with a help text and constraints (choices, ge, gt, le, lt).
+
+    Mutable defaults (lists, dicts, dataclasses) are wrapped in a factory.
+    """
+    metadata = {"help": help, **constraints}
+    if isinstance(default, list | dict) or hasattr(default, "__dataclass_fields__"):
+        value = default
+        return field(default_factory=lambda: _copy(value), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class DataConfig:
+    name: str = opt(help="dataset; see `conf/data/`")
+    validation_split: float = opt(0.1, "fraction of the training split held out for validation", ge=0.0, lt=1.0)
+    seed: int | None = opt(None, "seed of the splits and of generated data (null: trainer.seed)")
+    max_samples: int | None = opt(None, "use at most this many examples of each split (quick runs)", gt=0)
+
+
+@dataclass
+class SplitDataConfig(DataConfig):
+    """A dataset with no test split of its own: ``test_split`` of it is held out."""
+
+    test_split: float = opt(0.2, "fraction of the data held out as the test split", gt=0.0, lt=1.0)
+
+
+@dataclass
+class DigitsConfig(SplitDataConfig):
+    name: str = "digits"
+
+
+@dataclass
+class PointsConfig(SplitDataConfig):
+    """Generated 2-D classification sets of the seeds (xor, blobs, flower, spirals)."""
+
+    num_samples: int = opt(400, "number of generated points", gt=3)
+    noise: float = opt(0.1, "standard deviation of the Gaussian noise", ge=0.0)
+
+
+@dataclass
+class FunctionConfig(SplitDataConfig):
+    """1-D regression: y = x^3 + x^2 - x - 1 (+ noise) on [low, high]."""
+
+    name: str = "function"
+    num_samples: int = opt(1000, "number of generated points", gt=3)
+    noise: float = opt(0.05, "standard deviation of the Gaussian noise on y", ge=0.0)
+    low: float = opt(-2.0, "lower end of the x range")
+    high: float = opt(2.0, "upper end of the x range")
+
+
+@dataclass
+class SyntheticConfig(SplitDataConfig):
+    """Random inputs of any shape, for smoke tests and benchmarks."""
+
+    name: str = "synthetic"
+    input_shape: list[int] = opt([32, 32, 3], "shape of one example, without the batch axis")
+    num_classes: int = opt(10, "number of classes (1 output for binary and regression)", ge=1)
+    num_samples: int = opt(1000, "number of generated examples", gt=3)
+    task: str = opt("multiclass", "what the labels are", choices=TASKS)
+
+
+@dataclass
+class ArchiveConfig(DataConfig):
+    """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
+
+    root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
+
+
+# ---------------------------------------------------------------------------- model
+@dataclass
+class ModelConfig:
+    name: str = opt(help="architecture; see `conf/model/`")
+    output_activation: str = opt(
+        "auto", "activation of the output layer (auto: from the task)", choices=("auto", *ACTIVATIONS)
+    )
+
+
+@dataclass
+class DenseStackConfig(ModelConfig):
+    activation: str = opt("relu", "activation of the hidden layers", choices=ACTIVATIONS)
+    activation_alpha: float = opt(0.01, "negative slope of leaky_relu, alpha of elu", ge=0.0)
+    kernel_initializer: str = opt("auto", "Keras initializer name (auto: he_* for ReLUs, lecun for SELU)")
+
+
+@dataclass
+class MLPConfig(DenseStackConfig):
+    name: str = "mlp"
+    hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
+
+
+@dataclass
+class ConvBlockConfig:
+    filters: int = opt(32, "number of filters", gt=0)
+    kernel_size: int = opt(3, "square kernel size", gt=0)
+    convs: int = opt(1, "convolutions before the pooling", ge=1)
+    padding: str = opt("same", "padding of the convolutions", choices=("same", "valid"))
+    pool: int = opt(2, "pooling size and stride (0: no pooling)", ge=0)
+    pool_type: str = opt("max", "pooling kind", choices=("max", "average"))
+
+
+@dataclass
+class CNNConfig(DenseStackConfig):
+    name: str = "cnn"
+    blocks: list[ConvBlockConfig] = opt([ConvBlockConfig()], "conv/pool blocks, in order")
+    dense_units: list[int] = opt([128], "Dense layers after the flatten")
+
+
+@dataclass
+class ResNetConfig(ModelConfig):
+    name: str = "resnet"
+    depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
+    width: int = opt(16, "filters of the first stage (doubled at each of the 3 stages)", gt=0)
+    shortcut: str = opt(
+        "A", "A: zero-padded identity (the paper's CIFAR choice), B: 1x1 projection", choices=("A", "B")
+    )
+
+
+# ------------------------------------------------------------------------ optimizer
+@dataclass
+class ScheduleConfig:
+    name: str = opt(
+        "constant", "learning-rate schedule, applied per epoch", choices=("constant", "step", "exponential", "cosine")
+    )
+    warmup_epochs: int = opt(0, "epochs of linear warm-up from 0 to the learning rate", ge=0)
+    step_size: int = opt(10, "step: epochs between two decays", gt=0)
+    decay_rate: float = opt(0.1, "step/exponential: factor per step (per epoch for exponential)", gt=0.0, le=1.0)
+    min_learning_rate: float = opt(0.0, "cosine: final learning rate", ge=0.0)
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = opt(help="optimizer; see `conf/optimizer/`")
+    learning_rate: float = opt(0.001, "initial learning rate", gt=0.0)
+    weight_decay: float | None = opt(None, "decoupled weight decay", ge=0.0)
+    clipnorm: float | None = opt(None, "clip each gradient to this norm", gt=0.0)
+    clipvalue: float | None = opt(None, "clip each gradient value to [-v, v]", gt=0.0)
+    global_clipnorm: float | None = opt(None, "clip the global gradient norm", gt=0.0)
+    schedule: ScheduleConfig = opt(ScheduleConfig(), "learning-rate schedule")
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    name: str = "sgd"
+    learning_rate: float = opt(0.01, "initial learning rate", gt=0.0)
+    momentum: float = opt(0.0, "momentum (0: plain SGD)", ge=0.0, lt=1.0)
+    nesterov: bool = opt(False, "Nesterov momentum")
+
+
+@dataclass
+class AdagradConfig(OptimizerConfig):
+    name: str = "adagrad"
+    learning_rate: float = opt(0.01, "initial learning rate", gt=0.0)
+    initial_accumulator_value: float = opt(0.1, "starting value of the accumulators", ge=0.0)
+    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    name: str = "rmsprop"
+    rho: float = opt(0.9, "decay of the moving average of squared gradients", gt=0.0, lt=1.0)
+    momentum: float = opt(0.0, "momentum", ge=0.0, lt=1.0)
+    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
+    centered: bool = opt(False, "normalize by the gradient's variance estimate")
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    name: str = "adam"
+    beta_1: float = opt(0.9, "decay of the first-moment estimate", ge=0.0, lt=1.0)
+    beta_2: float = opt(0.999, "decay of the second-moment estimate", ge=0.0, lt=1.0)
+    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
+    amsgrad: bool = opt(False, "AMSGrad variant")
+
+
+@dataclass
+class AdamWConfig(AdamConfig):
+    name: str = "adamw"
+    weight_decay: float | None = opt(0.004, "decoupled weight decay", ge=0.0)
+
+
+@dataclass
+class NadamConfig(OptimizerConfig):
+    name: str = "nadam"
+    beta_1: float = opt(0.9, "decay of the first-moment estimate", ge=0.0, lt=1.0)
+    beta_2: float = opt(0.999, "decay of the second-moment estimate", ge=0.0, lt=1.0)
+    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
+
+
+# ------------------------------------------------------------------- regularization
+@dataclass
+class AugmentationConfig:
+    horizontal_flip: bool = opt(False, "random left-right flips (images only)")
+    vertical_flip: bool = opt(False, "random up-down flips (images only)")
+    translation: float = opt(0.0, "random shift, as a fraction of height and width", ge=0.0, lt=1.0)
+
+
+@dataclass
+class RegularizationConfig:
+    l1: float = opt(0.0, "L1 penalty on the kernels of Dense/Conv layers", ge=0.0)
+    l2: float = opt(0.0, "L2 penalty on the kernels of Dense/Conv layers", ge=0.0)
+    dropout: float = opt(0.0, "dropout rate after hidden Dense layers", ge=0.0, lt=1.0)
+    dropout_type: str = opt(
+        "standard", "alpha: AlphaDropout, which keeps SELU's self-normalization", choices=("standard", "alpha")
+    )
+    batch_norm: bool = opt(False, "batch normalization before each hidden activation (mlp, cnn)")
+    label_smoothing: float = opt(0.0, "label smoothing of classification losses", ge=0.0, lt=1.0)
+    augmentation: AugmentationConfig = opt(AugmentationConfig(), "image augmentation, active in training only")
+
+
+# ------------------------------------------------------------------------ callbacks
+@dataclass
+class CheckpointConfig:
+    save_best: bool = opt(True, "keep checkpoints/best.keras (best by callbacks.monitor)")
+    save_last: bool = opt(True, "keep checkpoints/last.keras (the last epoch)")
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = opt(True, "stop when callbacks.monitor stops improving")
+    patience: int = opt(10, "epochs without improvement before stopping", ge=0)
+    min_delta: float = opt(0.0, "smallest change that counts as an improvement", ge=0.0)
+    restore_best_weights: bool = opt(True, "end with the best epoch's weights")
+    start_from_epoch: int = opt(0, "epochs to wait before watching", ge=0)
+
+
+@dataclass
+class ReduceLROnPlateauConfig:
+    enabled: bool = opt(False, "divide the learning rate when callbacks.monitor plateaus")
+    factor: float = opt(0.1, "multiplier of the learning rate", gt=0.0, lt=1.0)
+    patience: int = opt(5, "epochs without improvement before reducing", ge=0)
+    min_delta: float = opt(1e-4, "smallest change that counts as an improvement", ge=0.0)
+    min_lr: float = opt(0.0, "lower bound of the learning rate", ge=0.0)
+
+
+@dataclass
+class TensorBoardConfig:
+    enabled: bool = opt(True, "write tensorboard/ event files")
+    histogram_freq: int = opt(0, "epochs between weight histograms (0: none)", ge=0)
+    write_graph: bool = opt(True, "write the model graph")
+
+
+@dataclass
+class CallbacksConfig:
+    monitor: str = opt("val_loss", "metric watched by checkpoint, early stopping and LR reduction")
+    mode: str = opt("auto", "whether the monitored metric should go down or up", choices=("auto", "min", "max"))
+    checkpoint: CheckpointConfig = opt(CheckpointConfig(), "run-directory checkpoints")
+    early_stopping: EarlyStoppingConfig = opt(EarlyStoppingConfig(), "keras.callbacks.EarlyStopping")
+    reduce_lr_on_plateau: ReduceLROnPlateauConfig = opt(ReduceLROnPlateauConfig(), "keras.callbacks.ReduceLROnPlateau")
+    tensorboard: TensorBoardConfig = opt(TensorBoardConfig(), "keras.callbacks.TensorBoard")
+    terminate_on_nan: bool = opt(True, "stop at the first non-finite loss")
+    backup_and_restore: bool = opt(True, "per-epoch backup in checkpoints/backup (the base of resume)")
+    custom: list[Any] = opt([], "your own callbacks: a list of {_target_: import.path, ...arguments}")
+
+
+# -------------------------------------------------------------------------- trainer
+@dataclass
+class TrainerConfig:
+    epochs: int = opt(30, "number of epochs", ge=0)
+    batch_size: int = opt(32, "examples per step", gt=0)
+    seed: int = opt(42, "seed of weights, shuffling and splits", ge=0)
+    deterministic: bool = opt(False, "deterministic kernels (slower; bit-for-bit reruns on CPU)")
+    devices: Any = opt("auto", "auto | cpu | gpu | list of GPU indices")
+    precision: str = opt("float32", "dtype policy", choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    jit_compile: Any = opt("auto", "XLA compilation: auto | true | false")
+    steps_per_execution: int = opt(1, "steps run per call into the compiled function", gt=0)
+    loss: str = opt("auto", "Keras loss name (auto: from the task)")
+    metrics: list[str] = opt(["auto"], "Keras metric names (auto: accuracy, or mae for regression)")
+
+
+# ------------------------------------------------------------------------- registry
+SCHEMAS: dict[str, dict[str, type]] = {
+    "data": {
+        "digits": DigitsConfig,
+        "xor": PointsConfig,
+        "blobs": PointsConfig,
+        "flower": PointsConfig,
+        "spirals": PointsConfig,
+        "function": FunctionConfig,
+        "synthetic": SyntheticConfig,
+        "mnist": ArchiveConfig,
+        "fashion_mnist": ArchiveConfig,
+        "cifar10": ArchiveConfig,
+        "cifar100": ArchiveConfig,
+    },
+    "model": {"mlp": MLPConfig, "cnn": CNNConfig, "resnet": ResNetConfig},
+    "optimizer": {
+        "sgd": SGDConfig,
+        "adagrad": AdagradConfig,
+        "rmsprop": RMSpropConfig,
+        "adam": AdamConfig,
+        "adamw": AdamWConfig,
+        "nadam": NadamConfig,
+    },
+}
+
+FIXED_SCHEMAS: dict[str, type] = {
+    "regularization": RegularizationConfig,
+    "callbacks": CallbacksConfig,
+    "trainer": TrainerConfig,
+}
+
+
+def schema_for(group: str, name: str) -> type:
+    """The schema of option ``name`` of ``group`` (raises KeyError if unknown)."""
+    return SCHEMAS[group][name]

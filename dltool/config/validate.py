@@ -1,0 +1,185 @@
+"""Validate a composed config against the schemas and turn it into typed objects.
+
+Every problem becomes a one-line :class:`~dltool.errors.ConfigError` naming the key and what
+would be valid, before any data is loaded or TensorFlow imported.
+
+Example:
+    >>> from omegaconf import OmegaConf
+    >>> cfg = OmegaConf.create({"trainer": {"epochs": -3}})
+    >>> validate_node("trainer", cfg.trainer)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: trainer.epochs=-3: must be >= 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+from dltool.config import schemas
+from dltool.errors import ConfigError, did_you_mean
+
+_BOUNDS = {
+    "ge": (">=", lambda v, b: v >= b),
+    "gt": (">", lambda v, b: v > b),
+    "le": ("<=", lambda v, b: v <= b),
+    "lt": ("<", lambda v, b: v < b),
+}
+
+
+@dataclass
+class RunConfig:
+    """The validated config of one run: one typed object per group."""
+
+    data: schemas.DataConfig
+    model: schemas.ModelConfig
+    optimizer: schemas.OptimizerConfig
+    regularization: schemas.RegularizationConfig
+    callbacks: schemas.CallbacksConfig
+    trainer: schemas.TrainerConfig
+    name: str | None = None
+
+
+TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def validate(cfg: DictConfig) -> RunConfig:
+    """Check every group of a composed config; return the typed :class:`RunConfig`."""
+    for key in cfg:
+        if key not in TOP_LEVEL_KEYS and key != "hydra":
+            raise ConfigError(
+                f"unknown key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
+                f"top-level keys are {', '.join(TOP_LEVEL_KEYS)}"
+            )
+    groups = {}
+    for group in (*schemas.SCHEMAS, *schemas.FIXED_SCHEMAS):
+        if group not in cfg or not isinstance(cfg[group], DictConfig):
+            raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
+        groups[group] = validate_node(group, cfg[group])
+    run = RunConfig(**groups, name=cfg.get("name"))
+    _check_cross_group(run)
+    return run
+
+
+def validate_node(group: str, node: DictConfig) -> Any:
+    """Validate one group's node against its schema; return the dataclass instance."""
+    schema = _schema(group, node)
+    try:
+        raw = OmegaConf.to_container(node, resolve=True)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"{group}: {_first_line(err)}") from None
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
+        typed = OmegaConf.to_object(merged)
+    except ConfigKeyError as err:
+        raise ConfigError(_unknown_key_message(group, schema, err)) from None
+    except ValidationError as err:
+        raise ConfigError(_type_message(group, schema, err)) from None
+    _check_constraints(typed, group)
+    return typed
+
+
+def _schema(group: str, node: DictConfig) -> type:
+    if group in schemas.FIXED_SCHEMAS:
+        return schemas.FIXED_SCHEMAS[group]
+    options = schemas.SCHEMAS[group]
+    name = node.get("name")
+    if name not in options:
+        raise ConfigError(
+            f"{group}.name={name}: unknown {group}{did_you_mean(str(name), options)}; "
+            f"valid: {', '.join(sorted(options))}"
+        )
+    return options[name]
+
+
+def _check_constraints(obj: Any, prefix: str) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}.{f.name}"
+        if dataclasses.is_dataclass(value):
+            _check_constraints(value, key)
+            continue
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if dataclasses.is_dataclass(item):
+                    _check_constraints(item, f"{key}[{i}]")
+            continue
+        if value is None:
+            continue
+        choices = f.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(
+                f"{key}={value}: must be one of {', '.join(map(str, choices))}"
+                f"{did_you_mean(str(value), map(str, choices))}"
+            )
+        for bound, (symbol, holds) in _BOUNDS.items():
+            if bound in f.metadata and not holds(value, f.metadata[bound]):
+                raise ConfigError(f"{key}={value}: must be {symbol} {f.metadata[bound]}")
+
+
+def _check_cross_group(run: RunConfig) -> None:
+    trainer = run.trainer
+    devices = trainer.devices
+    if not (
+        devices in ("auto", "cpu", "gpu")
+        or (isinstance(devices, list) and devices and all(isinstance(d, int) and d >= 0 for d in devices))
+    ):
+        raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
+    if trainer.jit_compile not in ("auto", True, False):
+        raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
+    for i, spec in enumerate(run.callbacks.custom):
+        _check_target(f"callbacks.custom[{i}]", spec)
+
+
+def _check_target(key: str, spec: Any) -> None:
+    if not isinstance(spec, dict) or "_target_" not in spec:
+        raise ConfigError(
+            f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
+        )
+    from hydra.utils import get_object
+
+    try:
+        get_object(spec["_target_"])
+    except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
+        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({_first_line(err)})") from None
+
+
+def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:
+    key = str(err.full_key or err.key)
+    leaf = key.split(".")[-1].split("[")[0]
+    parent = _field_type(schema, key.split(".")[:-1])
+    valid = [f.name for f in dataclasses.fields(parent)] if dataclasses.is_dataclass(parent) else []
+    hint = did_you_mean(leaf, valid)
+    return f"unknown key '{group}.{key}'{hint}; valid keys here: {', '.join(valid)}"
+
+
+def _type_message(group: str, schema: type, err: ValidationError) -> str:
+    key = str(err.full_key or err.key)
+    expected = _field_type(schema, key.split("."))
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    want = names.get(typing.get_args(expected)[0] if typing.get_origin(expected) is typing.Union else expected)
+    shown = f"expected {want}" if want else _first_line(err)
+    return f"{group}.{key}={err.value if hasattr(err, 'value') else '?'}: {shown}".replace("=None:", ":")
+
+
+def _field_type(schema: Any, path: list[str]) -> Any:
+    """Follow a dotted key through the schema's type hints (list items count as their element type)."""
+    current = schema
+    for part in path:
+        part = part.split("[")[0]
+        if not dataclasses.is_dataclass(current):
+            return None
+        hints = typing.get_type_hints(current)
+        current = hints.get(part)
+        if typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+    return current
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

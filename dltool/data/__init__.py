@@ -1,0 +1,52 @@
+"""In-memory datasets: one :class:`Source` (a spec function and a load function) per ``data.name``.
+
+``data_spec(cfg)`` is instant (no loading, no Keras) and is all a model needs;
+``load_dataset(cfg, seed)`` returns the train/validation/test arrays. The options and
+their keys are in ``conf/data/<name>.yaml``.
+
+Example:
+    >>> from dltool.config.schemas import DigitsConfig
+    >>> spec = data_spec(DigitsConfig())
+    >>> spec.input_shape, spec.task, spec.num_classes
+    ((8, 8, 1), 'multiclass', 10)
+    >>> load_dataset(DigitsConfig(max_samples=100), seed=42)
+    Dataset(train=100, val=100, test=100, input_shape=(8, 8, 1), task='multiclass')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dltool.data import archives, digits, points, synthetic
+from dltool.data.base import Dataset, DataSpec, Source
+from dltool.errors import ConfigError, did_you_mean
+
+__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "data_spec", "load_dataset"]
+
+DATASETS: dict[str, Source] = {
+    "digits": Source(digits.spec, digits.load),
+    **{name: Source(points.spec, points.load) for name in points.GENERATORS},
+    "function": Source(synthetic.function_spec, synthetic.load_function),
+    "synthetic": Source(synthetic.synthetic_spec, synthetic.load_synthetic),
+    **{name: Source(archives.spec, archives.load) for name in archives.ARCHIVES},
+}
+
+
+def data_spec(cfg: Any) -> DataSpec:
+    """Input shape, task and classes of the configured dataset, from the config alone."""
+    return _source(cfg.name).spec(cfg)
+
+
+def load_dataset(cfg: Any, seed: int) -> Dataset:
+    """Load (or generate) and split the configured dataset; ``cfg.seed``, when set, replaces ``seed``."""
+    seed = seed if cfg.seed is None else cfg.seed
+    return _source(cfg.name).load(cfg, int(seed) % 2**32)
+
+
+def _source(name: str) -> Source:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"data={name}: unknown dataset{did_you_mean(name, DATASETS)}; choose one of {', '.join(DATASETS)}"
+        ) from None

@@ -1,0 +1,138 @@
+"""What every dataset returns, and the split/normalize helpers its loader ends with.
+
+A loader builds the full arrays of its source, then calls :func:`make_dataset`, which holds
+out the test split (unless the source has its own), the validation split, applies
+``max_samples`` and converts to the package's conventions:
+
+- ``x`` float32, one example of shape ``spec.input_shape`` (images channels-last in [0, 1]);
+- multiclass ``y`` int32 of shape ``(n,)``; binary ``y`` float32 0/1 and regression ``y``
+  float32, both of shape ``(n, 1)``.
+
+Example:
+    >>> import numpy as np
+    >>> from dltool.config.schemas import DigitsConfig
+    >>> spec = DataSpec(input_shape=(2,), task="binary", num_classes=1)
+    >>> x, y = np.zeros((100, 2)), np.arange(100) % 2
+    >>> data = make_dataset(spec, DigitsConfig(), 0, x, y)
+    >>> len(data.x_train), len(data.x_val), len(data.x_test), data.y_test.shape
+    (72, 8, 20, (20, 1))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dltool.errors import ConfigError
+
+TASKS = ("multiclass", "binary", "regression")
+DIGIT_NAMES = tuple(str(i) for i in range(10))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about a dataset, known from the config alone.
+
+    ``num_classes`` is the number of outputs: the number of classes for multiclass, 1 for
+    binary and regression.
+    """
+
+    input_shape: tuple[int, ...]
+    task: str
+    num_classes: int
+    class_names: tuple[str, ...] | None = None
+
+
+@dataclass
+class Dataset:
+    """Train, validation and test arrays (validation may be empty) with their :class:`DataSpec`."""
+
+    spec: DataSpec
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(getattr(self, 'x_' + k))}" for k in ("train", "val", "test"))
+        return f"Dataset({sizes}, input_shape={self.spec.input_shape}, task={self.spec.task!r})"
+
+
+class Source(NamedTuple):
+    """One entry of the registry: ``spec(cfg)`` (instant, no loading) and ``load(cfg, seed)``."""
+
+    spec: Callable[[Any], DataSpec]
+    load: Callable[[Any, int], Dataset]
+
+
+def make_dataset(
+    spec: DataSpec,
+    cfg: Any,
+    seed: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    scale: float = 1.0,
+) -> Dataset:
+    """Split, limit and convert the full arrays of a source into a :class:`Dataset`.
+
+    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out as the test split; then
+    ``cfg.validation_split`` of the rest becomes the validation split. Both splits are
+    stratified for classification and reproducible from ``seed``. ``cfg.max_samples`` keeps
+    a seeded random subset of at most that many examples of each split. ``x`` is divided by
+    ``scale`` after the subsetting (uint8 images stay small until then).
+    """
+    classify = spec.task != "regression"
+    if test is None:
+        train, test_idx = _split(y, cfg.test_split, seed, classify, "data.test_split")
+        x, y, test = x[train], y[train], (x[test_idx], y[test_idx])
+    train, val = _split(y, cfg.validation_split, seed, classify, "data.validation_split")
+    splits = [(x[train], y[train]), (x[val], y[val]), test]
+    if cfg.max_samples is not None:
+        rng = np.random.default_rng(seed)
+        splits = [_limit(xs, ys, cfg.max_samples, rng) for xs, ys in splits]
+    arrays = [a for xs, ys in splits for a in (_x(xs, scale), _y(ys, spec.task))]
+    return Dataset(spec, *arrays)
+
+
+def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, held out) with ``fraction`` held out; stratified when possible."""
+    index = np.arange(len(y))
+    if fraction == 0:
+        return index, index[:0]
+    from sklearn.model_selection import train_test_split
+
+    try:
+        if stratify:
+            try:
+                return tuple(train_test_split(index, test_size=fraction, random_state=seed, stratify=y))
+            except ValueError:  # a class too small for a stratified split: split at random
+                pass
+        return tuple(train_test_split(index, test_size=fraction, random_state=seed))
+    except ValueError as err:
+        raise ConfigError(f"{key}={fraction}: cannot split {len(y)} examples ({err})") from None
+
+
+def _limit(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if len(x) <= n:
+        return x, y
+    keep = np.sort(rng.choice(len(x), size=n, replace=False))
+    return x[keep], y[keep]
+
+
+def _x(x: np.ndarray, scale: float) -> np.ndarray:
+    x = x.astype(np.float32)
+    if scale != 1:
+        x /= np.float32(scale)
+    return x
+
+
+def _y(y: np.ndarray, task: str) -> np.ndarray:
+    if task == "multiclass":
+        return y.astype(np.int32).reshape(-1)
+    return y.astype(np.float32).reshape(-1, 1)

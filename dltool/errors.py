@@ -1,0 +1,34 @@
+"""Errors the CLI turns into one line and an exit code (DESIGN §1, §4)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class DltoolError(Exception):
+    """An error with a one-line message meant for the user."""
+
+    exit_code = 1
+
+
+class ConfigError(DltoolError):
+    """Bad usage or bad config: unknown key or choice, wrong type, missing file (exit 2)."""
+
+    exit_code = 2
+
+
+class JobFailed(DltoolError):
+    """The job ran and failed, e.g. a non-finite loss (exit 1)."""
+
+    exit_code = 1
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the closest candidate, or an empty string.
+
+    >>> did_you_mean("resnt", ["mlp", "resnet"])
+    ' (did you mean resnet?)'
+    """
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]}?)" if matches else ""

@@ -1,0 +1,130 @@
+"""Keras model builders and their registry.
+
+Each architecture is one module with a body builder ``build_<name>(cfg, inputs, reg)`` that returns
+the features before the output layer. :func:`build_model` wraps it: ``keras.Input`` of the data's
+example shape, the augmentation layers (images only, active in training only), the body, and the
+output layer ``Dense(units, activation, dtype="float32", name="output")``, kept in float32 so that
+the head stays stable under mixed precision.
+
+Adding an architecture: write ``dltool/models/<name>.py`` with ``build_<name>``, add its line to
+:data:`MODELS`, and its schema to ``SCHEMAS["model"]`` (``dltool/config/schemas.py``).
+
+Example:
+    >>> from dltool.config.schemas import MLPConfig, RegularizationConfig
+    >>> from dltool.data import DataSpec
+    >>> model = build_model(MLPConfig(), DataSpec((8, 8, 1), "multiclass", 10), RegularizationConfig())
+    >>> model.count_params()
+    8970
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+from dltool.errors import ConfigError, did_you_mean
+from dltool.models.cnn import build_cnn
+from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
+from dltool.models.mlp import build_mlp
+from dltool.models.resnet import build_resnet
+
+__all__ = [
+    "MODELS",
+    "ZeroPadShortcut",
+    "augmentation_layers",
+    "build_model",
+    "output_activation",
+    "output_units",
+]
+
+log = logging.getLogger(__name__)
+
+#: Body builders keyed by ``model.name``; the keys equal ``SCHEMAS["model"]``'s.
+MODELS: dict[str, Callable[..., Any]] = {
+    "mlp": build_mlp,
+    "cnn": build_cnn,
+    "resnet": build_resnet,
+}
+
+_TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}
+
+
+def output_activation(cfg: Any, spec: Any) -> str:
+    """Activation of the output layer: ``cfg.output_activation`` unless it is ``auto``, else
+    softmax (multiclass), sigmoid (binary) or linear (regression)."""
+    chosen = getattr(cfg, "output_activation", "auto")
+    if chosen != "auto":
+        return chosen
+    try:
+        return _TASK_ACTIVATIONS[spec.task]
+    except KeyError:
+        raise ConfigError(f"data task={spec.task}: unknown task (multiclass, binary, regression)") from None
+
+
+def output_units(spec: Any) -> int:
+    """Units of the output layer: the number of classes for multiclass, else 1."""
+    return int(spec.num_classes) if spec.task == "multiclass" else 1
+
+
+def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
+    """Random flips and translations asked by ``reg.augmentation``, for image inputs (rank 3).
+
+    Keras applies them in training only (``training=True``, as in ``fit``); they are the identity
+    at inference. For non-image inputs nothing is built and a warning is logged.
+    """
+    aug = reg.augmentation
+    wanted = aug.horizontal_flip or aug.vertical_flip or aug.translation > 0
+    if not wanted:
+        return []
+    if len(input_shape) != 3:
+        log.warning(
+            "regularization.augmentation ignored: it applies to images (height, width, channels), "
+            "the data gives examples of shape %s",
+            tuple(input_shape),
+        )
+        return []
+    layers: list[keras.layers.Layer] = []
+    if aug.horizontal_flip or aug.vertical_flip:
+        mode = (
+            "horizontal_and_vertical"
+            if aug.horizontal_flip and aug.vertical_flip
+            else "horizontal"
+            if aug.horizontal_flip
+            else "vertical"
+        )
+        layers.append(keras.layers.RandomFlip(mode, name="augment_flip"))
+    if aug.translation > 0:
+        t = float(aug.translation)
+        layers.append(keras.layers.RandomTranslation(t, t, name="augment_translation"))
+    return layers
+
+
+def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
+    """The Keras model of ``cfg`` (a model config dataclass) for data ``spec`` (a DataSpec),
+    regularized by ``reg`` (a RegularizationConfig). Not compiled.
+
+    Raises ConfigError when the config cannot build on this data (e.g. a CNN on vectors).
+    """
+    try:
+        body = MODELS[cfg.name]
+    except KeyError:
+        raise ConfigError(
+            f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
+        ) from None
+    input_shape = tuple(spec.input_shape)
+    inputs = keras.Input(shape=input_shape, name="input")
+    x = inputs
+    for layer in augmentation_layers(reg, input_shape):
+        x = layer(x)
+    x = body(cfg, x, reg)
+    outputs = keras.layers.Dense(
+        output_units(spec),
+        activation=output_activation(cfg, spec),
+        kernel_regularizer=kernel_regularizer(reg),
+        dtype="float32",
+        name="output",
+    )(x)
+    return keras.Model(inputs, outputs, name=cfg.name)

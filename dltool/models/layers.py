@@ -1,0 +1,149 @@
+"""Building blocks shared by every architecture: activations, initializers, regularizers, dropout.
+
+Every builder goes through these helpers, so a config key means the same thing in every model
+(``model.activation``, ``model.kernel_initializer``, ``regularization.l1/l2/dropout``).
+Custom layers defined here are registered with Keras (package ``dltool``), so a saved ``.keras``
+model loads back with ``keras.saving.load_model(path, safe_mode=True)`` once ``dltool.models``
+is imported.
+
+Example:
+    >>> from dltool.config.schemas import MLPConfig, RegularizationConfig
+    >>> initializer(MLPConfig(activation="selu"))
+    'lecun_normal'
+    >>> kernel_regularizer(RegularizationConfig()) is None
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from dltool.errors import ConfigError
+
+# Activations whose good default initialization is He's (variance 2/fan_in).
+_HE_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish")
+
+
+def activation_layer(name: str, alpha: float = 0.01, layer_name: str | None = None) -> keras.layers.Layer:
+    """The layer applying activation ``name``.
+
+    ``alpha`` is the negative slope of ``leaky_relu`` and the ``alpha`` of ``elu``; other
+    activations ignore it. ``layer_name`` names the Keras layer (None: Keras picks one).
+    """
+    if name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=alpha, name=layer_name)
+    if name == "elu":
+        return keras.layers.ELU(alpha=alpha, name=layer_name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def initializer(cfg: Any) -> str:
+    """The kernel initializer name of a model config.
+
+    ``kernel_initializer: auto`` picks from ``activation``: ``he_normal`` for the ReLU family
+    (relu, leaky_relu, elu, gelu, swish), ``lecun_normal`` for selu, ``glorot_uniform`` otherwise.
+    Any other value is a Keras initializer name, checked here. A config without these keys
+    (ResNet) gets ``he_normal``. A name, not an instance, is returned so that each layer gets its
+    own initializer.
+    """
+    name = getattr(cfg, "kernel_initializer", "auto")
+    if name == "auto":
+        activation = getattr(cfg, "activation", "relu")
+        if activation in _HE_ACTIVATIONS:
+            return "he_normal"
+        if activation == "selu":
+            return "lecun_normal"
+        return "glorot_uniform"
+    try:
+        keras.initializers.get(name)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"model.kernel_initializer={name}: not a Keras initializer "
+            "(auto, glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, lecun_uniform, "
+            "orthogonal, ...)"
+        ) from None
+    return name
+
+
+def kernel_regularizer(reg: Any) -> keras.regularizers.Regularizer | None:
+    """L1, L2 or L1L2 penalty from ``reg.l1`` / ``reg.l2``; None when both are 0."""
+    l1, l2 = float(reg.l1), float(reg.l2)
+    if l1 and l2:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l1:
+        return keras.regularizers.L1(l1)
+    if l2:
+        return keras.regularizers.L2(l2)
+    return None
+
+
+def dropout_layer(reg: Any, layer_name: str | None = None) -> keras.layers.Layer | None:
+    """``Dropout`` (or ``AlphaDropout`` when ``reg.dropout_type == "alpha"``) at ``reg.dropout``;
+    None when the rate is 0."""
+    rate = float(reg.dropout)
+    if rate <= 0.0:
+        return None
+    if reg.dropout_type == "alpha":
+        return keras.layers.AlphaDropout(rate, name=layer_name)
+    return keras.layers.Dropout(rate, name=layer_name)
+
+
+def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hidden") -> Any:
+    """Hidden Dense layers: Dense (no activation) -> BatchNormalization if ``reg.batch_norm``
+    -> activation -> dropout if any, for each size in ``units``.
+
+    With batch norm the Dense layer has no bias (the normalization's beta replaces it).
+    Layers are named ``<prefix><i>``, ``<prefix><i>_bn``, ``<prefix><i>_act``, ``<prefix><i>_dropout``.
+    """
+    init, penalty = initializer(cfg), kernel_regularizer(reg)
+    for i, size in enumerate(units, start=1):
+        name = f"{prefix}{i}"
+        x = keras.layers.Dense(
+            size,
+            use_bias=not reg.batch_norm,
+            kernel_initializer=init,
+            kernel_regularizer=penalty,
+            name=name,
+        )(x)
+        if reg.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
+        drop = dropout_layer(reg, layer_name=f"{name}_dropout")
+        if drop is not None:
+            x = drop(x)
+    return x
+
+
+@keras.saving.register_keras_serializable(package="dltool")
+class ZeroPadShortcut(keras.layers.Layer):
+    """ResNet shortcut "A" (He et al. 2016): subsample by ``stride`` and zero-pad the channels.
+
+    Identity on the first ``channels_in`` channels, zeros on the added ones; no parameters.
+    Input and output are channels-last images.
+    """
+
+    def __init__(self, channels: int, stride: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.stride = int(stride)
+
+    def call(self, inputs: Any) -> Any:
+        x = inputs[:, :: self.stride, :: self.stride, :]
+        extra = self.channels - inputs.shape[-1]
+        if extra > 0:
+            x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra]])
+        return x
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        batch, height, width, _ = input_shape
+
+        def sub(n: int | None) -> int | None:
+            return None if n is None else -(-n // self.stride)
+
+        return (batch, sub(height), sub(width), self.channels)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "channels": self.channels, "stride": self.stride}

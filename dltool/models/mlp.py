@@ -1,0 +1,30 @@
+"""Multilayer perceptron: a stack of Dense layers (``model=mlp``; ``model=perceptron`` has none).
+
+Per hidden size: Dense (no activation) -> BatchNormalization if ``regularization.batch_norm``
+-> activation -> dropout if ``regularization.dropout`` > 0. Inputs of rank > 1 (images) are
+flattened first. ``hidden_units: []`` leaves the input wired straight to the output layer: the
+perceptron (logistic regression with a sigmoid head, linear regression with a linear one).
+
+Parameters: hidden_units [64, 64] on digits (8x8x1, 10 classes) = 64*64+64 + 64*64+64 + 64*10+10
+= 8,970.
+
+Example:
+    dltool train model=mlp model.hidden_units=[128,64] model.activation=selu
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import MLPConfig, RegularizationConfig
+from dltool.models.layers import dense_stack
+
+
+def build_mlp(cfg: MLPConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """The hidden layers of an MLP on ``inputs``; returns the features before the head."""
+    x = inputs
+    if len(inputs.shape) > 2:  # batch axis + more than one axis per example
+        x = keras.layers.Flatten(name="flatten")(x)
+    return dense_stack(x, list(cfg.hidden_units), cfg, reg)

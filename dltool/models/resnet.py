@@ -1,0 +1,89 @@
+"""CIFAR ResNets of He et al. 2016, "Deep Residual Learning for Image Recognition", §4.2 (``model=resnet``).
+
+depth = 6n+2: conv3x3(width)-BN-ReLU, then 3 stages of n basic blocks with width, 2*width and
+4*width filters (stride 2 at the first block of stages 2 and 3), each block
+conv3x3-BN-ReLU-conv3x3-BN + shortcut, then ReLU; global average pooling; the Dense head is added by
+``build_model``. Convolutions have no bias (batch norm follows), he_normal initialization and the
+L1/L2 penalty of ``regularization``. Shortcuts are the identity except where the shape changes:
+"A" subsamples by 2 and zero-pads the channels (no parameters, the paper's CIFAR choice), "B" is a
+1x1 convolution of stride 2 + BN.
+
+Parameters at 32x32x3, 10 classes, width 16 (total = Keras ``count_params``, with the batch-norm
+moving statistics; trainable = without them). The paper gives 0.27M, 0.46M, 0.66M, 0.85M, 1.7M:
+the trainable counts of option A, which the paper uses on CIFAR.
+
+====== ========== ============ ========== ============
+depth  A total    A trainable  B total    B trainable
+====== ========== ============ ========== ============
+20     271,098    269,722      274,042    272,474
+32     466,426    464,154      469,370    466,906
+44     661,754    658,586      664,698    661,338
+56     857,082    853,018      860,026    855,770
+110    1,736,058  1,727,962    1,739,002  1,730,714
+====== ========== ============ ========== ============
+
+Example:
+    dltool train model=resnet data=cifar10 model.depth=56
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import RegularizationConfig, ResNetConfig
+from dltool.errors import ConfigError
+from dltool.models.layers import ZeroPadShortcut, activation_layer, initializer, kernel_regularizer
+
+
+def blocks_per_stage(depth: int) -> int:
+    """n of a 6n+2 depth; ConfigError for other depths."""
+    if depth < 8 or (depth - 2) % 6:
+        raise ConfigError(f"model.depth={depth}: ResNet depth must be 6n+2 (20, 32, 44, 56, 110)")
+    return (depth - 2) // 6
+
+
+def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """The convolutional body of a CIFAR ResNet on image ``inputs``; returns the pooled features."""
+    n = blocks_per_stage(cfg.depth)
+    example_shape = tuple(inputs.shape[1:])
+    if len(example_shape) != 3:
+        raise ConfigError(
+            f"model=resnet needs image inputs (height, width, channels); the data gives examples of shape "
+            f"{example_shape}: use model=mlp for them"
+        )
+    init, penalty = initializer(cfg), kernel_regularizer(reg)
+
+    def conv(x: Any, filters: int, kernel: int, stride: int, name: str) -> Any:
+        x = keras.layers.Conv2D(
+            filters,
+            kernel,
+            strides=stride,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=init,
+            kernel_regularizer=penalty,
+            name=name,
+        )(x)
+        return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+
+    x = conv(inputs, cfg.width, 3, 1, "stem_conv")
+    x = activation_layer("relu", layer_name="stem_relu")(x)
+    for stage in range(3):
+        filters = cfg.width * 2**stage
+        for block in range(n):
+            name = f"stage{stage + 1}_block{block + 1}"
+            stride = 2 if stage > 0 and block == 0 else 1
+            shortcut = x
+            if stride != 1 or x.shape[-1] != filters:
+                if cfg.shortcut == "A":
+                    shortcut = ZeroPadShortcut(filters, stride, name=f"{name}_shortcut")(x)
+                else:
+                    shortcut = conv(x, filters, 1, stride, f"{name}_shortcut")
+            y = conv(x, filters, 3, stride, f"{name}_conv1")
+            y = activation_layer("relu", layer_name=f"{name}_relu1")(y)
+            y = conv(y, filters, 3, 1, f"{name}_conv2")
+            x = keras.layers.Add(name=f"{name}_add")([y, shortcut])
+            x = activation_layer("relu", layer_name=f"{name}_relu2")(x)
+    return keras.layers.GlobalAveragePooling2D(name="pool")(x)

@@ -1,0 +1,101 @@
+"""Figures of the run directory: history curves, confusion matrix, model diagram.
+
+All drawing goes through matplotlib's non-interactive Agg backend (no display needed).
+
+Example:
+    >>> plot_history("outputs/.../metrics.csv", "history.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
+    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``."""
+    import csv
+
+    with open(metrics_csv) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
+    epochs = [int(r["epoch"]) for r in rows]
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], columns, strict=True):
+        ax.plot(epochs, [float(r[name]) for r in rows], marker=".", label="train")
+        if f"val_{name}" in rows[0]:
+            ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], marker=".", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str] | None, out: str | Path
+) -> None:
+    """scikit-learn's confusion-matrix display of test predictions."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    plt = _pyplot()
+    n = len(class_names) if class_names else int(max(y_true.max(), y_pred.max()) + 1)
+    fig, ax = plt.subplots(figsize=(max(4, 0.5 * n + 2), max(4, 0.5 * n + 2)))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=list(range(n)),
+        display_labels=list(class_names) if class_names else None,
+        ax=ax,
+        colorbar=False,
+        include_values=n <= 30,
+    )
+    ax.set_title("test split")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_model_diagram(model: Any, out: str | Path) -> str | None:
+    """``model.png`` with shapes; returns a warning line if no Graphviz renderer was found.
+
+    Uses Graphviz's ``dot`` when installed, else the pip-installed ``graphviz-pure`` binary; with
+    neither, writes ``model.dot`` beside ``out`` instead.
+    """
+    import keras
+
+    out = Path(out)
+    dot = keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, dpi=72)
+    prog = shutil.which("dot") or _graphviz_pure()
+    if prog is None:
+        out.with_suffix(".dot").write_text(dot.to_string())
+        return (
+            f"no Graphviz renderer: wrote {out.with_suffix('.dot').name} instead of {out.name} "
+            "(pip install graphviz-pure, or apt-get install graphviz)"
+        )
+    dot.write_png(str(out), prog=prog)
+    return None
+
+
+def _graphviz_pure() -> str | None:
+    candidate = Path(sys.executable).parent / "graphviz-pure"
+    return str(candidate) if candidate.exists() else shutil.which("graphviz-pure")

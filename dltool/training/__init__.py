@@ -1,0 +1,1 @@
+"""Training: devices, optimizers, callbacks, the fit, and the run directory's artifacts."""

@@ -1,0 +1,39 @@
+"""Files of the run directory that are not written by callbacks: results.json, summaries, figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from dltool import __version__
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically: to a temporary file beside ``path``, then rename over it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, TensorFlow, Keras and dltool, for results.json."""
+    import keras
+
+    found = {"python": platform.python_version(), "keras": keras.__version__, "dltool": __version__}
+    try:
+        import tensorflow as tf
+
+        found["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
+    return found
+
+
+def model_summary_text(model: Any) -> str:
+    """``model.summary()`` as plain text (for model_summary.txt and ``dltool show``)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, line_break=True: lines.append(line), line_length=100)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""From a validated config and a data spec to a compiled Keras model.
+
+Example:
+    >>> model = build_compiled_model(run, data_spec(run.data))  # doctest: +SKIP
+    >>> param_counts(model)  # doctest: +SKIP
+    {'trainable': 8970, 'total': 8970}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from dltool.config import RunConfig
+from dltool.data import DataSpec
+from dltool.models import build_model
+from dltool.training.optimizers import build_optimizer
+
+DEFAULT_METRICS = {"multiclass": ["accuracy"], "binary": ["accuracy"], "regression": ["mae"]}
+
+
+def uses_one_hot_labels(run: RunConfig, spec: DataSpec) -> bool:
+    """Label smoothing needs one-hot targets: Keras' sparse cross-entropy has no smoothing."""
+    return spec.task == "multiclass" and run.trainer.loss == "auto" and run.regularization.label_smoothing > 0
+
+
+def loss_and_metrics(run: RunConfig, spec: DataSpec) -> tuple[Any, list[str]]:
+    """The loss and metrics of the task, unless the trainer names its own."""
+    smoothing = run.regularization.label_smoothing
+    if run.trainer.loss != "auto":
+        loss: Any = run.trainer.loss
+    elif spec.task == "multiclass":
+        loss = (
+            keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+            if uses_one_hot_labels(run, spec)
+            else keras.losses.SparseCategoricalCrossentropy()
+        )
+    elif spec.task == "binary":
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+    else:
+        loss = keras.losses.MeanSquaredError()
+    metrics = [m for m in run.trainer.metrics if m != "auto"]
+    if "auto" in run.trainer.metrics:
+        metrics = DEFAULT_METRICS[spec.task] + metrics
+    return loss, metrics
+
+
+def build_compiled_model(run: RunConfig, spec: DataSpec) -> keras.Model:
+    """Build the configured architecture for ``spec`` and compile it (call inside the strategy's scope)."""
+    model = build_model(run.model, spec, run.regularization)
+    loss, metrics = loss_and_metrics(run, spec)
+    model.compile(
+        optimizer=build_optimizer(run.optimizer),
+        loss=loss,
+        metrics=metrics,
+        jit_compile=run.trainer.jit_compile,
+        steps_per_execution=run.trainer.steps_per_execution,
+    )
+    return model
+
+
+def param_counts(model: keras.Model) -> dict[str, int]:
+    """Trainable and total parameter counts, as in ``model.summary()``."""
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    return {"trainable": trainable, "total": int(model.count_params())}

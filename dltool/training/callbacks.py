@@ -1,0 +1,253 @@
+"""Keras callbacks of a run: the run directory's metrics and checkpoints, the live display, and the
+configured Keras callbacks (early stopping, LR reduction, TensorBoard, backups, your own).
+
+Example:
+    >>> callbacks = build_callbacks(run, run_dir, steps_per_epoch=45, has_validation=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from dltool.config import RunConfig
+from dltool.console import console
+from dltool.training.optimizers import epoch_learning_rate, has_schedule
+
+EXTRA_COLUMNS = ("lr", "epoch_time_s")
+log = logging.getLogger("dltool")
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds ``lr`` and ``epoch_time_s`` to each epoch's logs (so CSV, TensorBoard and the display see them)."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs.pop("learning_rate", None)  # Keras' LR callbacks add it; one name, "lr", for every run
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["lr"] = float(f"{lr:.7g}")  # float32 noise off: 0.001, not 0.0010000000474974513
+            logs["epoch_time_s"] = time.perf_counter() - self._start
+
+
+class MetricsCSV(keras.callbacks.Callback):
+    """``metrics.csv``: one row per epoch, columns epoch, training metrics, ``val_`` metrics, lr, epoch_time_s.
+
+    Rows are flushed each epoch (and logged to train.log); an existing file is appended to (resume).
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._columns: list[str] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self._columns is None:
+            metrics = [k for k in logs if k not in EXTRA_COLUMNS]
+            train = [k for k in metrics if not k.startswith("val_")]
+            self._columns = [
+                "epoch",
+                *train,
+                *[k for k in metrics if k.startswith("val_")],
+                *[k for k in EXTRA_COLUMNS if k in logs],
+            ]
+            if not self.path.exists():
+                self.path.write_text(",".join(self._columns) + "\n")
+        row = {"epoch": epoch + 1, **{k: _scalar(v) for k, v in logs.items()}}
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow([row.get(c, "") for c in self._columns])
+        log.info("epoch %d: %s", epoch + 1, "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """``checkpoints/best.keras`` (best by ``monitor``) and ``checkpoints/last.keras``, written atomically.
+
+    Each file is saved under a temporary name and renamed, so a killed run never leaves a truncated
+    checkpoint. ``best_epoch``/``best_logs`` say which epoch the best file holds.
+    """
+
+    def __init__(self, directory: Path, monitor: str, mode: str, save_best: bool, save_last: bool) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.monitor, self.save_best, self.save_last = monitor, save_best, save_last
+        self.mode = mode if mode != "auto" else monitor_mode(monitor)
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.best_logs: dict[str, float] = {}
+
+    @property
+    def best_path(self) -> Path:
+        return self.directory / "best.keras"
+
+    @property
+    def last_path(self) -> Path:
+        return self.directory / "last.keras"
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is not None and math.isfinite(value) and self._improved(float(value)):
+            self.best_value, self.best_epoch = float(value), epoch + 1
+            self.best_logs = {k: _scalar(v) for k, v in logs.items()}
+            if self.save_best:
+                save_atomically(self.model, self.best_path)
+        if self.save_last:
+            save_atomically(self.model, self.last_path)
+
+    def _improved(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        return value < self.best_value if self.mode == "min" else value > self.best_value
+
+
+class NonFiniteLossGuard(keras.callbacks.TerminateOnNaN):
+    """Keras' TerminateOnNaN, remembering where the loss stopped being finite."""
+
+    failed_at: tuple[int, int, float] | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_batch_end(batch, logs)
+        if self.model.stop_training and self.failed_at is None and logs and "loss" in logs:
+            self.failed_at = (self._epoch + 1, batch + 1, _scalar(logs["loss"]))
+
+
+class RichProgress(keras.callbacks.Callback):
+    """A live display of epoch, step, ETA and metrics, in place of Keras' text progress bar."""
+
+    async_safe = True  # only reads logs: Keras may call it from its dispatch thread
+
+    def __init__(self, epochs: int, steps_per_epoch: int, refresh_s: float = 0.2) -> None:
+        super().__init__()
+        self.epochs, self.steps, self.refresh_s = epochs, steps_per_epoch, refresh_s
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:>9}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[metrics]}"),
+            console=console,
+        )
+        self._progress.start()
+        self._epoch_task = self._progress.add_task("epochs", total=self.epochs, metrics="")
+        self._step_task = self._progress.add_task("steps", total=self.steps, metrics="")
+        self._last = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._progress.reset(self._step_task, total=self.steps, description=f"epoch {epoch + 1}", metrics="")
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        if now - self._last >= self.refresh_s:  # fetching metrics costs a device sync: not every step
+            self._last = now
+            self._progress.update(self._step_task, completed=batch + 1, metrics=format_metrics(logs))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._progress.update(self._step_task, completed=self.steps)
+        self._progress.update(self._epoch_task, completed=epoch + 1, metrics=format_metrics(logs))
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._progress.stop()
+
+
+def monitor_mode(monitor: str) -> str:
+    """``max`` for accuracy-like metrics, ``min`` for losses and errors (as Keras decides)."""
+    name = monitor.removeprefix("val_")
+    return "max" if any(k in name for k in ("acc", "auc", "precision", "recall", "f1")) else "min"
+
+
+def format_metrics(logs: dict | None) -> str:
+    return "  ".join(f"{k} {_scalar(v):.4g}" for k, v in (logs or {}).items() if k not in EXTRA_COLUMNS)
+
+
+def save_atomically(model: keras.Model, path: Path) -> None:
+    """Save to a temporary file beside ``path``, then rename over it."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def build_callbacks(
+    run: RunConfig, run_dir: Path, monitor: str, steps_per_epoch: int, show_progress: bool = True
+) -> tuple[list[keras.callbacks.Callback], Checkpoint]:
+    """Every callback of a run, in the order they must see each epoch's logs; and the checkpoint."""
+    cb, trainer = run.callbacks, run.trainer
+    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = Checkpoint(ckpt_dir, monitor, cb.mode, cb.checkpoint.save_best, cb.checkpoint.save_last)
+    callbacks: list[keras.callbacks.Callback] = []
+    if cb.terminate_on_nan:
+        callbacks.append(NonFiniteLossGuard())
+    if has_schedule(run.optimizer):
+        callbacks.append(
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch, lr: epoch_learning_rate(run.optimizer, epoch, trainer.epochs)
+            )
+        )
+    if cb.reduce_lr_on_plateau.enabled:
+        p = cb.reduce_lr_on_plateau
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode=cb.mode,
+                factor=p.factor,
+                patience=p.patience,
+                min_delta=p.min_delta,
+                min_lr=p.min_lr,
+            )
+        )
+    callbacks.append(EpochStats())
+    if cb.early_stopping.enabled:
+        e = cb.early_stopping
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                mode=cb.mode,
+                patience=e.patience,
+                min_delta=e.min_delta,
+                restore_best_weights=e.restore_best_weights,
+                start_from_epoch=e.start_from_epoch,
+            )
+        )
+    callbacks += [MetricsCSV(run_dir / "metrics.csv"), checkpoint]
+    if cb.tensorboard.enabled:
+        callbacks.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(run_dir / "tensorboard"),
+                histogram_freq=cb.tensorboard.histogram_freq,
+                write_graph=cb.tensorboard.write_graph,
+            )
+        )
+    if cb.backup_and_restore:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=str(ckpt_dir / "backup")))
+    callbacks += [_instantiate(spec) for spec in cb.custom]
+    if show_progress:
+        callbacks.append(RichProgress(trainer.epochs, steps_per_epoch))
+    return callbacks, checkpoint
+
+
+def _instantiate(spec: dict[str, Any]) -> keras.callbacks.Callback:
+    from hydra.utils import instantiate
+
+    return instantiate(spec)
+
+
+def _scalar(value: Any) -> float:
+    return float(np.asarray(value))

@@ -1,0 +1,36 @@
+"""Shared helpers: run the installed ``dltool`` command in a scratch directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DLTOOL = [sys.executable, "-m", "dltool"]
+
+
+def run_dltool(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dltool ARGS`` in ``cwd`` with TensorFlow's start-up chatter silenced."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "120", **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([*DLTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """Run directories (those holding .hydra/) under ``root/outputs``, oldest first."""
+    return sorted(p.parent for p in (root / "outputs").rglob(".hydra"))
+
+
+def results(run_dir: Path) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
