@@ -3,8 +3,8 @@
 Example:
     >>> from dltool.config.schemas import TrainerConfig
     >>> info = setup_devices(TrainerConfig(devices="cpu"))  # doctest: +SKIP
-    >>> info.device
-    'cpu'
+    >>> info.device, info.strategy  # doctest: +SKIP
+    ('cpu', 'default')
 """
 
 from __future__ import annotations

@@ -1,0 +1,179 @@
+"""Training components: optimizers, schedules, losses per task, callbacks, and in-process runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from dltool.config import compose, validate
+from dltool.config.schemas import SCHEMAS, ScheduleConfig, SGDConfig
+from dltool.data import DataSpec
+from dltool.errors import ConfigError
+from dltool.training.build import loss_and_metrics, uses_one_hot_labels
+from dltool.training.callbacks import Checkpoint, MetricsCSV, build_callbacks, monitor_mode
+from dltool.training.devices import _choose_gpus
+from dltool.training.fit import train_run
+from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS["optimizer"]))
+def test_every_optimizer_builds_with_its_arguments(name: str) -> None:
+    run = validate(compose([f"optimizer={name}", "optimizer.learning_rate=0.02", "optimizer.clipnorm=1.0"]))
+    optimizer = build_optimizer(run.optimizer)
+    assert type(optimizer).__name__ == KERAS_CLASSES[name]
+    assert float(optimizer.learning_rate) == pytest.approx(0.02)
+    assert optimizer.clipnorm == 1.0
+
+
+def test_nesterov_option_sets_momentum_and_nesterov() -> None:
+    optimizer = build_optimizer(validate(compose(["optimizer=nesterov"])).optimizer)
+    assert optimizer.momentum == 0.9 and optimizer.nesterov is True
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (ScheduleConfig(name="step", step_size=2, decay_rate=0.5), [1.0, 1.0, 0.5, 0.5, 0.25]),
+        (ScheduleConfig(name="exponential", decay_rate=0.5), [1.0, 0.5, 0.25, 0.125, 0.0625]),
+        (ScheduleConfig(name="cosine", min_learning_rate=0.0), [1.0, 0.8535534, 0.5, 0.1464466, 0.0]),
+        (ScheduleConfig(name="constant", warmup_epochs=2), [1 / 3, 2 / 3, 1.0, 1.0, 1.0]),
+    ],
+)
+def test_epoch_schedules(schedule: ScheduleConfig, expected: list[float]) -> None:
+    cfg = SGDConfig(learning_rate=1.0, schedule=schedule)
+    got = [epoch_learning_rate(cfg, epoch, total_epochs=5) for epoch in range(5)]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("task", "smoothing", "loss", "metrics", "one_hot"),
+    [
+        ("multiclass", 0.0, "SparseCategoricalCrossentropy", ["accuracy"], False),
+        ("multiclass", 0.1, "CategoricalCrossentropy", ["accuracy"], True),
+        ("binary", 0.1, "BinaryCrossentropy", ["accuracy"], False),
+        ("regression", 0.0, "MeanSquaredError", ["mae"], False),
+    ],
+)
+def test_loss_and_metrics_follow_the_task(task, smoothing, loss, metrics, one_hot) -> None:
+    run = validate(compose([f"regularization.label_smoothing={smoothing}"]))
+    spec = DataSpec(input_shape=(4,), task=task, num_classes=3 if task == "multiclass" else 1)
+    got_loss, got_metrics = loss_and_metrics(run, spec)
+    assert type(got_loss).__name__ == loss and got_metrics == metrics
+    assert uses_one_hot_labels(run, spec) is one_hot
+    if smoothing:
+        assert got_loss.get_config()["label_smoothing"] == pytest.approx(smoothing)
+
+
+def test_monitor_mode() -> None:
+    assert monitor_mode("val_accuracy") == "max" and monitor_mode("val_loss") == "min"
+    assert monitor_mode("mae") == "min"
+
+
+def test_gpu_choice_errors_name_the_key() -> None:
+    assert _choose_gpus("cpu", 2) == [] and _choose_gpus("auto", 2) == [0, 1] and _choose_gpus([1], 2) == [1]
+    with pytest.raises(ConfigError, match=r"trainer.devices=gpu: no GPU"):
+        _choose_gpus("gpu", 0)
+    with pytest.raises(ConfigError, match=r"trainer.devices=\[0, 3\]: GPU 3 does not exist"):
+        _choose_gpus([0, 3], 2)
+
+
+def _tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_metrics_csv_orders_columns_and_appends(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.csv"
+    callback = MetricsCSV(path)
+    for epoch in range(2):
+        callback.on_epoch_end(epoch, {"val_loss": 2.0, "loss": 1.0, "epoch_time_s": 0.5, "mae": 0.1, "lr": 0.01})
+    MetricsCSV(path).on_epoch_end(2, {"loss": 0.5, "mae": 0.1, "val_loss": 1.5, "lr": 0.01, "epoch_time_s": 0.4})
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["epoch", "loss", "mae", "val_loss", "lr", "epoch_time_s"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"] and rows[3][1] == "0.5"
+
+
+def test_checkpoint_keeps_the_best_epoch_and_the_last(tmp_path: Path) -> None:
+    checkpoint = Checkpoint(tmp_path, monitor="val_loss", mode="auto", save_best=True, save_last=True)
+    checkpoint.set_model(_tiny_model())
+    for epoch, value in enumerate([3.0, 1.0, 2.0]):
+        checkpoint.on_epoch_end(epoch, {"val_loss": value})
+    assert checkpoint.best_epoch == 2 and checkpoint.best_value == 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "last.keras"]  # no temporary left
+    assert keras.saving.load_model(tmp_path / "best.keras", safe_mode=True).count_params() == 3
+
+
+def test_user_callbacks_are_instantiated_from_their_import_path(tmp_path: Path) -> None:
+    run = validate(compose(["callbacks.custom=[{_target_: keras.callbacks.CSVLogger, filename: extra.csv}]"]))
+    callbacks, _ = build_callbacks(run, tmp_path, "val_loss", steps_per_epoch=3, show_progress=False)
+    names = [type(c).__name__ for c in callbacks]
+    assert "CSVLogger" in names and "EarlyStopping" in names and "TensorBoard" in names
+    assert "RichProgress" not in names
+
+
+def _train(tmp_path: Path, *overrides: str) -> dict:
+    run = validate(compose(["trainer.epochs=2", "callbacks.tensorboard.enabled=false", *overrides]))
+    try:
+        return train_run(run, tmp_path, show_progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "metric"),
+    [
+        (["data=xor", "model.hidden_units=[8]"], "test_accuracy"),
+        (["data=function", "model.hidden_units=[16]"], "test_mae"),
+        (["data=blobs", "data.validation_split=0", "model=perceptron"], "test_accuracy"),
+        (["regularization=label_smoothing", "data.max_samples=300"], "test_accuracy"),
+        (["trainer.precision=mixed_bfloat16", "data.max_samples=300", "regularization=batch_norm"], "test_accuracy"),
+        (
+            [
+                "optimizer=sgd",
+                "optimizer.schedule.name=cosine",
+                "callbacks.reduce_lr_on_plateau.enabled=true",
+                "data.max_samples=300",
+            ],
+            "test_accuracy",
+        ),
+    ],
+)
+def test_in_process_runs_complete_for_each_task(tmp_path: Path, overrides: list[str], metric: str) -> None:
+    res = _train(tmp_path, *overrides)
+    assert res["status"] == "completed" and np.isfinite(res[metric])
+    assert json.loads((tmp_path / "results.json").read_text())[metric] == res[metric]
+    assert (tmp_path / "checkpoints" / "best.keras").exists()
+
+
+def test_without_validation_the_training_loss_is_monitored(tmp_path: Path) -> None:
+    res = _train(tmp_path, "data=blobs", "data.validation_split=0")
+    assert res["monitor"] == "loss"
+
+
+def test_mixed_precision_is_recorded_and_keeps_a_float32_head(tmp_path: Path) -> None:
+    res = _train(tmp_path, "trainer.precision=mixed_bfloat16", "data.max_samples=200")
+    assert res["precision"] == "mixed_bfloat16"
+    model = keras.saving.load_model(tmp_path / "checkpoints" / "last.keras")
+    assert model.get_layer("output").compute_dtype == "float32"
+    assert model.get_layer("hidden1").compute_dtype == "bfloat16"
+
+
+def test_learning_rate_schedule_reaches_metrics_csv(tmp_path: Path) -> None:
+    _train(
+        tmp_path,
+        "optimizer=sgd",
+        "optimizer.learning_rate=0.1",
+        "optimizer.schedule.name=step",
+        "optimizer.schedule.step_size=1",
+        "optimizer.schedule.decay_rate=0.5",
+        "data.max_samples=200",
+    )
+    with open(tmp_path / "metrics.csv") as f:
+        assert [float(r["lr"]) for r in csv.DictReader(f)] == [0.1, 0.05]
