@@ -10,13 +10,14 @@ import keras
 import numpy as np
 import pytest
 
+from dltool.backend import select_backend
 from dltool.config import compose, validate
 from dltool.config.schemas import SCHEMAS, ScheduleConfig, SGDConfig
 from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
 from dltool.training.callbacks import Checkpoint, MetricsCSV, build_callbacks, monitor_mode
-from dltool.training.devices import _choose_gpus, _visible_choice, select_backend
+from dltool.training.devices import _choose_gpus, _visible_choice
 from dltool.training.fit import train_run
 from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
 

@@ -132,6 +132,10 @@ def _check_cross_group(run: RunConfig) -> None:
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
+    if run.callbacks.custom:
+        from dltool.backend import select_backend
+
+        select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for i, spec in enumerate(run.callbacks.custom):
         _check_target(f"callbacks.custom[{i}]", spec)
 

@@ -12,12 +12,12 @@ import importlib.util
 import logging
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from dltool.config import RunConfig
 from dltool.console import console
@@ -98,12 +98,16 @@ class Checkpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         value = logs.get(self.monitor)
+        saved_best = False
         if value is not None and math.isfinite(value) and self._improved(float(value)):
             self.best_value, self.best_epoch = float(value), epoch + 1
             self.best_logs = {k: _scalar(v) for k, v in logs.items()}
             if self.save_best:
                 save_atomically(self.model, self.best_path)
-        if self.save_last:
+                saved_best = True
+        if self.save_last and saved_best:
+            copy_atomically(self.best_path, self.last_path)  # same state: a copy, not a second serialization
+        elif self.save_last:
             save_atomically(self.model, self.last_path)
 
     def _improved(self, value: float) -> bool:
@@ -112,24 +116,45 @@ class Checkpoint(keras.callbacks.Callback):
         return value < self.best_value if self.mode == "min" else value > self.best_value
 
 
-class NonFiniteLossGuard(keras.callbacks.TerminateOnNaN):
-    """Keras' TerminateOnNaN, remembering where the loss stopped being finite."""
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training when the loss is NaN or infinite, remembering the epoch and step where it was seen.
 
-    failed_at: tuple[int, int, float] | None = None
+    The running loss of the batch logs is read a few times a second, not at every step (reading it
+    waits for the device); once non-finite it stays so, so the step found is at most that far late.
+    The epoch's final loss is always checked.
+    """
+
+    deferred_logs = True
+
+    def __init__(self, check_every_s: float = 0.25) -> None:
+        super().__init__()
+        self.check_every_s = check_every_s
+        self.failed_at: tuple[int, int, float] | None = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch = epoch
+        self._epoch, self._last_check, self._steps = epoch, time.perf_counter(), 0
 
-    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        super().on_batch_end(batch, logs)
-        if self.model.stop_training and self.failed_at is None and logs and "loss" in logs:
-            self.failed_at = (self._epoch + 1, batch + 1, _scalar(logs["loss"]))
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._steps = batch + 1
+        if time.perf_counter() - self._last_check >= self.check_every_s:
+            self._last_check = time.perf_counter()
+            self._check(logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._check(logs)
+
+    def _check(self, logs: dict | None) -> None:
+        if self.failed_at is None and logs and "loss" in logs:
+            loss = _scalar(logs["loss"])
+            if not math.isfinite(loss):
+                self.failed_at = (self._epoch + 1, self._steps, loss)
+                self.model.stop_training = True
 
 
 class RichProgress(keras.callbacks.Callback):
     """A live display of epoch, step, ETA and metrics, in place of Keras' text progress bar."""
 
-    async_safe = True  # only reads logs: Keras may call it from its dispatch thread
+    deferred_logs = True
 
     def __init__(self, epochs: int, steps_per_epoch: int, refresh_s: float = 0.2) -> None:
         super().__init__()
@@ -168,6 +193,38 @@ class RichProgress(keras.callbacks.Callback):
         self._progress.stop()
 
 
+class DeferredLogsCallbackList(keras.callbacks.CallbackList):
+    """Keras' CallbackList, except that batch logs are not converted to Python numbers at every step.
+
+    Keras converts each step's logs before calling any batch hook, which makes every step wait for
+    the device: ResNet-20 on an H100 (JAX) trained at 31k images/s instead of plain ``fit``'s 80k.
+    Callbacks marked ``deferred_logs`` (ours, which read logs a few times a second) get the logs as
+    they are; any other callback with a batch hook still gets Python numbers, converted once per step.
+    """
+
+    def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._dispatch("on_train_batch_end", batch, logs)
+
+    def _on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._dispatch("on_test_batch_end", batch, logs)
+
+    def _on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._dispatch("on_predict_batch_end", batch, logs)
+
+    def _dispatch(self, hook: str, batch: int, logs: dict | None) -> None:
+        converted = None
+        for callback in self.callbacks:
+            method = getattr(callback, hook)
+            if getattr(method, "__func__", None) is getattr(keras.callbacks.Callback, hook):
+                continue  # the base class's no-op: nothing to convert for
+            if getattr(callback, "deferred_logs", False):
+                method(batch, logs=logs)
+            else:
+                if converted is None:
+                    converted = {k: _scalar(v) for k, v in (logs or {}).items()}
+                method(batch, logs=converted)
+
+
 def monitor_mode(monitor: str) -> str:
     """``max`` for accuracy-like metrics, ``min`` for losses and errors (as Keras decides)."""
     name = monitor.removeprefix("val_")
@@ -182,6 +239,13 @@ def save_atomically(model: keras.Model, path: Path) -> None:
     """Save to a temporary file beside ``path``, then rename over it."""
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     model.save(tmp)
+    os.replace(tmp, path)
+
+
+def copy_atomically(source: Path, path: Path) -> None:
+    """Copy ``source`` to a temporary file beside ``path``, then rename over it."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    shutil.copyfile(source, tmp)
     os.replace(tmp, path)
 
 
@@ -253,4 +317,4 @@ def _instantiate(spec: dict[str, Any]) -> keras.callbacks.Callback:
 
 
 def _scalar(value: Any) -> float:
-    return float(np.asarray(value))
+    return float(keras.ops.convert_to_numpy(value))

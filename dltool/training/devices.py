@@ -1,10 +1,10 @@
-"""Keras backend, device selection, distribution, precision and seeding.
+"""Device selection, distribution, precision and seeding, on the configured Keras backend.
 
-``select_backend`` must run before Keras is first imported (Keras reads ``KERAS_BACKEND`` once);
 TensorFlow is imported only when it is the backend.
 
 Example:
-    >>> from dltool.config.schemas import TrainerConfig
+    >>> from dltool.backend import select_backend
+from dltool.config.schemas import TrainerConfig
     >>> info = setup_devices(TrainerConfig(devices="cpu"))  # doctest: +SKIP
     >>> info.device, info.strategy  # doctest: +SKIP
     ('cpu', 'default')
@@ -13,20 +13,12 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
+from dltool.backend import select_backend
 from dltool.config.schemas import TrainerConfig
 from dltool.errors import ConfigError
-
-INSTALL_HINT = {
-    "tensorflow": "pip install 'dltool[cpu]' (or 'dltool[gpu]' for NVIDIA GPUs)",
-    "jax": "pip install jax (or 'jax[cuda13]' for NVIDIA GPUs)",
-    "torch": "pip install torch",
-}
 
 
 @dataclass
@@ -52,31 +44,6 @@ class DeviceInfo:
             "precision": self.precision,
             "replicas": self.replicas,
         }
-
-
-def select_backend(trainer: TrainerConfig) -> None:
-    """Point Keras at ``trainer.backend`` (and JAX/PyTorch at the chosen devices) before Keras loads."""
-    wanted = trainer.backend
-    if "keras" in sys.modules:
-        import keras
-
-        if keras.backend.backend() != wanted:
-            raise ConfigError(
-                f"trainer.backend={wanted}: this process already runs Keras on "
-                f"{keras.backend.backend()}; start a new process (the dltool command does)"
-            )
-        return
-    if importlib.util.find_spec(wanted) is None:
-        raise ConfigError(f"trainer.backend={wanted}: {wanted} is not installed; {INSTALL_HINT[wanted]}")
-    os.environ["KERAS_BACKEND"] = wanted
-    if wanted == "tensorflow":
-        return  # TensorFlow hides GPUs itself, in setup_devices
-    if trainer.devices == "cpu" and wanted == "jax":
-        os.environ["JAX_PLATFORMS"] = "cpu"
-    elif trainer.devices == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    elif isinstance(trainer.devices, list):
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, trainer.devices))
 
 
 def setup_devices(trainer: TrainerConfig) -> DeviceInfo:

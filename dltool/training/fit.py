@@ -38,7 +38,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.build import build_compiled_model, param_counts, uses_one_hot_labels
-    from dltool.training.callbacks import build_callbacks
+    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
@@ -76,6 +76,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     y_train, y_val, y_test = (
         _one_hot(y, spec.num_classes) if one_hot else y for y in (data.y_train, data.y_val, data.y_test)
     )
+    callback_list = DeferredLogsCallbackList(
+        callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
+    )
     start = time.perf_counter()
     history = model.fit(
         data.x_train,
@@ -83,7 +86,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         validation_data=(data.x_val, y_val) if has_validation else None,
         epochs=run.trainer.epochs,
         batch_size=run.trainer.batch_size,
-        callbacks=callbacks,
+        callbacks=callback_list,
         verbose=0,
     )
     train_time = time.perf_counter() - start

@@ -1,0 +1,59 @@
+"""Which Keras backend this process runs, chosen before Keras is first imported.
+
+Keras reads ``KERAS_BACKEND`` once, at import, and JAX reads ``JAX_PLATFORMS`` once: so the choice is
+made as soon as the trainer config is known, before anything (a user's ``_target_`` included) can
+import Keras.
+
+Example:
+    >>> from dltool.config.schemas import TrainerConfig
+    >>> backend_environment(TrainerConfig(backend="jax", devices="cpu"))
+    {'KERAS_BACKEND': 'jax', 'JAX_PLATFORMS': 'cpu'}
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from dltool.config.schemas import TrainerConfig
+from dltool.errors import ConfigError
+
+INSTALL_HINT = {
+    "tensorflow": "pip install 'dltool[cpu]' (or 'dltool[gpu]' for NVIDIA GPUs)",
+    "jax": "pip install jax (or 'jax[cuda13]' for NVIDIA GPUs)",
+    "torch": "pip install torch",
+}
+
+
+def backend_environment(trainer: TrainerConfig) -> dict[str, str]:
+    """Environment variables that point Keras, and JAX or PyTorch, at the configured backend and devices.
+
+    TensorFlow hides unwanted GPUs itself (``dltool.training.devices``); JAX and PyTorch need
+    ``JAX_PLATFORMS``/``CUDA_VISIBLE_DEVICES`` before they load.
+    """
+    env = {"KERAS_BACKEND": trainer.backend}
+    if trainer.backend == "tensorflow":
+        return env
+    if trainer.devices == "cpu":
+        env.update({"JAX_PLATFORMS": "cpu"} if trainer.backend == "jax" else {"CUDA_VISIBLE_DEVICES": ""})
+    elif isinstance(trainer.devices, list):
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, trainer.devices))
+    return env
+
+
+def select_backend(trainer: TrainerConfig) -> None:
+    """Set the backend's environment, or check that an already-loaded Keras runs on it."""
+    wanted = trainer.backend
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != wanted:
+            raise ConfigError(
+                f"trainer.backend={wanted}: this process already runs Keras on "
+                f"{keras.backend.backend()}; start a new process (the dltool command does)"
+            )
+        return
+    if importlib.util.find_spec(wanted) is None:
+        raise ConfigError(f"trainer.backend={wanted}: {wanted} is not installed; {INSTALL_HINT[wanted]}")
+    os.environ.update(backend_environment(trainer))
