@@ -16,7 +16,14 @@ from dltool.config.schemas import SCHEMAS, ScheduleConfig, SGDConfig
 from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
-from dltool.training.callbacks import Checkpoint, MetricsCSV, build_callbacks, monitor_mode
+from dltool.training.callbacks import (
+    Checkpoint,
+    DeferredLogsCallbackList,
+    MetricsCSV,
+    NonFiniteLossGuard,
+    build_callbacks,
+    monitor_mode,
+)
 from dltool.training.devices import _choose_gpus, _visible_choice
 from dltool.training.fit import train_run
 from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
@@ -121,6 +128,40 @@ def test_checkpoint_keeps_the_best_epoch_and_the_last(tmp_path: Path) -> None:
     assert checkpoint.best_epoch == 2 and checkpoint.best_value == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "last.keras"]  # no temporary left
     assert keras.saving.load_model(tmp_path / "best.keras", safe_mode=True).count_params() == 3
+
+
+class _Probe(keras.callbacks.Callback):
+    def __init__(self, deferred: bool) -> None:
+        super().__init__()
+        self.deferred_logs = deferred
+        self.seen: list[type] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.seen.append(type(logs["loss"]))
+
+
+def test_batch_logs_reach_deferred_callbacks_unconverted() -> None:
+    """Keras converts batch logs (a device sync per step); our list must skip that for deferred callbacks.
+
+    If a Keras upgrade renames the hook this overrides, the deferred probe sees floats and this fails.
+    """
+    model = _tiny_model()
+    deferred, plain = _Probe(deferred=True), _Probe(deferred=False)
+    callbacks = DeferredLogsCallbackList([deferred, plain], add_history=True, model=model, epochs=1, steps=4)
+    model.fit(np.zeros((8, 2)), np.zeros((8, 1)), batch_size=2, epochs=1, verbose=0, callbacks=callbacks)
+    assert len(deferred.seen) == len(plain.seen) == 4
+    assert all(t is float for t in plain.seen)
+    assert not any(t is float for t in deferred.seen)
+
+
+def test_non_finite_loss_guard_stops_and_says_where() -> None:
+    guard = NonFiniteLossGuard(check_every_s=0.0)
+    guard.set_model(_tiny_model())
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"loss": 1.0})
+    assert guard.failed_at is None and not guard.model.stop_training
+    guard.on_train_batch_end(4, {"loss": float("inf")})
+    assert guard.failed_at == (3, 5, float("inf")) and guard.model.stop_training
 
 
 def test_user_callbacks_are_instantiated_from_their_import_path(tmp_path: Path) -> None:
