@@ -57,6 +57,25 @@ Neither trains nor loads data: shapes come from the data config.
   dltool show model=cnn data=mnist --json
 """
 
+EVALUATE_HELP = """Score a run's best checkpoint on its test split; several runs make a weighted ensemble.
+
+RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.json,
+classification_report.txt, confusion_matrix.png, ROC/PR curves, residuals.png, worst_examples.png)
+and never changes the run's own files. key=value overrides: split=test|val|train (or
+data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
+(auto: fitted on the validation split), worst=N.
+
+[bold]Examples[/bold]
+
+  dltool evaluate outputs/2026-11-23/10-00-00
+
+  dltool evaluate outputs/2026-11-23/10-00-00 data.split=val
+
+  dltool evaluate run1 run2 run3 ensemble.weights=auto
+
+  dltool evaluate model.keras data=digits       [dim]# a file outside a run: name its dataset[/dim]
+"""
+
 
 def _version(value: bool) -> None:
     if value:
@@ -134,6 +153,18 @@ def show(
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
+
+
+@app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
+def evaluate(
+    ctx: typer.Context,
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.evaluate import evaluate as run_evaluation
+
+        run_evaluation(list(ctx.args), unsafe=unsafe)
 
 
 def main() -> None:
