@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 
@@ -74,6 +75,18 @@ data.split=...), data=<option> and data.* keys (another dataset), ensemble.weigh
   dltool evaluate run1 run2 run3 ensemble.weights=auto
 
   dltool evaluate model.keras data=digits       [dim]# a file outside a run: name its dataset[/dim]
+"""
+
+PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
+
+Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+Images are resized to the model's input and scaled to [0, 1], as in training.
+
+[bold]Examples[/bold]
+
+  dltool predict outputs/2026-11-23/10-00-00 samples/ --out predictions.csv
+
+  dltool predict outputs/2026-11-23/10-00-00 batch.npy rows.csv --show 20
 """
 
 
@@ -165,6 +178,23 @@ def evaluate(
         from dltool.evaluation.evaluate import evaluate as run_evaluation
 
         run_evaluation(list(ctx.args), unsafe=unsafe)
+
+
+@app.command(help=PREDICT_HELP)
+def predict(
+    run: str = typer.Argument(..., help="Run directory or .keras file."),
+    inputs: list[str] = typer.Argument(..., help="Image files or folders, .csv files, .npy files."),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV file to write."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+    show: int = typer.Option(10, "--show", help="Rows printed in the table."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.predict import predict_files, print_predictions
+
+        rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
+    print_predictions(rows, out, show)
 
 
 def main() -> None:

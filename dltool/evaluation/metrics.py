@@ -34,7 +34,12 @@ def keras_scores(model: Any, run: RunConfig, spec: DataSpec, x: np.ndarray, y: n
 
 def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's outputs as a NumPy array (probabilities, or values for regression)."""
+    import logging
+
     import keras
+
+    # several models and splits each trace their own predict function: TF's retracing warning is noise here
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     return keras.ops.convert_to_numpy(model.predict(x, batch_size=batch_size, verbose=0)).astype("float64")
 

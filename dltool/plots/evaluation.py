@@ -52,7 +52,7 @@ def plot_examples(images: np.ndarray, captions: Sequence[str], out: str | Path, 
     plt = _pyplot()
     columns = min(8, len(images))
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 2.1 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, captions, strict=False):
