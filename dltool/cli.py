@@ -89,6 +89,19 @@ Images are resized to the model's input and scaled to [0, 1], as in training.
   dltool predict outputs/2026-11-23/10-00-00 batch.npy rows.csv --show 20
 """
 
+EXPORT_HELP = """Write a run's best checkpoint as format=savedmodel|keras|tflite|onnx, then check it.
+
+The export is loaded back and compared with the checkpoint on random inputs; the largest
+absolute difference is printed (exit 1 above 1e-5). Written to RUN/export/ unless out=PATH.
+ONNX needs the extra: pip install 'dltool[onnx]'.
+
+[bold]Examples[/bold]
+
+  dltool export outputs/2026-11-23/10-00-00 format=savedmodel
+
+  dltool export outputs/2026-11-23/10-00-00 format=tflite out=model.tflite
+"""
+
 
 def _version(value: bool) -> None:
     if value:
@@ -195,6 +208,23 @@ def predict(
 
         rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
     print_predictions(rows, out, show)
+
+
+@app.command(context_settings=PASS_THROUGH, help=EXPORT_HELP)
+def export(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="Run directory or .keras file."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.export import export_run
+
+        found = export_run(run, list(ctx.args), unsafe=unsafe)
+    typer.echo(
+        f"exported {found['format']} to {found['path']}: max abs difference from the checkpoint "
+        f"{found['max_abs_diff']:.3g} on {found['samples']} random inputs"
+    )
 
 
 def main() -> None:
