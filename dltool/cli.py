@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -100,6 +101,18 @@ ONNX needs the extra: pip install 'dltool[onnx]'.
   dltool export outputs/2026-11-23/10-00-00 format=savedmodel
 
   dltool export outputs/2026-11-23/10-00-00 format=tflite out=model.tflite
+"""
+
+RUNS_HELP = """Table of the runs under outputs/ (or --root): date, model, data, best validation
+and test metric, epochs, status. Broken run directories are listed as incomplete or corrupt.
+
+[bold]Examples[/bold]
+
+  dltool runs
+
+  dltool runs --sort test_accuracy --desc --where model=resnet
+
+  dltool runs --where status=completed --where trainer.epochs=30 --json
 """
 
 
@@ -195,9 +208,9 @@ def evaluate(
 
 @app.command(help=PREDICT_HELP)
 def predict(
-    run: str = typer.Argument(..., help="Run directory or .keras file."),
-    inputs: list[str] = typer.Argument(..., help="Image files or folders, .csv files, .npy files."),
-    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV file to write."),
+    run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
+    inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")] = Path("predictions.csv"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     show: int = typer.Option(10, "--show", help="Rows printed in the table."),
     unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
@@ -225,6 +238,27 @@ def export(
         f"exported {found['format']} to {found['path']}: max abs difference from the checkpoint "
         f"{found['max_abs_diff']:.3g} on {found['samples']} random inputs"
     )
+
+
+@app.command(help=RUNS_HELP)
+def runs(
+    root: Annotated[Path, typer.Option("--root", help="Folder searched for run directories.")] = Path("outputs"),
+    sort: str = typer.Option(None, "--sort", help="Column or key to sort by (default: date)."),
+    desc: bool = typer.Option(False, "--desc", help="Sort in descending order."),
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="key=value filter on a column or config key (repeatable).")
+    ] = None,
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON for scripts."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.evaluation.runs import filter_rows, print_runs, public, scan_runs, sort_rows
+
+    with _user_errors(debug):
+        rows = sort_rows(filter_rows(scan_runs(root), where or []), sort, descending=desc)
+    if as_json:
+        typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
+    else:
+        print_runs(rows, root)
 
 
 def main() -> None:

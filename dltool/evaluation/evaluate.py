@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,9 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     """Evaluate the targets among ``arguments`` with the overrides among them; return metrics.json's content."""
     words, overrides = split_arguments(arguments)
     if not words:
-        raise ConfigError("name a run directory or a .keras file to evaluate, e.g. dltool evaluate outputs/<date>/<time>")
+        raise ConfigError(
+            "name a run directory or a .keras file to evaluate, e.g. dltool evaluate outputs/<date>/<time>"
+        )
     pairs = [("split", v) if k == "data.split" else (k, v) for k, v in parse_overrides(overrides)]
     own = [(k, v) for k, v in pairs if k.split(".")[0] in _OWN_KEYS]
     run_pairs = [(k, v) for k, v in pairs if k.split(".")[0] not in _OWN_KEYS]
@@ -168,7 +169,9 @@ def _print(found: dict[str, Any], console: Any) -> None:
             table.add_row(key, f"{value:.4f}", *([f"{saved[key]:.4f}" if key in saved else ""] if saved else []))
     else:
         scores = list(found["ensemble"]["scores"])
-        table = Table(title=f"ensemble of {len(found['members'])}: {found['split']} split, {found['examples']} examples")
+        table = Table(
+            title=f"ensemble of {len(found['members'])}: {found['split']} split, {found['examples']} examples"
+        )
         for column in ("member", "weight", *scores):
             table.add_column(column, justify="left" if column == "member" else "right")
         for member, weight in zip(found["members"], found["ensemble"]["weights"], strict=True):

@@ -122,7 +122,9 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
     keys = [f"{key}={value}" for key, value in overrides if key not in GROUPS]
     for group in groups:
         if group != "data":
-            raise ConfigError(f"{group}={groups[group]}: only the data group can change here (the model is the checkpoint)")
+            raise ConfigError(
+                f"{group}={groups[group]}: only the data group can change here (the model is the checkpoint)"
+            )
     if target.run_dir is None:
         if "data" not in groups:
             raise ConfigError(f"{target.checkpoint}: not inside a run directory, so name its dataset, e.g. data=digits")

@@ -90,4 +90,3 @@ def prediction_scores(task: str, y: np.ndarray, outputs: np.ndarray) -> dict[str
     if task == "binary" and len(np.unique(truth)) == 2:
         scores["roc_auc"] = float(metrics.roc_auc_score(truth, outputs[:, 0]))
     return scores
-

@@ -141,7 +141,13 @@ def predict_files(
     else:
         probabilities = class_probabilities(task, outputs)
         for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True):
-            rows.append({"input": label, "prediction": names[index], **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)}})
+            rows.append(
+                {
+                    "input": label,
+                    "prediction": names[index],
+                    **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
+                }
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
