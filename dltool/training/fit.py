@@ -53,7 +53,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.task,
     )
 
-    with info.strategy_object.scope():
+    with info.scope():
         model = build_compiled_model(run, spec)
     (run_dir / "model_summary.txt").write_text(model_summary_text(model))
     warning = plot_model_diagram(model, run_dir / "model.png")
