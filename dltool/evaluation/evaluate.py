@@ -51,6 +51,9 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     targets = [locate(word) for word in words]
     runs = [run_config(target, run_pairs)[1] for target in targets]
 
+    from dltool.training.devices import select_backend
+
+    select_backend(runs[0].trainer)  # the backend the (first) run trained on, for the same numerics
     from dltool.data import data_spec, load_dataset
     from dltool.evaluation.ensemble import check_members, combine, explicit_weights, fit_weights
 

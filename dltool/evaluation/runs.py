@@ -6,7 +6,8 @@ killed), or ``corrupt`` when its ``results.json`` or ``.hydra/config.yaml`` cann
 ``--where`` filters on a row's columns or on any dotted key of the run's config.
 
 Example:
-    >>> rows = sort_rows(filter_rows(scan_runs(Path("outputs")), ["model=mlp"]), "test_accuracy", descending=True)
+    >>> rows = filter_rows(scan_runs(Path("outputs")), ["model=mlp"])  # doctest: +SKIP
+    >>> rows = sort_rows(rows, "test_accuracy", descending=True)  # doctest: +SKIP
     >>> [(r["run"], r["status"]) for r in rows]  # doctest: +SKIP
     [('2026-11-23/10-00-00', 'completed')]
 """
