@@ -103,8 +103,10 @@ ONNX needs the extra: pip install 'dltool[onnx]'.
   dltool export outputs/2026-11-23/10-00-00 format=tflite out=model.tflite
 """
 
-RUNS_HELP = """Table of the runs under outputs/ (or --root): date, model, data, best validation
-and test metric, epochs, status. Broken run directories are listed as incomplete or corrupt.
+RUNS_HELP = """Table of the runs under outputs/ (or --root), sortable and filterable.
+
+Date, model, data, best validation and test metric, epochs, status; broken run directories
+are listed as incomplete or corrupt.
 
 [bold]Examples[/bold]
 

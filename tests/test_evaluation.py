@@ -250,3 +250,24 @@ def test_runs_lists_sorts_filters_and_survives_broken_directories(runs: dict[str
     assert code == 0 and "6 runs under" in output and "corrupt" in output
     code, output = invoke("runs", "--root", root, "--where", "modle=mlp")
     assert code == 2 and "did you mean model?" in output
+
+
+def test_binary_reports_draw_roc_and_precision_recall_curves(tmp_path: Path) -> None:
+    from dltool.data import DataSpec
+    from dltool.evaluation.reports import write_reports
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (60, 1)).astype("float32")
+    outputs = np.clip(0.7 * y + 0.3 * rng.random((60, 1)), 0, 1)
+    x = rng.random((60, 4, 4, 1), dtype=np.float32)
+    spec = DataSpec((4, 4, 1), "binary", 1)
+    written = write_reports(tmp_path, spec, x, y, outputs, "val", worst=4)
+    assert written == [
+        "classification_report.txt",
+        "confusion_matrix.png",
+        "roc_curve.png",
+        "precision_recall_curve.png",
+        "worst_examples.png",
+    ]
+    assert all((tmp_path / name).stat().st_size > 0 for name in written)
+    assert "val split, 60 examples" in (tmp_path / "classification_report.txt").read_text()
