@@ -12,6 +12,8 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -55,6 +57,64 @@ Neither trains nor loads data: shapes come from the data config.
   dltool show model=resnet model.depth=20 data=cifar10
 
   dltool show model=cnn data=mnist --json
+"""
+
+EVALUATE_HELP = """Score a run's best checkpoint on its test split; several runs make a weighted ensemble.
+
+RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.json,
+classification_report.txt, confusion_matrix.png, ROC/PR curves, residuals.png, worst_examples.png)
+and never changes the run's own files. key=value overrides: split=test|val|train (or
+data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
+(auto: fitted on the validation split), worst=N.
+
+[bold]Examples[/bold]
+
+  dltool evaluate outputs/2026-11-23/10-00-00
+
+  dltool evaluate outputs/2026-11-23/10-00-00 data.split=val
+
+  dltool evaluate run1 run2 run3 ensemble.weights=auto
+
+  dltool evaluate model.keras data=digits       [dim]# a file outside a run: name its dataset[/dim]
+"""
+
+PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
+
+Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+Images are resized to the model's input and scaled to [0, 1], as in training.
+
+[bold]Examples[/bold]
+
+  dltool predict outputs/2026-11-23/10-00-00 samples/ --out predictions.csv
+
+  dltool predict outputs/2026-11-23/10-00-00 batch.npy rows.csv --show 20
+"""
+
+EXPORT_HELP = """Write a run's best checkpoint as format=savedmodel|keras|tflite|onnx, then check it.
+
+The export is loaded back and compared with the checkpoint on random inputs; the largest
+absolute difference is printed (exit 1 above 1e-5). Written to RUN/export/ unless out=PATH.
+ONNX needs the extra: pip install 'dltool[onnx]'.
+
+[bold]Examples[/bold]
+
+  dltool export outputs/2026-11-23/10-00-00 format=savedmodel
+
+  dltool export outputs/2026-11-23/10-00-00 format=tflite out=model.tflite
+"""
+
+RUNS_HELP = """Table of the runs under outputs/ (or --root), sortable and filterable.
+
+Date, model, data, best validation and test metric, epochs, status; broken run directories
+are listed as incomplete or corrupt.
+
+[bold]Examples[/bold]
+
+  dltool runs
+
+  dltool runs --sort test_accuracy --desc --where model=resnet
+
+  dltool runs --where status=completed --where trainer.epochs=30 --json
 """
 
 
@@ -134,6 +194,73 @@ def show(
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
+
+
+@app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
+def evaluate(
+    ctx: typer.Context,
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.evaluate import evaluate as run_evaluation
+
+        run_evaluation(list(ctx.args), unsafe=unsafe)
+
+
+@app.command(help=PREDICT_HELP)
+def predict(
+    run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
+    inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")] = Path("predictions.csv"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+    show: int = typer.Option(10, "--show", help="Rows printed in the table."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.predict import predict_files, print_predictions
+
+        rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
+    print_predictions(rows, out, show)
+
+
+@app.command(context_settings=PASS_THROUGH, help=EXPORT_HELP)
+def export(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="Run directory or .keras file."),
+    unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    with _user_errors(debug):
+        from dltool.evaluation.export import export_run
+
+        found = export_run(run, list(ctx.args), unsafe=unsafe)
+    typer.echo(
+        f"exported {found['format']} to {found['path']}: max abs difference from the checkpoint "
+        f"{found['max_abs_diff']:.3g} on {found['samples']} random inputs"
+    )
+
+
+@app.command(help=RUNS_HELP)
+def runs(
+    root: Annotated[Path, typer.Option("--root", help="Folder searched for run directories.")] = Path("outputs"),
+    sort: str = typer.Option(None, "--sort", help="Column or key to sort by (default: date)."),
+    desc: bool = typer.Option(False, "--desc", help="Sort in descending order."),
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="key=value filter on a column or config key (repeatable).")
+    ] = None,
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON for scripts."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.evaluation.runs import filter_rows, print_runs, public, scan_runs, sort_rows
+
+    with _user_errors(debug):
+        rows = sort_rows(filter_rows(scan_runs(root), where or []), sort, descending=desc)
+    if as_json:
+        typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
+    else:
+        print_runs(rows, root)
 
 
 def main() -> None:

@@ -66,9 +66,9 @@ def validate(cfg: DictConfig) -> RunConfig:
     return run
 
 
-def validate_node(group: str, node: DictConfig) -> Any:
-    """Validate one group's node against its schema; return the dataclass instance."""
-    schema = _schema(group, node)
+def validate_node(group: str, node: DictConfig, schema: type | None = None) -> Any:
+    """Validate one group's node against its schema (or ``schema``); return the dataclass instance."""
+    schema = schema or _schema(group, node)
     try:
         raw = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as err:

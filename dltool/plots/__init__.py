@@ -52,7 +52,11 @@ def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
 
 
 def plot_confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str] | None, out: str | Path
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str] | None,
+    out: str | Path,
+    title: str = "test split",
 ) -> None:
     """scikit-learn's confusion-matrix display of test predictions."""
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -69,7 +73,7 @@ def plot_confusion_matrix(
         colorbar=False,
         include_values=n <= 30,
     )
-    ax.set_title("test split")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -1,0 +1,176 @@
+"""``dltool predict``: a checkpoint's predictions for image files, CSV rows or ``.npy`` arrays, to CSV.
+
+Inputs are converted to the training conventions: images are resized to the model's input size,
+grey or RGB as the model expects, scaled to [0, 1]; a CSV row (a header row is skipped) or an
+``.npy`` array holds one example's values in order (``(n, *shape)``, ``shape`` or ``(n, size)``).
+The CSV has one row per example: ``input``, ``prediction`` (class name or value) and, for
+classification, ``p_<class>`` probabilities.
+
+Example:
+    >>> rows = predict_files("outputs/2026-11-23/10-00-00", ["digits/"], Path("predictions.csv"))  # doctest: +SKIP
+    >>> rows[0]["prediction"]  # doctest: +SKIP
+    '7'
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dltool.errors import ConfigError
+from dltool.evaluation.loading import Target, load_model, locate, run_config
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
+
+
+def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
+    """One name and one float32 example of ``input_shape`` per input found in ``paths``."""
+    names: list[str] = []
+    examples: list[np.ndarray] = []
+    for path in _expand(paths):
+        suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            found = [(str(path), _image(path, input_shape))]
+        elif suffix == ".csv":
+            found = _csv_rows(path, input_shape)
+        else:
+            found = _npy(path, input_shape)
+        names += [name for name, _ in found]
+        examples += [example for _, example in found]
+    return names, np.stack(examples).astype("float32")
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for word in paths:
+        path = Path(word)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not inside:
+                raise ConfigError(f"{word}: no input files inside (expected {', '.join(SUFFIXES)})")
+            files += inside
+        elif path.is_file():
+            if path.suffix.lower() not in SUFFIXES:
+                raise ConfigError(f"{word}: unsupported input (expected {', '.join(SUFFIXES)}, or a folder of them)")
+            files.append(path)
+        else:
+            raise ConfigError(f"{word}: no such file or folder")
+    return files
+
+
+def _image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise ConfigError(f"{path}: an image, but the model takes inputs of shape {shape}, not images")
+    import keras
+
+    try:
+        image = keras.utils.load_img(path, color_mode="grayscale" if shape[-1] == 1 else "rgb", target_size=shape[:2])
+    except OSError as err:
+        raise ConfigError(f"{path}: not a readable image ({err})") from None
+    return keras.utils.img_to_array(image) / 255.0
+
+
+def _csv_rows(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    size = math.prod(shape)
+    found = []
+    with open(path, newline="") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            try:
+                values = [float(v) for v in row]
+            except ValueError:
+                if line == 1:
+                    continue  # a header row
+                raise ConfigError(f"{path}:{line}: not all values are numbers") from None
+            if len(values) != size:
+                raise ConfigError(f"{path}:{line}: {len(values)} values, the model takes {size} (shape {shape})")
+            found.append((f"{path}:{line}", np.asarray(values).reshape(shape)))
+    return found
+
+
+def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path}: not a readable .npy array ({err})") from None
+    if array.shape == shape:
+        array = array[None]
+    elif array.ndim == 2 and array.shape[1] == math.prod(shape):
+        array = array.reshape(-1, *shape)
+    elif array.shape[1:] != shape:
+        raise ConfigError(f"{path}: an array of shape {array.shape}; the model takes (n, {', '.join(map(str, shape))})")
+    return [(f"{path}[{i}]", example) for i, example in enumerate(array)]
+
+
+def output_kind(target: Target, model: Any) -> tuple[str, list[str]]:
+    """The task and class names: from the run's data config, else from the model's output layer."""
+    from dltool.evaluation.reports import class_names
+
+    if target.run_dir is not None:
+        from dltool.data import data_spec
+
+        spec = data_spec(run_config(target, [])[1].data)
+        return spec.task, class_names(spec) if spec.task != "regression" else []
+    units = int(model.output_shape[-1])
+    if units > 1:
+        return "multiclass", [str(i) for i in range(units)]
+    activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear")
+    return ("binary", ["0", "1"]) if activation == "sigmoid" else ("regression", [])
+
+
+def predict_files(
+    target_word: str, inputs: list[str], out: Path, overwrite: bool = False, unsafe: bool = False
+) -> list[dict[str, Any]]:
+    """Predict every input with the target's checkpoint; write ``out`` (CSV) and return its rows."""
+    from dltool.evaluation.metrics import class_probabilities, predict, predicted_labels
+
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
+    target = locate(target_word)
+    model = load_model(target.checkpoint, unsafe)
+    task, names = output_kind(target, model)
+    labels, x = read_inputs(inputs, tuple(model.input_shape[1:]))
+    outputs = predict(model, x)
+    rows: list[dict[str, Any]] = []
+    if task == "regression":
+        rows = [{"input": label, "prediction": float(v[0])} for label, v in zip(labels, outputs, strict=True)]
+    else:
+        probabilities = class_probabilities(task, outputs)
+        for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True):
+            rows.append(
+                {
+                    "input": label,
+                    "prediction": names[index],
+                    **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
+                }
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:
+    """The first ``show`` predictions as a rich table, and where the CSV is."""
+    from rich.table import Table
+
+    from dltool.console import console
+
+    table = Table(title=f"{len(rows)} predictions" + (f" (first {show})" if len(rows) > show else ""))
+    table.add_column("input")
+    table.add_column("prediction", justify="right")
+    with_probabilities = any(k.startswith("p_") for k in rows[0])
+    if with_probabilities:
+        table.add_column("probability", justify="right")
+    for row in rows[:show]:
+        shown = row["prediction"] if with_probabilities else f"{row['prediction']:.4g}"
+        extra = [f"{row['p_' + row['prediction']]:.3f}"] if with_probabilities else []
+        table.add_row(row["input"], shown, *extra)
+    console.print(table)
+    console.print(f"written: {out}", highlight=False)
