@@ -141,10 +141,92 @@ class CNNConfig(DenseStackConfig):
 class ResNetConfig(ModelConfig):
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
-    width: int = opt(16, "filters of the first stage (doubled at each of the 3 stages)", gt=0)
-    shortcut: str = opt(
-        "A", "A: zero-padded identity (the paper's CIFAR choice), B: 1x1 projection", choices=("A", "B")
+    width: int | None = opt(
+        None, "filters of the first stage, doubled at each stage (null: 16 cifar, 64 imagenet)", gt=0
     )
+    shortcut: str = opt("A", "cifar: A zero-padded identity (the paper's choice), B 1x1 projection", choices=("A", "B"))
+    variant: str = opt(
+        "auto",
+        "cifar (6n+2) | imagenet (18/34/50/101/152) | auto (imagenet for those depths)",
+        choices=("auto", "cifar", "imagenet"),
+    )
+    version: int = opt(1, "imagenet: 1 (post-activation) or 2 (pre-activation, He et al. 2016b)", choices=(1, 2))
+    use_bias: bool = opt(True, "imagenet: biases in the convolutions, as Keras Applications (false: torchvision)")
+
+
+@dataclass
+class LeNet5Config(ModelConfig):
+    name: str = "lenet5"
+    activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
+    c1_padding: str = opt("same", "same: 28x28 inputs as 32x32 padded ones (MNIST)", choices=("same", "valid"))
+    pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
+
+
+@dataclass
+class AlexNetConfig(ModelConfig):
+    name: str = "alexnet"
+    width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
+    final_pool: bool = opt(True, "max-pool 3x3/2 after C7, as the paper (the seeds' table omits it)")
+    dropout: float = opt(0.5, "dropout before F8 and F9", ge=0.0, lt=1.0)
+
+
+@dataclass
+class VGGConfig(ModelConfig):
+    name: str = "vgg"
+    depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
+    width: int = opt(64, "filters of the first stage (doubled per stage, at most 8x)", gt=0)
+    dense_units: list[int] = opt([4096, 4096], "hidden Dense layers after the flatten")
+    dropout: float = opt(0.0, "dropout after each hidden Dense layer (the paper: 0.5)", ge=0.0, lt=1.0)
+    top: str = opt("flatten", "flatten (the paper) or avg (global average pooling)", choices=("flatten", "avg"))
+
+
+@dataclass
+class InceptionModuleConfig:
+    a: int = opt(64, "branch a: 1x1 filters", gt=0)
+    b_reduce: int = opt(96, "branch b: 1x1 filters before its 3x3", gt=0)
+    b: int = opt(128, "branch b: 3x3 filters", gt=0)
+    c: int = opt(32, "branch c: filters of the conv after the 3x3 pooling", gt=0)
+    d_reduce: int = opt(16, "branch d: 1x1 filters before its two 3x3", gt=0)
+    d: int = opt(32, "branch d: filters of its two 3x3", gt=0)
+    pool_before: bool = opt(False, "max-pool 3x3/2 before this module")
+
+
+@dataclass
+class InceptionConfig(ModelConfig):
+    name: str = "inception"
+    stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
+    modules: list[InceptionModuleConfig] = opt([InceptionModuleConfig()], "inception modules, in order")
+    c_pool: str = opt("average", "pooling of branch c", choices=("max", "average"))
+    dropout: float = opt(0.4, "dropout after the global average pooling", ge=0.0, lt=1.0)
+
+
+@dataclass
+class XceptionConfig(ModelConfig):
+    name: str = "xception"
+    middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
+
+
+@dataclass
+class SeparableBlockConfig:
+    filters: list[int] = opt([32, 64], "SeparableConv2D filters, in order")
+    pool: int = opt(2, "max-pooling size and stride after the block (0: none)", ge=0)
+
+
+@dataclass
+class SeparableCNNConfig(ModelConfig):
+    name: str = "separable_cnn"
+    activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
+    kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
+    padding: str = opt("valid", "padding of the separable convolutions", choices=("same", "valid"))
+    stack: list[SeparableBlockConfig] = opt([SeparableBlockConfig()], "blocks of separable convolutions")
+    dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
+
+
+@dataclass
+class MobileNetV2Config(ModelConfig):
+    name: str = "mobilenet_v2"
+    alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
+    dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
 # ------------------------------------------------------------------------ optimizer
@@ -314,7 +396,18 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "cifar10": ArchiveConfig,
         "cifar100": ArchiveConfig,
     },
-    "model": {"mlp": MLPConfig, "cnn": CNNConfig, "resnet": ResNetConfig},
+    "model": {
+        "mlp": MLPConfig,
+        "cnn": CNNConfig,
+        "resnet": ResNetConfig,
+        "lenet5": LeNet5Config,
+        "alexnet": AlexNetConfig,
+        "vgg": VGGConfig,
+        "inception": InceptionConfig,
+        "xception": XceptionConfig,
+        "separable_cnn": SeparableCNNConfig,
+        "mobilenet_v2": MobileNetV2Config,
+    },
     "optimizer": {
         "sgd": SGDConfig,
         "adagrad": AdagradConfig,

@@ -26,10 +26,16 @@ from typing import Any
 import keras
 
 from dltool.errors import ConfigError, did_you_mean
+from dltool.models.alexnet import build_alexnet
 from dltool.models.cnn import build_cnn
+from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
+from dltool.models.lenet import build_lenet5
 from dltool.models.mlp import build_mlp
+from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
+from dltool.models.vgg import build_vgg
+from dltool.models.xception import build_separable_cnn, build_xception
 
 __all__ = [
     "MODELS",
@@ -47,6 +53,13 @@ MODELS: dict[str, Callable[..., Any]] = {
     "mlp": build_mlp,
     "cnn": build_cnn,
     "resnet": build_resnet,
+    "lenet5": build_lenet5,
+    "alexnet": build_alexnet,
+    "vgg": build_vgg,
+    "inception": build_inception,
+    "xception": build_xception,
+    "separable_cnn": build_separable_cnn,
+    "mobilenet_v2": build_mobilenet_v2,
 }
 
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}
