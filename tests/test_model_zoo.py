@@ -15,14 +15,19 @@ from dltool.config.schemas import (
     InceptionConfig,
     InceptionModuleConfig,
     LeNet5Config,
+    MLPConfig,
     MobileNetV2Config,
     RegularizationConfig,
     ResNetConfig,
+    RNNConfig,
     SeparableCNNConfig,
+    SequencesConfig,
+    TimeSeriesConfig,
     VGGConfig,
     XceptionConfig,
 )
 from dltool.data import DataSpec
+from dltool.data.sequences import load_sequences, load_timeseries
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.mobilenet import make_divisible
@@ -181,3 +186,52 @@ def test_lenet5_on_digits_says_the_image_is_too_small() -> None:
 def test_zoo_rejects_vectors(cfg) -> None:
     with pytest.raises(ConfigError, match=rf"model={cfg.name} needs image inputs"):
         build_model(cfg, DataSpec((2,), "binary", 1), NO_REG)
+
+
+# --------------------------------------------------------------------------- sequence models
+def test_conv1d_equals_the_seeds_posts_model_body() -> None:
+    from keras import layers
+
+    tokens = keras.Input((500,), dtype="int32")
+    x = layers.Embedding(50_000, 256)(tokens)
+    for filters, pool in ((128, 5), (256, None), (256, 5), (256, None), (256, None)):
+        x = layers.Conv1D(filters, 5, activation="relu")(x)
+        if pool:
+            x = layers.MaxPooling1D(pool)(x)
+    x = layers.Dense(128, activation="relu")(layers.GlobalMaxPooling1D()(x))
+    seed = keras.Model(tokens, layers.Dense(10, activation="softmax")(x))
+    spec = DataSpec((500,), "multiclass", 10, input_dtype="int32", vocab_size=50_000)
+    ours = build_model(option("conv1d"), spec, NO_REG)
+    assert ours.count_params() == seed.count_params()
+    assert ours.get_layer("embedding").count_params() == 50_000 * 256
+
+
+def test_rnn_stack_bidirectional_and_seq2seq() -> None:
+    cfg = RNNConfig(cell="gru", units=[8, 4], bidirectional=True, output="sequence")
+    model = build_model(cfg, DataSpec((7, 1), "regression", 1), NO_REG)
+    assert model.output_shape == (None, 7, 1)
+    gru = model.get_layer("bidirectional1").forward_layer
+    assert type(gru).__name__ == "GRU" and gru.return_sequences
+    assert type(gru.cell.recurrent_initializer).__name__ == "Orthogonal"
+    vector = build_model(RNNConfig(cell="simple", units=[5]), DataSpec((7, 3), "regression", 1), NO_REG)
+    assert vector.output_shape == (None, 1)
+    assert vector.get_layer("simple1").count_params() == 3 * 5 + 5 * 5 + 5
+
+
+def test_tokens_need_a_model_with_an_embedding() -> None:
+    spec = DataSpec((10,), "binary", 1, input_dtype="int32", vocab_size=20)
+    with pytest.raises(ConfigError, match=r"model=mlp cannot read integer tokens .*\(rnn, conv1d\)"):
+        build_model(MLPConfig(), spec, NO_REG)
+    with pytest.raises(ConfigError, match=r"model=rnn needs sequences"):
+        build_model(RNNConfig(), DataSpec((2,), "binary", 1), NO_REG)
+
+
+def test_sequence_datasets_follow_their_rule() -> None:
+    data = load_sequences(SequencesConfig(num_samples=200, num_classes=3, markers=3), seed=1)
+    x, y = np.concatenate([data.x_train, data.x_test]), np.concatenate([data.y_train, data.y_test])
+    counts = np.stack([(x == 1 + c).sum(axis=1) for c in range(3)], axis=1)
+    np.testing.assert_array_equal(counts.argmax(axis=1), y)
+    assert x.dtype == np.int32 and x.max() < 100
+    series = load_timeseries(TimeSeriesConfig(num_samples=50, length=12, target="sequence"), seed=0)
+    assert series.x_train.shape[1:] == (12, 1) and series.y_train.shape[1:] == (12, 1)
+    np.testing.assert_array_equal(series.x_train[:, 1:], series.y_train[:, :-1])  # shifted by one step

@@ -92,6 +92,33 @@ class SyntheticConfig(SplitDataConfig):
 
 
 @dataclass
+class SequencesConfig(SplitDataConfig):
+    """Integer token sequences; the label is the class whose marker token occurs most often."""
+
+    name: str = "sequences"
+    num_samples: int = opt(2000, "number of generated sequences", gt=3)
+    length: int = opt(40, "tokens per sequence", gt=3)
+    vocab_size: int = opt(100, "tokens 0..vocab_size-1 (1..num_classes are the class markers)", gt=3)
+    num_classes: int = opt(2, "number of classes (2: binary)", ge=2)
+    markers: int = opt(3, "marker tokens of the true class per sequence (others get fewer)", ge=1)
+
+
+@dataclass
+class TimeSeriesConfig(SplitDataConfig):
+    """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
+
+    name: str = "timeseries"
+    num_samples: int = opt(2000, "number of generated series", gt=3)
+    length: int = opt(50, "time steps per series", gt=1)
+    noise: float = opt(0.05, "standard deviation of the Gaussian noise", ge=0.0)
+    target: str = opt(
+        "next",
+        "next: the value after the series (seq-to-vector); sequence: the next value at every step (seq-to-seq)",
+        choices=("next", "sequence"),
+    )
+
+
+@dataclass
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
 
@@ -207,8 +234,8 @@ class XceptionConfig(ModelConfig):
 
 
 @dataclass
-class SeparableBlockConfig:
-    filters: list[int] = opt([32, 64], "SeparableConv2D filters, in order")
+class ConvStackBlockConfig:
+    filters: list[int] = opt([32, 64], "convolution filters, in order")
     pool: int = opt(2, "max-pooling size and stride after the block (0: none)", ge=0)
 
 
@@ -218,7 +245,7 @@ class SeparableCNNConfig(ModelConfig):
     activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
     kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
     padding: str = opt("valid", "padding of the separable convolutions", choices=("same", "valid"))
-    stack: list[SeparableBlockConfig] = opt([SeparableBlockConfig()], "blocks of separable convolutions")
+    stack: list[ConvStackBlockConfig] = opt([ConvStackBlockConfig()], "blocks of separable convolutions")
     dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
 
 
@@ -227,6 +254,35 @@ class MobileNetV2Config(ModelConfig):
     name: str = "mobilenet_v2"
     alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
     dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
+
+
+@dataclass
+class RNNConfig(ModelConfig):
+    name: str = "rnn"
+    cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
+    units: list[int] = opt([32], "units of the stacked recurrent layers (several: a deep RNN)")
+    bidirectional: bool = opt(False, "wrap each recurrent layer in Bidirectional")
+    output: str = opt(
+        "vector", "vector: last state only (seq-to-vector); sequence: every step", choices=("vector", "sequence")
+    )
+    dropout: float = opt(0.0, "dropout of the inputs of each recurrent layer", ge=0.0, lt=1.0)
+    recurrent_dropout: float = opt(0.0, "dropout of the recurrent state", ge=0.0, lt=1.0)
+    recurrent_initializer: str = opt("orthogonal", "initializer of the recurrent kernels")
+    embedding_dim: int = opt(32, "size of the token embedding (integer token inputs only)", gt=0)
+
+
+@dataclass
+class Conv1DConfig(ModelConfig):
+    name: str = "conv1d"
+    activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
+    kernel_size: int = opt(5, "kernel size of the convolutions", gt=0)
+    stack: list[ConvStackBlockConfig] = opt(
+        [ConvStackBlockConfig([128], 5), ConvStackBlockConfig([256, 256], 5), ConvStackBlockConfig([256, 256], 0)],
+        "blocks of 'valid' Conv1D layers, each followed by a max-pooling of size pool (0: none)",
+    )
+    global_pool: str = opt("max", "pooling over time after the stack", choices=("max", "average"))
+    dense_units: list[int] = opt([128], "hidden Dense layers after the pooling")
+    embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
 
 
 # ------------------------------------------------------------------------ optimizer
@@ -391,6 +447,8 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "spirals": PointsConfig,
         "function": FunctionConfig,
         "synthetic": SyntheticConfig,
+        "sequences": SequencesConfig,
+        "timeseries": TimeSeriesConfig,
         "mnist": ArchiveConfig,
         "fashion_mnist": ArchiveConfig,
         "cifar10": ArchiveConfig,
@@ -407,6 +465,8 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "xception": XceptionConfig,
         "separable_cnn": SeparableCNNConfig,
         "mobilenet_v2": MobileNetV2Config,
+        "rnn": RNNConfig,
+        "conv1d": Conv1DConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,

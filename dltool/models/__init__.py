@@ -34,6 +34,7 @@ from dltool.models.lenet import build_lenet5
 from dltool.models.mlp import build_mlp
 from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
+from dltool.models.sequence import build_conv1d, build_rnn
 from dltool.models.vgg import build_vgg
 from dltool.models.xception import build_separable_cnn, build_xception
 
@@ -42,6 +43,7 @@ __all__ = [
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
+    "embedding_front",
     "output_activation",
     "output_units",
 ]
@@ -60,6 +62,8 @@ MODELS: dict[str, Callable[..., Any]] = {
     "xception": build_xception,
     "separable_cnn": build_separable_cnn,
     "mobilenet_v2": build_mobilenet_v2,
+    "rnn": build_rnn,
+    "conv1d": build_conv1d,
 }
 
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}
@@ -115,6 +119,30 @@ def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.la
     return layers
 
 
+def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
+    """``Embedding(spec.vocab_size, cfg.embedding_dim)`` of integer token inputs; float inputs pass through.
+
+    Raises ConfigError when tokens meet a model without an ``embedding_dim`` (one that expects floats).
+    """
+    if not getattr(spec, "input_dtype", "float32").startswith("int"):
+        return inputs
+    if not hasattr(cfg, "embedding_dim"):
+        with_embedding = ", ".join(
+            name for name, schema in _schemas().items() if "embedding_dim" in schema.__dataclass_fields__
+        )
+        raise ConfigError(
+            f"model={cfg.name} cannot read integer tokens (the data gives token sequences): use a model with an "
+            f"embedding front ({with_embedding})"
+        )
+    return keras.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding")(inputs)
+
+
+def _schemas() -> dict[str, type]:
+    from dltool.config.schemas import SCHEMAS
+
+    return SCHEMAS["model"]
+
+
 def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     """The Keras model of ``cfg`` (a model config dataclass) for data ``spec`` (a DataSpec),
     regularized by ``reg`` (a RegularizationConfig). Not compiled.
@@ -128,8 +156,8 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
             f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
         ) from None
     input_shape = tuple(spec.input_shape)
-    inputs = keras.Input(shape=input_shape, name="input")
-    x = inputs
+    inputs = keras.Input(shape=input_shape, dtype=spec.input_dtype, name="input")
+    x = embedding_front(cfg, spec, inputs)
     for layer in augmentation_layers(reg, input_shape):
         x = layer(x)
     x = body(cfg, x, reg)
