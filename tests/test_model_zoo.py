@@ -12,6 +12,7 @@ import pytest
 
 from dltool.config.schemas import (
     AlexNetConfig,
+    AutoencoderConfig,
     InceptionConfig,
     InceptionModuleConfig,
     LeNet5Config,
@@ -29,7 +30,7 @@ from dltool.config.schemas import (
 from dltool.data import DataSpec
 from dltool.data.sequences import load_sequences, load_timeseries
 from dltool.errors import ConfigError
-from dltool.models import build_model
+from dltool.models import build_model, model_spec
 from dltool.models.mobilenet import make_divisible
 from dltool.training.build import param_counts
 from tests.conftest import run_dltool
@@ -235,3 +236,42 @@ def test_sequence_datasets_follow_their_rule() -> None:
     series = load_timeseries(TimeSeriesConfig(num_samples=50, length=12, target="sequence"), seed=0)
     assert series.x_train.shape[1:] == (12, 1) and series.y_train.shape[1:] == (12, 1)
     np.testing.assert_array_equal(series.x_train[:, 1:], series.y_train[:, :-1])  # shifted by one step
+
+
+# --------------------------------------------------------------------------- autoencoder
+def test_dense_autoencoder_by_hand() -> None:
+    model = build_model(AutoencoderConfig(), DataSpec((28, 28, 1), "multiclass", 10), NO_REG)
+    assert model.output_shape == (None, 28, 28, 1)
+    assert model.get_layer("code").output.shape[-1] == 32
+    assert model.count_params() == 784 * 128 + 128 + 128 * 32 + 32 + 32 * 128 + 128 + 128 * 784 + 784 == 209_968
+    assert model_spec(AutoencoderConfig(), DataSpec((28, 28, 1), "multiclass", 10)).task == "reconstruction"
+
+
+def test_conv_autoencoder_shapes_and_divisibility() -> None:
+    cfg = AutoencoderConfig(kind="conv", filters=[4, 8], bottleneck=6)
+    model = build_model(cfg, DataSpec((12, 8, 3), "multiclass", 10), NO_REG)
+    assert model.output_shape == (None, 12, 8, 3)
+    assert model.get_layer("encoder2").output.shape[1:] == (3, 2, 8)
+    with pytest.raises(ConfigError, match=r"model.filters=\[4, 8\]: 2 stride-2 convolutions need .* divisible by 4"):
+        build_model(cfg, DataSpec((10, 8, 3), "multiclass", 10), NO_REG)
+
+
+def test_autoencoder_trains_on_digits_and_writes_reconstructions(tmp_path) -> None:
+    result = run_dltool(
+        "train",
+        "model=autoencoder",
+        "model.kind=conv",
+        "model.filters=[8]",
+        "data.max_samples=300",
+        "trainer.epochs=3",
+        "callbacks.tensorboard.enabled=false",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["task"] == "reconstruction" and "test_mae" in results
+    assert (tmp_path / "run" / "reconstructions.png").stat().st_size > 1000
+    assert not (tmp_path / "run" / "confusion_matrix.png").exists()
+    losses = [float(row.split(",")[1]) for row in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]]
+    assert losses[-1] < losses[0]

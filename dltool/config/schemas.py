@@ -285,6 +285,19 @@ class Conv1DConfig(ModelConfig):
     embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
 
 
+@dataclass
+class AutoencoderConfig(ModelConfig):
+    name: str = "autoencoder"
+    output_activation: str = opt(
+        "auto", "activation of the reconstruction (auto: sigmoid, for inputs in [0, 1])", choices=("auto", *ACTIVATIONS)
+    )
+    kind: str = opt("dense", "dense (any input) or conv (images; strided convolutions)", choices=("dense", "conv"))
+    hidden_units: list[int] = opt([128], "dense: encoder layers before the bottleneck (mirrored in the decoder)")
+    filters: list[int] = opt([32, 64], "conv: stride-2 convolutions of the encoder (mirrored, transposed)")
+    bottleneck: int = opt(32, "size of the code", gt=0)
+    activation: str = opt("relu", "activation of the hidden layers", choices=ACTIVATIONS)
+
+
 # ------------------------------------------------------------------------ optimizer
 @dataclass
 class ScheduleConfig:
@@ -467,6 +480,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "mobilenet_v2": MobileNetV2Config,
         "rnn": RNNConfig,
         "conv1d": Conv1DConfig,
+        "autoencoder": AutoencoderConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,
