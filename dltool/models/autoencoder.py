@@ -58,31 +58,21 @@ def build_autoencoder(cfg: AutoencoderConfig, inputs: Any, reg: RegularizationCo
             f"model.filters={list(cfg.filters)}: {len(cfg.filters)} stride-2 convolutions need height and width "
             f"divisible by {factor}, the images are {height}x{width}"
         )
+
+    def strided(layer: type, x: Any, filters: int, name: str) -> Any:
+        return layer(
+            filters, 3, strides=2, padding="same", activation=cfg.activation, kernel_regularizer=penalty, name=name
+        )(x)
+
     x = inputs
     for i, filters in enumerate(cfg.filters, start=1):
-        x = keras.layers.Conv2D(
-            filters,
-            3,
-            strides=2,
-            padding="same",
-            activation=cfg.activation,
-            kernel_regularizer=penalty,
-            name=f"encoder{i}",
-        )(x)
+        x = strided(keras.layers.Conv2D, x, filters, f"encoder{i}")
     coded_shape = tuple(x.shape[1:])
     x = dense(keras.layers.Flatten(name="flatten")(x), cfg.bottleneck, "code")
     x = dense(x, math.prod(coded_shape), "decoder_dense")
     x = keras.layers.Reshape(coded_shape, name="decoder_reshape")(x)
     for i, filters in enumerate(reversed(cfg.filters), start=1):
-        x = keras.layers.Conv2DTranspose(
-            filters,
-            3,
-            strides=2,
-            padding="same",
-            activation=cfg.activation,
-            kernel_regularizer=penalty,
-            name=f"decoder{i}",
-        )(x)
+        x = strided(keras.layers.Conv2DTranspose, x, filters, f"decoder{i}")
     return x
 
 
