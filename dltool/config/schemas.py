@@ -93,6 +93,33 @@ class SyntheticConfig(SplitDataConfig):
 
 
 @dataclass
+class SequencesConfig(SplitDataConfig):
+    """Integer token sequences; the label is the class whose marker token occurs most often."""
+
+    name: str = "sequences"
+    num_samples: int = opt(2000, "number of generated sequences", gt=3)
+    length: int = opt(40, "tokens per sequence", gt=3)
+    vocab_size: int = opt(100, "tokens 0..vocab_size-1 (1..num_classes are the class markers)", gt=3)
+    num_classes: int = opt(2, "number of classes (2: binary)", ge=2)
+    markers: int = opt(3, "marker tokens of the true class per sequence (others get fewer)", ge=1)
+
+
+@dataclass
+class TimeSeriesConfig(SplitDataConfig):
+    """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
+
+    name: str = "timeseries"
+    num_samples: int = opt(2000, "number of generated series", gt=3)
+    length: int = opt(50, "time steps per series", gt=1)
+    noise: float = opt(0.05, "standard deviation of the Gaussian noise", ge=0.0)
+    target: str = opt(
+        "next",
+        "next: the value after the series (seq-to-vector); sequence: the next value at every step (seq-to-seq)",
+        choices=("next", "sequence"),
+    )
+
+
+@dataclass
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
 
@@ -142,10 +169,134 @@ class CNNConfig(DenseStackConfig):
 class ResNetConfig(ModelConfig):
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
-    width: int = opt(16, "filters of the first stage (doubled at each of the 3 stages)", gt=0)
-    shortcut: str = opt(
-        "A", "A: zero-padded identity (the paper's CIFAR choice), B: 1x1 projection", choices=("A", "B")
+    width: int | None = opt(
+        None, "filters of the first stage, doubled at each stage (null: 16 cifar, 64 imagenet)", gt=0
     )
+    shortcut: str = opt("A", "cifar: A zero-padded identity (the paper's choice), B 1x1 projection", choices=("A", "B"))
+    variant: str = opt(
+        "auto",
+        "cifar (6n+2) | imagenet (18/34/50/101/152) | auto (imagenet for those depths)",
+        choices=("auto", "cifar", "imagenet"),
+    )
+    version: int = opt(1, "imagenet: 1 (post-activation) or 2 (pre-activation, He et al. 2016b)", choices=(1, 2))
+    use_bias: bool = opt(True, "imagenet: biases in the convolutions, as Keras Applications (false: torchvision)")
+
+
+@dataclass
+class LeNet5Config(ModelConfig):
+    name: str = "lenet5"
+    activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
+    c1_padding: str = opt("same", "same: 28x28 inputs as 32x32 padded ones (MNIST)", choices=("same", "valid"))
+    pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
+
+
+@dataclass
+class AlexNetConfig(ModelConfig):
+    name: str = "alexnet"
+    width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
+    final_pool: bool = opt(True, "max-pool 3x3/2 after C7, as the paper (the seeds' table omits it)")
+    dropout: float = opt(0.5, "dropout before F8 and F9", ge=0.0, lt=1.0)
+
+
+@dataclass
+class VGGConfig(ModelConfig):
+    name: str = "vgg"
+    depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
+    width: int = opt(64, "filters of the first stage (doubled per stage, at most 8x)", gt=0)
+    dense_units: list[int] = opt([4096, 4096], "hidden Dense layers after the flatten")
+    dropout: float = opt(0.0, "dropout after each hidden Dense layer (the paper: 0.5)", ge=0.0, lt=1.0)
+    top: str = opt("flatten", "flatten (the paper) or avg (global average pooling)", choices=("flatten", "avg"))
+
+
+@dataclass
+class InceptionModuleConfig:
+    a: int = opt(64, "branch a: 1x1 filters", gt=0)
+    b_reduce: int = opt(96, "branch b: 1x1 filters before its 3x3", gt=0)
+    b: int = opt(128, "branch b: 3x3 filters", gt=0)
+    c: int = opt(32, "branch c: filters of the conv after the 3x3 pooling", gt=0)
+    d_reduce: int = opt(16, "branch d: 1x1 filters before its two 3x3", gt=0)
+    d: int = opt(32, "branch d: filters of its two 3x3", gt=0)
+    pool_before: bool = opt(False, "max-pool 3x3/2 before this module")
+
+
+@dataclass
+class InceptionConfig(ModelConfig):
+    name: str = "inception"
+    stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
+    modules: list[InceptionModuleConfig] = opt([InceptionModuleConfig()], "inception modules, in order")
+    c_pool: str = opt("average", "pooling of branch c", choices=("max", "average"))
+    dropout: float = opt(0.4, "dropout after the global average pooling", ge=0.0, lt=1.0)
+
+
+@dataclass
+class XceptionConfig(ModelConfig):
+    name: str = "xception"
+    middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
+
+
+@dataclass
+class ConvStackBlockConfig:
+    filters: list[int] = opt([32, 64], "convolution filters, in order")
+    pool: int = opt(2, "max-pooling size and stride after the block (0: none)", ge=0)
+
+
+@dataclass
+class SeparableCNNConfig(ModelConfig):
+    name: str = "separable_cnn"
+    activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
+    kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
+    padding: str = opt("valid", "padding of the separable convolutions", choices=("same", "valid"))
+    stack: list[ConvStackBlockConfig] = opt([ConvStackBlockConfig()], "blocks of separable convolutions")
+    dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
+
+
+@dataclass
+class MobileNetV2Config(ModelConfig):
+    name: str = "mobilenet_v2"
+    alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
+    dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
+
+
+@dataclass
+class RNNConfig(ModelConfig):
+    name: str = "rnn"
+    cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
+    units: list[int] = opt([32], "units of the stacked recurrent layers (several: a deep RNN)")
+    bidirectional: bool = opt(False, "wrap each recurrent layer in Bidirectional")
+    output: str = opt(
+        "vector", "vector: last state only (seq-to-vector); sequence: every step", choices=("vector", "sequence")
+    )
+    dropout: float = opt(0.0, "dropout of the inputs of each recurrent layer", ge=0.0, lt=1.0)
+    recurrent_dropout: float = opt(0.0, "dropout of the recurrent state", ge=0.0, lt=1.0)
+    recurrent_initializer: str = opt("orthogonal", "initializer of the recurrent kernels")
+    embedding_dim: int = opt(32, "size of the token embedding (integer token inputs only)", gt=0)
+
+
+@dataclass
+class Conv1DConfig(ModelConfig):
+    name: str = "conv1d"
+    activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
+    kernel_size: int = opt(5, "kernel size of the convolutions", gt=0)
+    stack: list[ConvStackBlockConfig] = opt(
+        [ConvStackBlockConfig([128], 5), ConvStackBlockConfig([256, 256], 5), ConvStackBlockConfig([256, 256], 0)],
+        "blocks of 'valid' Conv1D layers, each followed by a max-pooling of size pool (0: none)",
+    )
+    global_pool: str = opt("max", "pooling over time after the stack", choices=("max", "average"))
+    dense_units: list[int] = opt([128], "hidden Dense layers after the pooling")
+    embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
+
+
+@dataclass
+class AutoencoderConfig(ModelConfig):
+    name: str = "autoencoder"
+    output_activation: str = opt(
+        "auto", "activation of the reconstruction (auto: sigmoid, for inputs in [0, 1])", choices=("auto", *ACTIVATIONS)
+    )
+    kind: str = opt("dense", "dense (any input) or conv (images; strided convolutions)", choices=("dense", "conv"))
+    hidden_units: list[int] = opt([128], "dense: encoder layers before the bottleneck (mirrored in the decoder)")
+    filters: list[int] = opt([32, 64], "conv: stride-2 convolutions of the encoder (mirrored, transposed)")
+    bottleneck: int = opt(32, "size of the code", gt=0)
+    activation: str = opt("relu", "activation of the hidden layers", choices=ACTIVATIONS)
 
 
 # ------------------------------------------------------------------------ optimizer
@@ -335,12 +486,28 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "spirals": PointsConfig,
         "function": FunctionConfig,
         "synthetic": SyntheticConfig,
+        "sequences": SequencesConfig,
+        "timeseries": TimeSeriesConfig,
         "mnist": ArchiveConfig,
         "fashion_mnist": ArchiveConfig,
         "cifar10": ArchiveConfig,
         "cifar100": ArchiveConfig,
     },
-    "model": {"mlp": MLPConfig, "cnn": CNNConfig, "resnet": ResNetConfig},
+    "model": {
+        "mlp": MLPConfig,
+        "cnn": CNNConfig,
+        "resnet": ResNetConfig,
+        "lenet5": LeNet5Config,
+        "alexnet": AlexNetConfig,
+        "vgg": VGGConfig,
+        "inception": InceptionConfig,
+        "xception": XceptionConfig,
+        "separable_cnn": SeparableCNNConfig,
+        "mobilenet_v2": MobileNetV2Config,
+        "rnn": RNNConfig,
+        "conv1d": Conv1DConfig,
+        "autoencoder": AutoencoderConfig,
+    },
     "optimizer": {
         "sgd": SGDConfig,
         "adagrad": AdagradConfig,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltool.data import archives, digits, points, synthetic
+from dltool.data import archives, digits, points, sequences, synthetic
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
@@ -28,6 +28,8 @@ DATASETS: dict[str, Source] = {
     **{name: Source(points.spec, points.load) for name in points.GENERATORS},
     "function": Source(synthetic.function_spec, synthetic.load_function),
     "synthetic": Source(synthetic.synthetic_spec, synthetic.load_synthetic),
+    "sequences": Source(sequences.sequences_spec, sequences.load_sequences),
+    "timeseries": Source(sequences.timeseries_spec, sequences.load_timeseries),
     **{name: Source(archives.spec, archives.load) for name in archives.ARCHIVES},
 }
 

@@ -37,13 +37,16 @@ class DataSpec:
     """What a model needs to know about a dataset, known from the config alone.
 
     ``num_classes`` is the number of outputs: the number of classes for multiclass, 1 for
-    binary and regression.
+    binary and regression. Integer token inputs have ``input_dtype`` int32 and tokens in
+    ``0..vocab_size-1``; models put an Embedding in front of them.
     """
 
     input_shape: tuple[int, ...]
     task: str
     num_classes: int
     class_names: tuple[str, ...] | None = None
+    input_dtype: str = "float32"
+    vocab_size: int | None = None
 
 
 @dataclass
@@ -96,7 +99,7 @@ def make_dataset(
     if cfg.max_samples is not None:
         rng = np.random.default_rng(seed)
         splits = [_limit(xs, ys, cfg.max_samples, rng) for xs, ys in splits]
-    arrays = [a for xs, ys in splits for a in (_x(xs, scale), _y(ys, spec.task))]
+    arrays = [a for xs, ys in splits for a in (_x(xs, scale, spec.input_dtype), _y(ys, spec.task))]
     return Dataset(spec, *arrays)
 
 
@@ -125,7 +128,9 @@ def _limit(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> tu
     return x[keep], y[keep]
 
 
-def _x(x: np.ndarray, scale: float) -> np.ndarray:
+def _x(x: np.ndarray, scale: float, dtype: str = "float32") -> np.ndarray:
+    if dtype != "float32":  # integer tokens stay tokens
+        return x.astype(dtype)
     x = x.astype(np.float32)
     if scale != 1:
         x /= np.float32(scale)
@@ -135,4 +140,5 @@ def _x(x: np.ndarray, scale: float) -> np.ndarray:
 def _y(y: np.ndarray, task: str) -> np.ndarray:
     if task == "multiclass":
         return y.astype(np.int32).reshape(-1)
-    return y.astype(np.float32).reshape(-1, 1)
+    y = y.astype(np.float32)
+    return y.reshape(-1, 1) if y.ndim == 1 else y  # (n, steps, 1) targets of seq-to-seq stay as they are

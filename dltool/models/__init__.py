@@ -26,16 +26,26 @@ from typing import Any
 import keras
 
 from dltool.errors import ConfigError, did_you_mean
+from dltool.models.alexnet import build_alexnet
+from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
 from dltool.models.cnn import build_cnn
+from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
+from dltool.models.lenet import build_lenet5
 from dltool.models.mlp import build_mlp
+from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
+from dltool.models.sequence import build_conv1d, build_rnn
+from dltool.models.vgg import build_vgg
+from dltool.models.xception import build_separable_cnn, build_xception
 
 __all__ = [
     "MODELS",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
+    "embedding_front",
+    "model_spec",
     "output_activation",
     "output_units",
 ]
@@ -47,9 +57,22 @@ MODELS: dict[str, Callable[..., Any]] = {
     "mlp": build_mlp,
     "cnn": build_cnn,
     "resnet": build_resnet,
+    "lenet5": build_lenet5,
+    "alexnet": build_alexnet,
+    "vgg": build_vgg,
+    "inception": build_inception,
+    "xception": build_xception,
+    "separable_cnn": build_separable_cnn,
+    "mobilenet_v2": build_mobilenet_v2,
+    "rnn": build_rnn,
+    "conv1d": build_conv1d,
+    "autoencoder": build_autoencoder,
 }
 
-_TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}
+#: Models that change the data's task (their targets are not the dataset's labels).
+TASK_CHANGES: dict[str, Callable[[Any], Any]] = {"autoencoder": reconstruction_spec}
+
+_TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear", "reconstruction": "sigmoid"}
 
 
 def output_activation(cfg: Any, spec: Any) -> str:
@@ -61,7 +84,9 @@ def output_activation(cfg: Any, spec: Any) -> str:
     try:
         return _TASK_ACTIVATIONS[spec.task]
     except KeyError:
-        raise ConfigError(f"data task={spec.task}: unknown task (multiclass, binary, regression)") from None
+        raise ConfigError(
+            f"data task={spec.task}: unknown task (multiclass, binary, regression, reconstruction)"
+        ) from None
 
 
 def output_units(spec: Any) -> int:
@@ -102,6 +127,37 @@ def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.la
     return layers
 
 
+def model_spec(cfg: Any, spec: Any) -> Any:
+    """The data spec as the model sees it: ``spec``, or with the task the model sets (autoencoder:
+    ``reconstruction``, whose targets are the inputs)."""
+    change = TASK_CHANGES.get(cfg.name)
+    return change(spec) if change else spec
+
+
+def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
+    """``Embedding(spec.vocab_size, cfg.embedding_dim)`` of integer token inputs; float inputs pass through.
+
+    Raises ConfigError when tokens meet a model without an ``embedding_dim`` (one that expects floats).
+    """
+    if not getattr(spec, "input_dtype", "float32").startswith("int"):
+        return inputs
+    if not hasattr(cfg, "embedding_dim"):
+        with_embedding = ", ".join(
+            name for name, schema in _schemas().items() if "embedding_dim" in schema.__dataclass_fields__
+        )
+        raise ConfigError(
+            f"model={cfg.name} cannot read integer tokens (the data gives token sequences): use a model with an "
+            f"embedding front ({with_embedding})"
+        )
+    return keras.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding")(inputs)
+
+
+def _schemas() -> dict[str, type]:
+    from dltool.config.schemas import SCHEMAS
+
+    return SCHEMAS["model"]
+
+
 def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     """The Keras model of ``cfg`` (a model config dataclass) for data ``spec`` (a DataSpec),
     regularized by ``reg`` (a RegularizationConfig). Not compiled.
@@ -114,12 +170,15 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         raise ConfigError(
             f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
         ) from None
+    spec = model_spec(cfg, spec)
     input_shape = tuple(spec.input_shape)
-    inputs = keras.Input(shape=input_shape, name="input")
-    x = inputs
+    inputs = keras.Input(shape=input_shape, dtype=spec.input_dtype, name="input")
+    x = embedding_front(cfg, spec, inputs)
     for layer in augmentation_layers(reg, input_shape):
         x = layer(x)
     x = body(cfg, x, reg)
+    if spec.task == "reconstruction":
+        return keras.Model(inputs, reconstruction_head(x, input_shape, output_activation(cfg, spec)), name=cfg.name)
     outputs = keras.layers.Dense(
         output_units(spec),
         activation=output_activation(cfg, spec),

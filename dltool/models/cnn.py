@@ -23,33 +23,19 @@ from typing import Any
 import keras
 
 from dltool.config.schemas import CNNConfig, RegularizationConfig
-from dltool.errors import ConfigError
-from dltool.models.layers import activation_layer, dense_stack, initializer, kernel_regularizer
-
-
-def _size(shape: Any) -> str:
-    return "x".join("?" if d is None else str(d) for d in shape)
-
-
-def _check_fits(x: Any, window: int, key: str, what: str, example_shape: tuple) -> None:
-    """ConfigError when a ``window`` x ``window`` (valid convolution or pooling) exceeds the feature map."""
-    height, width = x.shape[1], x.shape[2]
-    known = [d for d in (height, width) if d is not None]
-    if known and min(known) < window:
-        raise ConfigError(
-            f"{key}: {what} of {window}x{window} does not fit the {_size((height, width))} feature map "
-            f"there (input {_size(example_shape)}); use at most {min(known)}, or fewer blocks"
-        )
+from dltool.models.layers import (
+    activation_layer,
+    check_fits,
+    dense_stack,
+    initializer,
+    kernel_regularizer,
+    require_image,
+)
 
 
 def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The conv blocks and hidden Dense layers of a CNN on image ``inputs`` (height, width, channels)."""
-    example_shape = tuple(inputs.shape[1:])
-    if len(example_shape) != 3:
-        raise ConfigError(
-            f"model=cnn needs image inputs (height, width, channels); the data gives examples of shape "
-            f"{example_shape}: use model=mlp for them"
-        )
+    example_shape = require_image(inputs, "cnn")
     init, penalty = initializer(cfg), kernel_regularizer(reg)
     x = inputs
     for b, block in enumerate(cfg.blocks):
@@ -57,7 +43,7 @@ def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
             name = f"block{b + 1}_conv{c}"
             if block.padding == "valid":
                 key = f"model.blocks[{b}].kernel_size={block.kernel_size}"
-                _check_fits(x, block.kernel_size, key, "a 'valid' convolution", example_shape)
+                check_fits(x, block.kernel_size, key, "a 'valid' convolution", example_shape)
             x = keras.layers.Conv2D(
                 block.filters,
                 block.kernel_size,
@@ -71,7 +57,7 @@ def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
                 x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
             x = activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
         if block.pool > 0:
-            _check_fits(x, block.pool, f"model.blocks[{b}].pool={block.pool}", "a pooling", example_shape)
+            check_fits(x, block.pool, f"model.blocks[{b}].pool={block.pool}", "a pooling", example_shape)
             pooling = keras.layers.MaxPooling2D if block.pool_type == "max" else keras.layers.AveragePooling2D
             x = pooling(block.pool, name=f"block{b + 1}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)

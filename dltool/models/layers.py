@@ -117,6 +117,62 @@ def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hid
     return x
 
 
+def require_image(inputs: Any, model: str) -> tuple:
+    """The example shape of ``inputs``; ConfigError unless it is an image (height, width, channels)."""
+    example_shape = tuple(inputs.shape[1:])
+    if len(example_shape) != 3:
+        raise ConfigError(
+            f"model={model} needs image inputs (height, width, channels); the data gives examples of shape "
+            f"{example_shape}: use model=mlp for them"
+        )
+    return example_shape
+
+
+def _size(shape: Any) -> str:
+    return "x".join("?" if d is None else str(d) for d in shape)
+
+
+def check_fits(x: Any, window: int, key: str, what: str, example_shape: tuple) -> None:
+    """ConfigError when a ``window`` x ``window`` (valid convolution or pooling) exceeds the feature map."""
+    height, width = x.shape[1], x.shape[2]
+    known = [d for d in (height, width) if d is not None]
+    if known and min(known) < window:
+        raise ConfigError(
+            f"{key}: {what} of {window}x{window} does not fit the {_size((height, width))} feature map "
+            f"there (input {_size(example_shape)}); use at most {min(known)}, or fewer blocks"
+        )
+
+
+def conv_bn(
+    x: Any,
+    filters: int,
+    kernel: int,
+    name: str,
+    stride: int = 1,
+    padding: str = "same",
+    use_bias: bool = False,
+    activation: str | None = "relu",
+    reg: Any = None,
+    bn_epsilon: float = 1e-3,
+) -> Any:
+    """Conv2D -> BatchNormalization -> activation (none when ``activation`` is None), he_normal,
+    the L1/L2 penalty of ``reg``. Layers ``<name>``, ``<name>_bn``, ``<name>_act``."""
+    x = keras.layers.Conv2D(
+        filters,
+        kernel,
+        strides=stride,
+        padding=padding,
+        use_bias=use_bias,
+        kernel_initializer="he_normal",
+        kernel_regularizer=kernel_regularizer(reg) if reg is not None else None,
+        name=name,
+    )(x)
+    x = keras.layers.BatchNormalization(epsilon=bn_epsilon, name=f"{name}_bn")(x)
+    if activation is not None:
+        x = activation_layer(activation, layer_name=f"{name}_act")(x)
+    return x
+
+
 @keras.saving.register_keras_serializable(package="dltool")
 class ZeroPadShortcut(keras.layers.Layer):
     """ResNet shortcut "A" (He et al. 2016): subsample by ``stride`` and zero-pad the channels.

@@ -1,5 +1,9 @@
 """CIFAR ResNets of He et al. 2016, "Deep Residual Learning for Image Recognition", §4.2 (``model=resnet``).
 
+``model.variant`` picks this CIFAR family (6n+2) or the ImageNet one (18/34/50/101/152, in
+:mod:`dltool.models.resnet_imagenet`); ``auto`` takes imagenet at those five depths (so a CIFAR
+ResNet-50, 6*8+2, needs ``model.variant=cifar``). ``model.width`` null means 16 here.
+
 depth = 6n+2: conv3x3(width)-BN-ReLU, then 3 stages of n basic blocks with width, 2*width and
 4*width filters (stride 2 at the first block of stages 2 and 3), each block
 conv3x3-BN-ReLU-conv3x3-BN + shortcut, then ReLU; global average pooling; the Dense head is added by
@@ -34,7 +38,8 @@ import keras
 
 from dltool.config.schemas import RegularizationConfig, ResNetConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import ZeroPadShortcut, activation_layer, initializer, kernel_regularizer
+from dltool.models.layers import ZeroPadShortcut, activation_layer, initializer, kernel_regularizer, require_image
+from dltool.models.resnet_imagenet import IMAGENET_STAGES, build_imagenet_resnet
 
 
 def blocks_per_stage(depth: int) -> int:
@@ -44,15 +49,23 @@ def blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
+def resnet_variant(cfg: ResNetConfig) -> str:
+    """``cfg.variant``, or for ``auto`` imagenet at depths 18/34/50/101/152 and cifar otherwise."""
+    if cfg.variant != "auto":
+        return cfg.variant
+    return "imagenet" if cfg.depth in IMAGENET_STAGES else "cifar"
+
+
 def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
-    """The convolutional body of a CIFAR ResNet on image ``inputs``; returns the pooled features."""
+    """The convolutional body of a ResNet on image ``inputs``; returns the pooled features.
+
+    The imagenet variant is built by :func:`dltool.models.resnet_imagenet.build_imagenet_resnet`.
+    """
+    require_image(inputs, "resnet")
+    if resnet_variant(cfg) == "imagenet":
+        return build_imagenet_resnet(cfg, inputs, reg)
     n = blocks_per_stage(cfg.depth)
-    example_shape = tuple(inputs.shape[1:])
-    if len(example_shape) != 3:
-        raise ConfigError(
-            f"model=resnet needs image inputs (height, width, channels); the data gives examples of shape "
-            f"{example_shape}: use model=mlp for them"
-        )
+    width = cfg.width or 16
     init, penalty = initializer(cfg), kernel_regularizer(reg)
 
     def conv(x: Any, filters: int, kernel: int, stride: int, name: str) -> Any:
@@ -68,10 +81,10 @@ def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> A
         )(x)
         return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
 
-    x = conv(inputs, cfg.width, 3, 1, "stem_conv")
+    x = conv(inputs, width, 3, 1, "stem_conv")
     x = activation_layer("relu", layer_name="stem_relu")(x)
     for stage in range(3):
-        filters = cfg.width * 2**stage
+        filters = width * 2**stage
         for block in range(n):
             name = f"stage{stage + 1}_block{block + 1}"
             stride = 2 if stage > 0 and block == 0 else 1

@@ -79,6 +79,28 @@ def plot_confusion_matrix(
     plt.close(fig)
 
 
+def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Path) -> None:
+    """Inputs (top row) above their reconstructions (bottom row): images as images, other shapes as curves."""
+    plt = _pyplot()
+    n = len(inputs)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.4), squeeze=False)
+    for row, (title, batch) in enumerate((("input", inputs), ("reconstruction", outputs))):
+        for ax, example in zip(axes[row], batch, strict=True):
+            if example.ndim == 3:
+                image = example[..., 0] if example.shape[-1] == 1 else example
+                ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                ax.plot(example.reshape(-1))
+                ax.tick_params(labelsize=6)
+        axes[row][0].set_ylabel(title)
+    fig.suptitle("test split")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     """``model.png`` with shapes; returns a warning line if no Graphviz renderer was found.
 

@@ -18,7 +18,7 @@ from dltool.data import DataSpec
 from dltool.models import build_model
 from dltool.training.optimizers import build_optimizer
 
-DEFAULT_METRICS = {"multiclass": ["accuracy"], "binary": ["accuracy"], "regression": ["mae"]}
+DEFAULT_METRICS = {"multiclass": ["accuracy"], "binary": ["accuracy"], "regression": ["mae"], "reconstruction": ["mae"]}
 
 
 def uses_one_hot_labels(run: RunConfig, spec: DataSpec) -> bool:

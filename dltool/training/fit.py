@@ -35,14 +35,17 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     import keras
 
     from dltool.data import load_dataset
-    from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram
+    from dltool.models import model_spec
+    from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.build import build_compiled_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
-    spec = data.spec
+    spec = model_spec(run.model, data.spec)
+    if spec.task == "reconstruction":  # an autoencoder: the targets are the inputs
+        data.y_train, data.y_val, data.y_test = data.x_train, data.x_val, data.x_test
     log.info(
         "data %s: %d train, %d validation, %d test examples of shape %s (%s)",
         run.data.name,
@@ -140,6 +143,11 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             predicted.astype(int),
             spec.class_names or (("0", "1") if spec.task == "binary" else None),
             run_dir / "confusion_matrix.png",
+        )
+    if spec.task == "reconstruction":
+        shown = data.x_test[:8]
+        plot_reconstructions(
+            shown, keras.ops.convert_to_numpy(model.predict(shown, verbose=0)), run_dir / "reconstructions.png"
         )
     results["finished_at"] = datetime.now().isoformat(timespec="seconds")
     write_json(run_dir / "results.json", results)

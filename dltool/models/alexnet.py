@@ -1,0 +1,59 @@
+"""AlexNet (Krizhevsky, Sutskever and Hinton 2012) as in the seeds' table (``model=alexnet``).
+
+C1 conv 96 11x11/4 same -> max-pool 3x3/2 -> C3 conv 256 5x5 -> max-pool 3x3/2 -> C5, C6 conv 384
+3x3 -> C7 conv 256 3x3 -> [max-pool 3x3/2] -> F8, F9 Dense 4096 with dropout -> output; ReLU.
+``width`` scales every layer (e.g. 0.25 for small images on a CPU). The local response
+normalization of the paper (no parameters) is left out, as in most re-implementations.
+
+Parameters at 224x224x3, 1000 classes (single-tower, as the seeds' table):
+convolutions 3,747,200; with ``final_pool: true`` (the paper's pooling after C7, 6x6x256 = 9,216
+features) F8 37,752,832, F9 16,781,312, output 4,097,000: 62,378,344 (the "60 million" of the
+paper). The seeds' table goes from C7 (13x13x256 = 43,264 features) straight to F8:
+``final_pool: false`` gives that network, 201,838,952 parameters.
+
+Example:
+    dltool show model=alexnet data=synthetic data.input_shape=[224,224,3] data.num_classes=1000
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import AlexNetConfig, RegularizationConfig
+from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
+# (name, filters, kernel, stride, max-pool 3x3/2 after it)
+_CONVS = (("c1", 96, 11, 4, True), ("c3", 256, 5, 1, True), ("c5", 384, 3, 1, False), ("c6", 384, 3, 1, False))
+
+
+def build_alexnet(cfg: AlexNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """C1 to F9 of AlexNet on image ``inputs``."""
+    example_shape = require_image(inputs, "alexnet")
+    penalty = kernel_regularizer(reg)
+
+    def scaled(n: int) -> int:
+        return max(1, round(n * cfg.width))
+
+    x = inputs
+    layers = (*_CONVS, ("c7", 256, 3, 1, cfg.final_pool))
+    for name, filters, kernel, stride, pool in layers:
+        x = keras.layers.Conv2D(
+            scaled(filters),
+            kernel,
+            strides=stride,
+            padding="same",
+            activation="relu",
+            kernel_regularizer=penalty,
+            name=name,
+        )(x)
+        if pool:
+            check_fits(x, 3, f"model=alexnet pooling after {name.upper()}", "a 3x3 max-pooling", example_shape)
+            x = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for name in ("f8", "f9"):
+        if cfg.dropout:
+            x = keras.layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
+        x = keras.layers.Dense(scaled(4096), activation="relu", kernel_regularizer=penalty, name=name)(x)
+    return x

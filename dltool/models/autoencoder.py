@@ -1,0 +1,86 @@
+"""Autoencoders: learn to reproduce the input through a small code (``model=autoencoder``).
+
+The model turns the data's task into ``reconstruction``: the targets are the inputs, the loss is
+the mean squared error, and the output has the input's shape (sigmoid by default, for inputs in
+[0, 1]). ``dltool train`` writes ``reconstructions.png`` (test inputs above their
+reconstructions) to the run directory.
+
+- ``kind: dense``: flatten -> Dense ``hidden_units`` -> Dense ``bottleneck`` (the code) -> the
+  hidden sizes in reverse -> Dense(prod(input shape)) -> Reshape (any input shape).
+- ``kind: conv`` (images): Conv2D ``filters`` with stride 2 -> flatten -> Dense ``bottleneck`` ->
+  Dense -> reshape -> Conv2DTranspose in reverse, stride 2 -> Conv2D 3x3 to the input channels.
+  Height and width must be divisible by 2 ** len(filters).
+
+Parameters of the default dense one on 28x28x1: 784*128+128 + 128*32+32 + 32*128+128 +
+128*784+784 = 209,968.
+
+Example:
+    dltool train model=autoencoder data=mnist model.kind=conv model.bottleneck=16
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import AutoencoderConfig, RegularizationConfig
+from dltool.errors import ConfigError
+from dltool.models.layers import kernel_regularizer, require_image
+
+
+def reconstruction_spec(spec: Any) -> Any:
+    """``spec`` with task ``reconstruction``: one output per input value."""
+    return dataclasses.replace(spec, task="reconstruction", num_classes=math.prod(spec.input_shape), class_names=None)
+
+
+def build_autoencoder(cfg: AutoencoderConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """Encoder and decoder up to the last hidden layer; :func:`reconstruction_head` ends the model."""
+    penalty = kernel_regularizer(reg)
+
+    def dense(x: Any, units: int, name: str) -> Any:
+        return keras.layers.Dense(units, activation=cfg.activation, kernel_regularizer=penalty, name=name)(x)
+
+    if cfg.kind == "dense":
+        x = keras.layers.Flatten(name="flatten")(inputs) if len(inputs.shape) > 2 else inputs
+        for i, units in enumerate(cfg.hidden_units, start=1):
+            x = dense(x, units, f"encoder{i}")
+        x = dense(x, cfg.bottleneck, "code")
+        for i, units in enumerate(reversed(cfg.hidden_units), start=1):
+            x = dense(x, units, f"decoder{i}")
+        return x
+    height, width, _ = require_image(inputs, "autoencoder model.kind=conv")
+    factor = 2 ** len(cfg.filters)
+    if height % factor or width % factor:
+        raise ConfigError(
+            f"model.filters={list(cfg.filters)}: {len(cfg.filters)} stride-2 convolutions need height and width "
+            f"divisible by {factor}, the images are {height}x{width}"
+        )
+
+    def strided(layer: type, x: Any, filters: int, name: str) -> Any:
+        return layer(
+            filters, 3, strides=2, padding="same", activation=cfg.activation, kernel_regularizer=penalty, name=name
+        )(x)
+
+    x = inputs
+    for i, filters in enumerate(cfg.filters, start=1):
+        x = strided(keras.layers.Conv2D, x, filters, f"encoder{i}")
+    coded_shape = tuple(x.shape[1:])
+    x = dense(keras.layers.Flatten(name="flatten")(x), cfg.bottleneck, "code")
+    x = dense(x, math.prod(coded_shape), "decoder_dense")
+    x = keras.layers.Reshape(coded_shape, name="decoder_reshape")(x)
+    for i, filters in enumerate(reversed(cfg.filters), start=1):
+        x = strided(keras.layers.Conv2DTranspose, x, filters, f"decoder{i}")
+    return x
+
+
+def reconstruction_head(x: Any, input_shape: tuple[int, ...], activation: str) -> Any:
+    """The output layer ``output`` of the input's shape: Dense + Reshape after vectors, a 3x3 Conv2D after images."""
+    if len(x.shape) == 4:
+        return keras.layers.Conv2D(
+            input_shape[-1], 3, padding="same", activation=activation, dtype="float32", name="output"
+        )(x)
+    x = keras.layers.Dense(math.prod(input_shape), activation=activation, dtype="float32", name="output_dense")(x)
+    return keras.layers.Reshape(input_shape, dtype="float32", name="output")(x)

@@ -1,0 +1,76 @@
+"""GoogLeNet-style network of inception modules (Szegedy et al. 2015) (``model=inception``).
+
+Each module runs four branches on the same input and concatenates them along the channels, as in
+the seeds' (``000``) example: (a) 1x1 conv; (b) 1x1 conv -> 3x3 conv; (c) 3x3 pooling (stride 1)
+-> 1x1 conv; (d) 1x1 conv -> 3x3 conv -> 3x3 conv (two 3x3 in place of GoogLeNet's 5x5, the
+factorization of Inception v2/v3 the seeds use). Every convolution is 'same', ReLU, with batch
+norm when ``regularization.batch_norm``. ``pool_before`` puts a 3x3/2 max-pooling before a
+module, the reductions of GoogLeNet. Stem (``stem_filters: [f, g]``): 7x7/2 conv f, 3x3/2
+max-pooling, 1x1 conv f, 3x3 conv g, 3x3/2 max-pooling. Global average pooling and dropout end the body.
+
+``conf/model/inception.yaml`` has GoogLeNet's modules 3a-5b and widths (no auxiliary
+classifiers): 7,284,232 parameters at 224x224x3, 1000 classes. GoogLeNet's table sums to about
+6.8M: its branch d is one 5x5 conv (25 x d_reduce x d weights) where the seeds' two 3x3 have
+9 x d_reduce x d + 9 x d x d, and its pooling branch is a max-pooling; there is no published
+figure for this factorized variant, so the test checks the count by hand for one module.
+
+Example:
+    dltool train model=inception data=cifar10 model.stem_filters=[32,64]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import InceptionConfig, InceptionModuleConfig, RegularizationConfig
+from dltool.models.layers import kernel_regularizer, require_image
+
+
+def build_inception(cfg: InceptionConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """The stem and inception modules on image ``inputs``; returns the pooled features."""
+    require_image(inputs, "inception")
+    penalty = kernel_regularizer(reg)
+
+    def conv(x: Any, filters: int, kernel: int, name: str, stride: int = 1) -> Any:
+        x = keras.layers.Conv2D(
+            filters,
+            kernel,
+            strides=stride,
+            padding="same",
+            use_bias=not reg.batch_norm,
+            kernel_initializer="he_normal",
+            kernel_regularizer=penalty,
+            name=name,
+        )(x)
+        if reg.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+    def max_pool(x: Any, name: str) -> Any:
+        return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=name)(x)
+
+    first, second = cfg.stem_filters
+    x = max_pool(conv(inputs, first, 7, "stem_conv1", stride=2), "stem_pool1")
+    x = conv(conv(x, first, 1, "stem_conv2"), second, 3, "stem_conv3")
+    x = max_pool(x, "stem_pool2")
+    for m, module in enumerate(cfg.modules, start=1):
+        if module.pool_before:
+            x = max_pool(x, f"inception{m}_pool_before")
+        x = inception_module(x, module, cfg.c_pool, f"inception{m}", conv)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    if cfg.dropout:
+        x = keras.layers.Dropout(cfg.dropout, name="dropout")(x)
+    return x
+
+
+def inception_module(x: Any, m: InceptionModuleConfig, c_pool: str, name: str, conv: Any) -> Any:
+    """The four branches of one module, concatenated; ``conv(x, filters, kernel, name)`` builds a convolution."""
+    a = conv(x, m.a, 1, f"{name}_a_1x1")
+    b = conv(conv(x, m.b_reduce, 1, f"{name}_b_1x1"), m.b, 3, f"{name}_b_3x3")
+    pooling = keras.layers.AveragePooling2D if c_pool == "average" else keras.layers.MaxPooling2D
+    c = conv(pooling(3, strides=1, padding="same", name=f"{name}_c_pool")(x), m.c, 1, f"{name}_c_1x1")
+    d = conv(x, m.d_reduce, 1, f"{name}_d_1x1")
+    d = conv(conv(d, m.d, 3, f"{name}_d_3x3a"), m.d, 3, f"{name}_d_3x3b")
+    return keras.layers.Concatenate(name=f"{name}_concat")([a, b, c, d])

@@ -1,0 +1,51 @@
+"""VGG-11/13/16/19 (Simonyan and Zisserman 2015, configurations A, B, D, E) (``model=vgg``).
+
+Five stages of 3x3 'same' convolutions (ReLU) of ``width``, 2x, 4x, 8x, 8x filters, each ended
+by a 2x2 max-pooling; then a flatten (or global average pooling with ``top: avg``) and the
+hidden Dense layers (``dense_units``, ReLU, dropout). Batch norm after each convolution with
+``regularization.batch_norm`` (VGG-BN; the convolutions keep their biases, as torchvision's).
+
+Parameters at 224x224x3, 1000 classes (exact, tested): VGG-11 132,863,336 and VGG-13 133,047,848
+(torchvision), VGG-16 138,357,544 and VGG-19 143,667,240 (Keras Applications).
+
+Example:
+    dltool show model=vgg model.depth=16 data=synthetic data.input_shape=[224,224,3] data.num_classes=1000
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import RegularizationConfig, VGGConfig
+from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
+#: Convolutions per stage, per depth.
+VGG_STAGES = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+
+
+def build_vgg(cfg: VGGConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """The five convolution stages and hidden Dense layers of a VGG on image ``inputs``."""
+    example_shape = require_image(inputs, "vgg")
+    penalty = kernel_regularizer(reg)
+    x = inputs
+    for s, convs in enumerate(VGG_STAGES[cfg.depth]):
+        filters = cfg.width * min(2**s, 8)
+        for c in range(1, convs + 1):
+            name = f"block{s + 1}_conv{c}"
+            x = keras.layers.Conv2D(filters, 3, padding="same", kernel_regularizer=penalty, name=name)(x)
+            if reg.batch_norm:
+                x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        check_fits(x, 2, f"model=vgg stage {s + 1}", "a 2x2 max-pooling", example_shape)
+        x = keras.layers.MaxPooling2D(2, name=f"block{s + 1}_pool")(x)
+    if cfg.top == "flatten":
+        x = keras.layers.Flatten(name="flatten")(x)
+    else:
+        x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    for i, units in enumerate(cfg.dense_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=penalty, name=f"fc{i}")(x)
+        if cfg.dropout:
+            x = keras.layers.Dropout(cfg.dropout, name=f"fc{i}_dropout")(x)
+    return x
