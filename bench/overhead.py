@@ -137,8 +137,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             for side in ("dltool", "plain") if i % 2 else ("plain", "dltool"):
+                clock = Path(tmp) / f"{side}{i}.json"
                 got = run_side(
-                    side, Path(tmp) / f"{side}{i}.json", args.samples, args.epochs, args.batch_size, Path(tmp)
+                    side, clock, args.samples, args.epochs, args.batch_size, Path(tmp), args.cores, args.extra
                 )
                 periods[side] += got
                 print(f"{side:>6} run {i + 1}: " + " ".join(f"{p:.2f}" for p in got), flush=True)
