@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -23,7 +24,7 @@ _exit_codes: list[int] = []
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from dltool.console import console, print_config_tree, print_results
+    from dltool.console import print_config_tree, print_results
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resuming = cfg.get("resume") is not None
@@ -48,28 +49,40 @@ def _task(cfg: DictConfig) -> None:
             _discard_run_dir(run_dir)  # bad input found late (data, shapes, devices): leave nothing behind
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        label = "[yellow]interrupted:[/]" if isinstance(err, Interrupted) else "[red]error:[/]"
-        console.print(f"{label} {err}", highlight=False)
+        _say("interrupted" if isinstance(err, Interrupted) else "error", str(err))
         _exit_codes.append(err.exit_code)
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
         _record_failure(run_dir, "interrupted", "interrupted before the end of an epoch")
-        console.print(f"[yellow]interrupted:[/] resume with: dltool train resume={run_dir}", highlight=False)
+        _say("interrupted", f"resume with: dltool train resume={run_dir}")
         _exit_codes.append(Interrupted.exit_code)
     except Exception as err:
         log.exception("run failed")
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-            message = (
-                f"disk full (no space left on device) while writing {err.filename or 'into ' + str(run_dir)}; "
-                f"the last complete checkpoints are intact: free space, then resume with: "
-                f"dltool train resume={run_dir}"
-            )
-        else:
-            message = f"{type(err).__name__}: {err} (full traceback in {run_dir / 'train.log'}; --debug shows it here)"
         _record_failure(run_dir, "failed", f"{type(err).__name__}: {err}")
-        console.print(f"[red]error:[/] {message}", highlight=False)
+        _say("error", failure_message(err, run_dir))
         _exit_codes.append(1)
+
+
+def failure_message(err: Exception, run_dir: Path) -> str:
+    """The line printed for an unexpected failure; a full disk says what to do.
+
+    >>> failure_message(OSError(28, "No space left on device", "run/last.keras"), Path("run"))[:60]
+    'disk full (no space left on device) while writing run/last.k'
+    """
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return (
+            f"disk full (no space left on device) while writing {err.filename or 'into ' + str(run_dir)}; "
+            f"the last complete checkpoints are intact: free space, then resume with: dltool train resume={run_dir}"
+        )
+    return f"{type(err).__name__}: {err} (full traceback in {run_dir / 'train.log'}; --debug shows it here)"
+
+
+def _say(label: str, message: str) -> None:
+    """One line on stderr, as the command line prints errors found before the run."""
+    import typer
+
+    typer.secho(f"{label}: {message}", fg=typer.colors.YELLOW if label == "interrupted" else typer.colors.RED, err=True)
 
 
 def _record_failure(run_dir: Path, status: str, error: str) -> None:
@@ -86,6 +99,8 @@ def _discard_run_dir(run_dir: Path) -> None:
     """Remove a new run directory that bad input made useless (it holds no result, only Hydra's files)."""
     if not (run_dir / "results.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the day's folder too, if this run was its only one
+            run_dir.parent.rmdir()
 
 
 def refuse_existing_run_dir(overrides: list[str]) -> None:

@@ -163,7 +163,8 @@ class NonFiniteLossGuard(keras.callbacks.TerminateOnNaN):
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         super().on_batch_end(batch, logs)
-        if self.model.stop_training and self.failed_at is None and logs and "loss" in logs:
+        loss = (logs or {}).get("loss")
+        if self.failed_at is None and loss is not None and not math.isfinite(_scalar(loss)):
             self.failed_at = (self._epoch + 1, batch + 1, _scalar(logs["loss"]))
             self.stop.reason = f"non-finite loss {self.failed_at[2]}"
             self.stop.epoch, self.stop.step, self.stop.incomplete_epoch = self._epoch + 1, batch + 1, self._epoch
