@@ -122,14 +122,15 @@ def _resume(value: str, overrides: list[str], multirun: bool) -> int:
     """``dltool train resume=...``: check the plan (one line and exit 2 if wrong), then train in the run directory."""
     from dltool.config import HydraArgs, builtin_config_dir, compose, validate
     from dltool.console import console
-    from dltool.resume import check_epochs, hydra_arguments, plan_resume
+    from dltool.resume import check_epochs, check_unchanged, hydra_arguments, plan_resume
     from dltool.train import run_hydra
 
     plan = plan_resume(value, overrides, multirun)
     with hydra_arguments(plan, builtin_config_dir()) as argv:
         args = HydraArgs.parse(argv)
-        run = validate(compose(args.overrides, args.config_name, [], args.config_path))
-        check_epochs(plan, run.trainer.epochs)
+        cfg = compose(args.overrides, args.config_name, [], args.config_path)
+        check_unchanged(plan, cfg)
+        check_epochs(plan, validate(cfg).trainer.epochs)
         console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
         return run_hydra(argv, args.config_name)
 

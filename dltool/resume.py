@@ -82,17 +82,36 @@ def plan_resume(value: str, overrides: list[str], multirun: bool = False) -> Res
         raise ConfigError(f"resume={value}: {run_dir} is not a run directory (no .hydra/config.yaml)")
     for override in overrides:
         key = override.partition("=")[0].lstrip("+~")
-        if key not in ALLOWED:
-            raise ConfigError(
-                f"resume={value}: {key} cannot change when resuming (it would be another experiment); "
-                f"only {', '.join(ALLOWED)} can{did_you_mean(key, ALLOWED)}. Start a new run to change {key}"
-            )
+        if "." not in key and key not in ALLOWED:  # a group choice (model=cnn) or a top-level key
+            raise _changed(value, key)
     plan = ResumePlan(run_dir.resolve(), overrides, chosen)
     if plan.completed() and not (run_dir / STATE).is_file():
         raise ConfigError(
             f"resume={value}: {run_dir} completed and kept no resumable state (callbacks.backup_and_restore=false?)"
         )
     return plan
+
+
+def check_unchanged(plan: ResumePlan, composed: Any) -> None:
+    """Overrides of other keys than ``ALLOWED`` are accepted only when they repeat the saved value."""
+    from omegaconf import OmegaConf
+
+    saved = OmegaConf.create(yaml.safe_load(plan.saved_config.read_text()))
+    for override in plan.overrides:
+        key = override.partition("=")[0].lstrip("+~")
+        if key in ALLOWED:
+            continue
+        now, before = OmegaConf.select(composed, key), OmegaConf.select(saved, key)
+        as_plain = [OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for v in (now, before)]
+        if as_plain[0] != as_plain[1]:
+            raise _changed(str(plan.run_dir), key)
+
+
+def _changed(value: str, key: str) -> ConfigError:
+    return ConfigError(
+        f"resume={value}: {key} cannot change when resuming (it would be another experiment); "
+        f"only {', '.join(ALLOWED)} can{did_you_mean(key, ALLOWED)}. Start a new run to change {key}"
+    )
 
 
 def check_epochs(plan: ResumePlan, epochs: int) -> None:

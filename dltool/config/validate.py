@@ -157,12 +157,19 @@ def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None
             f"{key}._target_={spec['_target_']}: not allowed by allowed_targets "
             f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
         )
+    import logging
+
     from hydra.utils import get_object
 
+    hydra_log = logging.getLogger("hydra.utils")
+    hydra_log.disabled = True  # it logs the failure too: the one line below says it
     try:
         get_object(spec["_target_"])
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
-        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({_first_line(err)})") from None
+        reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
+        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({reason})") from None
+    finally:
+        hydra_log.disabled = False
 
 
 def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:

@@ -21,7 +21,9 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from dltool.training.artifacts import write_json, write_text
 from dltool.training.callbacks import Checkpoint, RunStop, sync_file
 
 STATE_FILE = "state.json"
+log = logging.getLogger("dltool")
 # attributes of Keras callbacks that carry over from one epoch to the next (their on_train_begin resets them)
 CALLBACK_STATE = {
     keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
@@ -98,11 +101,14 @@ class Backup:
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         try:
-            model.load_weights(path)
+            with warnings.catch_warnings():  # Keras warns before it raises; the error below says it once
+                warnings.simplefilter("ignore")
+                model.load_weights(path)
         except (ValueError, KeyError) as err:
+            log.error("loading %s: %s", path, err)
             raise ConfigError(
-                f"{path}: does not fit this model ({' '.join(str(err).split())[:160]}); "
-                "the backup comes from another architecture: start a new run"
+                f"{path}: does not fit this model: the backup was saved by another architecture than the run's "
+                "config describes (details in train.log); start a new run"
             ) from None
         with np.load(self.directory / state["arrays"]) as arrays:
             for i, variable in enumerate(seed_states(model)):
