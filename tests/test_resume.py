@@ -179,3 +179,28 @@ def test_a_full_disk_fails_clearly_and_keeps_the_last_good_checkpoint(tmp_path: 
     assert backed_up_epochs(tmp_path) == 1
     message = failure_message(err.value, tmp_path)
     assert message.startswith("disk full") and f"dltool train resume={tmp_path}" in message
+
+
+def test_an_epoch_stopped_by_a_guard_is_neither_checkpointed_nor_logged(tmp_path: Path) -> None:
+    import keras
+    import numpy as np
+
+    from dltool.training.callbacks import Checkpoint, MetricsCSV, RunStop
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    stop = RunStop()
+    checkpoint = Checkpoint(tmp_path, "loss", "auto", save_best=True, save_last=True, stop=stop)
+    csv_log = MetricsCSV(tmp_path / "metrics.csv", stop)
+    checkpoint.set_model(model)
+    good = [w.copy() for w in model.get_weights()]
+    for callback in (csv_log, checkpoint):
+        callback.on_epoch_end(0, {"loss": 1.0})
+    model.set_weights([np.full_like(w, np.nan) for w in good])  # the loss went non-finite during epoch 2
+    stop.reason, stop.incomplete_epoch = "non-finite loss nan", 1
+    for callback in (csv_log, checkpoint):
+        callback.on_epoch_end(1, {"loss": float("nan")})
+    for name in ("last.keras", "best.keras"):
+        saved = keras.saving.load_model(tmp_path / name, safe_mode=True).get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(saved, good, strict=True)), name
+    assert len(metrics(tmp_path)) == 1 and checkpoint.best_epoch == 1

@@ -100,7 +100,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             validation_data=(data.x_val, y_val) if has_validation else None,
             epochs=run.trainer.epochs,
             initial_epoch=first_epoch,
-            shuffle=False,  # the order is epoch_batches'
+            shuffle=False,  # epoch_batches sets the order
             callbacks=callbacks,
             verbose=0,
         )
