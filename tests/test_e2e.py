@@ -155,3 +155,17 @@ def test_show_json_reports_resnet20_parameters(tmp_path: Path) -> None:
     assert round(shown["params"]["total"] / 1e6, 2) == 0.27
     assert shown["config"]["model"]["depth"] == 20
     assert not (tmp_path / "outputs").exists()
+
+
+def test_the_jax_backend_learns_digits_like_tensorflow(tmp_path: Path) -> None:
+    result = run_dltool(
+        "train", "trainer.backend=jax", "trainer.epochs=5", "callbacks.tensorboard.enabled=false", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    res = results(run_dir)
+    assert res["backend"] == "jax" and res["status"] == "completed"
+    assert res["test_accuracy"] >= 0.9
+    import keras
+
+    assert keras.saving.load_model(run_dir / "checkpoints" / "best.keras").count_params() == 8970

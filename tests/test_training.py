@@ -16,7 +16,7 @@ from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
 from dltool.training.callbacks import Checkpoint, MetricsCSV, build_callbacks, monitor_mode
-from dltool.training.devices import _choose_gpus
+from dltool.training.devices import _choose_gpus, _visible_choice, select_backend
 from dltool.training.fit import train_run
 from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
 
@@ -80,6 +80,18 @@ def test_gpu_choice_errors_name_the_key() -> None:
         _choose_gpus("gpu", 0)
     with pytest.raises(ConfigError, match=r"trainer.devices=\[0, 3\]: GPU 3 does not exist"):
         _choose_gpus([0, 3], 2)
+
+
+def test_gpu_lists_for_jax_and_torch_are_checked_after_masking() -> None:
+    assert _visible_choice([2, 3], 2) == [0, 1]
+    with pytest.raises(ConfigError, match=r"trainer.devices=\[2, 3\]: only 1 of these GPUs exist"):
+        _visible_choice([2, 3], 1)
+
+
+def test_a_second_backend_in_one_process_is_refused() -> None:
+    run = validate(compose(["trainer.backend=jax"]))
+    with pytest.raises(ConfigError, match=r"trainer.backend=jax: this process already runs Keras on tensorflow"):
+        select_backend(run.trainer)
 
 
 def _tiny_model() -> keras.Model:

@@ -20,6 +20,7 @@ from typing import Any
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
 TASKS = ("multiclass", "binary", "regression")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def opt(default: Any = MISSING, help: str = "", **constraints: Any) -> Any:
@@ -291,6 +292,7 @@ class TrainerConfig:
     batch_size: int = opt(32, "examples per step", gt=0)
     seed: int = opt(42, "seed of weights, shuffling and splits", ge=0)
     deterministic: bool = opt(False, "deterministic kernels (slower; bit-for-bit reruns on CPU)")
+    backend: str = opt("tensorflow", "Keras backend (jax is the fast one on GPUs)", choices=BACKENDS)
     devices: Any = opt("auto", "auto | cpu | gpu | list of GPU indices")
     precision: str = opt("float32", "dtype policy", choices=("float32", "mixed_float16", "mixed_bfloat16"))
     jit_compile: Any = opt("auto", "XLA compilation: auto | true | false")

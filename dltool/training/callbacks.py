@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import importlib.util
 import logging
 import math
 import os
@@ -346,7 +347,9 @@ def build_callbacks(
             )
         )
     callbacks += [MetricsCSV(run_dir / "metrics.csv", stop), checkpoint]
-    if cb.tensorboard.enabled:
+    if cb.tensorboard.enabled and importlib.util.find_spec("tensorflow") is None:
+        log.warning("callbacks.tensorboard: TensorFlow is not installed, so no TensorBoard events are written")
+    elif cb.tensorboard.enabled:
         callbacks.append(
             keras.callbacks.TensorBoard(
                 log_dir=str(run_dir / "tensorboard"),

@@ -56,7 +56,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.task,
     )
 
-    with info.strategy_object.scope():
+    with info.scope():
         try:
             model = build_compiled_model(run, spec)
         except ValueError as err:  # Keras' shape checks: e.g. more pooling than the image has pixels
@@ -94,9 +94,10 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     start = time.perf_counter()
     epochs = (first_epoch, run.trainer.epochs)
     if first_epoch < run.trainer.epochs:
+        batches, batch_steps = epoch_batches(data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, epochs)
         model.fit(
-            epoch_batches(data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, epochs),
-            steps_per_epoch=steps,
+            batches,
+            steps_per_epoch=batch_steps,
             validation_data=(data.x_val, y_val) if has_validation else None,
             epochs=run.trainer.epochs,
             initial_epoch=first_epoch,
