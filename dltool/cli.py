@@ -46,6 +46,12 @@ OVERRIDES are Hydra overrides: key=value, group choices (model=resnet), +key=, ~
   dltool train -m optimizer=sgd,adam,rmsprop    [dim]# one run per optimizer[/dim]
 
   dltool train --cfg job model=cnn              [dim]# print the composed config, run nothing[/dim]
+
+  dltool train resume=latest                    [dim]# continue the newest run in its own directory[/dim]
+
+  dltool train resume=outputs/2026-11-23/10-00-00 trainer.epochs=50   [dim]# extend a run[/dim]
+
+Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
 """
 
 SHOW_HELP = """Print the resolved config tree and the model's layers and parameter counts.
@@ -150,20 +156,43 @@ def _user_errors(debug: bool) -> Iterator[None]:
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
 def train(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
+    from dltool.resume import split_resume
 
     argv = list(ctx.args)
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
+        resume, overrides = split_resume(args.overrides)
+        if resume is not None and not args.informational:
+            raise typer.Exit(_resume(resume, overrides, multirun=bool({"-m", "--multirun"} & set(argv))))
         if not args.informational:
             from dltool.config import validate
-            from dltool.train import refuse_existing_run_dir
+            from dltool.data import check_data
+            from dltool.train import check_output_dir, refuse_existing_run_dir
 
             refuse_existing_run_dir(args.overrides)
+            check_output_dir(args.overrides)
             for overrides in expand_sweeps(args.overrides):
-                validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
+                check_data(validate(compose(overrides, args.config_name, args.config_dirs, args.config_path)).data)
     from dltool.train import run_hydra
 
     raise typer.Exit(run_hydra(argv, args.config_name))
+
+
+def _resume(value: str, overrides: list[str], multirun: bool) -> int:
+    """``dltool train resume=...``: check the plan (one line and exit 2 if wrong), then train in the run directory."""
+    from dltool.config import HydraArgs, builtin_config_dir, compose, validate
+    from dltool.console import console
+    from dltool.resume import check_epochs, check_unchanged, hydra_arguments, plan_resume
+    from dltool.train import run_hydra
+
+    plan = plan_resume(value, overrides, multirun)
+    with hydra_arguments(plan, builtin_config_dir()) as argv:
+        args = HydraArgs.parse(argv)
+        cfg = compose(args.overrides, args.config_name, [], args.config_path)
+        check_unchanged(plan, cfg)
+        check_epochs(plan, validate(cfg).trainer.epochs)
+        console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
+        return run_hydra(argv, args.config_name)
 
 
 @app.command(context_settings=PASS_THROUGH, help=SHOW_HELP)

@@ -43,6 +43,8 @@ class RunConfig:
     callbacks: schemas.CallbacksConfig
     trainer: schemas.TrainerConfig
     name: str | None = None
+    resume: str | None = None  # the run directory to continue (set by `dltool train resume=...`)
+    allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
 
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
@@ -61,7 +63,15 @@ def validate(cfg: DictConfig) -> RunConfig:
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
-    run = RunConfig(**groups, name=cfg.get("name"))
+    allowed = cfg.get("allowed_targets")
+    if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
+        raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")
+    run = RunConfig(
+        **groups,
+        name=cfg.get("name"),
+        resume=cfg.get("resume"),
+        allowed_targets=list(allowed) if allowed is not None else None,
+    )
     _check_cross_group(run)
     return run
 
@@ -137,20 +147,33 @@ def _check_cross_group(run: RunConfig) -> None:
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for i, spec in enumerate(run.callbacks.custom):
-        _check_target(f"callbacks.custom[{i}]", spec)
+        _check_target(f"callbacks.custom[{i}]", spec, run.allowed_targets)
 
 
-def _check_target(key: str, spec: Any) -> None:
+def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:
+    """A ``_target_`` imports and runs code: it must import, and start with an allowed prefix when a list is set."""
     if not isinstance(spec, dict) or "_target_" not in spec:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
+    if allowed is not None and not str(spec["_target_"]).startswith(tuple(allowed)):
+        raise ConfigError(
+            f"{key}._target_={spec['_target_']}: not allowed by allowed_targets "
+            f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
+        )
+    import logging
+
     from hydra.utils import get_object
 
+    hydra_log = logging.getLogger("hydra.utils")
+    hydra_log.disabled = True  # it logs the failure too: the one line below says it
     try:
         get_object(spec["_target_"])
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
-        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({_first_line(err)})") from None
+        reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
+        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({reason})") from None
+    finally:
+        hydra_log.disabled = False
 
 
 def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:
