@@ -48,10 +48,15 @@ class RunConfig:
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
-def validate(cfg: DictConfig) -> RunConfig:
-    """Check every group of a composed config; return the typed :class:`RunConfig`."""
+def validate(cfg: DictConfig, allow_sweep: bool = False) -> RunConfig:
+    """Check every group of a composed config; return the typed :class:`RunConfig`.
+
+    A ``sweep`` node (``conf/sweep/``) is refused unless ``allow_sweep``: only ``dltool sweep`` reads it.
+    """
+    if "sweep" in cfg and not allow_sweep:
+        raise ConfigError("sweep settings are read by `dltool sweep`, not `dltool train`: drop sweep=... and sweep.*")
     for key in cfg:
-        if key not in TOP_LEVEL_KEYS and key != "hydra":
+        if key not in TOP_LEVEL_KEYS and key not in ("hydra", "sweep"):
             raise ConfigError(
                 f"unknown key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
                 f"top-level keys are {', '.join(TOP_LEVEL_KEYS)}"
@@ -64,6 +69,12 @@ def validate(cfg: DictConfig) -> RunConfig:
     run = RunConfig(**groups, name=cfg.get("name"))
     _check_cross_group(run)
     return run
+
+
+def validate_sweep(cfg: DictConfig) -> schemas.SweepConfig:
+    """The typed ``sweep`` node of a composed config (its defaults when the config has none)."""
+    node = cfg.get("sweep")
+    return validate_node("sweep", node) if isinstance(node, DictConfig) else schemas.SweepConfig()
 
 
 def validate_node(group: str, node: DictConfig) -> Any:
@@ -85,8 +96,8 @@ def validate_node(group: str, node: DictConfig) -> Any:
 
 
 def _schema(group: str, node: DictConfig) -> type:
-    if group in schemas.FIXED_SCHEMAS:
-        return schemas.FIXED_SCHEMAS[group]
+    if group in schemas.FIXED_SCHEMAS or group in schemas.OPTIONAL_SCHEMAS:
+        return {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}[group]
     options = schemas.SCHEMAS[group]
     name = node.get("name")
     if name not in options:
