@@ -71,10 +71,21 @@ def validate(cfg: DictConfig, allow_sweep: bool = False) -> RunConfig:
     return run
 
 
-def validate_sweep(cfg: DictConfig) -> schemas.SweepConfig:
-    """The typed ``sweep`` node of a composed config (its defaults when the config has none)."""
-    node = cfg.get("sweep")
-    return validate_node("sweep", node) if isinstance(node, DictConfig) else schemas.SweepConfig()
+def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
+    """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied.
+
+    The overrides are applied here, not by Hydra, so that a preset needs to hold only the
+    settings it changes: every other key has its schema default.
+
+    >>> validate_sweep(None, ["sweep.n_jobs=2", "sweep.metric=[best_val_accuracy,params.total]"]).metric
+    ['best_val_accuracy', 'params.total']
+    """
+    for override in overrides:
+        if not override.startswith("sweep."):
+            raise ConfigError(f"{override}: set sweep settings as sweep.<key>=<value> (no +, ++ or ~)")
+    given = OmegaConf.from_dotlist([o.removeprefix("sweep.") for o in overrides])
+    preset = OmegaConf.create(OmegaConf.to_container(node) if node is not None else {})  # out of struct mode
+    return validate_node("sweep", OmegaConf.merge(preset, given))
 
 
 def validate_node(group: str, node: DictConfig) -> Any:

@@ -77,10 +77,9 @@ def make_plan(argv: list[str]) -> SweepPlan:
     def composed(overrides: list[str]) -> Any:
         return compose(overrides, args.config_name, args.config_dirs, args.config_path)
 
-    if not any(o.split("=", 1)[0] == "sweep" for o in settings_overrides):
-        settings_overrides.insert(0, "sweep=default")
-    cfg = composed([*fixed, *settings_overrides])
-    settings = validate_sweep(cfg)
+    preset = [o for o in settings_overrides if _key(o) == "sweep"] or ["sweep=default"]
+    cfg = composed([*fixed, *preset])
+    settings = validate_sweep(cfg.get("sweep"), [o for o in settings_overrides if _key(o) != "sweep"])
     space = parse_space(settings.params)
     space.update(cli_space)
     if not space:
@@ -140,7 +139,7 @@ def _split(overrides: list[str]) -> tuple[list[str], dict[str, Param], list[str]
     settings, space, fixed = [], {}, []
     for line in overrides:
         try:
-            override = OverridesParser.create().parse_override(line)
+            (override,) = OverridesParser.create().parse_overrides([line])
         except OverrideParseException as err:
             raise ConfigError(f"cannot parse the override {line}: {_first_line(err)}") from None
         key = override.key_or_group

@@ -79,7 +79,7 @@ def parse_param(key: str, expression: Any) -> Param:
 
     text = str(expression) if not isinstance(expression, list) else f"choice({','.join(map(_literal, expression))})"
     try:
-        override = OverridesParser.create().parse_override(f"{key}={text}")
+        (override,) = OverridesParser.create().parse_overrides([f"{key}={text}"])
     except OverrideParseException as err:
         raise ConfigError(f"sweep parameter {key}={text}: cannot parse ({_first_line(err)}); use {SYNTAX}") from None
     if override.is_delete() or override.is_add() or override.is_force_add():
