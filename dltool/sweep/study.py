@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -98,21 +99,30 @@ def _optuna() -> Any:
 def make_storage(url: str) -> Any:
     """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again."""
     import optuna
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # workers wait on SQLite's lock
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine,
-                heartbeat_interval=HEARTBEAT_S,
-                grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
-            )
-        except (ArgumentError, ImportError, ModuleNotFoundError) as err:
-            raise ConfigError(f"sweep.storage={url}: not a usable SQLAlchemy URL ({err})") from None
+    for attempt in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=MAX_RETRIES
+                    ),
+                )
+            except (ArgumentError, ImportError, ModuleNotFoundError) as err:
+                raise ConfigError(f"sweep.storage={url}: not a usable SQLAlchemy URL ({err})") from None
+            except (IntegrityError, OperationalError):
+                # two workers creating the same new database at once: the other one's tables are there now
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
 
 
 def worker_identity() -> str:
