@@ -48,15 +48,16 @@ class RunConfig:
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
-def validate(cfg: DictConfig, allow_sweep: bool = False) -> RunConfig:
+def validate(cfg: DictConfig) -> RunConfig:
     """Check every group of a composed config; return the typed :class:`RunConfig`.
 
-    A ``sweep`` node (``conf/sweep/``) is refused unless ``allow_sweep``: only ``dltool sweep`` reads it.
+    A ``sweep`` node (``conf/sweep/``) is refused: ``dltool sweep`` reads it (``validate_sweep``),
+    and composes its trials without it.
     """
-    if "sweep" in cfg and not allow_sweep:
+    if "sweep" in cfg:
         raise ConfigError("sweep settings are read by `dltool sweep`, not `dltool train`: drop sweep=... and sweep.*")
     for key in cfg:
-        if key not in TOP_LEVEL_KEYS and key not in ("hydra", "sweep"):
+        if key not in TOP_LEVEL_KEYS and key != "hydra":
             raise ConfigError(
                 f"unknown key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
                 f"top-level keys are {', '.join(TOP_LEVEL_KEYS)}"
