@@ -54,6 +54,27 @@ OVERRIDES are Hydra overrides: key=value, group choices (model=resnet), +key=, ~
 Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
 """
 
+SWEEP_HELP = """Search hyperparameters with Optuna: every trial is a full `dltool train` run in its own process.
+
+OVERRIDES: sweep=<preset> (conf/sweep/), sweep.* settings (sampler, pruner, metric, direction, n_trials,
+timeout, n_jobs, gpus_per_trial, storage, study_name, resume), searched keys in Hydra's sweep grammar
+(choice(a,b) or a,b; range(lo,hi,step=s); interval(lo,hi); tag(log,interval(lo,hi))), and fixed
+overrides every trial gets. Writes outputs/sweeps/<date>/<time>/ (trials/, trials.csv, best_config.yaml,
+plots); exit 130 on Ctrl-C, and sweep.resume=<that directory> continues.
+
+[bold]Examples[/bold]
+
+  dltool sweep                                  [dim]# learning rate, batch size, dropout on digits[/dim]
+
+  dltool sweep sweep=layers sweep.n_trials=30 sweep.n_jobs=2
+
+  dltool sweep 'optimizer.learning_rate=tag(log,interval(1e-4,1e-1))' model.hidden_units='[32],[64,64]'
+
+  dltool sweep sweep.resume=outputs/sweeps/2026-11-23/10-00-00
+
+  dltool sweep sweep.storage=postgresql://host/db sweep.study_name=shared   [dim]# on each machine[/dim]
+"""
+
 SHOW_HELP = """Print the resolved config tree and the model's layers and parameter counts.
 
 Neither trains nor loads data: shapes come from the data config.
@@ -193,6 +214,19 @@ def _resume(value: str, overrides: list[str], multirun: bool) -> int:
         check_epochs(plan, validate(cfg).trainer.epochs)
         console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
         return run_hydra(argv, args.config_name)
+
+
+@app.command(context_settings=PASS_THROUGH, help=SWEEP_HELP)
+def sweep(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
+    from dltool.sweep import run_sweep
+
+    with _user_errors(debug):
+        try:
+            code = run_sweep(list(ctx.args))
+        except KeyboardInterrupt:
+            typer.secho("interrupted: running trials were queued again; continue with sweep.resume=<dir>", err=True)
+            raise typer.Exit(130) from None
+    raise typer.Exit(code)
 
 
 @app.command(context_settings=PASS_THROUGH, help=SHOW_HELP)

@@ -51,7 +51,13 @@ TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
 def validate(cfg: DictConfig) -> RunConfig:
-    """Check every group of a composed config; return the typed :class:`RunConfig`."""
+    """Check every group of a composed config; return the typed :class:`RunConfig`.
+
+    A ``sweep`` node (``conf/sweep/``) is refused: ``dltool sweep`` reads it (``validate_sweep``),
+    and composes its trials without it.
+    """
+    if "sweep" in cfg:
+        raise ConfigError("sweep settings are read by `dltool sweep`, not `dltool train`: drop sweep=... and sweep.*")
     for key in cfg:
         if key not in TOP_LEVEL_KEYS and key != "hydra":
             raise ConfigError(
@@ -76,6 +82,23 @@ def validate(cfg: DictConfig) -> RunConfig:
     return run
 
 
+def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
+    """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied.
+
+    The overrides are applied here, not by Hydra, so that a preset needs to hold only the
+    settings it changes: every other key has its schema default.
+
+    >>> validate_sweep(None, ["sweep.n_jobs=2", "sweep.metric=[best_val_accuracy,params.total]"]).metric
+    ['best_val_accuracy', 'params.total']
+    """
+    for override in overrides:
+        if not override.startswith("sweep."):
+            raise ConfigError(f"{override}: set sweep settings as sweep.<key>=<value> (no +, ++ or ~)")
+    given = OmegaConf.from_dotlist([o.removeprefix("sweep.") for o in overrides])
+    preset = OmegaConf.create(OmegaConf.to_container(node) if node is not None else {})  # out of struct mode
+    return validate_node("sweep", OmegaConf.merge(preset, given))
+
+
 def validate_node(group: str, node: DictConfig, schema: type | None = None) -> Any:
     """Validate one group's node against its schema (or ``schema``); return the dataclass instance."""
     schema = schema or _schema(group, node)
@@ -95,8 +118,8 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
 
 
 def _schema(group: str, node: DictConfig) -> type:
-    if group in schemas.FIXED_SCHEMAS:
-        return schemas.FIXED_SCHEMAS[group]
+    if group in schemas.FIXED_SCHEMAS or group in schemas.OPTIONAL_SCHEMAS:
+        return {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}[group]
     options = schemas.SCHEMAS[group]
     name = node.get("name")
     if name not in options:
