@@ -38,8 +38,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.models import model_spec
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
     from dltool.training.artifacts import model_summary_text, versions, write_json
-    from dltool.training.build import build_compiled_model, param_counts, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks
+    from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
+    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks, save_atomically
+    from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
@@ -56,6 +57,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.task,
     )
 
+    transfer = run.model.name == "transfer"
+    if transfer:
+        check_scheme(run)
     with info.scope():
         model = build_compiled_model(run, spec)
     (run_dir / "model_summary.txt").write_text(model_summary_text(model))
@@ -79,21 +83,37 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     y_train, y_val, y_test = (
         _one_hot(y, spec.num_classes) if one_hot else y for y in (data.y_train, data.y_val, data.y_test)
     )
+    full_model, extraction_s = model, None
+    if transfer and run.model.feature_extraction:
+        model, extraction_s = extract_features(model, data, run.trainer.batch_size)
+        with info.scope():
+            compile_model(model, run, spec)
     callback_list = DeferredLogsCallbackList(
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
+
+    def fit(first_epoch: int, last_epoch: int) -> list[int]:
+        history = model.fit(
+            data.x_train,
+            y_train,
+            validation_data=(data.x_val, y_val) if has_validation else None,
+            initial_epoch=first_epoch,
+            epochs=last_epoch,
+            batch_size=run.trainer.batch_size,
+            callbacks=callback_list,
+            verbose=0,
+        )
+        return list(history.epoch)
+
     start = time.perf_counter()
-    history = model.fit(
-        data.x_train,
-        y_train,
-        validation_data=(data.x_val, y_val) if has_validation else None,
-        epochs=run.trainer.epochs,
-        batch_size=run.trainer.batch_size,
-        callbacks=callback_list,
-        verbose=0,
-    )
+    head_epochs = run.model.fine_tune.head_epochs if transfer else 0
+    epochs = fit(0, head_epochs or run.trainer.epochs)
+    if head_epochs and not model.stop_training:
+        with info.scope():
+            start_phase_two(model, run, spec, callbacks, first_epoch=len(epochs))
+        epochs += fit(len(epochs), run.trainer.epochs)
     train_time = time.perf_counter() - start
-    epochs_run = len(history.epoch)
+    epochs_run = len(epochs)
 
     results: dict[str, Any] = {
         "status": "completed",
@@ -105,7 +125,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "epochs_run": epochs_run,
         "train_time_s": round(train_time, 3),
         "samples_per_s": round(len(data.x_train) * epochs_run / train_time, 1) if train_time > 0 else None,
-        "params": param_counts(model),
+        "params": param_counts(full_model),
+        **({"feature_extraction_s": round(extraction_s, 3)} if extraction_s is not None else {}),
         **info.as_dict(),
         "jit_compile": bool(model.jit_compile),
         "seed": run.trainer.seed,
@@ -132,6 +153,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
     if checkpoint.best_path.exists():
         model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
+    if model is not full_model:  # feature extraction: the checkpoints hold the head; save the whole model too
+        save_atomically(full_model, run_dir / "checkpoints" / "full_model.keras")
     test = model.evaluate(data.x_test, y_test, batch_size=run.trainer.batch_size, return_dict=True, verbose=0)
     results.update({f"test_{k}": float(v) for k, v in test.items()})
     if spec.task in ("multiclass", "binary"):
