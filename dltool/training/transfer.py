@@ -8,6 +8,10 @@ epochs; phase 2 makes the backbone's top ``fine_tune.unfreeze_top`` layers train
 with a new optimizer at ``fine_tune.learning_rate`` for the rest of ``trainer.epochs``; the epochs
 are numbered on (metrics.csv continues).
 
+Measured (2 shared CPU cores, MobileNetV2 at 96x96 on 600 digits images, batch 32): an epoch takes
+5.1-7.2 s through the frozen backbone and 0.29-0.37 s on cached features, about 20x faster; the
+extraction itself (1,104 images) took 14.4 s, about two epochs through the backbone.
+
 Example:
     >>> head, features_s = extract_features(model, data, batch_size=256)  # doctest: +SKIP
     >>> start_phase_two(model, run, spec, callbacks)  # doctest: +SKIP
