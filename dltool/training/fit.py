@@ -39,7 +39,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks, save_atomically
+    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks
     from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
@@ -88,6 +88,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         model, extraction_s = extract_features(model, data, run.trainer.batch_size)
         with info.scope():
             compile_model(model, run, spec)
+        checkpoint.saved_model = full_model  # the head shares its weights: the checkpoints read images
     callback_list = DeferredLogsCallbackList(
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
@@ -152,9 +153,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     if epochs_run and (run_dir / "metrics.csv").exists():
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
     if checkpoint.best_path.exists():
-        model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
-    if model is not full_model:  # feature extraction: the checkpoints hold the head; save the whole model too
-        save_atomically(full_model, run_dir / "checkpoints" / "full_model.keras")
+        full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(data.x_test, y_test, batch_size=run.trainer.batch_size, return_dict=True, verbose=0)
     results.update({f"test_{k}": float(v) for k, v in test.items()})
     if spec.task in ("multiclass", "binary"):
