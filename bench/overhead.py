@@ -6,8 +6,14 @@ records the end time of every epoch with the same callback (``bench/epoch_clock.
 last so that an epoch's period includes every other callback's work (dltool's checkpoints,
 metrics CSV, TensorBoard, backups, live display). The first epoch (tracing) is dropped.
 
-    python bench/overhead.py                       # defaults below, about 3 minutes on 2 cores
+    python bench/overhead.py                       # defaults below, about 5 minutes on 2 cores
     python bench/overhead.py --epochs 8 --repeats 3 --samples 10000
+    python bench/overhead.py --cores 2             # unpinned: TensorFlow's two-core speed flips (see below)
+
+By default both sides run on one core with one TensorFlow thread (``--cores 1``: ``taskset -c 0`` and
+``TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=1``): on 2 cores, TensorFlow epochs flip between two-core
+and one-core speed (2.8 s vs 5 s here), and two threads pinned to one core spin against each other
+(10 s epochs), so only the single-thread setting gives ratios that a 3% target can be read from.
 """
 
 from __future__ import annotations
@@ -74,8 +80,14 @@ def plain_keras(clock: str, samples: int, epochs: int, batch_size: int) -> None:
     )
 
 
-def run_side(side: str, clock: Path, samples: int, epochs: int, batch_size: int, workdir: Path) -> list[float]:
+def run_side(
+    side: str, clock: Path, samples: int, epochs: int, batch_size: int, workdir: Path, cores: int, extra: list[str]
+) -> list[float]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    pin = []
+    if cores == 1:
+        env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+        pin = ["taskset", "-c", "0"]
     if side == "plain":
         cmd = [
             sys.executable,
@@ -101,8 +113,9 @@ def run_side(side: str, clock: Path, samples: int, epochs: int, batch_size: int,
             f"trainer.batch_size={batch_size}",
             "callbacks.early_stopping.enabled=false",
             f"callbacks.custom=[{{_target_: bench.epoch_clock.EpochClock, path: '{clock}'}}]",
+            *extra,
         ]
-    subprocess.run(cmd, cwd=workdir, env=env, check=True, capture_output=True, text=True)
+    subprocess.run([*pin, *cmd], cwd=workdir, env=env, check=True, capture_output=True, text=True)
     return epoch_periods(clock)[1:]
 
 
@@ -112,6 +125,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="processes per side, alternating")
+    parser.add_argument("--cores", type=int, choices=(1, 2), default=1, help="1: pinned, one thread (stable)")
+    parser.add_argument("--extra", nargs="*", default=[], help="overrides for the dltool side")
     parser.add_argument("--plain", metavar="CLOCK", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain:
@@ -122,8 +137,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             for side in ("dltool", "plain") if i % 2 else ("plain", "dltool"):
+                clock = Path(tmp) / f"{side}{i}.json"
                 got = run_side(
-                    side, Path(tmp) / f"{side}{i}.json", args.samples, args.epochs, args.batch_size, Path(tmp)
+                    side, clock, args.samples, args.epochs, args.batch_size, Path(tmp), args.cores, args.extra
                 )
                 periods[side] += got
                 print(f"{side:>6} run {i + 1}: " + " ".join(f"{p:.2f}" for p in got), flush=True)

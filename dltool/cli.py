@@ -46,6 +46,33 @@ OVERRIDES are Hydra overrides: key=value, group choices (model=resnet), +key=, ~
   dltool train -m optimizer=sgd,adam,rmsprop    [dim]# one run per optimizer[/dim]
 
   dltool train --cfg job model=cnn              [dim]# print the composed config, run nothing[/dim]
+
+  dltool train resume=latest                    [dim]# continue the newest run in its own directory[/dim]
+
+  dltool train resume=outputs/2026-11-23/10-00-00 trainer.epochs=50   [dim]# extend a run[/dim]
+
+Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
+"""
+
+SWEEP_HELP = """Search hyperparameters with Optuna: every trial is a full `dltool train` run in its own process.
+
+OVERRIDES: sweep=<preset> (conf/sweep/), sweep.* settings (sampler, pruner, metric, direction, n_trials,
+timeout, n_jobs, gpus_per_trial, storage, study_name, resume), searched keys in Hydra's sweep grammar
+(choice(a,b) or a,b; range(lo,hi,step=s); interval(lo,hi); tag(log,interval(lo,hi))), and fixed
+overrides every trial gets. Writes outputs/sweeps/<date>/<time>/ (trials/, trials.csv, best_config.yaml,
+plots); exit 130 on Ctrl-C, and sweep.resume=<that directory> continues.
+
+[bold]Examples[/bold]
+
+  dltool sweep                                  [dim]# learning rate, batch size, dropout on digits[/dim]
+
+  dltool sweep sweep=layers sweep.n_trials=30 sweep.n_jobs=2
+
+  dltool sweep 'optimizer.learning_rate=tag(log,interval(1e-4,1e-1))' model.hidden_units='[32],[64,64]'
+
+  dltool sweep sweep.resume=outputs/sweeps/2026-11-23/10-00-00
+
+  dltool sweep sweep.storage=postgresql://host/db sweep.study_name=shared   [dim]# on each machine[/dim]
 """
 
 SHOW_HELP = """Print the resolved config tree and the model's layers and parameter counts.
@@ -150,20 +177,56 @@ def _user_errors(debug: bool) -> Iterator[None]:
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
 def train(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
+    from dltool.resume import split_resume
 
     argv = list(ctx.args)
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
+        resume, overrides = split_resume(args.overrides)
+        if resume is not None and not args.informational:
+            raise typer.Exit(_resume(resume, overrides, multirun=bool({"-m", "--multirun"} & set(argv))))
         if not args.informational:
             from dltool.config import validate
-            from dltool.train import refuse_existing_run_dir
+            from dltool.data import check_data
+            from dltool.train import check_output_dir, refuse_existing_run_dir
 
             refuse_existing_run_dir(args.overrides)
+            check_output_dir(args.overrides)
             for overrides in expand_sweeps(args.overrides):
-                validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
+                check_data(validate(compose(overrides, args.config_name, args.config_dirs, args.config_path)).data)
     from dltool.train import run_hydra
 
     raise typer.Exit(run_hydra(argv, args.config_name))
+
+
+def _resume(value: str, overrides: list[str], multirun: bool) -> int:
+    """``dltool train resume=...``: check the plan (one line and exit 2 if wrong), then train in the run directory."""
+    from dltool.config import HydraArgs, builtin_config_dir, compose, validate
+    from dltool.console import console
+    from dltool.resume import check_epochs, check_unchanged, hydra_arguments, plan_resume
+    from dltool.train import run_hydra
+
+    plan = plan_resume(value, overrides, multirun)
+    with hydra_arguments(plan, builtin_config_dir()) as argv:
+        args = HydraArgs.parse(argv)
+        cfg = compose(args.overrides, args.config_name, [], args.config_path)
+        check_unchanged(plan, cfg)
+        check_epochs(plan, validate(cfg).trainer.epochs)
+        console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
+        return run_hydra(argv, args.config_name)
+
+
+@app.command(context_settings=PASS_THROUGH, help=SWEEP_HELP)
+def sweep(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
+    from dltool.sweep import run_sweep
+
+    with _user_errors(debug):
+        try:
+            code = run_sweep(list(ctx.args))
+        except KeyboardInterrupt:
+            typer.secho("interrupted: running trials were queued again; continue with sweep.resume=<dir>", err=True)
+            raise typer.Exit(130) from None
+    raise typer.Exit(code)
 
 
 @app.command(context_settings=PASS_THROUGH, help=SHOW_HELP)

@@ -24,6 +24,12 @@ class JobFailed(DltoolError):
     exit_code = 1
 
 
+class Interrupted(DltoolError):
+    """The user pressed Ctrl-C; what can be resumed was saved (exit 130, as shells report SIGINT)."""
+
+    exit_code = 130
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`` (did you mean X?)`` for the closest candidate, or an empty string.
 

@@ -17,9 +17,20 @@ def run_dltool(
     *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``dltool ARGS`` in ``cwd`` with TensorFlow's start-up chatter silenced."""
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "120", **(env or {})}
+    return subprocess.run([*DLTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env))
+
+
+def start_dltool(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``dltool ARGS`` started in the background (to be signalled); stdout and stderr are piped."""
+    return subprocess.Popen(
+        [*DLTOOL, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None)
+    )
+
+
+def _env(extra: dict[str, str] | None) -> dict[str, str]:
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "120", **(extra or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([*DLTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return full_env
 
 
 def run_dirs(root: Path) -> list[Path]:

@@ -6,6 +6,7 @@ BatchNormalization layers matter, VGG16 (19 layers: 3x faster to trace) for the 
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import keras
 import numpy as np
@@ -90,6 +91,10 @@ def test_schemes_that_cannot_train_are_refused() -> None:
         check_scheme(validate(compose([*SMALL, "model.feature_extraction=true", "model.freeze=none"])))
     with pytest.raises(ConfigError, match=r"head_epochs=5: must be less than trainer\.epochs=5"):
         check_scheme(validate(compose([*SMALL, "model.fine_tune.head_epochs=5", "trainer.epochs=5"])))
+    two_phase = validate(compose([*SMALL, "model.fine_tune.head_epochs=1", "trainer.epochs=5"]))
+    check_scheme(two_phase)
+    with pytest.raises(ConfigError, match="cannot be resumed"):
+        check_scheme(dataclasses.replace(two_phase, resume="outputs/earlier"))
 
 
 def test_offline_imagenet_weights_fail_in_one_line(tmp_path) -> None:

@@ -1,6 +1,15 @@
 """Configuration: typed schemas, validation, and composition of the Hydra config tree."""
 
 from dltool.config.compose import HydraArgs, builtin_config_dir, compose, expand_sweeps, register_resolvers
-from dltool.config.validate import RunConfig, validate
+from dltool.config.validate import RunConfig, validate, validate_sweep
 
-__all__ = ["HydraArgs", "RunConfig", "builtin_config_dir", "compose", "expand_sweeps", "register_resolvers", "validate"]
+__all__ = [
+    "HydraArgs",
+    "RunConfig",
+    "builtin_config_dir",
+    "compose",
+    "expand_sweeps",
+    "register_resolvers",
+    "validate",
+    "validate_sweep",
+]

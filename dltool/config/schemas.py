@@ -500,6 +500,34 @@ class ExportConfig:
     samples: int = opt(64, "random inputs on which the export is checked against the checkpoint", gt=0)
 
 
+# ---------------------------------------------------------------------------- sweep
+SAMPLERS = ("grid", "random", "tpe", "cmaes", "nsga2")
+PRUNERS = ("none", "median", "hyperband", "successive_halving")
+
+
+@dataclass
+class SweepConfig:
+    """``dltool sweep``'s settings (``conf/sweep/``); ``dltool train`` refuses them."""
+
+    params: dict[str, Any] = opt(
+        {}, "search space: key -> choice(a,b) | range(lo,hi,step=s) | interval(lo,hi) | tag(log,interval(lo,hi))"
+    )
+    overrides: list[str] = opt([], "fixed overrides every trial gets, before the command line's")
+    sampler: str = opt("tpe", "grid | random | tpe (Bayesian) | cmaes | nsga2 (several metrics)", choices=SAMPLERS)
+    pruner: str = opt("none", "stop poor trials early, from per-epoch validation metrics", choices=PRUNERS)
+    metric: Any = opt("best_val_accuracy", "results.json key to optimize (a list of keys with nsga2)")
+    direction: Any = opt("maximize", "maximize | minimize (a list, one per metric)")
+    n_trials: int = opt(20, "finished trials (completed or pruned) the study should hold", gt=0)
+    timeout: float | None = opt(None, "start no trial after this many seconds", gt=0.0)
+    n_jobs: int = opt(1, "trials run at once by this process", gt=0)
+    gpus_per_trial: Any = opt("auto", "GPUs each trial sees: auto (1 when there are GPUs, else none) or a number")
+    seed: int = opt(0, "sampler seed of the process that creates the study (others derive theirs)", ge=0)
+    storage: str | None = opt(None, "SQLAlchemy URL of the study (null: sqlite:///<sweep dir>/study.db)")
+    study_name: str | None = opt(None, "study name in the storage (null: from the sweep directory)")
+    resume: str | None = opt(None, "a sweep directory to continue")
+    max_failures: int = opt(3, "stop after this many failed trials in a row", gt=0)
+
+
 # ------------------------------------------------------------------------- registry
 SCHEMAS: dict[str, dict[str, type]] = {
     "data": {
@@ -548,6 +576,9 @@ FIXED_SCHEMAS: dict[str, type] = {
     "callbacks": CallbacksConfig,
     "trainer": TrainerConfig,
 }
+
+
+OPTIONAL_SCHEMAS: dict[str, type] = {"sweep": SweepConfig}
 
 
 def schema_for(group: str, name: str) -> type:

@@ -43,13 +43,21 @@ class RunConfig:
     callbacks: schemas.CallbacksConfig
     trainer: schemas.TrainerConfig
     name: str | None = None
+    resume: str | None = None  # the run directory to continue (set by `dltool train resume=...`)
+    allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
 
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
 def validate(cfg: DictConfig) -> RunConfig:
-    """Check every group of a composed config; return the typed :class:`RunConfig`."""
+    """Check every group of a composed config; return the typed :class:`RunConfig`.
+
+    A ``sweep`` node (``conf/sweep/``) is refused: ``dltool sweep`` reads it (``validate_sweep``),
+    and composes its trials without it.
+    """
+    if "sweep" in cfg:
+        raise ConfigError("sweep settings are read by `dltool sweep`, not `dltool train`: drop sweep=... and sweep.*")
     for key in cfg:
         if key not in TOP_LEVEL_KEYS and key != "hydra":
             raise ConfigError(
@@ -61,9 +69,34 @@ def validate(cfg: DictConfig) -> RunConfig:
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
-    run = RunConfig(**groups, name=cfg.get("name"))
+    allowed = cfg.get("allowed_targets")
+    if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
+        raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")
+    run = RunConfig(
+        **groups,
+        name=cfg.get("name"),
+        resume=cfg.get("resume"),
+        allowed_targets=list(allowed) if allowed is not None else None,
+    )
     _check_cross_group(run)
     return run
+
+
+def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
+    """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied.
+
+    The overrides are applied here, not by Hydra, so that a preset needs to hold only the
+    settings it changes: every other key has its schema default.
+
+    >>> validate_sweep(None, ["sweep.n_jobs=2", "sweep.metric=[best_val_accuracy,params.total]"]).metric
+    ['best_val_accuracy', 'params.total']
+    """
+    for override in overrides:
+        if not override.startswith("sweep."):
+            raise ConfigError(f"{override}: set sweep settings as sweep.<key>=<value> (no +, ++ or ~)")
+    given = OmegaConf.from_dotlist([o.removeprefix("sweep.") for o in overrides])
+    preset = OmegaConf.create(OmegaConf.to_container(node) if node is not None else {})  # out of struct mode
+    return validate_node("sweep", OmegaConf.merge(preset, given))
 
 
 def validate_node(group: str, node: DictConfig, schema: type | None = None) -> Any:
@@ -85,8 +118,8 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
 
 
 def _schema(group: str, node: DictConfig) -> type:
-    if group in schemas.FIXED_SCHEMAS:
-        return schemas.FIXED_SCHEMAS[group]
+    if group in schemas.FIXED_SCHEMAS or group in schemas.OPTIONAL_SCHEMAS:
+        return {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}[group]
     options = schemas.SCHEMAS[group]
     name = node.get("name")
     if name not in options:
@@ -137,20 +170,33 @@ def _check_cross_group(run: RunConfig) -> None:
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for i, spec in enumerate(run.callbacks.custom):
-        _check_target(f"callbacks.custom[{i}]", spec)
+        _check_target(f"callbacks.custom[{i}]", spec, run.allowed_targets)
 
 
-def _check_target(key: str, spec: Any) -> None:
+def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:
+    """A ``_target_`` imports and runs code: it must import, and start with an allowed prefix when a list is set."""
     if not isinstance(spec, dict) or "_target_" not in spec:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
+    if allowed is not None and not str(spec["_target_"]).startswith(tuple(allowed)):
+        raise ConfigError(
+            f"{key}._target_={spec['_target_']}: not allowed by allowed_targets "
+            f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
+        )
+    import logging
+
     from hydra.utils import get_object
 
+    hydra_log = logging.getLogger("hydra.utils")
+    hydra_log.disabled = True  # it logs the failure too: the one line below says it
     try:
         get_object(spec["_target_"])
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
-        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({_first_line(err)})") from None
+        reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
+        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({reason})") from None
+    finally:
+        hydra_log.disabled = False
 
 
 def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:

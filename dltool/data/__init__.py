@@ -21,7 +21,7 @@ from dltool.data import archives, digits, points, sequences, synthetic
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
-__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "data_spec", "load_dataset"]
+__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "check_data", "data_spec", "load_dataset"]
 
 DATASETS: dict[str, Source] = {
     "digits": Source(digits.spec, digits.load),
@@ -30,13 +30,20 @@ DATASETS: dict[str, Source] = {
     "synthetic": Source(synthetic.synthetic_spec, synthetic.load_synthetic),
     "sequences": Source(sequences.sequences_spec, sequences.load_sequences),
     "timeseries": Source(sequences.timeseries_spec, sequences.load_timeseries),
-    **{name: Source(archives.spec, archives.load) for name in archives.ARCHIVES},
+    **{name: Source(archives.spec, archives.load, archives.check) for name in archives.ARCHIVES},
 }
 
 
 def data_spec(cfg: Any) -> DataSpec:
     """Input shape, task and classes of the configured dataset, from the config alone."""
     return _source(cfg.name).spec(cfg)
+
+
+def check_data(cfg: Any) -> None:
+    """What can be checked before training without loading anything (e.g. the files of ``data.root``)."""
+    source = _source(cfg.name)
+    if source.check is not None:
+        source.check(cfg)
 
 
 def load_dataset(cfg: Any, seed: int) -> Dataset:

@@ -126,6 +126,12 @@ def spec(cfg: ArchiveConfig) -> DataSpec:
     return ARCHIVES[cfg.name].spec
 
 
+def check(cfg: ArchiveConfig) -> None:
+    """With ``data.root`` set, the archive must be there (no download is tried): checked before training."""
+    if cfg.root is not None:
+        locate(cfg.name, cfg.root)
+
+
 def load(cfg: ArchiveConfig, seed: int) -> Dataset:
     """Find (or download) ``cfg.name``'s archive, read it and carve the validation split from train."""
     archive = ARCHIVES[cfg.name]
@@ -162,6 +168,8 @@ def locate(name: str, root: str | None = None) -> Path:
     archive = ARCHIVES[name]
     if root is not None:
         folder = Path(root).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"data.root={root}: no such folder (it should hold {_wanted(archive, folder)})")
         found = _find(archive, folder)
         if found is None:
             raise ConfigError(

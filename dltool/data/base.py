@@ -67,10 +67,12 @@ class Dataset:
 
 
 class Source(NamedTuple):
-    """One entry of the registry: ``spec(cfg)`` (instant, no loading) and ``load(cfg, seed)``."""
+    """One entry of the registry: ``spec(cfg)`` (instant, no loading), ``load(cfg, seed)``, and an
+    optional ``check(cfg)`` of what can be checked without loading (files exist), run before training."""
 
     spec: Callable[[Any], DataSpec]
     load: Callable[[Any, int], Dataset]
+    check: Callable[[Any], None] | None = None
 
 
 def make_dataset(
@@ -100,6 +102,10 @@ def make_dataset(
         rng = np.random.default_rng(seed)
         splits = [_limit(xs, ys, cfg.max_samples, rng) for xs, ys in splits]
     arrays = [a for xs, ys in splits for a in (_x(xs, scale, spec.input_dtype), _y(ys, spec.task))]
+    if spec.task == "multiclass" and len(np.unique(arrays[1])) < 2:
+        raise ConfigError(
+            f"data={cfg.name}: the training split holds a single class; a classifier needs examples of at least 2"
+        )
     return Dataset(spec, *arrays)
 
 

@@ -13,9 +13,24 @@ from dltool import __version__
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically: to a temporary file beside ``path``, then rename over it."""
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: to a temporary file beside ``path``, flushed to disk, then renamed over it.
+
+    A failed write (a full disk) removes the temporary file and leaves ``path`` as it was.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def versions() -> dict[str, str]:

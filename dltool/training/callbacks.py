@@ -13,7 +13,10 @@ import logging
 import math
 import os
 import shutil
+import signal
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,25 @@ from dltool.training.optimizers import epoch_learning_rate, has_schedule
 
 EXTRA_COLUMNS = ("lr", "epoch_time_s")
 log = logging.getLogger("dltool")
+
+
+@dataclass
+class RunStop:
+    """Why training stopped early, shared by the guards that stop it and the callbacks that save.
+
+    The epoch during which a guard stopped training is incomplete (a non-finite loss, or Ctrl-C
+    in the middle of it): it is neither checkpointed, nor backed up, nor written to metrics.csv,
+    so that what is on disk is always the state at the end of a complete, finite epoch.
+    """
+
+    reason: str | None = None  # "non-finite loss ...", "interrupted"
+    epoch: int | None = None  # 1-based epoch during which training stopped
+    step: int | None = None
+    incomplete_epoch: int | None = None  # 0-based Keras epoch index to discard
+
+    def discards(self, epoch: int) -> bool:
+        """Whether the epoch Keras numbers ``epoch`` (0-based) must not be saved."""
+        return self.incomplete_epoch == epoch
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -47,13 +69,16 @@ class MetricsCSV(keras.callbacks.Callback):
     Rows are flushed each epoch (and logged to train.log); an existing file is appended to (resume).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, stop: RunStop | None = None) -> None:
         super().__init__()
         self.path = Path(path)
+        self.stop = stop or RunStop()
         self._columns: list[str] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        if self.stop.discards(epoch):
+            return
         if self._columns is None:
             metrics = [k for k in logs if k not in EXTRA_COLUMNS]
             train = [k for k in metrics if not k.startswith("val_")]
@@ -75,13 +100,17 @@ class Checkpoint(keras.callbacks.Callback):
     """``checkpoints/best.keras`` (best by ``monitor``) and ``checkpoints/last.keras``, written atomically.
 
     Each file is saved under a temporary name and renamed, so a killed run never leaves a truncated
-    checkpoint. ``best_epoch``/``best_logs`` say which epoch the best file holds.
+    checkpoint; an epoch the guards stopped (non-finite loss, Ctrl-C) is not saved, so the files
+    keep the last good epoch. ``best_epoch``/``best_logs`` say which epoch the best file holds.
     """
 
-    def __init__(self, directory: Path, monitor: str, mode: str, save_best: bool, save_last: bool) -> None:
+    def __init__(
+        self, directory: Path, monitor: str, mode: str, save_best: bool, save_last: bool, stop: RunStop | None = None
+    ) -> None:
         super().__init__()
         self.directory = Path(directory)
         self.monitor, self.save_best, self.save_last = monitor, save_best, save_last
+        self.stop = stop or RunStop()
         self.mode = mode if mode != "auto" else monitor_mode(monitor)
         self.best_value: float | None = None
         self.best_epoch: int | None = None
@@ -100,6 +129,8 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        if self.stop.discards(epoch):
+            return
         value = logs.get(self.monitor)
         saved_best = False
         if value is not None and math.isfinite(value) and self._improved(float(value)):
@@ -118,9 +149,16 @@ class Checkpoint(keras.callbacks.Callback):
             return True
         return value < self.best_value if self.mode == "min" else value > self.best_value
 
+    def get_state(self) -> dict[str, Any]:
+        """What a resumed run needs to go on comparing epochs with the best one."""
+        return {"best_value": self.best_value, "best_epoch": self.best_epoch, "best_logs": self.best_logs}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.best_value, self.best_epoch, self.best_logs = state["best_value"], state["best_epoch"], state["best_logs"]
+
 
 class NonFiniteLossGuard(keras.callbacks.Callback):
-    """Stops training when the loss is NaN or infinite, remembering the epoch and step where it was seen.
+    """Stops training when the loss is NaN or infinite, recording in ``stop`` the epoch and step where it was seen.
 
     The running loss of the batch logs is read a few times a second, not at every step (reading it
     waits for the device); once non-finite it stays so, so the step found is at most that far late.
@@ -129,8 +167,9 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
 
     deferred_logs = True
 
-    def __init__(self, check_every_s: float = 0.25) -> None:
+    def __init__(self, stop: RunStop | None = None, check_every_s: float = 0.25) -> None:
         super().__init__()
+        self.stop = stop or RunStop()
         self.check_every_s = check_every_s
         self.failed_at: tuple[int, int, float] | None = None
 
@@ -151,7 +190,56 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
             loss = _scalar(logs["loss"])
             if not math.isfinite(loss):
                 self.failed_at = (self._epoch + 1, self._steps, loss)
+                self.stop.reason = f"non-finite loss {loss}"
+                self.stop.epoch, self.stop.step, self.stop.incomplete_epoch = self._epoch + 1, self._steps, self._epoch
                 self.model.stop_training = True
+
+
+class InterruptGuard(keras.callbacks.Callback):
+    """Ctrl-C: the first SIGINT lets the current step finish, then stops training; a second one aborts.
+
+    The interrupted epoch is discarded (``stop``), so the resumable state is the end of the last
+    complete epoch; a SIGINT between epochs (during validation) stops after that epoch, which is kept.
+    """
+
+    deferred_logs = True  # reads no logs
+
+    def __init__(self, stop: RunStop) -> None:
+        super().__init__()
+        self.stop = stop
+        self.requested = False
+        self._previous: Any = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread only
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.requested:  # the second Ctrl-C: give up at once
+            signal.signal(signal.SIGINT, self._previous)
+            raise KeyboardInterrupt
+        self.requested = True
+        console.print("[yellow]interrupt:[/] finishing the current step, then saving (Ctrl-C again to abort)")
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.requested and self.stop.reason is None:
+            self.model.stop_training = True
+            self.stop.reason, self.stop.epoch, self.stop.step = "interrupted", self._epoch + 1, batch + 1
+            self.stop.incomplete_epoch = self._epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.requested and self.stop.reason is None:  # interrupted after the epoch's last step: keep it
+            self.model.stop_training = True
+            self.stop.reason, self.stop.epoch = "interrupted", epoch + 1
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 class RichProgress(keras.callbacks.Callback):
@@ -239,30 +327,65 @@ def format_metrics(logs: dict | None) -> str:
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:
-    """Save to a temporary file beside ``path``, then rename over it."""
+    """Save to a temporary file beside ``path``, flush it to disk, then rename over it.
+
+    A run killed at any moment leaves the previous file or the new one, never a truncated one;
+    on a failed write (a full disk) the temporary file is removed and ``path`` is untouched.
+    Keras needs the ``.keras`` suffix, so the temporary file is the hidden ``.<name>.tmp.keras``.
+    """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        sync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    sync_file(path.parent)
 
 
 def copy_atomically(source: Path, path: Path) -> None:
-    """Copy ``source`` to a temporary file beside ``path``, then rename over it."""
+    """Copy ``source`` to a temporary file beside ``path``, flush it, then rename over it."""
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+    try:
+        shutil.copyfile(source, tmp)
+        sync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    sync_file(path.parent)
+
+
+def sync_file(path: Path) -> None:
+    """``fsync`` a file or a folder (a rename is durable once its folder is synced)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def build_callbacks(
-    run: RunConfig, run_dir: Path, monitor: str, steps_per_epoch: int, show_progress: bool = True
+    run: RunConfig,
+    run_dir: Path,
+    monitor: str,
+    steps_per_epoch: int,
+    show_progress: bool = True,
+    stop: RunStop | None = None,
 ) -> tuple[list[keras.callbacks.Callback], Checkpoint]:
-    """Every callback of a run, in the order they must see each epoch's logs; and the checkpoint."""
+    """Every callback of a run, in the order they must see each epoch's logs; and the checkpoint.
+
+    ``stop`` is shared by the guards (non-finite loss, Ctrl-C) and the callbacks that save.
+    """
     cb, trainer = run.callbacks, run.trainer
+    stop = stop or RunStop()
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = Checkpoint(ckpt_dir, monitor, cb.mode, cb.checkpoint.save_best, cb.checkpoint.save_last)
-    callbacks: list[keras.callbacks.Callback] = []
+    checkpoint = Checkpoint(ckpt_dir, monitor, cb.mode, cb.checkpoint.save_best, cb.checkpoint.save_last, stop)
+    callbacks: list[keras.callbacks.Callback] = [InterruptGuard(stop)]
     if cb.terminate_on_nan:
-        callbacks.append(NonFiniteLossGuard())
+        callbacks.append(NonFiniteLossGuard(stop))
     if has_schedule(run.optimizer):
         callbacks.append(
             keras.callbacks.LearningRateScheduler(
@@ -294,7 +417,7 @@ def build_callbacks(
                 start_from_epoch=e.start_from_epoch,
             )
         )
-    callbacks += [MetricsCSV(run_dir / "metrics.csv"), checkpoint]
+    callbacks += [MetricsCSV(run_dir / "metrics.csv", stop), checkpoint]
     if cb.tensorboard.enabled and importlib.util.find_spec("tensorflow") is None:
         log.warning("callbacks.tensorboard: TensorFlow is not installed, so no TensorBoard events are written")
     elif cb.tensorboard.enabled:
@@ -305,8 +428,6 @@ def build_callbacks(
                 write_graph=cb.tensorboard.write_graph,
             )
         )
-    if cb.backup_and_restore:
-        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=str(ckpt_dir / "backup")))
     callbacks += [_instantiate(spec) for spec in cb.custom]
     if show_progress:
         callbacks.append(RichProgress(trainer.epochs, steps_per_epoch))

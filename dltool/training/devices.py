@@ -3,8 +3,7 @@
 TensorFlow is imported only when it is the backend.
 
 Example:
-    >>> from dltool.backend import select_backend
-from dltool.config.schemas import TrainerConfig
+    >>> from dltool.config.schemas import TrainerConfig
     >>> info = setup_devices(TrainerConfig(devices="cpu"))  # doctest: +SKIP
     >>> info.device, info.strategy  # doctest: +SKIP
     ('cpu', 'default')

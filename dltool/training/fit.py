@@ -9,14 +9,13 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dltool.config import RunConfig
-from dltool.errors import JobFailed
+from dltool.errors import ConfigError, Interrupted, JobFailed
 
 log = logging.getLogger("dltool")
 
@@ -25,7 +24,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     """Train as configured and write every artifact of DESIGN §3 except ``.hydra/`` and ``train.log``.
 
     Returns the content of ``results.json``. Raises :class:`JobFailed` (after writing results.json
-    with status ``failed``) when the loss stops being finite.
+    with status ``failed``) when the loss stops being finite, :class:`Interrupted` (status
+    ``interrupted``) after a Ctrl-C. With ``run.resume`` set, training goes on from the state
+    backed up in ``run_dir/checkpoints/backup`` (:mod:`dltool.training.backup`).
     """
     from dltool.training.devices import setup_devices
 
@@ -38,8 +39,10 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.models import model_spec
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
     from dltool.training.artifacts import model_summary_text, versions, write_json
+    from dltool.training.backup import Backup, ResumeState
+    from dltool.training.batches import epoch_batches, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, build_callbacks
+    from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
     from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
@@ -61,7 +64,13 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     if transfer:
         check_scheme(run)
     with info.scope():
-        model = build_compiled_model(run, spec)
+        try:
+            model = build_compiled_model(run, spec)
+        except ValueError as err:  # Keras' shape checks: e.g. more pooling than the image has pixels
+            raise ConfigError(
+                f"model={run.model.name} cannot take the inputs of data={run.data.name} (shape {spec.input_shape}): "
+                f"{' '.join(str(err).split())[:200]}"
+            ) from None
     (run_dir / "model_summary.txt").write_text(model_summary_text(model))
     warning = plot_model_diagram(model, run_dir / "model.png")
     if warning:
@@ -76,8 +85,14 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             monitor,
         )
         monitor = monitor.removeprefix("val_")
-    steps = max(1, math.ceil(len(data.x_train) / run.trainer.batch_size))
-    callbacks, checkpoint = build_callbacks(run, run_dir, monitor, steps, show_progress)
+    steps = steps_per_epoch(len(data.x_train), run.trainer.batch_size)
+    stop = RunStop()
+    callbacks, checkpoint = build_callbacks(run, run_dir, monitor, steps, show_progress, stop)
+    backup = Backup(run_dir / "checkpoints" / "backup")
+    state = _restore(run, run_dir, model, backup)
+    first_epoch = state["epoch"] if state else 0
+    resume = ResumeState(backup, stop, checkpoint, callbacks, state, enabled=run.callbacks.backup_and_restore)
+    callbacks.append(resume)  # last: it saves what the others updated
 
     one_hot = uses_one_hot_labels(run, spec)
     y_train, y_val, y_test = (
@@ -93,28 +108,32 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
 
-    def fit(first_epoch: int, last_epoch: int) -> list[int]:
-        history = model.fit(
-            data.x_train,
-            y_train,
+    def fit(first: int, last: int) -> None:
+        batches, batch_steps = epoch_batches(
+            data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
+        )
+        model.fit(
+            batches,
+            steps_per_epoch=batch_steps,
             validation_data=(data.x_val, y_val) if has_validation else None,
-            initial_epoch=first_epoch,
-            epochs=last_epoch,
-            batch_size=run.trainer.batch_size,
+            epochs=last,
+            initial_epoch=first,
+            shuffle=False,  # epoch_batches sets the order
             callbacks=callback_list,
             verbose=0,
         )
-        return list(history.epoch)
 
     start = time.perf_counter()
     head_epochs = run.model.fine_tune.head_epochs if transfer else 0
-    epochs = fit(0, head_epochs or run.trainer.epochs)
-    if head_epochs and not model.stop_training:
-        with info.scope():
-            start_phase_two(model, run, spec, callbacks, first_epoch=len(epochs))
-        epochs += fit(len(epochs), run.trainer.epochs)
-    train_time = time.perf_counter() - start
-    epochs_run = len(epochs)
+    if first_epoch < run.trainer.epochs:
+        fit(first_epoch, head_epochs or run.trainer.epochs)
+        if head_epochs and stop.reason is None and not model.stop_training:
+            with info.scope():
+                start_phase_two(model, run, spec, callbacks, first_epoch=resume.epochs_done)
+            fit(resume.epochs_done, run.trainer.epochs)
+    session_time = time.perf_counter() - start
+    epochs_run = resume.epochs_done
+    session_epochs = epochs_run - first_epoch
 
     results: dict[str, Any] = {
         "status": "completed",
@@ -124,8 +143,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "best_epoch": checkpoint.best_epoch,
         **{f"best_{k}": v for k, v in checkpoint.best_logs.items() if k.startswith("val_")},
         "epochs_run": epochs_run,
-        "train_time_s": round(train_time, 3),
-        "samples_per_s": round(len(data.x_train) * epochs_run / train_time, 1) if train_time > 0 else None,
+        "resumed_from_epoch": first_epoch if run.resume else None,
+        "train_time_s": round(resume.train_time_s, 3),
+        "samples_per_s": round(len(data.x_train) * session_epochs / session_time, 1) if session_epochs else None,
         "params": param_counts(full_model),
         **({"feature_extraction_s": round(extraction_s, 3)} if extraction_s is not None else {}),
         **info.as_dict(),
@@ -142,13 +162,18 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
     }
-    guard = next((c for c in callbacks if hasattr(c, "failed_at")), None)
-    if guard is not None and guard.failed_at is not None:
-        epoch, step, loss = guard.failed_at
-        results.update(status="failed", error=f"non-finite loss {loss} at epoch {epoch}, step {step}")
+    if stop.reason is not None:
+        last_good = checkpoint.last_path if checkpoint.last_path.exists() else "none"
+        interrupted = stop.reason == "interrupted"
+        where = f"epoch {stop.epoch}" + (f", step {stop.step}" if stop.step else "")
+        results.update(status="interrupted" if interrupted else "failed", error=f"{stop.reason} at {where}")
         results["finished_at"] = datetime.now().isoformat(timespec="seconds")
         write_json(run_dir / "results.json", results)
-        raise JobFailed(f"{results['error']}; last good checkpoint: {checkpoint.last_path if epoch > 1 else 'none'}")
+        if interrupted:
+            raise Interrupted(
+                f"stopped at {where}; {epochs_run} complete epochs saved; resume with: dltool train resume={run_dir}"
+            )
+        raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
 
     if epochs_run and (run_dir / "metrics.csv").exists():
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
@@ -174,6 +199,22 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     results["finished_at"] = datetime.now().isoformat(timespec="seconds")
     write_json(run_dir / "results.json", results)
     return results
+
+
+def _restore(run: RunConfig, run_dir: Path, model: Any, backup: Any) -> dict[str, Any] | None:
+    """On resume, load the backed-up state into ``model`` and cut metrics.csv to the epochs it holds."""
+    from dltool.training.backup import truncate_metrics
+
+    if not run.resume:
+        return None
+    state = backup.load()
+    truncate_metrics(run_dir / "metrics.csv", state["metrics_rows"] if state else 0)
+    if state is None:
+        log.info("resume: no epoch was backed up yet; starting at epoch 1")
+        return None
+    backup.restore_model(model, state)
+    log.info("resume: continuing after epoch %d (%s)", state["epoch"], backup.state_path)
+    return state
 
 
 def _one_hot(y: Any, num_classes: int) -> Any:

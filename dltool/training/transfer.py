@@ -36,12 +36,18 @@ log = logging.getLogger("dltool")
 
 
 def check_scheme(run: RunConfig) -> None:
-    """ConfigError for combinations that cannot train: feature extraction needs a frozen backbone and one phase."""
+    """ConfigError for combinations that cannot train: feature extraction needs a frozen backbone and
+    one phase, phase 2 needs epochs, and neither scheme resumes from a backup."""
     cfg = run.model
     if cfg.feature_extraction and (str(cfg.freeze) != "all" or cfg.fine_tune.head_epochs):
         raise ConfigError(
             "model.feature_extraction=true trains the head on features of the frozen backbone: "
             "it needs model.freeze=all and model.fine_tune.head_epochs=0"
+        )
+    if run.resume and (cfg.feature_extraction or cfg.fine_tune.head_epochs):
+        # the backup holds the weights of the model trained last (the head, or phase 2's optimizer)
+        raise ConfigError(
+            "resume: a transfer run with feature extraction or two phases cannot be resumed; train it again"
         )
     if cfg.fine_tune.head_epochs and cfg.fine_tune.head_epochs >= run.trainer.epochs:
         raise ConfigError(

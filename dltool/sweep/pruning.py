@@ -1,0 +1,62 @@
+"""The trial process's side of pruning: report each epoch's validation metric to the study.
+
+``dltool sweep`` adds this callback to every trial through ``callbacks.custom``; the trial, a
+``dltool train`` subprocess, opens the study's storage, reports ``monitor`` after each epoch and
+stops training when the pruner says so, leaving ``pruned_at_epoch`` on the trial for the sweep.
+
+Example (what the sweep passes to a trial):
+    >>> spec = reporter_spec("sqlite:////tmp/s/study.db", "s", 3, "val_accuracy", "hyperband", 10)
+    >>> spec["_target_"], spec["trial_number"]
+    ('dltool.sweep.pruning.OptunaReporter', 3)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import keras
+
+log = logging.getLogger("dltool")
+
+
+def reporter_spec(storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int) -> dict:
+    """The ``callbacks.custom`` entry of one trial."""
+    return {
+        "_target_": f"{__name__}.OptunaReporter",
+        "storage": storage,
+        "study_name": study_name,
+        "trial_number": trial_number,
+        "monitor": monitor,
+        "pruner": pruner,
+        "epochs": epochs,
+    }
+
+
+class OptunaReporter(keras.callbacks.Callback):
+    """Report ``monitor`` to trial ``trial_number`` each epoch; stop training when the pruner says so."""
+
+    def __init__(self, storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int):
+        super().__init__()
+        import optuna
+
+        from dltool.sweep.study import make_pruner
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.load_study(study_name=study_name, storage=storage, pruner=make_pruner(pruner, epochs))
+        trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
+        self.trial = optuna.trial.Trial(study, trial_id)  # a running trial, driven from this process
+        self.monitor = monitor
+        self.pruned_at: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            return  # a failing run ends by itself (the non-finite loss guard)
+        step = epoch + 1
+        self.trial.report(float(value), step)
+        if self.trial.should_prune():
+            self.pruned_at = step
+            self.trial.set_user_attr("pruned_at_epoch", step)
+            log.info("pruned by the sweep after epoch %d (%s %.4g)", step, self.monitor, float(value))
+            self.model.stop_training = True

@@ -1,0 +1,208 @@
+"""What a sweep leaves: the live and final trials table, ``trials.csv``, ``best_config.yaml``, plots.
+
+Everything is computed from the study in the storage, so any worker of a shared study writes the
+whole picture. Files are written atomically (temporary file, then rename).
+
+Example:
+    >>> write_results(study, plan)  # doctest: +SKIP
+    {'trials.csv': ..., 'best_config.yaml': ..., 'optimization_history.png': ..., ...}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from dltool.sweep.plan import SweepPlan
+from dltool.sweep.space import format_value
+
+log = logging.getLogger("dltool.sweep")
+RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
+
+
+def trials(study: Any) -> list[Any]:
+    """The study's trials, less those closed unrun because other workers had filled ``n_trials``."""
+    return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
+
+
+def best_trials(study: Any) -> list[Any]:
+    """The best completed trial, or the Pareto front (best first objective first) with several metrics."""
+    from optuna.trial import TrialState
+
+    if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        return []
+    if len(study.directions) == 1:
+        return [study.best_trial]
+    maximize = study.directions[0].name == "MAXIMIZE"
+    return sorted(study.best_trials, key=lambda t: -t.values[0] if maximize else t.values[0])
+
+
+def trial_rows(study: Any, plan: SweepPlan) -> list[dict[str, Any]]:
+    """One dict per trial: number, state, metric values, parameters, results, time, run directory."""
+    rows = []
+    for t in trials(study):
+        row: dict[str, Any] = {"number": t.number, "state": t.state.name.lower()}
+        values = t.values or ([t.intermediate_values[t.last_step]] if t.last_step is not None else [])
+        for i, metric in enumerate(plan.metrics):
+            row[metric] = values[i] if i < len(values) else None
+        row.update({key: t.params.get(key) for key in plan.space})
+        row.update({key: t.user_attrs.get(key) for key in RESULT_COLUMNS})
+        row.update({k: v for k, v in sorted(t.user_attrs.items()) if k.startswith("test_")})
+        row["pruned_at_epoch"] = t.user_attrs.get("pruned_at_epoch")
+        row["duration_s"] = round(t.duration.total_seconds(), 1) if t.duration else None
+        row["run_dir"] = t.user_attrs.get("run_dir")
+        row["error"] = t.user_attrs.get("error")
+        rows.append(row)
+    return rows
+
+
+def write_trials_csv(study: Any, plan: SweepPlan, path: Path) -> None:
+    rows = trial_rows(study, plan)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_text(path, buffer.getvalue())
+
+
+def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
+    """The best trial's complete, resolved config, which ``dltool train`` runs as is; the trial."""
+    from omegaconf import OmegaConf
+
+    from dltool.config import HydraArgs, builtin_config_dir, compose
+
+    best = best_trials(study)
+    if not best:
+        return None
+    trial = best[0]
+    args = HydraArgs.parse(plan.hydra_flags)
+    cfg = compose(trial.user_attrs["overrides"], args.config_name, args.config_dirs, args.config_path)
+    shown = ", ".join(f"{m} {format_value(v)}" for m, v in zip(plan.metrics, trial.values, strict=True))
+    header = (
+        f"# The best trial (#{trial.number}: {shown}) of the sweep in {plan.sweep_dir}.\n"
+        f"# A complete config; run it again with\n"
+        f"#   dltool train --config-path {path.parent} --config-name {path.stem}\n"
+        f"# Trial overrides: {' '.join(trial.user_attrs['overrides'])}\n\n"
+    )
+    # dltool's run-directory naming, inline (unresolved): the file needs no config directory beside it
+    hydra = OmegaConf.create({"hydra": OmegaConf.load(builtin_config_dir() / "hydra" / "default.yaml")})
+    _write_text(path, header + OmegaConf.to_yaml(cfg, resolve=True) + OmegaConf.to_yaml(hydra))
+    return trial
+
+
+# ------------------------------------------------------------------------------ plots
+def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
+    """History, parameter importances, parallel coordinates, slice and contour of the two most
+    important parameters (and the Pareto front with several metrics); a plot that cannot be drawn
+    yet (e.g. importances need two completed trials) is left out, with a line in sweep.log.
+    """
+    import optuna.visualization.matplotlib as ovm
+
+    from dltool.plots import _pyplot
+
+    _pyplot()  # the Agg backend
+    multi = len(plan.metrics) > 1
+    target = {"target": (lambda t: t.values[0]), "target_name": plan.metrics[0]} if multi else {}
+    named = {"target_name": plan.metrics[0]} if not multi else {}
+    top = _most_important(study, plan, target)
+    plots = {
+        "optimization_history.png": lambda: ovm.plot_optimization_history(study, **target, **named),
+        "param_importances.png": lambda: ovm.plot_param_importances(study, **target, **named),
+        "parallel_coordinate.png": lambda: ovm.plot_parallel_coordinate(study, **target, **named),
+        "slice.png": lambda: ovm.plot_slice(study, params=top, **target, **named),
+    }
+    if len(top) == 2:
+        plots["contour.png"] = lambda: ovm.plot_contour(study, params=top, **target, **named)
+    if multi:
+        plots["pareto_front.png"] = lambda: ovm.plot_pareto_front(study, target_names=plan.metrics)
+    written = []
+    for name, draw in plots.items():
+        path = plan.sweep_dir / name
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Optuna's "experimental" notices
+                axes = draw()
+            _save_figure(_figure(axes), path)
+            written.append(path)
+        except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as err:
+            log.info("%s not drawn: %s", name, err)
+    return written
+
+
+def _most_important(study: Any, plan: SweepPlan, target: dict[str, Any]) -> list[str]:
+    import optuna
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ranked = list(optuna.importance.get_param_importances(study, target=target.get("target")))
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        ranked = []
+    ranked += [k for k in plan.space if k not in ranked]
+    return ranked[:2]
+
+
+def _figure(axes: Any) -> Any:
+    import numpy as np
+
+    return np.atleast_1d(axes).flat[0].figure
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    from dltool.plots import _pyplot
+
+    fig.set_size_inches(max(fig.get_figwidth(), 8), max(fig.get_figheight(), 5))
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    _pyplot().close(fig)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------ table
+def trials_table(study: Any, plan: SweepPlan, title: str = "sweep") -> Table:
+    """Trial, state, parameters, value, best so far, epochs and time of each trial."""
+    rows = trial_rows(study, plan)
+    table = Table(title=title)
+    for column in ("trial", "state", *plan.space, *plan.metrics, "best so far", "epochs", "time (s)"):
+        table.add_column(column.removeprefix("optimizer.").removeprefix("model."), overflow="fold")
+    best: float | None = None
+    sign = 1 if plan.directions[0] == "maximize" else -1
+    colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    for row in rows:
+        value = row[plan.metrics[0]]
+        if row["state"] == "complete" and value is not None and (best is None or sign * value > sign * best):
+            best = value
+        cells = [
+            str(row["number"]),
+            f"[{colors.get(row['state'], 'white')}]{row['state']}",
+            *[_cell(row[k]) for k in plan.space],
+            *[_cell(row[m]) for m in plan.metrics],
+            _cell(best),
+            _cell(row["epochs_run"]),
+            _cell(row["duration_s"]),
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)

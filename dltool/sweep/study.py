@@ -1,0 +1,256 @@
+"""The Optuna study: samplers, pruners, storage, worker seeds, stale trials, GPUs per trial.
+
+Several ``dltool sweep`` processes pointed at one storage URL and study name share one search:
+the storage hands out trial numbers, each process seeds its sampler from the study seed and its
+own identity (a fixed seed would make every process propose the same parameters), and a trial
+whose process died is failed and queued again with the same parameters and run directory.
+
+Example:
+    >>> worker_seed(0, "host:1") == worker_seed(0, "host:1") != worker_seed(0, "host:2")
+    True
+    >>> gpu_groups([0, 1, 2, 3], 2)
+    [[0, 1], [2, 3]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dltool.errors import ConfigError
+
+HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often
+GRACE_S = 60  # a trial without a heartbeat for this long belongs to a dead process (another machine)
+MAX_RETRIES = 3  # a trial whose process died is run again at most this many times
+FINISHED = ("COMPLETE", "PRUNED")
+
+
+def _tpe(seed: int, n_params: int, multi: bool) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, multivariate=n_params > 1)
+
+
+def _cmaes(seed: int, n_params: int, multi: bool) -> Any:
+    import optuna
+
+    # CMA-ES handles numbers only: categorical parameters fall back to random sampling, quietly
+    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def _random(seed: int, n_params: int, multi: bool) -> Any:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _nsga2(seed: int, n_params: int, multi: bool) -> Any:
+    import optuna
+
+    return optuna.samplers.NSGAIISampler(seed=seed)
+
+
+# name -> builder(seed, number of params, several objectives); grid is built from the space (make_sampler)
+SAMPLERS: dict[str, Callable[[int, int, bool], Any]] = {
+    "random": _random,
+    "tpe": _tpe,
+    "cmaes": _cmaes,
+    "nsga2": _nsga2,
+}
+
+
+def make_sampler(name: str, seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
+    """The sampler ``name`` (``grid`` needs every parameter's values)."""
+    import optuna
+
+    if name == "grid":
+        assert grid is not None
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    return SAMPLERS[name](seed, n_params, multi)
+
+
+# name -> builder(max epochs); epochs are the pruners' resource
+PRUNERS: dict[str, Callable[[int], Any]] = {
+    "none": lambda epochs: _optuna().pruners.NopPruner(),
+    "median": lambda epochs: _optuna().pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    "hyperband": lambda epochs: _optuna().pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
+    "successive_halving": lambda epochs: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1),
+}
+
+
+def make_pruner(name: str, epochs: int) -> Any:
+    """The pruner ``name`` for trials of ``epochs`` epochs (the trial process builds the same one)."""
+    return PRUNERS[name](epochs)
+
+
+def _optuna() -> Any:
+    import optuna
+
+    return optuna
+
+
+def make_storage(url: str) -> Any:
+    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again."""
+    import optuna
+    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # workers wait on SQLite's lock
+    for attempt in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=MAX_RETRIES
+                    ),
+                )
+            except (ArgumentError, ImportError, ModuleNotFoundError) as err:
+                raise ConfigError(f"sweep.storage={url}: not a usable SQLAlchemy URL ({err})") from None
+            except (IntegrityError, OperationalError):
+                # two workers creating the same new database at once: the other one's tables are there now
+                if attempt == 2:
+                    raise
+                time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+def worker_identity() -> str:
+    """``host:pid`` of this process: what tells workers apart, and whether a trial's process still lives."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_seed(seed: int, identity: str) -> int:
+    """A sampler seed of its own for each worker joining a study (a stable hash of seed and identity)."""
+    digest = hashlib.sha256(f"{seed}:{identity}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def open_study(
+    storage: Any, name: str, directions: list[str], make: Callable[[int], Any], pruner: Any, seed: int
+) -> tuple[Any, bool]:
+    """Create the study (sampler seeded with ``seed``), or join it (a seed of this worker's own).
+
+    Returns the study and whether this process created it. Creation is one row with a unique
+    name in the storage, so of several processes started together exactly one creates it.
+    """
+    import optuna
+
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=name, directions=directions, sampler=make(seed), pruner=pruner
+        )
+        return study, True
+    except optuna.exceptions.DuplicatedStudyError:
+        pass
+    study = optuna.load_study(
+        study_name=name, storage=storage, sampler=make(worker_seed(seed, worker_identity())), pruner=pruner
+    )
+    wanted = [optuna.study.StudyDirection[d.upper()] for d in directions]
+    if study.directions != wanted:
+        have = ", ".join(d.name.lower() for d in study.directions)
+        raise ConfigError(f"sweep.direction: study '{name}' in the storage optimizes {have}; use the same direction")
+    return study, False
+
+
+def fail_dead_trials(study: Any) -> list[int]:
+    """Fail the RUNNING trials whose process is gone, queueing each again; return their numbers.
+
+    A trial started on this machine by a process that no longer exists is failed at once; one from
+    another machine once its heartbeat is older than the grace period (Optuna's own check).
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if worker_host == host and pid.isdigit() and not _alive(int(pid)) and fail_and_requeue(study, trial._trial_id):
+            failed.append(trial.number)
+    optuna.storages.fail_stale_trials(study)
+    return failed
+
+
+def fail_and_requeue(study: Any, trial_id: int) -> bool:
+    """Fail a running trial and queue it again (same parameters, same run directory); False if it had ended."""
+    import optuna
+    from optuna.trial import TrialState
+
+    try:
+        if not study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+            return False
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False  # another worker failed it first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study._storage.get_heartbeat_stale_trial_callback()(study, study._storage.get_trial(trial_id))
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def visible_gpus() -> list[int]:
+    """Indices of the GPUs trials may use: ``CUDA_VISIBLE_DEVICES`` if set, else ``nvidia-smi -L``."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [int(d) for d in listed.split(",") if d.strip().isdigit()]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [i for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def gpu_groups(gpus: Sequence[int], per_trial: int) -> list[list[int]]:
+    """Disjoint groups of ``per_trial`` GPUs: parallel trial slot ``j`` uses group ``j % len(groups)``.
+
+    >>> gpu_groups([0, 1, 2], 1)
+    [[0], [1], [2]]
+    >>> gpu_groups([0, 1, 2], 2)
+    [[0, 1]]
+    """
+    if per_trial <= 0:
+        return []
+    return [list(gpus[i : i + per_trial]) for i in range(0, len(gpus) - per_trial + 1, per_trial)]
+
+
+def slot_devices(gpus: Sequence[int], setting: Any, slot: int) -> str | None:
+    """``CUDA_VISIBLE_DEVICES`` of parallel slot ``slot`` (None: leave the environment alone).
+
+    ``setting`` is ``sweep.gpus_per_trial``: ``auto`` gives one GPU per trial when there are GPUs;
+    ``0`` hides the GPUs (CPU trials).
+
+    >>> slot_devices([0, 1], "auto", 0), slot_devices([0, 1], "auto", 1), slot_devices([0, 1], "auto", 2)
+    ('0', '1', '0')
+    >>> slot_devices([], "auto", 3) is None, slot_devices([0, 1], 0, 0)
+    (True, '')
+    """
+    per_trial = (1 if gpus else 0) if setting == "auto" else int(setting)
+    if per_trial == 0:
+        return "" if gpus else None
+    groups = gpu_groups(gpus, per_trial)
+    if not groups:
+        raise ConfigError(f"sweep.gpus_per_trial={setting}: only {len(gpus)} GPU(s) visible ({list(gpus)})")
+    return ",".join(map(str, groups[slot % len(groups)]))

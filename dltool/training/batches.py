@@ -1,0 +1,87 @@
+"""Training batches whose order is a function of (seed, epoch) alone.
+
+Keras' own ``shuffle=True`` draws each epoch's order from a random state that lives in the
+process: a run resumed in a new process would see other batches than the uninterrupted run.
+Here epoch ``e`` is shuffled with the ``(seed, e)`` permutation, so a resumed run trains on
+exactly the batches the uninterrupted one would have. On the TensorFlow backend the batches
+are a ``tf.data`` pipeline (stateless shuffle, gather); on JAX and PyTorch, which do not import
+TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation (another order, as exact).
+
+Example:
+    >>> import numpy as np
+    >>> data, steps = epoch_batches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, seed=0, epochs=(0, 2))
+    >>> steps_per_epoch(10, 4)
+    3
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, int]) -> tuple[Any, int | None]:
+    """The ``(x, y)`` batches of epochs ``epochs[0]`` to ``epochs[1] - 1``, and the ``steps_per_epoch`` to fit with."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return _tf_batches(x, y, batch_size, seed, epochs), steps_per_epoch(len(x), batch_size)
+    return _py_dataset(x, y, batch_size, seed, epochs[0]), None
+
+
+def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, int]) -> Any:
+    """A ``tf.data.Dataset`` of all the epochs' batches, one after the other.
+
+    Fit with ``steps_per_epoch`` so that Keras keeps one iterator across epochs (each epoch ends
+    with its own partial batch).
+    """
+    import tensorflow as tf
+
+    n = len(x)
+
+    def order(epoch: Any) -> Any:
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+
+    indices = (
+        tf.data.Dataset.range(*epochs)
+        .map(order)
+        .flat_map(lambda idx: tf.data.Dataset.from_tensor_slices(idx).batch(batch_size))
+    )
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()  # as Keras does: gather batches from the whole arrays
+    return (
+        tf.data.Dataset.zip((indices, arrays))
+        .map(lambda idx, xy: (tf.gather(xy[0], idx), tf.gather(xy[1], idx)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _py_dataset(x: Any, y: Any, batch_size: int, seed: int, first_epoch: int) -> Any:
+    """A ``keras.utils.PyDataset`` whose order is NumPy's ``(seed, epoch)`` permutation, renewed at each epoch end."""
+    import keras
+    import numpy as np
+
+    class EpochBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = first_epoch
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+
+        def __len__(self) -> int:
+            return steps_per_epoch(len(x), batch_size)
+
+        def __getitem__(self, i: int) -> tuple[Any, Any]:
+            index = self.order[i * batch_size : (i + 1) * batch_size]
+            return x[index], y[index]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+
+    return EpochBatches()
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches in one epoch, the last one partial."""
+    return max(1, math.ceil(n / batch_size))

@@ -1,0 +1,138 @@
+"""The bad-input matrix: every mistake exits 2 with one line and leaves no new run directory with results.json.
+
+One row per kind of mistake; a new option with its own failure mode adds a row here. ``{name}`` in an
+argument is replaced by the path of that prepared input (see ``INPUTS``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import run_dirs, run_dltool
+
+TINY = ["data.max_samples=200", "callbacks.tensorboard.enabled=false"]
+NO_GPU = shutil.which("nvidia-smi") is None
+
+ROWS = [
+    pytest.param(["model=resnt"], "model=resnt: no such model option (did you mean resnet?)", id="unknown-choice"),
+    pytest.param(["optimizer.learnin_rate=0.1"], "(did you mean learning_rate?)", id="unknown-key"),
+    pytest.param(["trainer.batch_size=abc"], "trainer.batch_size=abc: expected an integer", id="wrong-type"),
+    pytest.param(["trainer.epochs=-3"], "trainer.epochs=-3: must be >= 0", id="out-of-range"),
+    pytest.param(["data=mnist", "data.root={tmp}/nowhere"], "/nowhere: no such folder", id="missing-data-folder"),
+    pytest.param(["data=mnist", "data.root={empty}"], "mnist.npz not found in", id="missing-data-file"),
+    pytest.param(["data=cifar10", "data.root={empty}"], "cifar-10-python.tar.gz", id="empty-data-folder"),
+    pytest.param(
+        ["data=synthetic", "data.num_classes=1", "data.input_shape=[4]"], "holds a single class", id="one-class"
+    ),
+    pytest.param(
+        ["model=cnn", "model.blocks=[{filters:4},{filters:4},{filters:4},{filters:4}]"],
+        "does not fit the 1x1 feature map",
+        id="image-shape-for-the-model",
+    ),
+    pytest.param(["data=mnist", "data.root={labels}"], "labels 0..9", id="labels-beyond-the-head"),
+    pytest.param(
+        ["trainer.devices=gpu"],
+        "trainer.devices=gpu: no GPU",
+        id="gpu-without-one",
+        marks=pytest.mark.skipif(not NO_GPU, reason="this machine has a GPU"),
+    ),
+    pytest.param(["hydra.run.dir={file}/run"], "is a file; choose another directory", id="output-dir-not-writable"),
+    pytest.param(
+        ["callbacks.custom=[{_target_: nowhere.Callback}]"],
+        "callbacks.custom[0]._target_=nowhere.Callback: cannot be imported",
+        id="target-not-importable",
+    ),
+    pytest.param(
+        ["allowed_targets=[keras.]", "callbacks.custom=[{_target_: collections.OrderedDict}]"],
+        "not allowed by allowed_targets",
+        id="target-not-allowed",
+    ),
+    pytest.param(["resume={empty}"], "is not a run directory", id="resume-not-a-run"),
+    pytest.param(
+        ["resume={run}", "optimizer.learning_rate=0.5"],
+        "optimizer.learning_rate cannot change when resuming",
+        id="resume-another-experiment",
+    ),
+    pytest.param(["resume={run}"], "completed its 1 epochs", id="resume-nothing-left"),
+    pytest.param(["resume=latest"], "resume=latest: no run directory under", id="resume-latest-without-runs"),
+    pytest.param(["resume={other_arch}", "trainer.epochs=2"], "does not fit this model", id="checkpoint-other-arch"),
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A completed one-epoch run."""
+    root = tmp_path_factory.mktemp("trained")
+    result = run_dltool("train", "trainer.epochs=1", "model.hidden_units=[8]", *TINY, cwd=root, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return run_dirs(root)[0]
+
+
+def _empty(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+def _labels(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    """An mnist.npz whose labels go up to 11, beyond the 10 outputs of the model."""
+    folder = tmp / "mnist"
+    folder.mkdir()
+    x, y = np.zeros((24, 28, 28), np.uint8), np.arange(24) % 12
+    np.savez(folder / "mnist.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    return folder
+
+
+def _file(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    (tmp / "a_file").write_text("not a folder")
+    return tmp / "a_file"
+
+
+def _run(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    return shutil.copytree(request.getfixturevalue("trained"), tmp / "run")
+
+
+def _other_arch(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    """The run, its config edited to another architecture: its backup no longer fits."""
+    run = _run(tmp, request)
+    config_path = run / ".hydra" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["model"]["hidden_units"] = [5, 5]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return run
+
+
+INPUTS: dict[str, Callable[[Path, pytest.FixtureRequest], Path]] = {
+    "empty": _empty,
+    "labels": _labels,
+    "file": _file,
+    "run": _run,
+    "other_arch": _other_arch,
+}
+
+
+@pytest.mark.parametrize(("args", "expected"), ROWS)
+def test_bad_input_exits_2_with_one_line_and_no_new_run(
+    args: list[str], expected: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    paths = {"tmp": tmp_path}
+    for name, make in INPUTS.items():
+        if any(f"{{{name}}}" in a for a in args):
+            paths[name] = make(tmp_path, request)
+    for name, path in paths.items():
+        args = [a.replace(f"{{{name}}}", str(path)) for a in args]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("results.json")}
+
+    result = run_dltool("train", *args, *TINY, cwd=tmp_path, timeout=180)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0] and "Traceback" not in result.stderr, lines[0]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("results.json")} == before
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())

@@ -1,0 +1,253 @@
+"""``dltool sweep``: search-space grammar, plan checks, study sharing and recovery, the trial loop
+(with stand-in trial processes that need no TensorFlow), pruning, results files.
+End-to-end runs of real trials are in test_sweep_e2e.py."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import sys
+import types
+from pathlib import Path
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+
+from dltool.config import compose, validate
+from dltool.errors import ConfigError, JobFailed
+from dltool.sweep import run_sweep
+from dltool.sweep import study as studies
+from dltool.sweep.plan import make_plan
+from dltool.sweep.runner import SweepRunner
+from dltool.sweep.space import parse_param, parse_space, trial_overrides
+from tests.conftest import run_dltool
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+# ------------------------------------------------------------------------ the grammar
+def test_each_syntax_gives_its_distribution() -> None:
+    space = parse_space(
+        {
+            "optimizer": {"learning_rate": "tag(log, interval(1e-4, 1e-1))"},
+            "trainer.batch_size": "choice(16, 32, 64, 128)",
+            "model.hidden_units": "choice([32], [64, 64])",
+            "model": "mlp,cnn",
+            "regularization.dropout": "range(0.0, 0.5, step=0.1)",
+            "trainer.epochs": "int(interval(2, 8))",
+            "model.activation": ["relu", "elu"],
+        }
+    )
+    d = {k: p.distribution for k, p in space.items()}
+    assert isinstance(d["optimizer.learning_rate"], optuna.distributions.FloatDistribution)
+    assert d["optimizer.learning_rate"].log and d["optimizer.learning_rate"].low == 1e-4
+    assert d["trainer.batch_size"].choices == (16, 32, 64, 128)
+    assert d["model.hidden_units"].choices == ("[32]", "[64,64]")
+    assert d["model"].choices == ("mlp", "cnn")
+    assert d["model.activation"].choices == ("relu", "elu")
+    assert space["regularization.dropout"].grid == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert isinstance(d["trainer.epochs"], optuna.distributions.IntDistribution)
+    assert (d["trainer.epochs"].low, d["trainer.epochs"].high) == (2, 8)
+    assert space["optimizer.learning_rate"].grid is None
+    assert space["optimizer.learning_rate"].check_values == ["0.0001", "0.1"]
+    params = {"regularization.dropout": 0.30000000000000004, "trainer.batch_size": 32}
+    sub = {k: space[k] for k in params}
+    assert trial_overrides(sub, params) == ["regularization.dropout=0.3", "trainer.batch_size=32"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0.1", "a single value is not a search space"),
+        ("interval(1e-4", "cannot parse"),
+        ("tag(log, interval(0, 1))", "low > 0 on a log scale"),
+        ("interval(2, 1)", "needs low < high"),
+    ],
+)
+def test_bad_expressions_are_one_line(expression: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_param("optimizer.learning_rate", expression)
+
+
+# --------------------------------------------------------------------------- the plan
+def test_plan_reads_preset_and_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = make_plan(["sweep=quick", "sweep.n_trials=4", "model.hidden_units=[8],[16]", "trainer.epochs=2"])
+    assert plan.settings.n_trials == 4 and plan.settings.sampler == "tpe"
+    assert plan.space["model.hidden_units"].distribution.choices == ("[8]", "[16]")  # the command line wins
+    assert "trainer.epochs=2" in plan.base_overrides and plan.epochs == 2
+    assert plan.sweep_dir.parent.parent == (tmp_path / "outputs" / "sweeps").resolve()
+    saved = json.loads((plan.sweep_dir / "sweep.yaml").read_text())
+    assert saved["argv"][0] == "sweep=quick" and plan.storage == f"sqlite:///{plan.sweep_dir}/study.db"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["optimizer.lerning_rate=interval(1e-4,1e-1)"], r"optimizer.lerning_rate.*did you mean learning_rate"),
+        (["sweep=quik"], r"sweep=quik: no such sweep option \(did you mean quick\?\)"),
+        (["sweep.sampler=grid"], r"sweep.sampler=grid: optimizer.learning_rate=.* has no grid"),
+        (["sweep.metric=test_accuracy"], r"pruning needs a per-epoch validation metric"),
+        (["sweep.metric=val_accuracy", "sweep.pruner=none"], r"metric \(did you mean best_val_accuracy\?\)"),
+        (["sweep.direction=maximise"], r"did you mean maximize"),
+        (["sweep.n_trials=0"], r"sweep.n_trials=0: must be > 0"),
+        (["model=mlp,cnnn"], r"search space: model=cnnn: no such model option \(did you mean cnn\?\)"),
+        (["+trainer.foo=1,2"], r"plain key"),
+    ],
+)
+def test_plan_errors_name_the_key(argv: list[str], message: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        make_plan(argv)
+    assert not (tmp_path / "outputs").exists()  # nothing created before the checks pass
+
+
+def test_typo_exits_2_before_any_trial(tmp_path: Path) -> None:
+    done = run_dltool("sweep", "optimizer.lerning_rate=tag(log,interval(1e-4,1e-1))", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "optimizer.lerning_rate" in done.stderr and "did you mean learning_rate" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "outputs").exists()
+
+
+def test_train_refuses_a_sweep_node() -> None:
+    with pytest.raises(ConfigError, match="read by `dltool sweep`"):
+        validate(compose(["sweep=quick"]))
+    validate(compose([]))  # no sweep node by default: dltool train is unchanged
+
+
+def test_resume_keeps_the_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = make_plan(["sweep=quick"])
+    again = make_plan([f"sweep.resume={plan.sweep_dir}", "sweep.n_trials=9"])
+    assert again.sweep_dir == plan.sweep_dir and again.settings.n_trials == 9
+    assert again.study_name == plan.study_name and list(again.space) == list(plan.space)
+    with pytest.raises(ConfigError, match="cannot change on resume"):
+        make_plan([f"sweep.resume={plan.sweep_dir}", "trainer.epochs=9"])
+    with pytest.raises(ConfigError, match="not a sweep directory"):
+        make_plan([f"sweep.resume={tmp_path}"])
+
+
+# -------------------------------------------------------------------- studies, workers
+def test_joining_workers_get_their_own_seed(tmp_path: Path) -> None:
+    """The creator samples with the study seed; a joiner with a fixed seed would repeat its proposals."""
+    storage = studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    space = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    pruner = studies.make_pruner("none", 3)
+    first, created = studies.open_study(storage, "s", ["maximize"], optuna.samplers.RandomSampler, pruner, 7)
+    second, joined_created = studies.open_study(storage, "s", ["maximize"], optuna.samplers.RandomSampler, pruner, 7)
+    assert (created, joined_created) == (True, False)
+    a, b = first.ask(space), second.ask(space)
+    assert a.params["x"] != b.params["x"]
+    alone = optuna.create_study(sampler=optuna.samplers.RandomSampler(7)).ask(space)
+    assert alone.params["x"] == a.params["x"]  # the creator's proposals are reproducible from the seed
+    with pytest.raises(ConfigError, match="optimizes maximize"):
+        studies.open_study(storage, "s", ["minimize"], optuna.samplers.RandomSampler, pruner, 7)
+
+
+def test_trials_of_a_dead_process_are_queued_again(tmp_path: Path) -> None:
+    storage = studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage, study_name="s")
+    space = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    dead, alive = study.ask(space), study.ask(space)
+    dead_pid = os.fork()
+    if dead_pid == 0:
+        os._exit(0)
+    os.waitpid(dead_pid, 0)
+    dead.set_user_attr("worker", f"{socket.gethostname()}:{dead_pid}")
+    dead.set_user_attr("run_dir", "trials/0")
+    alive.set_user_attr("worker", studies.worker_identity())
+    assert studies.fail_dead_trials(study) == [0]
+    states = {t.number: t.state.name for t in study.get_trials()}
+    assert states == {0: "FAIL", 1: "RUNNING", 2: "WAITING"}
+    retry = study.get_trials()[2]
+    assert retry.params == dead.params and retry.user_attrs["run_dir"] == "trials/0"
+    assert study.ask(space).number == 2  # the next ask runs it, with the same parameters
+
+
+def test_gpu_slots_spread_trials_one_per_gpu() -> None:
+    assert [studies.slot_devices([0, 1, 2, 3], "auto", s) for s in range(5)] == ["0", "1", "2", "3", "0"]
+    assert [studies.slot_devices([4, 5, 6, 7], 2, s) for s in range(3)] == ["4,5", "6,7", "4,5"]
+    assert studies.slot_devices([], "auto", 0) is None  # no GPU: the environment is left alone
+    assert studies.slot_devices([0, 1], 0, 0) == ""  # CPU trials on a GPU machine
+    with pytest.raises(ConfigError, match="only 2 GPU"):
+        studies.slot_devices([0, 1], 4, 0)
+
+
+def test_reporter_prunes_a_poor_trial(tmp_path: Path) -> None:
+    from dltool.sweep.pruning import OptunaReporter
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    for _ in range(3):
+        good = study.ask()
+        for epoch in (1, 2, 3):
+            good.report(0.9, epoch)
+        study.tell(good, 0.9)
+    model = {}
+    for name, value in (("promising", 0.95), ("poor", 0.2)):
+        trial = study.ask()
+        reporter = OptunaReporter(url, "s", trial.number, "val_accuracy", "median", 3)
+        model[name] = types.SimpleNamespace(stop_training=False)
+        reporter.set_model(model[name])
+        reporter.on_epoch_end(0, {"val_accuracy": value})
+    assert not model["promising"].stop_training  # above the median of the finished trials: goes on
+    assert model["poor"].stop_training and reporter.pruned_at == 1
+    frozen = study.get_trials()[-1]
+    assert frozen.intermediate_values == {1: 0.2} and frozen.user_attrs["pruned_at_epoch"] == 1
+
+
+# ------------------------------------------------------- the loop, with stand-in trials
+STAND_IN = """
+import json, sys, pathlib
+run_dir, value = pathlib.Path(sys.argv[1]), float(sys.argv[2])
+if value < 0:
+    sys.exit(1)
+run_dir.mkdir(parents=True, exist_ok=True)
+results = {"status": "completed", "best_val_accuracy": value, "test_accuracy": value, "epochs_run": 2,
+           "params": {"total": 100}}
+(run_dir / "results.json").write_text(json.dumps(results))
+"""
+
+
+def stand_in(value_of: dict) -> object:
+    """A trial command that writes results.json with a value from its parameters (or fails if < 0)."""
+
+    def command(self: SweepRunner, trial: optuna.trial.Trial, run_dir: Path) -> list[str]:
+        trial.set_user_attr("overrides", [*self.plan.base_overrides, *trial_overrides(self.plan.space, trial.params)])
+        return [sys.executable, "-c", STAND_IN, str(run_dir), str(value_of(trial.params))]
+
+    return command
+
+
+def test_parallel_workers_finish_exactly_n_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: p["optimizer.learning_rate"] * 10))
+    argv = ["sweep=quick", "sweep.n_trials=5", "sweep.n_jobs=3", "sweep.pruner=none", "sweep.sampler=random"]
+    assert run_sweep(argv) == 0
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
+    assert [r["state"] for r in rows] == ["complete"] * 5
+    for row in rows:
+        assert float(row["best_val_accuracy"]) == pytest.approx(float(row["optimizer.learning_rate"]) * 10)
+        assert Path(row["run_dir"]) == sweep_dir / "trials" / row["number"]
+    best = max(rows, key=lambda r: float(r["best_val_accuracy"]))
+    config = OmegaConf.load(sweep_dir / "best_config.yaml")
+    assert config.optimizer.learning_rate == pytest.approx(float(best["optimizer.learning_rate"]))
+    assert config.trainer.epochs == 3 and config.data.max_samples == 300 and "sweep" not in config
+    validate(config)  # complete: every group is there
+    for plot in ("optimization_history", "param_importances", "parallel_coordinate", "slice", "contour"):
+        assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
+
+
+def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))
+    with pytest.raises(JobFailed, match="3 trials failed in a row"):
+        run_sweep(["sweep=quick", "sweep.n_trials=10", "sweep.max_failures=3"])
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
+    assert [(r["state"], r["error"]) for r in rows] == [("fail", "exit code 1")] * 3
+    assert not (sweep_dir / "best_config.yaml").exists()

@@ -1,0 +1,110 @@
+"""``dltool sweep`` end to end: real trials (``dltool train`` processes on 300 digits, 2-3 epochs).
+
+The issue's bars: a 6-trial sweep whose best_config.yaml re-runs to the best trial's accuracy;
+a sweep killed with SIGKILL and resumed; two processes sharing one study.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from tests.conftest import DLTOOL, results, run_dltool
+
+pytestmark = pytest.mark.e2e
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+QUICK = ["sweep=quick", "trainer.epochs=2"]
+
+
+def sweep_dirs(root: Path) -> list[Path]:
+    return sorted((root / "outputs" / "sweeps").glob("*/*"))
+
+
+def rows(sweep_dir: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((sweep_dir / "trials.csv").open()))
+
+
+def test_six_trials_plots_and_a_best_config_that_reruns(tmp_path: Path) -> None:
+    done = run_dltool("sweep", "sweep=quick", "sweep.n_trials=6", "sweep.n_jobs=2", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (sweep_dir,) = sweep_dirs(tmp_path)
+    table = rows(sweep_dir)
+    assert [r["state"] for r in table] == ["complete"] * 6
+    for plot in ("optimization_history", "param_importances", "parallel_coordinate", "slice", "contour"):
+        assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
+    best = max(table, key=lambda r: float(r["best_val_accuracy"]))
+    assert f"best: trial {best['number']}" in done.stdout
+
+    rerun = run_dltool("train", "--config-path", str(sweep_dir), "--config-name", "best_config", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    (run_dir,) = [p for p in (tmp_path / "outputs").glob("20*/*") if (p / "results.json").exists()]
+    again = results(run_dir)
+    assert abs(again["test_accuracy"] - float(best["test_accuracy"])) <= 0.03  # same config, same seed
+    assert again["params"]["total"] == int(best["params_total"])
+
+
+def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [*DLTOOL, "sweep", *QUICK, "sweep.n_trials=3"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its trial processes too: SIGKILL the whole group, as a crash would
+    )
+    deadline = time.monotonic() + 300
+    complete: list = []
+    while len(complete) < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+        dirs = sweep_dirs(tmp_path)
+        if dirs and (dirs[0] / "study.db").exists():
+            try:
+                study = optuna.load_study(study_name=None, storage=f"sqlite:///{dirs[0] / 'study.db'}")
+                complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+            except (KeyError, ValueError, optuna.exceptions.OptunaError):
+                continue  # the study is being created
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(complete) == 2, "the sweep did not finish 2 trials in time"
+    (sweep_dir,) = sweep_dirs(tmp_path)
+    stamps = {t.number: (sweep_dir / "trials" / str(t.number) / "results.json").stat().st_mtime for t in complete}
+
+    done = run_dltool("sweep", f"sweep.resume={sweep_dir}", cwd=tmp_path, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{sweep_dir / 'study.db'}")
+    finished = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(finished) == 3
+    for number, stamp in stamps.items():  # finished trials are not run again
+        assert (sweep_dir / "trials" / str(number) / "results.json").stat().st_mtime == stamp
+    for trial in study.get_trials(states=(optuna.trial.TrialState.FAIL,)):
+        retry = [t for t in finished if t.system_attrs.get("failed_trial") == trial.number]
+        assert retry and retry[0].user_attrs["run_dir"] == trial.user_attrs["run_dir"]  # continued in place
+    assert len(rows(sweep_dir)) == len(study.get_trials())
+
+
+def test_two_processes_share_one_study(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    command = [*DLTOOL, "sweep", *QUICK, "sweep.n_trials=4", f"sweep.storage={storage}", "sweep.study_name=shared"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    workers = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=500)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    assert sum("(new," in out for out in outputs) == 1 and sum("(joined," in out for out in outputs) == 1
+    study = optuna.load_study(study_name="shared", storage=storage)
+    finished = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(finished) == 4
+    runs = [p.parent for d in sweep_dirs(tmp_path) for p in (d / "trials").glob("*/results.json")]
+    assert sorted(int(p.name) for p in runs) == sorted(t.number for t in finished)  # each trial ran once
+    assert len({p.parent.parent for p in runs}) == 2  # both workers ran trials
+    assert len({tuple(sorted(t.params.items())) for t in finished}) == 4  # no proposal repeated
