@@ -299,6 +299,30 @@ class AutoencoderConfig(ModelConfig):
     activation: str = opt("relu", "activation of the hidden layers", choices=ACTIVATIONS)
 
 
+@dataclass
+class FineTuneConfig:
+    head_epochs: int = opt(
+        0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
+    )
+    unfreeze_top: int = opt(0, "phase 2: the backbone's top N layers trainable (0: all of them)", ge=0)
+    learning_rate: float = opt(1e-4, "phase 2: learning rate of the rebuilt optimizer", gt=0.0)
+
+
+@dataclass
+class TransferConfig(DenseStackConfig):
+    name: str = "transfer"
+    backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
+    weights: str | None = opt("imagenet", "imagenet | null (random) | path of the backbone's weights file (no top)")
+    backbone_args: dict[str, Any] = opt({}, "other arguments of the backbone's constructor, e.g. {alpha: 0.35}")
+    input_size: int | None = opt(None, "side the images are resized to (null: the backbone's default)", gt=0)
+    pooling: str = opt("avg", "global pooling of the backbone's features", choices=("avg", "max"))
+    dense_units: list[int] = opt([], "hidden Dense layers of the new head")
+    dropout: float = opt(0.0, "dropout before the output layer", ge=0.0, lt=1.0)
+    freeze: str = opt("all", "all | none | N: the backbone's first N layers frozen")
+    feature_extraction: bool = opt(False, "run the frozen backbone once, cache its features, train the head on them")
+    fine_tune: FineTuneConfig = opt(FineTuneConfig(), "two-phase fine-tuning")
+
+
 # ------------------------------------------------------------------------ optimizer
 @dataclass
 class ScheduleConfig:
@@ -535,6 +559,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "rnn": RNNConfig,
         "conv1d": Conv1DConfig,
         "autoencoder": AutoencoderConfig,
+        "transfer": TransferConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,

@@ -36,6 +36,7 @@ from dltool.models.mlp import build_mlp
 from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
 from dltool.models.sequence import build_conv1d, build_rnn
+from dltool.models.transfer import build_transfer
 from dltool.models.vgg import build_vgg
 from dltool.models.xception import build_separable_cnn, build_xception
 
@@ -67,6 +68,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "rnn": build_rnn,
     "conv1d": build_conv1d,
     "autoencoder": build_autoencoder,
+    "transfer": build_transfer,
 }
 
 #: Models that change the data's task (their targets are not the dataset's labels).

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import keras
@@ -49,10 +50,19 @@ def loss_and_metrics(run: RunConfig, spec: DataSpec) -> tuple[Any, list[str]]:
 
 def build_compiled_model(run: RunConfig, spec: DataSpec) -> keras.Model:
     """Build the configured architecture for ``spec`` and compile it (call inside the strategy's scope)."""
-    model = build_model(run.model, spec, run.regularization)
+    return compile_model(build_model(run.model, spec, run.regularization), run, spec)
+
+
+def compile_model(
+    model: keras.Model, run: RunConfig, spec: DataSpec, learning_rate: float | None = None
+) -> keras.Model:
+    """Compile ``model`` with the run's loss, metrics and a new optimizer (at ``learning_rate`` when given)."""
+    optimizer = (
+        run.optimizer if learning_rate is None else dataclasses.replace(run.optimizer, learning_rate=learning_rate)
+    )
     loss, metrics = loss_and_metrics(run, spec)
     model.compile(
-        optimizer=build_optimizer(run.optimizer),
+        optimizer=build_optimizer(optimizer),
         loss=loss,
         metrics=metrics,
         jit_compile=run.trainer.jit_compile,

@@ -115,6 +115,9 @@ class Checkpoint(keras.callbacks.Callback):
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.best_logs: dict[str, float] = {}
+        # the model the files hold, when it is not the one trained: feature extraction trains the head
+        # of a transfer model on cached features, and its checkpoints must still read images
+        self.saved_model: keras.Model | None = None
 
     @property
     def best_path(self) -> Path:
@@ -134,12 +137,12 @@ class Checkpoint(keras.callbacks.Callback):
             self.best_value, self.best_epoch = float(value), epoch + 1
             self.best_logs = {k: _scalar(v) for k, v in logs.items()}
             if self.save_best:
-                save_atomically(self.model, self.best_path)
+                save_atomically(self.saved_model or self.model, self.best_path)
                 saved_best = True
         if self.save_last and saved_best:
             copy_atomically(self.best_path, self.last_path)  # same state: a copy, not a second serialization
         elif self.save_last:
-            save_atomically(self.model, self.last_path)
+            save_atomically(self.saved_model or self.model, self.last_path)
 
     def _improved(self, value: float) -> bool:
         if self.best_value is None:

@@ -41,8 +41,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.backup import Backup, ResumeState
     from dltool.training.batches import epoch_batches, steps_per_epoch
-    from dltool.training.build import build_compiled_model, param_counts, uses_one_hot_labels
+    from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
@@ -59,6 +60,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.task,
     )
 
+    transfer = run.model.name == "transfer"
+    if transfer:
+        check_scheme(run)
     with info.scope():
         try:
             model = build_compiled_model(run, spec)
@@ -94,23 +98,39 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     y_train, y_val, y_test = (
         _one_hot(y, spec.num_classes) if one_hot else y for y in (data.y_train, data.y_val, data.y_test)
     )
+    full_model, extraction_s = model, None
+    if transfer and run.model.feature_extraction:
+        model, extraction_s = extract_features(model, data, run.trainer.batch_size)
+        with info.scope():
+            compile_model(model, run, spec)
+        checkpoint.saved_model = full_model  # the head shares its weights: the checkpoints read images
     callback_list = DeferredLogsCallbackList(
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
-    start = time.perf_counter()
-    epochs = (first_epoch, run.trainer.epochs)
-    if first_epoch < run.trainer.epochs:
-        batches, batch_steps = epoch_batches(data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, epochs)
+
+    def fit(first: int, last: int) -> None:
+        batches, batch_steps = epoch_batches(
+            data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
+        )
         model.fit(
             batches,
             steps_per_epoch=batch_steps,
             validation_data=(data.x_val, y_val) if has_validation else None,
-            epochs=run.trainer.epochs,
-            initial_epoch=first_epoch,
+            epochs=last,
+            initial_epoch=first,
             shuffle=False,  # epoch_batches sets the order
             callbacks=callback_list,
             verbose=0,
         )
+
+    start = time.perf_counter()
+    head_epochs = run.model.fine_tune.head_epochs if transfer else 0
+    if first_epoch < run.trainer.epochs:
+        fit(first_epoch, head_epochs or run.trainer.epochs)
+        if head_epochs and stop.reason is None and not model.stop_training:
+            with info.scope():
+                start_phase_two(model, run, spec, callbacks, first_epoch=resume.epochs_done)
+            fit(resume.epochs_done, run.trainer.epochs)
     session_time = time.perf_counter() - start
     epochs_run = resume.epochs_done
     session_epochs = epochs_run - first_epoch
@@ -126,7 +146,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "resumed_from_epoch": first_epoch if run.resume else None,
         "train_time_s": round(resume.train_time_s, 3),
         "samples_per_s": round(len(data.x_train) * session_epochs / session_time, 1) if session_epochs else None,
-        "params": param_counts(model),
+        "params": param_counts(full_model),
+        **({"feature_extraction_s": round(extraction_s, 3)} if extraction_s is not None else {}),
         **info.as_dict(),
         "jit_compile": bool(model.jit_compile),
         "seed": run.trainer.seed,
@@ -157,7 +178,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     if epochs_run and (run_dir / "metrics.csv").exists():
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
     if checkpoint.best_path.exists():
-        model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
+        full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(data.x_test, y_test, batch_size=run.trainer.batch_size, return_dict=True, verbose=0)
     results.update({f"test_{k}": float(v) for k, v in test.items()})
     if spec.task in ("multiclass", "binary"):
