@@ -62,8 +62,8 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     )
     deadline = time.monotonic() + 300
     complete: list = []
-    while len(complete) < 2 and time.monotonic() < deadline:
-        time.sleep(1)
+    while not complete and time.monotonic() < deadline:  # kill once a trial is complete, mid-sweep
+        time.sleep(0.25)
         dirs = sweep_dirs(tmp_path)
         if dirs and (dirs[0] / "study.db").exists():
             try:
@@ -73,7 +73,7 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
                 continue  # the study is being created
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert len(complete) == 2, "the sweep did not finish 2 trials in time"
+    assert 1 <= len(complete) < 3, f"killed after {len(complete)} complete trials; expected mid-sweep"
     (sweep_dir,) = sweep_dirs(tmp_path)
     stamps = {t.number: (sweep_dir / "trials" / str(t.number) / "results.json").stat().st_mtime for t in complete}
 
