@@ -24,11 +24,11 @@ import keras
 
 from dltool.config.schemas import CNNConfig, RegularizationConfig
 from dltool.models.layers import (
-    activation_layer,
     check_fits,
     dense_stack,
     initializer,
     kernel_regularizer,
+    norm_and_activation,
     require_image,
 )
 
@@ -53,9 +53,7 @@ def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
                 kernel_regularizer=penalty,
                 name=name,
             )(x)
-            if reg.batch_norm:
-                x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-            x = activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
+            x = norm_and_activation(x, cfg, reg, name)
         if block.pool > 0:
             check_fits(x, block.pool, f"model.blocks[{b}].pool={block.pool}", "a pooling", example_shape)
             pooling = keras.layers.MaxPooling2D if block.pool_type == "max" else keras.layers.AveragePooling2D

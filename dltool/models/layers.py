@@ -91,6 +91,14 @@ def dropout_layer(reg: Any, layer_name: str | None = None) -> keras.layers.Layer
     return keras.layers.Dropout(rate, name=layer_name)
 
 
+def norm_and_activation(x: Any, cfg: Any, reg: Any, name: str) -> Any:
+    """BatchNormalization ``<name>_bn`` if ``reg.batch_norm``, then ``cfg.activation`` as ``<name>_act``:
+    what follows each weighted layer of the plain dense and convolutional stacks."""
+    if reg.batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
+
+
 def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hidden") -> Any:
     """Hidden Dense layers: Dense (no activation) -> BatchNormalization if ``reg.batch_norm``
     -> activation -> dropout if any, for each size in ``units``.
@@ -108,9 +116,7 @@ def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hid
             kernel_regularizer=penalty,
             name=name,
         )(x)
-        if reg.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
-        x = activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
+        x = norm_and_activation(x, cfg, reg, name)
         drop = dropout_layer(reg, layer_name=f"{name}_dropout")
         if drop is not None:
             x = drop(x)
