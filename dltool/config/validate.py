@@ -165,12 +165,41 @@ def _check_cross_group(run: RunConfig) -> None:
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
-    if run.callbacks.custom:
+    hooks = {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
+             for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
+    targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
+    for key, hook in hooks.items():
+        if isinstance(hook, str):
+            check_template(key, hook)
+        elif hook is not None:
+            targets[key] = hook
+    if targets:
         from dltool.backend import select_backend
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
-    for i, spec in enumerate(run.callbacks.custom):
-        _check_target(f"callbacks.custom[{i}]", spec, run.allowed_targets)
+    for key, spec in targets.items():
+        _check_target(key, spec, run.allowed_targets)
+
+
+def check_template(key: str, template: str) -> None:
+    """ConfigError unless ``template`` is a message template of plain names (no ``{x.attr}``, ``{x[i]}``).
+
+    >>> check_template("callbacks.lambda_callback.on_epoch_end", "epoch {epoch}: {loss:.3f}")
+    >>> check_template("k", "{loss.__class__}")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: k='{loss.__class__}': only plain names like {epoch} or {val_loss:.4f} may be used
+    """
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as err:
+        raise ConfigError(f"{key}={template!r}: not a message template ({err})") from None
+    for name in fields:
+        if not name.isidentifier():
+            raise ConfigError(
+                f"{key}={template!r}: only plain names like {{epoch}} or {{val_loss:.4f}} may be used, not {{{name}}}"
+            )
 
 
 def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:

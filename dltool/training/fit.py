@@ -87,7 +87,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         monitor = monitor.removeprefix("val_")
     steps = steps_per_epoch(len(data.x_train), run.trainer.batch_size)
     stop = RunStop()
-    callbacks, checkpoint = build_callbacks(run, run_dir, monitor, steps, show_progress, stop)
+    callbacks, checkpoint = build_callbacks(
+        run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
+    )
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
