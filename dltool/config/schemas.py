@@ -300,6 +300,20 @@ class AutoencoderConfig(ModelConfig):
 
 
 @dataclass
+class GANConfig(ModelConfig):
+    """A DCGAN pair trained against each other (``dltool.training.gan``)."""
+
+    name: str = "gan"
+    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
+    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
+    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
+    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
+    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
+    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
+    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
+
+
+@dataclass
 class FineTuneConfig:
     head_epochs: int = opt(
         0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
@@ -609,6 +623,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "conv1d": Conv1DConfig,
         "autoencoder": AutoencoderConfig,
         "transfer": TransferConfig,
+        "gan": GANConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,

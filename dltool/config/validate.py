@@ -165,6 +165,11 @@ def _check_cross_group(run: RunConfig) -> None:
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
+    if run.model.name == "gan" and trainer.backend != "tensorflow":
+        raise ConfigError(
+            f"trainer.backend={trainer.backend}: model=gan trains with TensorFlow's gradient tapes; "
+            "use trainer.backend=tensorflow"
+        )
     hooks = {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
              for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
     targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}

@@ -32,6 +32,10 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     started = datetime.now()
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
+    if run.model.name == "gan":  # two networks trained in turn: their own step and loop
+        from dltool.training.gan import train_gan
+
+        return train_gan(run, run_dir, info, started, show_progress)
 
     import keras
 
