@@ -539,6 +539,30 @@ class TrainerConfig:
     metrics: list[str] = opt(["auto"], "Keras metric names (auto: accuracy, or mae for regression)")
 
 
+# --------------------------------------------------------------------------- logger
+@dataclass
+class LoggerConfig:
+    name: str = opt(help="experiment tracker beyond the run directory; see `conf/logger/`")
+
+
+@dataclass
+class NoLoggerConfig(LoggerConfig):
+    name: str = "none"
+
+
+@dataclass
+class MLflowLoggerConfig(LoggerConfig):
+    """MLflow tracking, switched on only by ``logger=mlflow`` (never because the package is installed)."""
+
+    name: str = "mlflow"
+    tracking_uri: str | None = opt(
+        None, "MLflow tracking URI (null: sqlite:///mlruns/mlflow.db in the working directory, artifacts in mlruns/)"
+    )
+    experiment: str = opt("dltool", "MLflow experiment the run goes to (created if needed)")
+    run_name: str | None = opt(None, "MLflow run name (null: the run directory's name)")
+    log_artifacts: bool = opt(True, "copy the run directory's files (not the resume backup) to the run's artifacts")
+
+
 # ---------------------------------------------------------- after training (not in conf/)
 @dataclass
 class EnsembleConfig:
@@ -633,6 +657,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "adamw": AdamWConfig,
         "nadam": NadamConfig,
     },
+    "logger": {"none": NoLoggerConfig, "mlflow": MLflowLoggerConfig},
 }
 
 FIXED_SCHEMAS: dict[str, type] = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -45,6 +45,7 @@ class RunConfig:
     name: str | None = None
     resume: str | None = None  # the run directory to continue (set by `dltool train resume=...`)
     allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
+    logger: schemas.LoggerConfig = field(default_factory=schemas.NoLoggerConfig)  # runs saved before it: none
 
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
@@ -66,6 +67,8 @@ def validate(cfg: DictConfig) -> RunConfig:
             )
     groups = {}
     for group in (*schemas.SCHEMAS, *schemas.FIXED_SCHEMAS):
+        if group == "logger" and group not in cfg:
+            continue  # the config of a run saved before loggers existed
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
@@ -163,6 +166,11 @@ def _check_cross_group(run: RunConfig) -> None:
         or (isinstance(devices, list) and devices and all(isinstance(d, int) and d >= 0 for d in devices))
     ):
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
+    if run.logger.name == "mlflow":
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
     if run.model.name == "gan" and trainer.backend != "tensorflow":

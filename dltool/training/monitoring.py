@@ -173,8 +173,8 @@ def monitoring_callbacks(
     validation: tuple[np.ndarray, np.ndarray] | None,
     class_names: list[str] | None = None,
 ) -> list[keras.callbacks.Callback]:
-    """The callbacks of ``callbacks.activation_logger``, ``.tensorboard.embeddings_layer``, ``.lambda_callback``
-    and ``.remote_monitor`` (those set), in that order."""
+    """The callbacks of ``callbacks.activation_logger``, ``.tensorboard.embeddings_layer``, ``.lambda_callback``,
+    the experiment tracker (``logger=mlflow``) and ``.remote_monitor`` (those set), in that order."""
     callbacks: list[keras.callbacks.Callback] = []
     x_val, y_val = validation if validation is not None else (np.zeros((0,)), np.zeros((0,)))
     wants = [k for k, on in (("activation_logger", cb.activation_logger.enabled),
@@ -198,6 +198,11 @@ def monitoring_callbacks(
     lam = lambda_callback(cb.lambda_callback)
     if lam is not None:
         callbacks.append(lam)
+    from dltool.training.tracking import active, epoch_callback
+
+    tracker = active()  # logger=mlflow: started by dltool.train for this run
+    if tracker is not None:
+        callbacks.append(epoch_callback(tracker))
     r = cb.remote_monitor
     if r.enabled:
         callbacks.append(
