@@ -139,3 +139,19 @@ def test_ema_optimizer_validates_and_saves_the_average(tmp_path: Path) -> None:
     (average,) = [v for v in saved["false"].optimizer.variables if v.path.endswith("hidden1_kernel_average")]
     np.testing.assert_allclose(kernel, average.numpy(), atol=1e-6)
     assert np.abs(kernel - saved["false"].get_layer("hidden1").kernel.numpy()).max() > 1e-4
+
+
+def test_loggers_skip_a_model_that_reads_other_inputs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from dltool.training.monitoring import ActivationLogger, EmbeddingProjector
+
+    inputs = keras.Input((4,))
+    head = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))  # e.g. a head on cached features
+    images = np.zeros((3, 8, 8, 1), "float32")
+    for callback in (ActivationLogger(images, tmp_path / "a"), EmbeddingProjector("out", images, None, tmp_path / "p")):
+        callback.set_model(head)
+        callback.on_train_begin()
+        callback.on_epoch_end(0)
+        callback.on_train_end()
+    assert not (tmp_path / "a").exists() or not list((tmp_path / "a").iterdir())
+    assert not (tmp_path / "p").exists()
+    assert "reads inputs of shape (4,), not (8, 8, 1)" in caplog.text

@@ -43,6 +43,16 @@ def _probe(model: keras.Model, names: list[str], key: str) -> keras.Model:
     return keras.Model(model.inputs, [model.get_layer(name).output for name in names])
 
 
+def _reads(model: keras.Model, x: np.ndarray, key: str) -> bool:
+    """Whether ``model`` takes examples like ``x``; a warning if not (feature extraction trains a head on
+    cached features, while the validation examples are images)."""
+    expected = tuple(model.inputs[0].shape[1:])
+    if expected == tuple(x.shape[1:]):
+        return True
+    log.warning("%s: the trained model reads inputs of shape %s, not %s: nothing recorded", key, expected, x.shape[1:])
+    return False
+
+
 def _summary_writer(directory: Path) -> Any:
     """A ``tf.summary`` writer into ``directory``, or None (with a warning) without TensorFlow."""
     if importlib.util.find_spec("tensorflow") is None:
@@ -69,19 +79,22 @@ class ActivationLogger(keras.callbacks.Callback):
         self._writer: Any = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        self._probe_model = None
+        if not _reads(self.model, self.x, "callbacks.activation_logger"):
+            return
         names = self.layer_names or [
             layer.name for layer in self.model.layers if not isinstance(layer, keras.layers.InputLayer)
         ]
         self._names = names
-        self._model = _probe(self.model, names, "callbacks.activation_logger.layers")
+        self._probe_model = _probe(self.model, names, "callbacks.activation_logger.layers")
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.histogram_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.histogram_dir)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if (epoch + 1) % self.every:
+        if self._probe_model is None or (epoch + 1) % self.every:
             return
-        outputs = self._model.predict(self.x, verbose=0)
+        outputs = self._probe_model.predict(self.x, verbose=0)
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         arrays = {name: keras.ops.convert_to_numpy(out) for name, out in zip(self._names, outputs, strict=True)}
         np.savez(self.directory / f"epoch_{epoch + 1:03d}.npz", **arrays)
@@ -103,12 +116,15 @@ class EmbeddingProjector(keras.callbacks.Callback):
         self.layer, self.x, self.labels, self.directory = layer, x, labels, Path(directory)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._model = _probe(self.model, [self.layer], "callbacks.tensorboard.embeddings_layer")
+        key = "callbacks.tensorboard.embeddings_layer"
+        self._probe_model = _probe(self.model, [self.layer], key) if _reads(self.model, self.x, key) else None
 
     def on_train_end(self, logs: dict | None = None) -> None:
         from tensorboard.plugins import projector
 
-        vectors = keras.ops.convert_to_numpy(self._model.predict(self.x, verbose=0)).reshape(len(self.x), -1)
+        if self._probe_model is None:
+            return
+        vectors = keras.ops.convert_to_numpy(self._probe_model.predict(self.x, verbose=0)).reshape(len(self.x), -1)
         self.directory.mkdir(parents=True, exist_ok=True)
         np.savetxt(self.directory / "tensor.tsv", vectors, delimiter="\t", fmt="%.6g")
         config = projector.ProjectorConfig()
