@@ -10,7 +10,7 @@ elsewhere (a server, another database).
 
 Example:
     dltool train logger=mlflow logger.experiment=digits
-    mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
+    mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db   # the UI: pip install mlflow
 """
 
 from __future__ import annotations
