@@ -76,3 +76,16 @@ def test_gan_needs_the_tensorflow_backend() -> None:
 def test_gan_presets_compose() -> None:
     run = validate(compose(["experiment=digits_gan"]))
     assert run.model.name == "gan" and run.optimizer.beta_1 == 0.5 and run.data.validation_split == 0.0
+
+
+def test_evaluate_refuses_a_gan_run_in_one_line(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from dltool.evaluation.loading import locate, run_config
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.keras").write_bytes(b"")
+    OmegaConf.save(compose(SMALL), tmp_path / ".hydra" / "config.yaml")
+    with pytest.raises(ConfigError, match=r"a GAN run \(model=gan\) has nothing to score .* samples/"):
+        run_config(locate(str(tmp_path)), [])
