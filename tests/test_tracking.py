@@ -43,6 +43,7 @@ def test_mlflow_run_is_readable_by_mlflow_client(workdir) -> None:
     result = run_dltool(
         "train", "logger=mlflow", "logger.experiment=cookbook", "trainer.epochs=2", "data.max_samples=100",
         "model.hidden_units=[8]", "callbacks.tensorboard.enabled=false", cwd=workdir,
+        env={"MLFLOW_TRACKING_URI": ""},  # the default store, whatever the environment says
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     (run_dir,) = run_dirs(workdir)

@@ -556,7 +556,8 @@ class MLflowLoggerConfig(LoggerConfig):
 
     name: str = "mlflow"
     tracking_uri: str | None = opt(
-        None, "MLflow tracking URI (null: sqlite:///mlruns/mlflow.db in the working directory, artifacts in mlruns/)"
+        None,
+        "MLflow tracking URI (null: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the working directory)",
     )
     experiment: str = opt("dltool", "MLflow experiment the run goes to (created if needed)")
     run_name: str | None = opt(None, "MLflow run name (null: the run directory's name)")

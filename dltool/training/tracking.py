@@ -5,8 +5,8 @@ metrics as they come (step = epoch), the final results (``test_*``, ``best_*``) 
 directory's files as artifacts when it ends, with the status FINISHED, FAILED or KILLED.
 
 The default store is ``sqlite:///mlruns/mlflow.db`` in the working directory with artifacts in
-``mlruns/artifacts`` (MLflow's file store is deprecated); ``logger.tracking_uri`` points
-elsewhere (a server, another database).
+``mlruns/artifacts`` (MLflow's file store is deprecated); ``logger.tracking_uri`` (or MLflow's
+own ``MLFLOW_TRACKING_URI`` variable) points elsewhere (a server, another database).
 
 Example:
     dltool train logger=mlflow logger.experiment=digits
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,9 @@ class MLflowTracker:
     def start(self, config: dict[str, Any]) -> None:
         import mlflow
 
-        if self.cfg.tracking_uri:
-            uri, artifacts = self.cfg.tracking_uri, None
+        given = self.cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        if given:
+            uri, artifacts = given, None
         else:
             DEFAULT_STORE.mkdir(exist_ok=True)
             uri = f"sqlite:///{(DEFAULT_STORE / 'mlflow.db').resolve()}"
