@@ -155,3 +155,13 @@ def test_loggers_skip_a_model_that_reads_other_inputs(tmp_path: Path, caplog: py
     assert not (tmp_path / "a").exists() or not list((tmp_path / "a").iterdir())
     assert not (tmp_path / "p").exists()
     assert "reads inputs of shape (4,), not (8, 8, 1)" in caplog.text
+
+
+def test_keras_progbar_replaces_the_live_display(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = validate(compose([*TINY, "trainer.epochs=1", "callbacks.progbar_logger=true"]))
+    callbacks, _ = build_callbacks(run, tmp_path, "val_loss", steps_per_epoch=4, show_progress=True)
+    names = [type(c).__name__ for c in callbacks]
+    assert "TextProgbar" in names and "RichProgress" not in names
+    train_run(run, tmp_path)
+    out = capsys.readouterr().out
+    assert "4/4" in out and "loss:" in out  # Keras' bar: steps of the epoch and its metrics

@@ -518,6 +518,7 @@ class CallbacksConfig:
     lambda_callback: LambdaCallbackConfig = opt(LambdaCallbackConfig(), "keras.callbacks.LambdaCallback")
     remote_monitor: RemoteMonitorConfig = opt(RemoteMonitorConfig(), "keras.callbacks.RemoteMonitor")
     swap_ema_weights: bool = opt(True, "with optimizer.use_ema: validate and checkpoint the averaged weights")
+    progbar_logger: bool = opt(False, "Keras' text ProgbarLogger in place of dltool's live display")
     terminate_on_nan: bool = opt(True, "stop at the first non-finite loss")
     backup_and_restore: bool = opt(True, "per-epoch backup in checkpoints/backup (the base of resume)")
     custom: list[Any] = opt([], "your own callbacks: a list of {_target_: import.path, ...arguments}")

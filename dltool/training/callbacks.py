@@ -439,7 +439,11 @@ def build_callbacks(
         )
     callbacks += monitoring_callbacks(cb, run_dir, validation, class_names)
     callbacks += [_instantiate(spec) for spec in cb.custom]
-    if show_progress:
+    if show_progress and cb.progbar_logger:
+        from dltool.training.monitoring import TextProgbar
+
+        callbacks.append(TextProgbar())
+    elif show_progress:
         callbacks.append(RichProgress(trainer.epochs, steps_per_epoch))
     return callbacks, checkpoint
 

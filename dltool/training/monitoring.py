@@ -183,6 +183,14 @@ def lambda_callback(cfg: LambdaCallbackConfig) -> keras.callbacks.LambdaCallback
     return keras.callbacks.LambdaCallback(**hooks) if hooks else None
 
 
+class TextProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' own text progress bar (``callbacks.progbar_logger``), shown although dltool calls ``fit`` with
+    ``verbose=0`` (its own display is off then)."""
+
+    def set_params(self, params: dict) -> None:
+        super().set_params({**params, "verbose": 1})
+
+
 def monitoring_callbacks(
     cb: CallbacksConfig,
     run_dir: Path,
