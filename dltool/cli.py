@@ -145,6 +145,38 @@ are listed as incomplete or corrupt.
 """
 
 
+LIST_HELP = """The choices of each config group (or of GROUP), with the comment header of each option file.
+
+The default choice is marked *. Options of your own config directories (--config-dir) are listed too.
+
+[bold]Examples[/bold]
+
+  dltool list
+
+  dltool list model
+
+  dltool list data --config-dir ./my_conf --json
+"""
+
+
+def _complete_overrides(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
+    """Shell completion of an override: ``group=choice`` and ``group.key=`` from the config tree."""
+    from dltool.config.catalog import complete_override
+
+    return complete_override(incomplete, [*(ctx.params.get("overrides") or []), *args])
+
+
+# Hydra's command line, in order: overrides and Hydra's own flags (-m, --cfg job, --config-dir DIR)
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Hydra overrides (key=value, group=choice) and Hydra flags.",
+        autocompletion=_complete_overrides,
+        show_default=False,
+    ),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dltool {__version__}")
@@ -175,11 +207,13 @@ def _user_errors(debug: bool) -> Iterator[None]:
 
 
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
-def train(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
+def train(
+    overrides: Overrides = None, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")
+) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
     from dltool.resume import split_resume
 
-    argv = list(ctx.args)
+    argv = list(overrides or [])
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
         resume, overrides = split_resume(args.overrides)
@@ -217,12 +251,14 @@ def _resume(value: str, overrides: list[str], multirun: bool) -> int:
 
 
 @app.command(context_settings=PASS_THROUGH, help=SWEEP_HELP)
-def sweep(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")) -> None:
+def sweep(
+    overrides: Overrides = None, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")
+) -> None:
     from dltool.sweep import run_sweep
 
     with _user_errors(debug):
         try:
-            code = run_sweep(list(ctx.args))
+            code = run_sweep(list(overrides or []))
         except KeyboardInterrupt:
             typer.secho("interrupted: running trials were queued again; continue with sweep.resume=<dir>", err=True)
             raise typer.Exit(130) from None
@@ -231,7 +267,7 @@ def sweep(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
 
 @app.command(context_settings=PASS_THROUGH, help=SHOW_HELP)
 def show(
-    ctx: typer.Context,
+    overrides: Overrides = None,
     as_json: bool = typer.Option(False, "--json", help="Print {params, config} as JSON for scripts."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
@@ -240,7 +276,7 @@ def show(
     from dltool.config import HydraArgs, compose, validate
 
     with _user_errors(debug):
-        args = HydraArgs.parse(list(ctx.args))
+        args = HydraArgs.parse(list(overrides or []))
         cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
         run = validate(cfg)
         from dltool.data import data_spec
@@ -324,6 +360,38 @@ def runs(
         typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
     else:
         print_runs(rows, root)
+
+
+@app.command("list", help=LIST_HELP)
+def list_options(
+    group: Annotated[str | None, typer.Argument(help="A config group: data, model, optimizer, ...")] = None,
+    config_dirs: Annotated[
+        list[str] | None, typer.Option("--config-dir", "-cd", help="Your own config directory (repeatable).")
+    ] = None,
+    as_json: bool = typer.Option(False, "--json", help="Print {group: {option: description}} as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.config.catalog import catalog, group_options
+
+    with _user_errors(debug):
+        groups = {group: group_options(group, config_dirs or [])} if group else catalog(config_dirs or [])
+    if as_json:
+        typer.echo(
+            json.dumps({g: {o.name: o.description for o in opts.values()} for g, opts in groups.items()}, indent=2)
+        )
+        return
+    from rich.table import Table
+
+    from dltool.console import console
+
+    for name, options in groups.items():
+        table = Table(title=f"{name}=<option>", title_justify="left", show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for option in options.values():
+            table.add_row(f"{option.name}{' *' if option.default else ''}", option.description)
+        console.print(table)
+        console.print()
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def print_results(results: dict[str, Any]) -> None:
     rows = [
         ("run directory", results.get("run_dir")),
         ("best epoch", results.get("best_epoch")),
-        *[(k, v) for k, v in results.items() if k.startswith(("best_val_", "test_"))],
+        *[(k, v) for k, v in results.items() if k.startswith(("best_val_", "test_", "final_"))],
         ("epochs run", results.get("epochs_run")),
         ("train time (s)", results.get("train_time_s")),
         ("samples/s", results.get("samples_per_s")),

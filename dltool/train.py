@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
 from dltool.errors import ConfigError, DltoolError, Interrupted
+from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
 _exit_codes: list[int] = []
@@ -39,11 +40,14 @@ def _task(cfg: DictConfig) -> None:
         log.info("%s %s\n%s", what, run_dir, OmegaConf.to_yaml(cfg, resolve=True))
         from dltool.training.fit import train_run
 
+        start_tracking(run, run_dir, OmegaConf.to_container(cfg, resolve=True))
         results = train_run(run, run_dir)
+        stop_tracking(results, "FINISHED")
         log.info("results: %s", {k: v for k, v in results.items() if k.startswith(("status", "test_", "best_"))})
         print_results(results)
         _exit_codes.append(0)
     except DltoolError as err:
+        stop_tracking(None, "KILLED" if isinstance(err, Interrupted) else "FAILED")
         log.error("%s", err)
         if isinstance(err, ConfigError) and not resuming:
             _discard_run_dir(run_dir)  # bad input found late (data, shapes, devices): leave nothing behind
@@ -52,10 +56,12 @@ def _task(cfg: DictConfig) -> None:
         _say("interrupted" if isinstance(err, Interrupted) else "error", str(err))
         _exit_codes.append(err.exit_code)
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
+        stop_tracking(None, "KILLED")
         _record_failure(run_dir, "interrupted", "interrupted before the end of an epoch")
         _say("interrupted", f"resume with: dltool train resume={run_dir}")
         _exit_codes.append(Interrupted.exit_code)
     except Exception as err:
+        stop_tracking(None, "FAILED")
         log.exception("run failed")
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise

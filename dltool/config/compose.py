@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from dltool.errors import ConfigError, did_you_mean
 
 PRIMARY_CONFIG = "config"
-GROUPS = ("data", "model", "optimizer", "regularization", "callbacks", "trainer", "sweep", "experiment")
+GROUPS = ("data", "model", "optimizer", "regularization", "callbacks", "trainer", "logger", "sweep", "experiment")
 
 
 def builtin_config_dir() -> Path:

@@ -300,6 +300,20 @@ class AutoencoderConfig(ModelConfig):
 
 
 @dataclass
+class GANConfig(ModelConfig):
+    """A DCGAN pair trained against each other (``dltool.training.gan``)."""
+
+    name: str = "gan"
+    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
+    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
+    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
+    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
+    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
+    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
+    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
+
+
+@dataclass
 class FineTuneConfig:
     head_epochs: int = opt(
         0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
@@ -343,6 +357,13 @@ class OptimizerConfig:
     clipnorm: float | None = opt(None, "clip each gradient to this norm", gt=0.0)
     clipvalue: float | None = opt(None, "clip each gradient value to [-v, v]", gt=0.0)
     global_clipnorm: float | None = opt(None, "clip the global gradient norm", gt=0.0)
+    use_ema: bool = opt(False, "keep an exponential moving average of the weights (validated and saved with them)")
+    ema_momentum: float = opt(
+        0.99, "use_ema: weight of the average's past (new = m * average + (1 - m) * weights)", ge=0.0, le=1.0
+    )
+    ema_overwrite_frequency: int | None = opt(
+        None, "use_ema: steps between copies of the average into the weights (null: never)", gt=0
+    )
     schedule: ScheduleConfig = opt(ScheduleConfig(), "learning-rate schedule")
 
 
@@ -445,6 +466,44 @@ class TensorBoardConfig:
     enabled: bool = opt(True, "write tensorboard/ event files")
     histogram_freq: int = opt(0, "epochs between weight histograms (0: none)", ge=0)
     write_graph: bool = opt(True, "write the model graph")
+    write_images: bool = opt(False, "also draw the weights as images")
+    embeddings_layer: str | None = opt(
+        None, "layer whose outputs on validation examples go to the embeddings projector (tensorboard/projector/)"
+    )
+    embeddings_samples: int = opt(500, "validation examples shown in the projector", gt=0)
+
+
+@dataclass
+class ActivationLoggerConfig:
+    enabled: bool = opt(False, "save every layer's activations on validation examples: activations/epoch_NNN.npz")
+    samples: int = opt(16, "validation examples fed to the model", gt=0)
+    every: int = opt(1, "epochs between two saves", gt=0)
+    layers: list[str] = opt([], "layer names to record ([]: every layer)")
+    histograms: bool = opt(True, "also write them as TensorBoard histograms (tensorboard/activations/)")
+
+
+@dataclass
+class LambdaCallbackConfig:
+    """keras.callbacks.LambdaCallback from the config: per hook, a message template or a callable.
+
+    A template is formatted with ``epoch`` (1-based) and the hook's logs, e.g.
+    ``"epoch {epoch}: val_loss {val_loss:.4f}"``, and printed and logged; ``{_target_: pkg.fn}``
+    calls that function with the hook's Keras arguments (``epoch, logs`` or ``logs``).
+    """
+
+    on_train_begin: Any = opt(None, "template or {_target_: import.path} run when training starts")
+    on_epoch_begin: Any = opt(None, "template or {_target_: import.path} run when an epoch starts")
+    on_epoch_end: Any = opt(None, "template or {_target_: import.path} run after each epoch (logs: its metrics)")
+    on_train_end: Any = opt(None, "template or {_target_: import.path} run when training ends")
+
+
+@dataclass
+class RemoteMonitorConfig:
+    enabled: bool = opt(False, "POST each epoch's metrics to an HTTP server (a warning if it cannot be reached)")
+    root: str = opt("http://localhost:9000", "server URL")
+    path: str = opt("/publish/epoch/end/", "path the metrics are posted to")
+    field: str = opt("data", "form field holding the JSON metrics (send_as_json: false)")
+    send_as_json: bool = opt(False, "send the metrics as a JSON body instead of a form field")
 
 
 @dataclass
@@ -455,6 +514,11 @@ class CallbacksConfig:
     early_stopping: EarlyStoppingConfig = opt(EarlyStoppingConfig(), "keras.callbacks.EarlyStopping")
     reduce_lr_on_plateau: ReduceLROnPlateauConfig = opt(ReduceLROnPlateauConfig(), "keras.callbacks.ReduceLROnPlateau")
     tensorboard: TensorBoardConfig = opt(TensorBoardConfig(), "keras.callbacks.TensorBoard")
+    activation_logger: ActivationLoggerConfig = opt(ActivationLoggerConfig(), "layer activations per epoch")
+    lambda_callback: LambdaCallbackConfig = opt(LambdaCallbackConfig(), "keras.callbacks.LambdaCallback")
+    remote_monitor: RemoteMonitorConfig = opt(RemoteMonitorConfig(), "keras.callbacks.RemoteMonitor")
+    swap_ema_weights: bool = opt(True, "with optimizer.use_ema: validate and checkpoint the averaged weights")
+    progbar_logger: bool = opt(False, "Keras' text ProgbarLogger in place of dltool's live display")
     terminate_on_nan: bool = opt(True, "stop at the first non-finite loss")
     backup_and_restore: bool = opt(True, "per-epoch backup in checkpoints/backup (the base of resume)")
     custom: list[Any] = opt([], "your own callbacks: a list of {_target_: import.path, ...arguments}")
@@ -474,6 +538,31 @@ class TrainerConfig:
     steps_per_execution: int = opt(1, "steps run per call into the compiled function", gt=0)
     loss: str = opt("auto", "Keras loss name (auto: from the task)")
     metrics: list[str] = opt(["auto"], "Keras metric names (auto: accuracy, or mae for regression)")
+
+
+# --------------------------------------------------------------------------- logger
+@dataclass
+class LoggerConfig:
+    name: str = opt(help="experiment tracker beyond the run directory; see `conf/logger/`")
+
+
+@dataclass
+class NoLoggerConfig(LoggerConfig):
+    name: str = "none"
+
+
+@dataclass
+class MLflowLoggerConfig(LoggerConfig):
+    """MLflow tracking, switched on only by ``logger=mlflow`` (never because the package is installed)."""
+
+    name: str = "mlflow"
+    tracking_uri: str | None = opt(
+        None,
+        "MLflow tracking URI (null: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the working directory)",
+    )
+    experiment: str = opt("dltool", "MLflow experiment the run goes to (created if needed)")
+    run_name: str | None = opt(None, "MLflow run name (null: the run directory's name)")
+    log_artifacts: bool = opt(True, "copy the run directory's files (not the resume backup) to the run's artifacts")
 
 
 # ---------------------------------------------------------- after training (not in conf/)
@@ -560,6 +649,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "conv1d": Conv1DConfig,
         "autoencoder": AutoencoderConfig,
         "transfer": TransferConfig,
+        "gan": GANConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,
@@ -569,6 +659,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "adamw": AdamWConfig,
         "nadam": NadamConfig,
     },
+    "logger": {"none": NoLoggerConfig, "mlflow": MLflowLoggerConfig},
 }
 
 FIXED_SCHEMAS: dict[str, type] = {

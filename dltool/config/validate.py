@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -45,6 +45,7 @@ class RunConfig:
     name: str | None = None
     resume: str | None = None  # the run directory to continue (set by `dltool train resume=...`)
     allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
+    logger: schemas.LoggerConfig = field(default_factory=schemas.NoLoggerConfig)  # runs saved before it: none
 
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
@@ -66,6 +67,8 @@ def validate(cfg: DictConfig) -> RunConfig:
             )
     groups = {}
     for group in (*schemas.SCHEMAS, *schemas.FIXED_SCHEMAS):
+        if group == "logger" and group not in cfg:
+            continue  # the config of a run saved before loggers existed
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
@@ -163,14 +166,53 @@ def _check_cross_group(run: RunConfig) -> None:
         or (isinstance(devices, list) and devices and all(isinstance(d, int) and d >= 0 for d in devices))
     ):
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
+    if run.logger.name == "mlflow":
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
-    if run.callbacks.custom:
+    if run.model.name == "gan" and trainer.backend != "tensorflow":
+        raise ConfigError(
+            f"trainer.backend={trainer.backend}: model=gan trains with TensorFlow's gradient tapes; "
+            "use trainer.backend=tensorflow"
+        )
+    hooks = {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
+             for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
+    targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
+    for key, hook in hooks.items():
+        if isinstance(hook, str):
+            check_template(key, hook)
+        elif hook is not None:
+            targets[key] = hook
+    if targets:
         from dltool.backend import select_backend
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
-    for i, spec in enumerate(run.callbacks.custom):
-        _check_target(f"callbacks.custom[{i}]", spec, run.allowed_targets)
+    for key, spec in targets.items():
+        _check_target(key, spec, run.allowed_targets)
+
+
+def check_template(key: str, template: str) -> None:
+    """ConfigError unless ``template`` is a message template of plain names (no ``{x.attr}``, ``{x[i]}``).
+
+    >>> check_template("callbacks.lambda_callback.on_epoch_end", "epoch {epoch}: {loss:.3f}")
+    >>> check_template("k", "{loss.__class__}")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: k='{loss.__class__}': only plain names like {epoch} or {val_loss:.4f} may be used
+    """
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as err:
+        raise ConfigError(f"{key}={template!r}: not a message template ({err})") from None
+    for name in fields:
+        if not name.isidentifier():
+            raise ConfigError(
+                f"{key}={template!r}: only plain names like {{epoch}} or {{val_loss:.4f}} may be used, not {{{name}}}"
+            )
 
 
 def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:

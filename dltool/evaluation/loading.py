@@ -137,7 +137,13 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(keys))
     except Exception as err:  # OmegaConf's grammar errors name the value
         raise ConfigError(f"cannot apply {' '.join(keys)}: {str(err).splitlines()[0]}") from None
-    return cfg, validate(cfg)
+    run = validate(cfg)
+    if run.model.name == "gan":  # its checkpoint is a generator: there are no labels to score or predict
+        raise ConfigError(
+            f"{target.run_dir}: a GAN run (model=gan) has nothing to score or predict; its generator is "
+            f"{target.checkpoint} and its generated images are in samples/"
+        )
+    return cfg, run
 
 
 def load_model(checkpoint: Path, unsafe: bool = False) -> Any:

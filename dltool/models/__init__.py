@@ -29,6 +29,7 @@ from dltool.errors import ConfigError, did_you_mean
 from dltool.models.alexnet import build_alexnet
 from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
 from dltool.models.cnn import build_cnn
+from dltool.models.gan import build_gan, generation_spec
 from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
 from dltool.models.lenet import build_lenet5
@@ -69,10 +70,11 @@ MODELS: dict[str, Callable[..., Any]] = {
     "conv1d": build_conv1d,
     "autoencoder": build_autoencoder,
     "transfer": build_transfer,
+    "gan": build_gan,  # a whole model (generator -> discriminator), not a body: see build_model
 }
 
 #: Models that change the data's task (their targets are not the dataset's labels).
-TASK_CHANGES: dict[str, Callable[[Any], Any]] = {"autoencoder": reconstruction_spec}
+TASK_CHANGES: dict[str, Callable[[Any], Any]] = {"autoencoder": reconstruction_spec, "gan": generation_spec}
 
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear", "reconstruction": "sigmoid"}
 
@@ -172,6 +174,8 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         raise ConfigError(
             f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
         ) from None
+    if cfg.name == "gan":  # two networks and no output head: dltool.training.gan trains them
+        return body(cfg, spec)
     spec = model_spec(cfg, spec)
     input_shape = tuple(spec.input_shape)
     inputs = keras.Input(shape=input_shape, dtype=spec.input_dtype, name="input")

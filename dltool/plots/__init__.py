@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from collections.abc import Sequence
@@ -96,6 +97,25 @@ def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Pat
                 ax.tick_params(labelsize=6)
         axes[row][0].set_ylabel(title)
     fig.suptitle("test split")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> None:
+    """``images`` (n, height, width, channels) in [0, 1] as a square grid, no axes (GAN samples)."""
+    plt = _pyplot()
+    n = len(images)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            image = images[i][..., 0] if images[i].shape[-1] == 1 else images[i]
+            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

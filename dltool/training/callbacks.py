@@ -373,11 +373,16 @@ def build_callbacks(
     steps_per_epoch: int,
     show_progress: bool = True,
     stop: RunStop | None = None,
+    validation: tuple[Any, Any] | None = None,
+    class_names: list[str] | None = None,
 ) -> tuple[list[keras.callbacks.Callback], Checkpoint]:
     """Every callback of a run, in the order they must see each epoch's logs; and the checkpoint.
 
-    ``stop`` is shared by the guards (non-finite loss, Ctrl-C) and the callbacks that save.
+    ``stop`` is shared by the guards (non-finite loss, Ctrl-C) and the callbacks that save;
+    ``validation`` (x, y) feeds the activation logger and the embeddings projector.
     """
+    from dltool.training.monitoring import monitoring_callbacks
+
     cb, trainer = run.callbacks, run.trainer
     stop = stop or RunStop()
     ckpt_dir = run_dir / "checkpoints"
@@ -386,6 +391,9 @@ def build_callbacks(
     callbacks: list[keras.callbacks.Callback] = [InterruptGuard(stop)]
     if cb.terminate_on_nan:
         callbacks.append(NonFiniteLossGuard(stop))
+    if run.optimizer.use_ema and cb.swap_ema_weights:
+        # before the callbacks that read the weights at the epoch's end: they see (and save) the average
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if has_schedule(run.optimizer):
         callbacks.append(
             keras.callbacks.LearningRateScheduler(
@@ -426,10 +434,16 @@ def build_callbacks(
                 log_dir=str(run_dir / "tensorboard"),
                 histogram_freq=cb.tensorboard.histogram_freq,
                 write_graph=cb.tensorboard.write_graph,
+                write_images=cb.tensorboard.write_images,
             )
         )
+    callbacks += monitoring_callbacks(cb, run_dir, validation, class_names)
     callbacks += [_instantiate(spec) for spec in cb.custom]
-    if show_progress:
+    if show_progress and cb.progbar_logger:
+        from dltool.training.monitoring import TextProgbar
+
+        callbacks.append(TextProgbar())
+    elif show_progress:
         callbacks.append(RichProgress(trainer.epochs, steps_per_epoch))
     return callbacks, checkpoint
 

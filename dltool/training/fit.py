@@ -32,6 +32,10 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     started = datetime.now()
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
+    if run.model.name == "gan":  # two networks trained in turn: their own step and loop
+        from dltool.training.gan import train_gan
+
+        return train_gan(run, run_dir, info, started, show_progress)
 
     import keras
 
@@ -87,7 +91,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         monitor = monitor.removeprefix("val_")
     steps = steps_per_epoch(len(data.x_train), run.trainer.batch_size)
     stop = RunStop()
-    callbacks, checkpoint = build_callbacks(run, run_dir, monitor, steps, show_progress, stop)
+    callbacks, checkpoint = build_callbacks(
+        run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
+    )
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
