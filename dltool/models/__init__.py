@@ -92,8 +92,8 @@ def output_activation(cfg: Any, spec: Any) -> str:
 
 
 def output_units(spec: Any) -> int:
-    """Units of the output layer: the number of classes for multiclass, else 1."""
-    return int(spec.num_classes) if spec.task == "multiclass" else 1
+    """Units of the output layer: the number of classes for multiclass, of targets for regression, else 1."""
+    return int(spec.num_classes) if spec.task in ("multiclass", "regression") else 1
 
 
 def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
