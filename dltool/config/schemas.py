@@ -451,11 +451,31 @@ class NadamConfig(OptimizerConfig):
 
 
 # ------------------------------------------------------------------- regularization
+FILL_MODES = ("nearest", "reflect", "wrap", "constant")
+
+
 @dataclass
 class AugmentationConfig:
+    """Image augmentation (dltool/models/augment.py); every transform is off at 0/false."""
+
     horizontal_flip: bool = opt(False, "random left-right flips (images only)")
     vertical_flip: bool = opt(False, "random up-down flips (images only)")
     translation: float = opt(0.0, "random shift, as a fraction of height and width", ge=0.0, lt=1.0)
+    width_shift: float = opt(
+        0.0, "random horizontal shift, fraction of the width (replaces translation)", ge=0.0, lt=1.0
+    )
+    height_shift: float = opt(
+        0.0, "random vertical shift, fraction of the height (replaces translation)", ge=0.0, lt=1.0
+    )
+    rotation: float = opt(0.0, "random rotation in [-r, r] degrees", ge=0.0, le=180.0)
+    shear: float = opt(0.0, "random shear along both axes, up to this fraction of the image", ge=0.0, le=1.0)
+    zoom: float = opt(0.0, "random zoom in or out by up to this fraction", ge=0.0, lt=1.0)
+    brightness: float = opt(0.0, "random brightness shift, up to this fraction of the [0, 1] range", ge=0.0, le=1.0)
+    contrast: float = opt(0.0, "random contrast factor in [1 - c, 1 + c]", ge=0.0, le=1.0)
+    fill_mode: str = opt("nearest", "points outside the image (rotation, shear, zoom, shift)", choices=FILL_MODES)
+    crop_padding: int = opt(0, "random crop of the image zero-padded by this many pixels (CIFAR: 4)", ge=0)
+    mixup: float = opt(0.0, "MixUp's alpha: mix pairs of images and labels (0: off)", ge=0.0)
+    cutmix: float = opt(0.0, "CutMix's factor: paste patches between images, mix labels (0: off)", ge=0.0)
 
 
 @dataclass
