@@ -18,8 +18,8 @@ from dltool.config import compose, validate
 from dltool.config.schemas import (
     AugmentationConfig,
     CSVConfig,
-    IMDBConfig,
     ImageFolderConfig,
+    IMDBConfig,
     RegularizationConfig,
     TextFolderConfig,
 )
@@ -87,7 +87,7 @@ def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_
     assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 24  # 25 files, the corrupt one dropped
     assert data.x_train.shape[1:] == (16, 16, 3) and data.x_train.dtype == np.float32
-    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
     red = data.x_train[..., 0].mean((1, 2)) > data.x_train[..., 2].mean((1, 2))
     np.testing.assert_array_equal(red, data.y_train[:, 0] == 0)  # cat (class 0) is the red one
     with pytest.raises(ConfigError, match=r"1 unreadable image file .*broken\.jpg.*on_bad_file=error"):
@@ -131,7 +131,7 @@ def test_image_folder_problems_are_one_line_config_errors(tmp_path: Path, make, 
 
 def test_image_folder_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
     root = image_folder(tmp_path, per_class=4, corrupt=False)
-    with pytest.raises(ConfigError, match="over data.memory_budget_mb=1"):
+    with pytest.raises(ConfigError, match=r"over data\.memory_budget_mb=1"):
         load_dataset(ImageFolderConfig(root=str(root), image_size=[256, 256], memory_budget_mb=1), seed=0)
 
 
@@ -186,7 +186,7 @@ def test_text_folder_vectorizes_with_a_vocabulary_fitted_on_train(tmp_path: Path
     assert (spec.input_shape, spec.input_dtype, spec.vocab_size, spec.task) == ((15,), "int32", 12, "binary")
     data = load_dataset(cfg, seed=0)
     assert len(data.x_test) == 20 and len(data.x_train) + len(data.x_val) == 20
-    assert data.x_train.dtype == np.int32 and 0 <= data.x_train.min() and data.x_train.max() < 12
+    assert data.x_train.dtype == np.int32 and data.x_train.min() >= 0 and data.x_train.max() < 12
     assert (data.x_train[:, 12:] == 0).all() and (data.x_train[:, :12] > 0).all()  # 12 words, then padding
 
 

@@ -137,4 +137,8 @@ def _report_bad(bad: list[Path], cfg: ImageFolderConfig) -> None:
     line = f"{len(bad)} unreadable image file{'s' if len(bad) > 1 else ''} in data.root={cfg.root}: {shown}"
     if cfg.on_bad_file == "error":
         raise ConfigError(f"{line} (data.on_bad_file=error; skip them with data.on_bad_file=skip)")
-    log.warning("%s (skipped: data.on_bad_file=skip)", line)
+    from dltool.console import print_warning
+
+    line += " (skipped: data.on_bad_file=skip)"
+    log.warning("%s", line)
+    print_warning(line)
