@@ -25,6 +25,7 @@ from dltool.config.schemas import (
 )
 from dltool.data import check_data, data_spec, load_dataset
 from dltool.data.images import decode_images
+from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.augment import augmentation_layers, augmentation_preview, mix_batches
@@ -178,6 +179,23 @@ def test_csv_header_problems_name_the_column(tmp_path: Path, overrides: dict, me
         check_data(cfg)
 
 
+def test_csv_encoder_of_a_run_encodes_new_rows_as_in_training(tmp_path: Path) -> None:
+    from dltool.data.tabular import fitted_encoder
+
+    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y")
+    data = load_dataset(cfg, seed=3)
+    encoder = fitted_encoder(cfg, seed=3)
+    (tmp_path / "new.csv").write_text("y,colour,a,b\n0,red,0.5,\n0,green,0.5,1\n")
+    names, x = encoder.read(tmp_path / "new.csv", ",")
+    assert names == [f"{tmp_path / 'new.csv'}:2", f"{tmp_path / 'new.csv'}:3"] and x.shape == (2, 4)
+    assert x[0, 2:].tolist() == [0.0, 1.0] and x[1, 2:].tolist() == [0.0, 0.0]  # green: an unknown category
+    every_split = np.concatenate([data.x_train, data.x_val, data.x_test])
+    np.testing.assert_allclose(np.sort(encoder.encode(read_table(cfg)), 0), np.sort(every_split, 0), rtol=1e-6)
+    (tmp_path / "bad.csv").write_text("colour,a\nred,1\n")
+    with pytest.raises(ConfigError, match=r"no column 'b' in .*bad\.csv"):
+        encoder.read(tmp_path / "bad.csv", ",")
+
+
 # --------------------------------------------------------------------------------------------------- text
 def test_text_folder_vectorizes_with_a_vocabulary_fitted_on_train(tmp_path: Path) -> None:
     root = text_folder(tmp_path / "reviews", per_class=10, test=True)
@@ -314,6 +332,12 @@ def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     out = results(run_dirs(tmp_path)[0])
     assert out["task"] == "regression" and out["data"]["input_shape"] == [4]
     assert out["test_mae"] < 1.0  # y spans about +-8; a mean predictor's MAE is about 3
+    rows = tmp_path / "new.csv"
+    rows.write_text("colour,b,a\nred,0,1\nblue,1,0\n")  # other column order, no target: y = 5 and -2
+    predicted = run_dltool("predict", str(run_dirs(tmp_path)[0]), str(rows), "--out", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    values = [float(r["prediction"]) for r in csv.DictReader((tmp_path / "p.csv").open())]
+    np.testing.assert_allclose(values, [5.0, -2.0], atol=1.5)
 
 
 def test_cli_text_folder_classification_trains_an_lstm(tmp_path: Path) -> None:

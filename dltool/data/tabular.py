@@ -102,33 +102,77 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    if plan.task == "regression":
-        y = np.stack([table.floats(t)[rows] for t in plan.targets], axis=1)
-        y = y[:, 0] if len(plan.targets) == 1 else y
-    else:
-        cells = table.columns[plan.targets[0]][rows]
-        y = np.array([plan.class_names.index(_class_name(c)) for c in cells])
-    data = index_dataset(spec(cfg), cfg, seed, y)
-    train_rows = rows[data.x_train]
-    parts: list[np.ndarray] = []
-    for name in plan.numeric:
-        values = table.floats(name)[rows]
-        train = table.floats(name)[train_rows]
-        fill = np.nanmedian(train) if np.isfinite(train).any() else 0.0
-        values = np.where(np.isnan(values), fill, values)
-        if cfg.normalize:
-            train = np.where(np.isnan(train), fill, train)
-            std = train.std()
-            values = (values - train.mean()) / (std if std > 0 else 1.0)
-        parts.append(values[:, None])
-    for name, categories in plan.categorical.items():
-        cells = [MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name][rows]]
-        index = {c: i for i, c in enumerate(categories)}
-        parts.append(np.eye(len(categories))[[index[c] for c in cells]])
-    features = np.concatenate(parts, axis=1).astype(np.float32)
+    data = index_dataset(spec(cfg), cfg, seed, _targets(table, plan, rows))
+    encoder = Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+    features = encoder.encode(table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", features[getattr(data, f"x_{split}")])
     return data
+
+
+def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
+    """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
+    table = read_table(cfg)
+    plan = _plan(cfg, table)
+    rows = _rows_kept(cfg, table, plan)
+    data = index_dataset(spec(cfg), cfg, seed, _targets(table, plan, rows))
+    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+
+
+def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
+    if plan.task == "regression":
+        y = np.stack([table.floats(t)[rows] for t in plan.targets], axis=1)
+        return y[:, 0] if len(plan.targets) == 1 else y
+    cells = table.columns[plan.targets[0]][rows]
+    return np.array([plan.class_names.index(_class_name(c)) for c in cells])
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """Numeric features: missing cells filled, standardized; categorical ones one-hot (unknown values: zeros)."""
+
+    numeric: dict[str, tuple[float, float, float]]  # column -> (fill, mean, std)
+    categorical: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
+        """Statistics of the training rows: median (the fill), mean and std of each numeric column."""
+        numeric = {}
+        for name in plan.numeric:
+            train = table.floats(name)[train_rows]
+            fill = float(np.nanmedian(train)) if np.isfinite(train).any() else 0.0
+            train = np.where(np.isnan(train), fill, train)
+            mean, std = (float(train.mean()), float(train.std() or 1.0)) if normalize else (0.0, 1.0)
+            numeric[name] = (fill, mean, std)
+        return cls(numeric, dict(plan.categorical))
+
+    def encode(self, table: Table, rows: np.ndarray | None = None) -> np.ndarray:
+        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None)."""
+        rows = np.arange(len(next(iter(table.columns.values())))) if rows is None else rows
+        parts: list[np.ndarray] = []
+        for name, (fill, mean, std) in self.numeric.items():
+            values = table.floats(name)[rows]
+            parts.append(((np.where(np.isnan(values), fill, values) - mean) / std)[:, None])
+        for name, categories in self.categorical.items():
+            cells = [MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name][rows]]
+            index = {c: i for i, c in enumerate(categories)}
+            one_hot = np.zeros((len(cells), len(categories)))
+            for i, cell in enumerate(cells):
+                if cell in index:
+                    one_hot[i, index[cell]] = 1.0
+            parts.append(one_hot)
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray]:
+        """Names (``file:line``) and encoded features of the rows of another CSV with the feature columns."""
+        table = _read(path.resolve(), delimiter, path.stat().st_mtime)
+        for name in (*self.numeric, *self.categorical):
+            _column(table, name, "data.features")
+        try:
+            features = self.encode(table)
+        except ValueError as err:
+            raise ConfigError(f"{path}: a numeric feature column holds text ({err})") from None
+        return [f"{path}:{line}" for line in range(2, len(features) + 2)], features
 
 
 @functools.lru_cache(maxsize=4)
