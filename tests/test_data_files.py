@@ -27,6 +27,7 @@ from dltool.data import check_data, data_spec, load_dataset
 from dltool.data.images import decode_images
 from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
+from dltool.evaluation.predict import predict_files
 from dltool.models import build_model
 from dltool.models.augment import augmentation_layers, augmentation_preview, mix_batches
 from dltool.training.build import uses_one_hot_labels
@@ -311,9 +312,9 @@ def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Pa
     assert out["data"]["class_names"] == ["cat", "dog"] and out["data"]["input_shape"] == [16, 16, 3]
     assert out["data"]["train"] + out["data"]["validation"] + out["data"]["test"] == 24
     assert (run_dir / "confusion_matrix.png").exists() and "test_accuracy" in out
-    predicted = run_dltool("predict", str(run_dir), str(root / "dog" / "dog1.png"), cwd=tmp_path)
-    assert predicted.returncode == 0, predicted.stderr[-2000:]
-    assert "dog1.png" in predicted.stdout and ("cat" in predicted.stdout or "dog" in predicted.stdout)
+    (row,) = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
+    assert row["input"].endswith("dog1.png") and row["prediction"] in ("cat", "dog")
+    assert row["p_cat"] + row["p_dog"] == pytest.approx(1.0)
 
 
 def test_cli_csv_without_the_target_column_exits_2_naming_it(tmp_path: Path) -> None:
@@ -334,9 +335,8 @@ def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     assert out["test_mae"] < 1.0  # y spans about +-8; a mean predictor's MAE is about 3
     rows = tmp_path / "new.csv"
     rows.write_text("colour,b,a\nred,0,1\nblue,1,0\n")  # other column order, no target: y = 5 and -2
-    predicted = run_dltool("predict", str(run_dirs(tmp_path)[0]), str(rows), "--out", "p.csv", cwd=tmp_path)
-    assert predicted.returncode == 0, predicted.stderr[-2000:]
-    values = [float(r["prediction"]) for r in csv.DictReader((tmp_path / "p.csv").open())]
+    predicted = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
+    values = [row["prediction"] for row in predicted]
     np.testing.assert_allclose(values, [5.0, -2.0], atol=1.5)
 
 
