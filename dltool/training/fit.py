@@ -110,13 +110,15 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
 
-    _augmentation_preview(run, spec, data.x_train, run_dir)
+    _augmentation_preview(run, data.x_train, run_dir)
 
     def fit(first: int, last: int) -> None:
         batches, batch_steps = epoch_batches(
             data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
         )
-        batches = mix_batches(batches, run.regularization.augmentation, spec.input_shape, run.trainer.seed + first)
+        batches = mix_batches(
+            batches, run.regularization.augmentation, data.x_train.shape[1:], run.trainer.seed + first
+        )
         model.fit(
             batches,
             steps_per_epoch=batch_steps,
@@ -214,13 +216,14 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     return results
 
 
-def _augmentation_preview(run: RunConfig, spec: Any, x_train: Any, run_dir: Path) -> None:
-    """``augmentation_preview.png``: a few training images and their augmented copies, when augmenting images."""
+def _augmentation_preview(run: RunConfig, x_train: Any, run_dir: Path) -> None:
+    """``augmentation_preview.png``: a few training images and their augmented copies, when augmenting
+    images (not the cached features of a feature-extraction run)."""
     from dltool.models.augment import augmentation_preview, wants_layers, wants_mixing
     from dltool.plots.data import plot_augmentation_preview
 
     aug = run.regularization.augmentation
-    if len(spec.input_shape) != 3 or not (wants_layers(aug) or wants_mixing(aug)) or not len(x_train):
+    if x_train.ndim != 4 or not (wants_layers(aug) or wants_mixing(aug)) or not len(x_train):
         return
     shown = x_train[:6]
     plot_augmentation_preview(
