@@ -34,6 +34,8 @@ from dltool.training.build import uses_one_hot_labels
 from dltool.training.fit import train_run
 from tests.conftest import results, run_dirs, run_dltool
 
+NONE = RegularizationConfig()
+
 
 # ------------------------------------------------------------------------------------------- generated files
 def image_folder(root: Path, per_class: int = 12, classes: tuple[str, ...] = ("cat", "dog"), corrupt: bool = True):
@@ -160,7 +162,7 @@ def test_csv_missing_policies_and_classification_targets(tmp_path: Path) -> None
     assert (colour.task, colour.class_names, colour.input_shape) == ("binary", ("blue", "red"), (3,))
     several = data_spec(CSVConfig(path=path, target=["a", "y"]))
     assert (several.task, several.num_classes) == ("regression", 2)
-    model = build_model(validate(compose(["model.hidden_units=[4]"])).model, several, RegularizationConfig())
+    model = build_model(validate(compose(["model.hidden_units=[4]"])).model, several, NONE)
     assert model.output_shape == (None, 2)
 
 
@@ -207,6 +209,12 @@ def test_text_folder_vectorizes_with_a_vocabulary_fitted_on_train(tmp_path: Path
     assert len(data.x_test) == 20 and len(data.x_train) + len(data.x_val) == 20
     assert data.x_train.dtype == np.int32 and data.x_train.min() >= 0 and data.x_train.max() < 12
     assert (data.x_train[:, 12:] == 0).all() and (data.x_train[:, :12] > 0).all()  # 12 words, then padding
+    conv1d = build_model(
+        validate(compose(["model=conv1d"])).model,
+        data_spec(TextFolderConfig(root=str(root), sequence_length=500)),
+        NONE,
+    )
+    assert conv1d.get_layer("embedding").input_dim == 10000 and conv1d.output_shape == (None, 1)
 
 
 def test_imdb_reads_a_placed_npz_with_keras_conventions_and_says_where_to_put_it(tmp_path: Path) -> None:
