@@ -23,7 +23,7 @@ from dltool.config.schemas import (
     RegularizationConfig,
     TextFolderConfig,
 )
-from dltool.data import check_data, data_spec, load_dataset
+from dltool.data import DataSpec, check_data, data_spec, load_dataset
 from dltool.data.images import decode_images
 from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
@@ -35,6 +35,7 @@ from dltool.training.fit import train_run
 from tests.conftest import results, run_dirs, run_dltool
 
 NONE = RegularizationConfig()
+IMAGES = DataSpec((16, 16, 3), "multiclass", 3)
 
 
 # ------------------------------------------------------------------------------------------- generated files
@@ -260,6 +261,16 @@ def test_every_transform_is_a_layer_active_in_training_only() -> None:
         assert layer(x, training=True).shape == x.shape
     crop = layers[5](x, training=True)
     assert not np.allclose(crop, x)
+
+
+def test_a_model_with_every_transform_reloads_in_safe_mode(tmp_path: Path) -> None:
+    reg = RegularizationConfig(augmentation=EVERY_TRANSFORM)
+    model = build_model(validate(compose(["model=cnn", "model.dense_units=[4]"])).model, IMAGES, reg)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((2, 16, 16, 3), dtype="float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    assert reloaded.get_layer("augment_shear").x_factor == model.get_layer("augment_shear").x_factor
 
 
 def test_mixup_and_cutmix_mix_training_batches_with_one_hot_labels() -> None:

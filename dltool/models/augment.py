@@ -29,6 +29,18 @@ log = logging.getLogger(__name__)
 VALUE_RANGE = (0.0, 1.0)
 
 
+@keras.saving.register_keras_serializable(package="dltool")
+class RandomShear(keras.layers.RandomShear):
+    """``keras.layers.RandomShear`` whose checkpoints reload: Keras 3.15 saves a factor ``f`` as
+    ``[-f, f]``, which its own constructor then refuses (factors must lie in [0, 1]). The factors
+    dltool builds are symmetric, so ``f`` alone is saved."""
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["x_factor"], config["y_factor"] = self.x_factor[1], self.y_factor[1]
+        return config
+
+
 def wants_layers(aug: Any) -> bool:
     """Whether any per-image transform is asked for."""
     return bool(
@@ -69,7 +81,7 @@ def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.la
     if aug.rotation > 0:  # degrees, as ImageDataGenerator's rotation_range; Keras wants a fraction of a turn
         layers.append(keras.layers.RandomRotation(aug.rotation / 360.0, **fill, name="augment_rotation"))
     if aug.shear > 0:
-        layers.append(keras.layers.RandomShear(aug.shear, aug.shear, **fill, name="augment_shear"))
+        layers.append(RandomShear(aug.shear, aug.shear, **fill, name="augment_shear"))
     if aug.zoom > 0:
         layers.append(keras.layers.RandomZoom((-aug.zoom, aug.zoom), **fill, name="augment_zoom"))
     height, width = aug.height_shift or aug.translation, aug.width_shift or aug.translation
