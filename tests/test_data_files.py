@@ -347,7 +347,7 @@ def test_cli_csv_without_the_target_column_exits_2_naming_it(tmp_path: Path) -> 
 def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", rows=300)
     args = ["data=csv", f"data.path={path}", "data.target=y", "model.hidden_units=[16]", "optimizer.learning_rate=0.01"]
-    result = run_dltool("train", *args, "trainer.epochs=30", cwd=tmp_path)
+    result = run_dltool("train", *args, "trainer.epochs=30", "callbacks=minimal", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     out = results(run_dirs(tmp_path)[0])
     assert out["task"] == "regression" and out["data"]["input_shape"] == [4]
@@ -362,7 +362,7 @@ def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
 def test_cli_text_folder_classification_trains_an_lstm(tmp_path: Path) -> None:
     root = text_folder(tmp_path / "reviews", per_class=40)
     args = ["data=text_folder", f"data.root={root}", "data.sequence_length=12", "data.vocab_size=20", "model=rnn"]
-    result = run_dltool("train", *args, "model.units=[8]", "trainer.epochs=8", cwd=tmp_path)
+    result = run_dltool("train", *args, "model.units=[8]", "trainer.epochs=8", "callbacks=minimal", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     run_dir = run_dirs(tmp_path)[0]
     out = results(run_dir)
