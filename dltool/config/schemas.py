@@ -126,6 +126,62 @@ class ArchiveConfig(DataConfig):
     root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
 
 
+# ------------------------------------------------------ data: your own files (issue 4)
+@dataclass
+class ImageFolderConfig(SplitDataConfig):
+    """Images in one sub-folder per class (or train/val/test sub-folders of them)."""
+
+    name: str = "image_folder"
+    root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
+    image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
+    color_mode: str = opt("rgb", "rgb: 3 channels; grayscale: 1", choices=("rgb", "grayscale"))
+    on_bad_file: str = opt(
+        "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
+    )
+    memory_budget_mb: int = opt(4096, "largest decoded set (float32) held in memory", gt=0)
+
+
+@dataclass
+class CSVConfig(SplitDataConfig):
+    """A CSV table with a header row: feature columns and one or several target columns."""
+
+    name: str = "csv"
+    path: str | None = opt(None, "the CSV file (first row: column names)")
+    target: Any = opt("target", "target column, or a list of them (several: multi-output regression)")
+    features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
+    categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the non-numeric ones)")
+    task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
+    missing: str = opt(
+        "fill",
+        "empty/NA cells: fill (numeric: training median, categorical: own category), drop (the row) or error",
+        choices=("fill", "drop", "error"),
+    )
+    normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
+    delimiter: str = opt(",", "field separator")
+
+
+@dataclass
+class TextConfig:
+    vocab_size: int = opt(10000, "TextVectorization: vocabulary size, padding and unknown tokens included", gt=2)
+    sequence_length: int = opt(200, "tokens per example (longer texts cut, shorter padded with 0)", gt=0)
+
+
+@dataclass
+class TextFolderConfig(TextConfig, SplitDataConfig):
+    """Text files in one sub-folder per class (or train/val/test sub-folders of them), e.g. aclImdb."""
+
+    name: str = "text_folder"
+    root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
+
+
+@dataclass
+class IMDBConfig(TextConfig, DataConfig):
+    """IMDB reviews as Keras' loader gives them (imdb.npz): token ids ranked by frequency."""
+
+    name: str = "imdb"
+    root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
+
+
 # ---------------------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
@@ -416,11 +472,31 @@ class NadamConfig(OptimizerConfig):
 
 
 # ------------------------------------------------------------------- regularization
+FILL_MODES = ("nearest", "reflect", "wrap", "constant")
+
+
 @dataclass
 class AugmentationConfig:
+    """Image augmentation (dltool/models/augment.py); every transform is off at 0/false."""
+
     horizontal_flip: bool = opt(False, "random left-right flips (images only)")
     vertical_flip: bool = opt(False, "random up-down flips (images only)")
     translation: float = opt(0.0, "random shift, as a fraction of height and width", ge=0.0, lt=1.0)
+    width_shift: float = opt(
+        0.0, "random horizontal shift, fraction of the width (replaces translation)", ge=0.0, lt=1.0
+    )
+    height_shift: float = opt(
+        0.0, "random vertical shift, fraction of the height (replaces translation)", ge=0.0, lt=1.0
+    )
+    rotation: float = opt(0.0, "random rotation in [-r, r] degrees", ge=0.0, le=180.0)
+    shear: float = opt(0.0, "random shear along both axes, up to this fraction of the image", ge=0.0, le=1.0)
+    zoom: float = opt(0.0, "random zoom in or out by up to this fraction", ge=0.0, lt=1.0)
+    brightness: float = opt(0.0, "random brightness shift, up to this fraction of the [0, 1] range", ge=0.0, le=1.0)
+    contrast: float = opt(0.0, "random contrast factor in [1 - c, 1 + c]", ge=0.0, le=1.0)
+    fill_mode: str = opt("nearest", "points outside the image (rotation, shear, zoom, shift)", choices=FILL_MODES)
+    crop_padding: int = opt(0, "random crop of the image zero-padded by this many pixels (CIFAR: 4)", ge=0)
+    mixup: float = opt(0.0, "MixUp's alpha: mix pairs of images and labels (0: off)", ge=0.0)
+    cutmix: float = opt(0.0, "CutMix's factor: paste patches between images, mix labels (0: off)", ge=0.0)
 
 
 @dataclass
@@ -633,6 +709,10 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "fashion_mnist": ArchiveConfig,
         "cifar10": ArchiveConfig,
         "cifar100": ArchiveConfig,
+        "image_folder": ImageFolderConfig,
+        "csv": CSVConfig,
+        "text_folder": TextFolderConfig,
+        "imdb": IMDBConfig,
     },
     "model": {
         "mlp": MLPConfig,

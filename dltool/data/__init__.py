@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltool.data import archives, digits, points, sequences, synthetic
+from dltool.data import archives, digits, images, points, sequences, synthetic, tabular, text
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
@@ -31,6 +31,11 @@ DATASETS: dict[str, Source] = {
     "sequences": Source(sequences.sequences_spec, sequences.load_sequences),
     "timeseries": Source(sequences.timeseries_spec, sequences.load_timeseries),
     **{name: Source(archives.spec, archives.load, archives.check) for name in archives.ARCHIVES},
+    # your own files
+    "image_folder": Source(images.spec, images.load, images.check),
+    "csv": Source(tabular.spec, tabular.load, tabular.check),
+    "text_folder": Source(text.folder_text_spec, text.load_folder, text.check_folder),
+    "imdb": Source(text.imdb_spec, text.load_imdb, text.check_imdb),
 }
 
 

@@ -163,9 +163,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser() / "datasets"
 
 
-def locate(name: str, root: str | None = None) -> Path:
-    """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded."""
-    archive = ARCHIVES[name]
+def locate(name: str, root: str | None = None, archive: Archive | None = None) -> Path:
+    """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded.
+
+    ``archive`` describes a file not in :data:`ARCHIVES` (e.g. IMDB's ``imdb.npz``).
+    """
+    archive = archive or ARCHIVES[name]
     if root is not None:
         folder = Path(root).expanduser()
         if not folder.is_dir():

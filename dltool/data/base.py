@@ -83,11 +83,12 @@ def make_dataset(
     y: np.ndarray,
     test: tuple[np.ndarray, np.ndarray] | None = None,
     scale: float = 1.0,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Dataset:
     """Split, limit and convert the full arrays of a source into a :class:`Dataset`.
 
-    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out as the test split; then
-    ``cfg.validation_split`` of the rest becomes the validation split. Both splits are
+    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out as the test split; then,
+    without ``val``, ``cfg.validation_split`` of the rest becomes the validation split. Both splits are
     stratified for classification and reproducible from ``seed``. ``cfg.max_samples`` keeps
     a seeded random subset of at most that many examples of each split. ``x`` is divided by
     ``scale`` after the subsetting (uint8 images stay small until then).
@@ -96,8 +97,10 @@ def make_dataset(
     if test is None:
         train, test_idx = _split(y, cfg.test_split, seed, classify, "data.test_split")
         x, y, test = x[train], y[train], (x[test_idx], y[test_idx])
-    train, val = _split(y, cfg.validation_split, seed, classify, "data.validation_split")
-    splits = [(x[train], y[train]), (x[val], y[val]), test]
+    if val is None:
+        train, held = _split(y, cfg.validation_split, seed, classify, "data.validation_split")
+        x, y, val = x[train], y[train], (x[held], y[held])
+    splits = [(x, y), val, test]
     if cfg.max_samples is not None:
         rng = np.random.default_rng(seed)
         splits = [_limit(xs, ys, cfg.max_samples, rng) for xs, ys in splits]
@@ -107,6 +110,31 @@ def make_dataset(
             f"data={cfg.name}: the training split holds a single class; a classifier needs examples of at least 2"
         )
     return Dataset(spec, *arrays)
+
+
+def index_dataset(
+    spec: DataSpec, cfg: Any, seed: int, y: np.ndarray, val: np.ndarray | None = None, test: np.ndarray | None = None
+) -> Dataset:
+    """:func:`make_dataset` of row numbers: its ``x`` arrays are int64 indices of the examples kept.
+
+    For sources whose preprocessing is fitted on the training split (a vocabulary, feature
+    statistics) or that decode only the examples kept (image files). The rows are ``y``'s, then
+    ``val``'s, then ``test``'s labels, numbered in that order.
+
+    Example:
+        >>> spec = DataSpec(input_shape=(1,), task="regression", num_classes=1)
+        >>> from dltool.config.schemas import DigitsConfig
+        >>> data = index_dataset(spec, DigitsConfig(validation_split=0.5), 0, np.zeros(4), test=np.ones(2))
+        >>> sorted(data.x_test.tolist()), data.x_train.dtype.name
+        ([4, 5], 'int64')
+    """
+    rows = np.arange(len(y) + (0 if val is None else len(val)) + (0 if test is None else len(test)))
+    parts = np.split(rows, np.cumsum([len(y), 0 if val is None else len(val)]))
+    given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
+    index_spec = DataSpec(spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64")
+    data = make_dataset(index_spec, cfg, seed, parts[0], y, test=given[1], val=given[0])
+    data.spec = spec
+    return data
 
 
 def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,8 @@
 Inputs are converted to the training conventions: images are resized to the model's input size,
 grey or RGB as the model expects, scaled to [0, 1]; a CSV row (a header row is skipped) or an
 ``.npy`` array holds one example's values in order (``(n, *shape)``, ``shape`` or ``(n, size)``).
+For a ``data=csv`` run, CSV files hold named columns: its feature columns are encoded as in
+training (the training CSV is read again for the statistics); other columns are ignored.
 The CSV has one row per example: ``input``, ``prediction`` (class name or value) and, for
 classification, ``p_<class>`` probabilities.
 
@@ -106,6 +108,24 @@ def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
     return [(f"{path}[{i}]", example) for i, example in enumerate(array)]
 
 
+def _csv_run_inputs(target: Target, inputs: list[str]) -> tuple[list[str], np.ndarray] | None:
+    """For a ``data=csv`` run: CSV files with its feature columns, encoded as in training; else None."""
+    if target.run_dir is None:
+        return None
+    run = run_config(target, [])[1]
+    if run.data.name != "csv":
+        return None
+    from dltool.data.tabular import fitted_encoder
+
+    files = _expand(inputs)
+    if any(f.suffix.lower() != ".csv" for f in files):
+        raise ConfigError(f"{target.run_dir} was trained on data=csv: give CSV files with its feature columns")
+    seed = run.data.seed if run.data.seed is not None else run.trainer.seed
+    encoder = fitted_encoder(run.data, seed)
+    found = [encoder.read(f, run.data.delimiter) for f in files]
+    return [n for names, _ in found for n in names], np.concatenate([x for _, x in found])
+
+
 def output_kind(target: Target, model: Any) -> tuple[str, list[str]]:
     """The task and class names: from the run's data config, else from the model's output layer."""
     from dltool.evaluation.reports import class_names
@@ -133,7 +153,7 @@ def predict_files(
     target = locate(target_word)
     model = load_model(target.checkpoint, unsafe)
     task, names = output_kind(target, model)
-    labels, x = read_inputs(inputs, tuple(model.input_shape[1:]))
+    labels, x = _csv_run_inputs(target, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)
     rows: list[dict[str, Any]] = []
     if task == "regression":

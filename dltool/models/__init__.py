@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ import keras
 
 from dltool.errors import ConfigError, did_you_mean
 from dltool.models.alexnet import build_alexnet
+from dltool.models.augment import augmentation_layers
 from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
 from dltool.models.cnn import build_cnn
 from dltool.models.gan import build_gan, generation_spec
@@ -51,8 +51,6 @@ __all__ = [
     "output_activation",
     "output_units",
 ]
-
-log = logging.getLogger(__name__)
 
 #: Body builders keyed by ``model.name``; the keys equal ``SCHEMAS["model"]``'s.
 MODELS: dict[str, Callable[..., Any]] = {
@@ -94,41 +92,8 @@ def output_activation(cfg: Any, spec: Any) -> str:
 
 
 def output_units(spec: Any) -> int:
-    """Units of the output layer: the number of classes for multiclass, else 1."""
-    return int(spec.num_classes) if spec.task == "multiclass" else 1
-
-
-def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
-    """Random flips and translations asked by ``reg.augmentation``, for image inputs (rank 3).
-
-    Keras applies them in training only (``training=True``, as in ``fit``); they are the identity
-    at inference. For non-image inputs nothing is built and a warning is logged.
-    """
-    aug = reg.augmentation
-    wanted = aug.horizontal_flip or aug.vertical_flip or aug.translation > 0
-    if not wanted:
-        return []
-    if len(input_shape) != 3:
-        log.warning(
-            "regularization.augmentation ignored: it applies to images (height, width, channels), "
-            "the data gives examples of shape %s",
-            tuple(input_shape),
-        )
-        return []
-    layers: list[keras.layers.Layer] = []
-    if aug.horizontal_flip or aug.vertical_flip:
-        mode = (
-            "horizontal_and_vertical"
-            if aug.horizontal_flip and aug.vertical_flip
-            else "horizontal"
-            if aug.horizontal_flip
-            else "vertical"
-        )
-        layers.append(keras.layers.RandomFlip(mode, name="augment_flip"))
-    if aug.translation > 0:
-        t = float(aug.translation)
-        layers.append(keras.layers.RandomTranslation(t, t, name="augment_translation"))
-    return layers
+    """Units of the output layer: the number of classes for multiclass, of targets for regression, else 1."""
+    return int(spec.num_classes) if spec.task in ("multiclass", "regression") else 1
 
 
 def model_spec(cfg: Any, spec: Any) -> Any:

@@ -23,8 +23,11 @@ DEFAULT_METRICS = {"multiclass": ["accuracy"], "binary": ["accuracy"], "regressi
 
 
 def uses_one_hot_labels(run: RunConfig, spec: DataSpec) -> bool:
-    """Label smoothing needs one-hot targets: Keras' sparse cross-entropy has no smoothing."""
-    return spec.task == "multiclass" and run.trainer.loss == "auto" and run.regularization.label_smoothing > 0
+    """Label smoothing, MixUp and CutMix need one-hot targets: Keras' sparse cross-entropy has no
+    smoothing, and mixed labels are not one class."""
+    reg = run.regularization
+    mixing = reg.augmentation.mixup > 0 or reg.augmentation.cutmix > 0
+    return spec.task == "multiclass" and run.trainer.loss == "auto" and (reg.label_smoothing > 0 or mixing)
 
 
 def loss_and_metrics(run: RunConfig, spec: DataSpec) -> tuple[Any, list[str]]:

@@ -41,7 +41,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     from dltool.data import load_dataset
     from dltool.models import model_spec
+    from dltool.models.augment import mix_batches
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
+    from dltool.plots.data import plot_decision_boundary
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.backup import Backup, ResumeState
     from dltool.training.batches import epoch_batches, steps_per_epoch
@@ -114,9 +116,14 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
     )
 
+    _augmentation_preview(run, data.x_train, run_dir)
+
     def fit(first: int, last: int) -> None:
         batches, batch_steps = epoch_batches(
             data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
+        )
+        batches = mix_batches(
+            batches, run.regularization.augmentation, data.x_train.shape[1:], run.trainer.seed + first
         )
         model.fit(
             batches,
@@ -197,6 +204,14 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             spec.class_names or (("0", "1") if spec.task == "binary" else None),
             run_dir / "confusion_matrix.png",
         )
+    if spec.input_shape == (2,) and spec.task in ("multiclass", "binary"):  # the 2-D point sets
+        plot_decision_boundary(
+            lambda grid: model.predict(grid, batch_size=4096, verbose=0),
+            data.x_train,
+            data.y_train,
+            run_dir / "decision_boundary.png",
+            spec.class_names,
+        )
     if spec.task == "reconstruction":
         shown = data.x_test[:8]
         plot_reconstructions(
@@ -205,6 +220,23 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     results["finished_at"] = datetime.now().isoformat(timespec="seconds")
     write_json(run_dir / "results.json", results)
     return results
+
+
+def _augmentation_preview(run: RunConfig, x_train: Any, run_dir: Path) -> None:
+    """``augmentation_preview.png``: a few training images and their augmented copies, when augmenting
+    images (not the cached features of a feature-extraction run)."""
+    from dltool.models.augment import augmentation_preview, wants_layers, wants_mixing
+    from dltool.plots.data import plot_augmentation_preview
+
+    aug = run.regularization.augmentation
+    if x_train.ndim != 4 or not (wants_layers(aug) or wants_mixing(aug)) or not len(x_train):
+        return
+    shown = x_train[:6]
+    plot_augmentation_preview(
+        shown,
+        augmentation_preview(run.regularization, shown, seed=run.trainer.seed),
+        run_dir / "augmentation_preview.png",
+    )
 
 
 def _restore(run: RunConfig, run_dir: Path, model: Any, backup: Any) -> dict[str, Any] | None:

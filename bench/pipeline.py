@@ -1,0 +1,248 @@
+"""Image-folder input pipeline vs the seeds' one-file-at-a-time loader, on the CIFAR-10 JPEG copy.
+
+Variants, interleaved within each repeat (the order rotates), median over repeats:
+
+- ``naive``: what the seeds' ``ImageDataGenerator(...).flow_from_directory`` does (Keras 3 has no
+  such class, so it is written out plainly here): for each batch of 32, open every file with
+  Pillow, convert, resize, make a float array, then apply the seeds' random transform (rotation
+  20°, shifts 0.1, shear 0.2, zoom 0.2, horizontal flip, nearest fill) to each image with
+  ``scipy.ndimage.affine_transform``, one channel after the other, as Keras 2 did;
+- ``naive, no augmentation``: the same without the transform (decode + resize only);
+- ``pipeline``: dltool's ``data=image_folder`` decoding (:func:`dltool.data.images.decode_images`:
+  parallel ``tf.data`` decode + resize into memory), then the same augmentation as Keras layers
+  (:func:`dltool.models.augment.augmentation_layers`) mapped over batches of 32 in ``tf.data``;
+- ``pipeline, no augmentation``: ``decode_images`` alone;
+- ``train preloaded``: ``--epochs`` epochs of the seeds' CIFAR CNN (``model=cnn_cifar`` with
+  ``regularization=augment``) on ``--train-files`` images already in memory, through dltool's
+  batches (``epoch_batches``);
+- ``train folder``: the same training preceded by ``load_dataset(data=image_folder)`` on a folder
+  of those files (symbolic links): from the JPEG files to the last epoch.
+
+    python bench/pipeline.py                     # 10,000 files, training on 2,000 for 2 epochs, 3 repeats
+    python bench/pipeline.py --files 50000 --train-files 10000 --epochs 5 --repeats 1
+
+The archive is extracted once into ``--root`` (default /tmp/cifar10-jpg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tarfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ARCHIVE = Path("/work/shared/data/cifar10-jpg.tar.gz")
+BATCH = 32  # flow_from_directory's default batch size
+
+
+def extract(archive: Path, root: Path) -> Path:
+    if not (root / "train").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(root, filter="data")
+    return root
+
+
+def subset_folder(root: Path, files: int, seed: int) -> tuple[Path, list[Path], list[int]]:
+    """A folder of symbolic links to ``files`` random training images (and 500 test ones), same layout."""
+    import numpy as np
+
+    from dltool.data.folders import scan
+    from dltool.data.images import IMAGE_SUFFIXES
+
+    layout = scan(root, IMAGE_SUFFIXES)
+    rng = np.random.default_rng(seed)
+    folder = root.parent / f"{root.name}-subset-{files}"
+    chosen = {}
+    for split, n in (("train", files), ("test", 500)):
+        paths, labels = layout.splits[split]
+        keep = np.sort(rng.choice(len(paths), size=min(n, len(paths)), replace=False))
+        chosen[split] = ([paths[i] for i in keep], [int(labels[i]) for i in keep])
+        for path in chosen[split][0]:
+            link = folder / split / path.parent.name / path.name
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(path)
+    return folder, *chosen["train"]
+
+
+SEEDS_AUGMENTATION = {
+    "rotation": 20.0,
+    "width_shift": 0.1,
+    "height_shift": 0.1,
+    "shear": 0.2,
+    "zoom": 0.2,
+    "horizontal_flip": True,
+    "fill_mode": "nearest",
+}
+
+
+def seeds_transform(image, rng):
+    """ImageDataGenerator's random_transform + apply_affine_transform (Keras 2), for one HWC image."""
+    import numpy as np
+    from scipy import ndimage
+
+    h, w = image.shape[:2]
+    theta = np.deg2rad(rng.uniform(-20, 20))
+    tx, ty = rng.uniform(-0.1, 0.1) * h, rng.uniform(-0.1, 0.1) * w
+    shear = np.deg2rad(rng.uniform(-0.2, 0.2))
+    zx, zy = rng.uniform(0.8, 1.2, 2)
+    rotation = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+    shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
+    shearing = np.array([[1, -np.sin(shear), 0], [0, np.cos(shear), 0], [0, 0, 1]])
+    zoom = np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]])
+    matrix = rotation @ shift @ shearing @ zoom
+    o_x, o_y = h / 2 - 0.5, w / 2 - 0.5
+    matrix = (
+        np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]]) @ matrix @ np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
+    )
+    channels = [
+        ndimage.affine_transform(image[..., c], matrix[:2, :2], matrix[:2, 2], order=1, mode="nearest")
+        for c in range(image.shape[-1])
+    ]
+    image = np.stack(channels, axis=-1)
+    return image[:, ::-1] if rng.random() < 0.5 else image
+
+
+def naive(paths: list[Path], size: tuple[int, int], augment: bool) -> float:
+    """Seconds to load every file as flow_from_directory does: Pillow, one file at a time, per batch."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for i in range(0, len(paths), BATCH):
+        batch = []
+        for path in paths[i : i + BATCH]:
+            with Image.open(path) as image:
+                image = image.convert("RGB").resize(size[::-1], Image.NEAREST)  # load_img's default
+                x = np.asarray(image, dtype=np.float32) / 255.0
+            batch.append(seeds_transform(x, rng) if augment else x)
+        np.stack(batch)
+    return time.perf_counter() - start
+
+
+def pipeline(paths: list[Path], size: tuple[int, int], augment: list) -> float:
+    """Seconds to decode + resize in parallel, then augment batches of 32 in a tf.data map."""
+    import numpy as np
+    import tensorflow as tf
+
+    from dltool.data.images import decode_images
+
+    start = time.perf_counter()
+    images, ok = decode_images(paths, size, 3)
+    assert ok.all()
+    if augment:
+
+        def transform(x: tf.Tensor) -> tf.Tensor:
+            x = tf.cast(x, tf.float32) / 255.0
+            for layer in augment:
+                x = layer(x, training=True)
+            return x
+
+        batches = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
+        for _ in batches.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE):
+            pass
+    else:
+        images.astype(np.float32) / np.float32(255.0)
+    return time.perf_counter() - start
+
+
+def train(run, x, y, epochs: int) -> float:
+    """Seconds of ``epochs`` epochs of a fresh model, fed as dltool's fit feeds it."""
+    import keras
+
+    from dltool.data import data_spec
+    from dltool.training.batches import epoch_batches
+    from dltool.training.build import build_compiled_model
+
+    keras.utils.set_random_seed(0)
+    model = build_compiled_model(run, data_spec(run.data))
+    batches, steps = epoch_batches(x, y, run.trainer.batch_size, 0, (0, epochs))
+    start = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=epochs, shuffle=False, verbose=0)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/tmp/cifar10-jpg"))
+    parser.add_argument("--files", type=int, default=10000, help="training images loaded by the loaders")
+    parser.add_argument("--train-files", type=int, default=2000, help="training images of the training variants")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from dltool.config import compose, validate
+    from dltool.config.schemas import AugmentationConfig, RegularizationConfig
+    from dltool.data import load_dataset
+    from dltool.models import augmentation_layers
+
+    root = extract(ARCHIVE, args.root)
+    _, paths, _ = subset_folder(root, args.files, seed=0)
+    folder, _, _ = subset_folder(root, args.train_files, seed=1)
+    overrides = ["data=image_folder", f"data.root={folder}", "data.image_size=[32,32]", "data.validation_split=0"]
+    run = validate(compose([*overrides, "model=cnn_cifar", "regularization=augment", "trainer.batch_size=64"]))
+    seeds = RegularizationConfig(augmentation=AugmentationConfig(**SEEDS_AUGMENTATION))
+    augment = augmentation_layers(seeds, (32, 32, 3))
+    preloaded = load_dataset(run.data, seed=0)  # outside the timings: the preloaded side's arrays
+    n = len(preloaded.x_train)
+
+    def train_folder() -> float:
+        start = time.perf_counter()
+        data = load_dataset(run.data, seed=0)
+        load_s = time.perf_counter() - start
+        return load_s + train(run, data.x_train, data.y_train, args.epochs)
+
+    variants = {
+        "naive": lambda: naive(paths, (32, 32), augment=True),
+        "pipeline": lambda: pipeline(paths, (32, 32), augment),
+        "naive, no augmentation": lambda: naive(paths, (32, 32), augment=False),
+        "pipeline, no augmentation": lambda: pipeline(paths, (32, 32), []),
+        "train preloaded": lambda: train(run, preloaded.x_train, preloaded.y_train, args.epochs),
+        "train folder": train_folder,
+    }
+    counts = {name: len(paths) for name in variants} | {
+        "train preloaded": n * args.epochs,
+        "train folder": n * args.epochs,
+    }
+    names = list(variants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    pipeline(paths[:256], (32, 32), augment)  # warm-up: tracing of the decode and augment functions
+    loads = []
+    for repeat in range(args.repeats):
+        order = names[repeat % len(names) :] + names[: repeat % len(names)]
+        for name in order:
+            loads.append(os.getloadavg()[0])
+            times[name].append(variants[name]())
+            print(f"repeat {repeat + 1} {name}: {times[name][-1]:.2f} s", flush=True)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    rate = {name: counts[name] / median[name] for name in names}
+    print(
+        f"\n{date.today()}, {platform.node()}, {os.cpu_count()} cores, "
+        f"1-min load during the run {min(loads):.1f}-{max(loads):.1f}"
+    )
+    print(
+        f"command: python bench/pipeline.py --files {args.files} --train-files {args.train_files} "
+        f"--epochs {args.epochs} --repeats {args.repeats}"
+    )
+    print("| variant | images | median s (min) | images/s |\n| --- | --- | --- | --- |")
+    for name in names:
+        print(f"| {name} | {counts[name]} | {median[name]:.2f} ({min(times[name]):.2f}) | {rate[name]:.0f} |")
+    print(f"pipeline / naive: {rate['pipeline'] / rate['naive']:.1f}x (target >= 3x)")
+    no_aug = rate["pipeline, no augmentation"] / rate["naive, no augmentation"]
+    print(f"pipeline / naive, no augmentation: {no_aug:.1f}x")
+    print(f"train folder / train preloaded: {rate['train folder'] / rate['train preloaded']:.1%} (target >= 90%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Your own data (issue 4): image folders, CSV tables, text folders, IMDB; augmentation; data figures.
+
+The four CLI runs are the issue's bars; everything else runs in-process on tiny generated files.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from dltool.config import compose, validate
+from dltool.config.schemas import (
+    AugmentationConfig,
+    CSVConfig,
+    ImageFolderConfig,
+    IMDBConfig,
+    RegularizationConfig,
+    TextFolderConfig,
+)
+from dltool.data import DataSpec, check_data, data_spec, load_dataset
+from dltool.data.images import decode_images
+from dltool.data.tabular import read_table
+from dltool.errors import ConfigError
+from dltool.evaluation.predict import predict_files
+from dltool.models import build_model
+from dltool.models.augment import augmentation_layers, augmentation_preview, mix_batches
+from dltool.training.build import uses_one_hot_labels
+from dltool.training.fit import train_run
+from tests.conftest import results, run_dirs, run_dltool
+
+NONE = RegularizationConfig()
+IMAGES = DataSpec((16, 16, 3), "multiclass", 3)
+
+
+# ------------------------------------------------------------------------------------------- generated files
+def image_folder(root: Path, per_class: int = 12, classes: tuple[str, ...] = ("cat", "dog"), corrupt: bool = True):
+    """Classes told apart by colour (red vs blue), PNG and JPEG files of various sizes, one corrupt file."""
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            image = rng.integers(0, 60, size=(20 + i % 5, 24, 3), dtype=np.uint8)
+            image[..., 2 * (c % 2)] += 180
+            Image.fromarray(image).save(root / name / f"{name}{i}.{'png' if i % 2 else 'jpg'}")
+    if corrupt:
+        (root / classes[0] / "broken.jpg").write_bytes(b"\xff\xd8\xff this is no JPEG")
+    return root
+
+
+def write_csv(path: Path, rows: int = 80, missing: bool = True) -> Path:
+    """y = 3a - 2b + (2 if colour is red) + noise; b has empty cells."""
+    rng = np.random.default_rng(0)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "colour", "y"])
+        for i in range(rows):
+            a, b, red = rng.normal(), rng.normal(), i % 2
+            cell_b = "" if missing and i % 9 == 0 else f"{b:.4f}"
+            writer.writerow([f"{a:.4f}", cell_b, "red" if red else "blue", f"{3 * a - 2 * b + 2 * red:.4f}"])
+    return path
+
+
+WORDS = {"neg": "bad awful boring terrible worst", "pos": "good great superb lovely best"}
+
+
+def text_folder(root: Path, per_class: int = 30, test: bool = False) -> Path:
+    rng = np.random.default_rng(0)
+    for split in ("train", "test") if test else ("",):
+        for name, words in WORDS.items():
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                text = " ".join(rng.choice([*words.split(), "the", "film", "was", "a"], size=12))
+                (folder / f"{i}.txt").write_text(text.capitalize() + ".")
+    return root
+
+
+# -------------------------------------------------------------------------------------------- image folders
+def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_path: Path, caplog) -> None:
+    root = image_folder(tmp_path / "pets")
+    cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2, test_split=0.25)
+    assert data_spec(cfg).class_names == ("cat", "dog") and data_spec(cfg).task == "binary"
+    with caplog.at_level(logging.WARNING, logger="dltool"):
+        data = load_dataset(cfg, seed=0)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 24  # 25 files, the corrupt one dropped
+    assert data.x_train.shape[1:] == (16, 16, 3) and data.x_train.dtype == np.float32
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
+    red = data.x_train[..., 0].mean((1, 2)) > data.x_train[..., 2].mean((1, 2))
+    np.testing.assert_array_equal(red, data.y_train[:, 0] == 0)  # cat (class 0) is the red one
+    with pytest.raises(ConfigError, match=r"1 unreadable image file .*broken\.jpg.*on_bad_file=error"):
+        load_dataset(ImageFolderConfig(root=str(root), image_size=[16, 16], on_bad_file="error"), seed=0)
+
+
+def test_image_folder_reads_train_val_test_sub_folders_and_grayscale(tmp_path: Path) -> None:
+    for split, n in (("train", 10), ("val", 3), ("test", 4)):
+        image_folder(tmp_path / split, per_class=n, classes=("a", "b", "c"), corrupt=False)
+    cfg = ImageFolderConfig(root=str(tmp_path), image_size=[8, 12], color_mode="grayscale")
+    data = load_dataset(cfg, seed=0)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (30, 9, 12)
+    assert data.spec.task == "multiclass" and data.spec.num_classes == 3
+    assert data.x_test.shape[1:] == (8, 12, 1) and sorted(set(data.y_val.tolist())) == [0, 1, 2]
+
+
+def test_decode_images_matches_pillow_and_flags_bad_files(tmp_path: Path) -> None:
+    image = np.random.default_rng(1).integers(0, 256, size=(9, 7, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_text("nope")
+    decoded, ok = decode_images([tmp_path / "a.png", tmp_path / "b.png"], (9, 7), 3)
+    assert ok.tolist() == [True, False]
+    np.testing.assert_array_equal(decoded[0], image)  # same size: lossless PNG, no resampling
+    assert not decoded[1].any()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: None, "data.root is not set"),
+        (lambda p: p / "nowhere", "no such folder"),
+        (lambda p: (p / "one" / "only").mkdir(parents=True) or p / "one", "found only only/"),
+        (lambda p: [(p / "e" / c).mkdir(parents=True) for c in "xy"] and p / "e", "no .jpg/.jpeg/.png"),
+    ],
+)
+def test_image_folder_problems_are_one_line_config_errors(tmp_path: Path, make, message: str) -> None:
+    root = make(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        check_data(ImageFolderConfig(root=None if root is None else str(root)))
+
+
+def test_image_folder_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
+    root = image_folder(tmp_path, per_class=4, corrupt=False)
+    with pytest.raises(ConfigError, match=r"over data\.memory_budget_mb=1"):
+        load_dataset(ImageFolderConfig(root=str(root), image_size=[256, 256], memory_budget_mb=1), seed=0)
+
+
+# ---------------------------------------------------------------------------------------------------- CSV
+def test_csv_regression_features_are_standardized_one_hot_and_filled(tmp_path: Path) -> None:
+    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y")
+    spec = data_spec(cfg)
+    assert (spec.input_shape, spec.task, spec.num_classes) == ((4,), "regression", 1)  # a, b, blue, red
+    data = load_dataset(cfg, seed=0)
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 80 and data.y_train.shape[1] == 1
+    np.testing.assert_allclose(data.x_train[:, :2].mean(0), 0.0, atol=1e-5)  # training statistics
+    np.testing.assert_allclose(data.x_train[:, :2].std(0), 1.0, atol=1e-5)
+    assert np.isfinite(data.x_train).all()  # the empty b cells got the training median
+    assert set(np.unique(data.x_train[:, 2:])) == {0.0, 1.0} and (data.x_train[:, 2:].sum(1) == 1).all()
+
+
+def test_csv_missing_policies_and_classification_targets(tmp_path: Path) -> None:
+    path = str(write_csv(tmp_path / "t.csv"))
+    dropped = load_dataset(CSVConfig(path=path, target="y", missing="drop"), seed=0)
+    assert len(dropped.x_train) + len(dropped.x_val) + len(dropped.x_test) == 80 - 9
+    with pytest.raises(ConfigError, match=r"t\.csv:2: column 'b' has a missing value"):
+        load_dataset(CSVConfig(path=path, target="y", missing="error"), seed=0)
+    colour = data_spec(CSVConfig(path=path, target="colour"))
+    assert (colour.task, colour.class_names, colour.input_shape) == ("binary", ("blue", "red"), (3,))
+    several = data_spec(CSVConfig(path=path, target=["a", "y"]))
+    assert (several.task, several.num_classes) == ("regression", 2)
+    model = build_model(validate(compose(["model.hidden_units=[4]"])).model, several, NONE)
+    assert model.output_shape == (None, 2)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"target": "prise"}, r"data.target=prise: no column 'prise' in .*\(did you mean price\?\)"),
+        ({"features": ["size", "wieght"]}, r"data.features=wieght: .*\(did you mean weight\?\)"),
+        ({"path": "missing.csv"}, "data.path=missing.csv: no such file"),
+        ({"task": "regression", "target": "kind"}, "a regression target must be numeric"),
+    ],
+)
+def test_csv_header_problems_name_the_column(tmp_path: Path, overrides: dict, message: str) -> None:
+    (tmp_path / "t.csv").write_text("size,weight,kind,price\n1,2,a,3\n2,3,b,4\n")
+    cfg = CSVConfig(**{"path": str(tmp_path / "t.csv"), "target": "price", **overrides})
+    with pytest.raises(ConfigError, match=message):
+        check_data(cfg)
+
+
+def test_csv_encoder_of_a_run_encodes_new_rows_as_in_training(tmp_path: Path) -> None:
+    from dltool.data.tabular import fitted_encoder
+
+    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y")
+    data = load_dataset(cfg, seed=3)
+    encoder = fitted_encoder(cfg, seed=3)
+    (tmp_path / "new.csv").write_text("y,colour,a,b\n0,red,0.5,\n0,green,0.5,1\n")
+    names, x = encoder.read(tmp_path / "new.csv", ",")
+    assert names == [f"{tmp_path / 'new.csv'}:2", f"{tmp_path / 'new.csv'}:3"] and x.shape == (2, 4)
+    assert x[0, 2:].tolist() == [0.0, 1.0] and x[1, 2:].tolist() == [0.0, 0.0]  # green: an unknown category
+    every_split = np.concatenate([data.x_train, data.x_val, data.x_test])
+    np.testing.assert_allclose(np.sort(encoder.encode(read_table(cfg)), 0), np.sort(every_split, 0), rtol=1e-6)
+    (tmp_path / "bad.csv").write_text("colour,a\nred,1\n")
+    with pytest.raises(ConfigError, match=r"no column 'b' in .*bad\.csv"):
+        encoder.read(tmp_path / "bad.csv", ",")
+
+
+# --------------------------------------------------------------------------------------------------- text
+def test_text_folder_vectorizes_with_a_vocabulary_fitted_on_train(tmp_path: Path) -> None:
+    root = text_folder(tmp_path / "reviews", per_class=10, test=True)
+    cfg = TextFolderConfig(root=str(root), vocab_size=12, sequence_length=15)
+    spec = data_spec(cfg)
+    assert (spec.input_shape, spec.input_dtype, spec.vocab_size, spec.task) == ((15,), "int32", 12, "binary")
+    data = load_dataset(cfg, seed=0)
+    assert len(data.x_test) == 20 and len(data.x_train) + len(data.x_val) == 20
+    assert data.x_train.dtype == np.int32 and data.x_train.min() >= 0 and data.x_train.max() < 12
+    assert (data.x_train[:, 12:] == 0).all() and (data.x_train[:, :12] > 0).all()  # 12 words, then padding
+    conv1d = build_model(
+        validate(compose(["model=conv1d"])).model,
+        data_spec(TextFolderConfig(root=str(root), sequence_length=500)),
+        NONE,
+    )
+    assert conv1d.get_layer("embedding").input_dim == 10000 and conv1d.output_shape == (None, 1)
+
+
+def test_imdb_reads_a_placed_npz_with_keras_conventions_and_says_where_to_put_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"imdb.npz not found in .* \(data.root\); download from https://"):
+        check_data(IMDBConfig(root=str(tmp_path)))
+    reviews = np.empty(4, dtype=object)
+    reviews[:] = [[1, 2, 3], [4, 50], [7], [8, 9, 10, 11, 12]]
+    np.savez(
+        tmp_path / "imdb.npz", x_train=reviews, y_train=np.array([0, 1, 0, 1]), x_test=reviews, y_test=[1, 0, 1, 0]
+    )
+    data = load_dataset(IMDBConfig(root=str(tmp_path), vocab_size=20, sequence_length=4, validation_split=0), seed=0)
+    rows = {tuple(r) for r in data.x_test.tolist()}
+    assert (0, 1, 7, 2) in rows  # start 1, word 4 -> 7, word 50 beyond the vocabulary -> 2, front padding
+    assert (12, 13, 14, 15) in rows  # cut at the front, keeping the end (words 9..12)
+
+
+# ------------------------------------------------------------------------------------------- augmentation
+EVERY_TRANSFORM = AugmentationConfig(
+    horizontal_flip=True,
+    vertical_flip=True,
+    rotation=20,
+    width_shift=0.1,
+    height_shift=0.2,
+    shear=0.2,
+    zoom=0.2,
+    brightness=0.2,
+    contrast=0.3,
+    fill_mode="reflect",
+    crop_padding=2,
+)
+
+
+def test_every_transform_is_a_layer_active_in_training_only() -> None:
+    reg = RegularizationConfig(augmentation=EVERY_TRANSFORM)
+    layers = augmentation_layers(reg, (16, 16, 3))
+    names = [layer.name.removeprefix("augment_") for layer in layers]
+    assert names == ["flip", "rotation", "shear", "zoom", "translation", "padded_crop", "brightness", "contrast"]
+    translation = layers[4]
+    assert (translation.height_factor, translation.width_factor, translation.fill_mode) == (0.2, 0.1, "reflect")
+    x = np.random.default_rng(0).random((4, 16, 16, 3), dtype="float32")
+    for layer in layers:
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), x, rtol=1e-6)
+        assert layer(x, training=True).shape == x.shape
+    crop = layers[5](x, training=True)
+    assert not np.allclose(crop, x)
+
+
+def test_a_model_with_every_transform_reloads_in_safe_mode(tmp_path: Path) -> None:
+    reg = RegularizationConfig(augmentation=EVERY_TRANSFORM)
+    model = build_model(validate(compose(["model=cnn", "model.dense_units=[4]"])).model, IMAGES, reg)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((2, 16, 16, 3), dtype="float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    assert reloaded.get_layer("augment_shear").x_factor == model.get_layer("augment_shear").x_factor
+
+
+def test_mixup_and_cutmix_mix_training_batches_with_one_hot_labels() -> None:
+    import tensorflow as tf
+
+    run = validate(compose(["regularization.augmentation.mixup=0.4", "regularization.augmentation.cutmix=1.0"]))
+    assert uses_one_hot_labels(run, data_spec(run.data))
+    x = np.random.default_rng(0).random((64, 8, 8, 3), dtype="float32")
+    y = np.eye(4, dtype="float32")[np.arange(64) % 4]
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    mixed = list(mix_batches(batches, run.regularization.augmentation, (8, 8, 3), seed=0).as_numpy_iterator())
+    labels = np.concatenate([b[1] for b in mixed])
+    np.testing.assert_allclose(labels.sum(1), 1.0, rtol=1e-5)
+    assert (labels.max(1) < 1).mean() > 0.5  # most labels are now mixtures
+    preview = augmentation_preview(run.regularization, x[:3], copies=2)
+    assert preview.shape == (3, 2, 8, 8, 3)
+
+
+def _train(tmp_path: Path, *overrides: str) -> dict:
+    run = validate(compose(["trainer.epochs=1", "callbacks.tensorboard.enabled=false", *overrides]))
+    return train_run(run, tmp_path, show_progress=False)
+
+
+def test_augmented_image_run_writes_the_preview(tmp_path: Path) -> None:
+    out = _train(
+        tmp_path,
+        "data=synthetic",
+        "data.input_shape=[8,8,3]",
+        "data.num_samples=64",
+        "data.num_classes=3",
+        "model=cnn",
+        "model.dense_units=[8]",
+        "regularization=augment",
+        "regularization.augmentation.rotation=15",
+        "regularization.augmentation.mixup=0.2",
+    )
+    assert out["status"] == "completed" and np.isfinite(out["test_loss"])
+    assert (tmp_path / "augmentation_preview.png").stat().st_size > 1000
+
+
+def test_two_dimensional_runs_draw_the_decision_boundary(tmp_path: Path) -> None:
+    _train(tmp_path, "data=xor", "data.num_samples=100", "model.hidden_units=[4]")
+    image = np.asarray(Image.open(tmp_path / "decision_boundary.png"))
+    assert image.shape[0] > 300 and image.std() > 10
+
+
+# ----------------------------------------------------------------------------------------- the issue's bars
+def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Path) -> None:
+    root = image_folder(tmp_path / "pets")
+    args = ["data=image_folder", f"data.root={root}", "data.image_size=[16,16]", "model=cnn", "model.dense_units=[8]"]
+    result = run_dltool("train", *args, "trainer.epochs=2", "trainer.batch_size=8", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if "unreadable image file" in line]
+    assert len(lines) == 1 and "broken.jpg" in lines[0]
+    (run_dir,) = run_dirs(tmp_path)
+    out = results(run_dir)
+    assert out["data"]["class_names"] == ["cat", "dog"] and out["data"]["input_shape"] == [16, 16, 3]
+    assert out["data"]["train"] + out["data"]["validation"] + out["data"]["test"] == 24
+    assert (run_dir / "confusion_matrix.png").exists() and "test_accuracy" in out
+    (row,) = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
+    assert row["input"].endswith("dog1.png") and row["prediction"] in ("cat", "dog")
+    assert row["p_cat"] + row["p_dog"] == pytest.approx(1.0)
+
+
+def test_cli_csv_without_the_target_column_exits_2_naming_it(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv")
+    result = run_dltool("train", "data=csv", f"data.path={path}", "data.target=price", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "data.target=price: no column 'price'" in result.stderr and "Traceback" not in result.stderr
+    assert not run_dirs(tmp_path)
+
+
+def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv", rows=300)
+    args = ["data=csv", f"data.path={path}", "data.target=y", "model.hidden_units=[16]", "optimizer.learning_rate=0.01"]
+    result = run_dltool("train", *args, "trainer.epochs=30", "callbacks=minimal", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = results(run_dirs(tmp_path)[0])
+    assert out["task"] == "regression" and out["data"]["input_shape"] == [4]
+    assert out["test_mae"] < 1.0  # y spans about +-8; a mean predictor's MAE is about 3
+    rows = tmp_path / "new.csv"
+    rows.write_text("colour,b,a\nred,0,1\nblue,1,0\n")  # other column order, no target: y = 5 and -2
+    predicted = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
+    values = [row["prediction"] for row in predicted]
+    np.testing.assert_allclose(values, [5.0, -2.0], atol=1.5)
+
+
+def test_cli_text_folder_classification_trains_an_lstm(tmp_path: Path) -> None:
+    root = text_folder(tmp_path / "reviews", per_class=40)
+    args = ["data=text_folder", f"data.root={root}", "data.sequence_length=12", "data.vocab_size=20", "model=rnn"]
+    result = run_dltool("train", *args, "model.units=[8]", "trainer.epochs=8", "callbacks=minimal", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = run_dirs(tmp_path)[0]
+    out = results(run_dir)
+    assert "LSTM" in (run_dir / "model_summary.txt").read_text() and out["data"]["class_names"] == ["neg", "pos"]
+    assert out["test_accuracy"] >= 0.8  # the two classes use disjoint sentiment words
