@@ -107,10 +107,8 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     Uses Graphviz's ``dot`` when installed, else the pip-installed ``graphviz-pure`` binary; with
     neither, writes ``model.dot`` beside ``out`` instead.
     """
-    import keras
-
     out = Path(out)
-    dot = keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, dpi=72)
+    dot = model_dot(model)
     prog = shutil.which("dot") or _graphviz_pure()
     if prog is None:
         out.with_suffix(".dot").write_text(dot.to_string())
@@ -120,6 +118,17 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
         )
     dot.write_png(str(out), prog=prog)
     return None
+
+
+def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
+    """The pydot graph of ``model`` with shapes: every input and output, branches, shared layers (one
+    node with an edge per call); nested models (sub-models of a graph) drawn expanded, layer by
+    layer, when they hold at most ``max_nested_layers`` layers in all, else as one box each."""
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    expand = bool(nested) and sum(len(m.layers) for m in nested) <= max_nested_layers
+    return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)
 
 
 def _graphviz_pure() -> str | None:
