@@ -265,3 +265,33 @@ def _out(task="regression", num_classes=1):
     from dltool.data.base import OutputSpec
 
     return OutputSpec(task, num_classes)
+
+
+def test_docs_inception_and_residual_blocks_build():
+    """The blocks of docs/graph.md, instantiated with parameters: four branches concatenated."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "graph.md").read_text()
+    yaml_text = re.search(r"```yaml\n(blocks:\n.*?)```", doc, re.S).group(1)
+    declared = OmegaConf.create(yaml_text)
+    nodes = {
+        **declared.nodes,
+        "inc": {"block": "inception", "params": {"filters": 8}},
+        "pool": {"layer": "GlobalAveragePooling2D"},
+        "output": {"layer": "Dense", "args": {"units": 10, "activation": "softmax"}},
+    }
+    cfg = graph(OmegaConf.to_container(OmegaConf.create(nodes)), {"output": {}}, {"image": {}}, blocks=declared.blocks)
+    model = build_model(cfg, DataSpec((8, 8, 1), "multiclass", 10), REG)
+    assert model.get_layer("inc_out").output.shape == (None, 8, 8, 32)  # 4 branches x 8 filters
+    assert model.get_layer("res2_conv1").filters == 16 and model.get_layer("inc_d").filters == 8
+
+
+def test_graph_targets_obey_allowed_targets():
+    overrides = ["model=graph", "allowed_targets=[keras.]", "+model.shared.mine={_target_: os.path.join}"]
+    with pytest.raises(
+        ConfigError, match=r"^model\.shared\.mine\._target_=os\.path\.join: not allowed by allowed_targets"
+    ):
+        validate(compose(overrides))
+    cfg = graph({"out": {"_target_": "keras.layers.Dense", "args": {"units": 1}, "inputs": "x"}})
+    assert build_model(cfg, VECTORS, REG).get_layer("out").units == 1

@@ -165,12 +165,28 @@ def _check_cross_group(run: RunConfig) -> None:
         raise ConfigError(f"trainer.devices={devices}: must be auto, cpu, gpu or a list of GPU indices like [0, 1]")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
-    if run.callbacks.custom:
-        from dltool.backend import select_backend
+    from dltool.backend import select_backend
 
+    if run.callbacks.custom:
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for i, spec in enumerate(run.callbacks.custom):
         _check_target(f"callbacks.custom[{i}]", spec, run.allowed_targets)
+    if isinstance(run.model, schemas.GraphConfig):  # a graph's own layers by import path
+        for key, spec in _graph_targets(run.model):
+            select_backend(trainer)
+            _check_target(key, spec, run.allowed_targets)
+
+
+def _graph_targets(graph: schemas.GraphConfig) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, node)`` of every node, shared entry and block node of a graph that has a ``_target_``."""
+    places = [("model.nodes", graph.nodes), ("model.shared", graph.shared)]
+    places += [(f"model.blocks.{name}.nodes", block.get("nodes") or {}) for name, block in graph.blocks.items()]
+    return [
+        (f"{where}.{name}", node)
+        for where, nodes in places
+        for name, node in nodes.items()
+        if isinstance(node, dict) and "_target_" in node
+    ]
 
 
 def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:
