@@ -14,8 +14,15 @@ pytestmark = pytest.mark.e2e
 QUICK = ["trainer.epochs=3", "callbacks.early_stopping.enabled=false", "callbacks.tensorboard.enabled=false"]
 PRESETS = {
     "qa_two_inputs": (
-        ["data.num_answers=20", "data.text_vocab_size=200", "data.question_vocab_size=50", "data.text_length=30"]
-        + ["data.question_length=10", "data.num_samples=400", "trainer.batch_size=32"],
+        [
+            "data.num_answers=20",
+            "data.text_vocab_size=200",
+            "data.question_vocab_size=50",
+            "data.text_length=30",
+            "data.question_length=10",
+            "data.num_samples=400",
+            "trainer.batch_size=32",
+        ],
         ["answer"],
     ),
     "posts_three_outputs": (["data.vocab_size=1000", "data.num_samples=300"], ["age", "income", "gender"]),
