@@ -37,8 +37,12 @@ def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
     columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
     epochs = [int(r["epoch"]) for r in rows]
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], columns, strict=True):
+    width = min(len(columns), 4)  # several outputs give many panels: rows of at most 4
+    height = -(-len(columns) // width)
+    fig, axes = plt.subplots(height, width, figsize=(5 * width, 3.8 * height), squeeze=False)
+    for ax in axes.flat[len(columns) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, columns, strict=False):
         ax.plot(epochs, [float(r[name]) for r in rows], marker=".", label="train")
         if f"val_{name}" in rows[0]:
             ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], marker=".", label="validation")
