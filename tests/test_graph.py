@@ -295,3 +295,9 @@ def test_graph_targets_obey_allowed_targets():
         validate(compose(overrides))
     cfg = graph({"out": {"_target_": "keras.layers.Dense", "args": {"units": 1}, "inputs": "x"}})
     assert build_model(cfg, VECTORS, REG).get_layer("out").units == 1
+
+
+def test_a_node_no_output_uses_is_checked_too():
+    nodes = {"out": {"layer": "Dense", "args": {"units": 1}, "inputs": "x"}, "stray": {"layer": "Dense", "inputs": "y"}}
+    with pytest.raises(ConfigError, match=r"^model\.nodes\.stray\.inputs: unknown input 'y'"):
+        build_model(graph(nodes), VECTORS, REG)

@@ -76,6 +76,8 @@ def build_graph(cfg: Any, spec: Any, reg: Any) -> keras.Model:
             tensor = keras.layers.Identity(name=name)(tensor)
         _check_output(name, tensor, spec)
         outputs[name] = tensor
+    for name in cfg.nodes:  # those no output uses too: every mistake is reported, not only those on a path
+        builder.tensor(scope, name, f"model.nodes.{name}")
     model_inputs = inputs if spec.inputs is not None else next(iter(inputs.values()))
     model_outputs = outputs if spec.outputs is not None else next(iter(outputs.values()))
     return keras.Model(model_inputs, model_outputs, name="graph")
