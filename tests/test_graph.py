@@ -246,13 +246,18 @@ def test_dict_batches_gather_the_same_examples():
 def test_diagram_shows_every_input_output_and_the_nested_base():
     from dltool.plots import model_dot
 
-    run = validate(compose(["experiment=dual_camera", "data.image_size=32"]))
     from dltool.data import data_spec
 
+    run = validate(compose(["experiment=dual_camera", "data.image_size=32"]))
     model = build_model(run.model, data_spec(run.data), REG)
     dot = model_dot(model).to_string()
-    for name in ("left", "right", "object", "merged_features", "block1_sepconv1"):  # block1_sepconv1: expanded base
+    for name in ("left", "right", "object", "merged_features", "camera_base"):
         assert name in dot
+    assert "block_1_expand" not in dot  # MobileNetV2's 150 layers: one box
+    small = ["~model.shared.camera_base.model", "+model.shared.camera_base.model={name: separable_cnn}"]
+    run = validate(compose(["experiment=dual_camera", "data.image_size=32", *small]))
+    dot = model_dot(build_model(run.model, data_spec(run.data), REG)).to_string()
+    assert "block1_sepconv1" in dot and "left" in dot and "object" in dot  # a small base: drawn expanded
 
 
 def _input(shape):

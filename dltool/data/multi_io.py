@@ -157,7 +157,7 @@ def load_camera_pairs(cfg: CameraPairsConfig, seed: int) -> Dataset:
     n, size = cfg.num_samples, cfg.image_size
     colors = rng.integers(0, 256, (cfg.num_classes, 3))
     label = rng.integers(0, cfg.num_classes, n)
-    side = max(1, size // 4)
+    side = max(1, size // 2)  # a quarter of the view: global pooling of the base keeps its colour
 
     def views() -> np.ndarray:
         images = rng.integers(0, int(256 * cfg.noise) + 1, (n, size, size, 3), dtype=np.uint8)
