@@ -244,9 +244,8 @@ def test_dict_batches_gather_the_same_examples():
 
 
 def test_diagram_shows_every_input_output_and_the_nested_base():
-    from dltool.plots import model_dot
-
     from dltool.data import data_spec
+    from dltool.plots import model_dot
 
     run = validate(compose(["experiment=dual_camera", "data.image_size=32"]))
     model = build_model(run.model, data_spec(run.data), REG)

@@ -27,7 +27,7 @@ PRESETS = {
     ),
     "posts_three_outputs": (["data.vocab_size=1000", "data.num_samples=300"], ["age", "income", "gender"]),
     "siamese_lstm": (["data.num_samples=400", "data.dim=16", "data.length=10"], ["similar"]),
-    "dual_camera": (["data.image_size=32", "data.num_samples=200"], ["object"]),
+    "dual_camera": (["data.image_size=32", "data.num_samples=150"], ["object"]),
 }
 
 
