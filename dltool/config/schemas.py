@@ -120,6 +120,56 @@ class TimeSeriesConfig(SplitDataConfig):
 
 
 @dataclass
+class QAConfig(SplitDataConfig):
+    """The seeds' two-input model: text and question tokens -> answer (dltool/data/multi_io.py)."""
+
+    name: str = "qa"
+    num_samples: int = opt(2000, "number of generated (text, question, answer) examples", gt=3)
+    text_length: int = opt(100, "tokens per text", gt=1)
+    question_length: int = opt(20, "tokens per question", gt=0)
+    text_vocab_size: int = opt(10000, "text tokens 0..text_vocab_size-1 (1..num_answers are answer markers)", gt=3)
+    question_vocab_size: int = opt(10000, "question tokens (1 and 2 ask for the lower or upper answer)", gt=3)
+    num_answers: int = opt(500, "number of answer classes", ge=2)
+    markers: int = opt(3, "times each marker token is planted", ge=1)
+
+
+@dataclass
+class PostsConfig(SplitDataConfig):
+    """The seeds' three-output model: post tokens -> age, income group, gender (dltool/data/multi_io.py)."""
+
+    name: str = "posts"
+    num_samples: int = opt(2000, "number of generated posts", gt=3)
+    length: int = opt(300, "tokens per post", gt=2)
+    vocab_size: int = opt(50000, "tokens 0..vocab_size-1 (the first ones are the planted markers)", gt=3)
+    num_income_groups: int = opt(10, "income classes", ge=2)
+    age_groups: int = opt(5, "age groups (2, 3, ... decades), each with its marker token", ge=1)
+    markers: int = opt(3, "times each marker token is planted", ge=1)
+
+
+@dataclass
+class SentencePairsConfig(SplitDataConfig):
+    """The seeds' siamese example: two sequences of word vectors -> same topic or not."""
+
+    name: str = "sentence_pairs"
+    num_samples: int = opt(2000, "number of generated pairs", gt=3)
+    length: int = opt(20, "steps per sentence", gt=0)
+    dim: int = opt(128, "size of each step's vector (the seeds' 128)", gt=0)
+    topics: int = opt(10, "number of topics", ge=2)
+    noise: float = opt(1.0, "standard deviation of the noise added to the topic's vector at each step", ge=0.0)
+
+
+@dataclass
+class CameraPairsConfig(SplitDataConfig):
+    """The seeds' dual-camera example: two views of a coloured object -> its class."""
+
+    name: str = "camera_pairs"
+    num_samples: int = opt(600, "number of generated pairs of views", gt=3)
+    image_size: int = opt(96, "side of each view (the seeds' 250 is heavy on CPU)", gt=3)
+    num_classes: int = opt(4, "object classes, one colour each", ge=2)
+    noise: float = opt(0.3, "background noise, as a fraction of full brightness", ge=0.0, le=1.0)
+
+
+@dataclass
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
 
@@ -391,6 +441,39 @@ class TransferConfig(DenseStackConfig):
     freeze: str = opt("all", "all | none | N: the backbone's first N layers frozen")
     feature_extraction: bool = opt(False, "run the frozen backbone once, cache its features, train the head on them")
     fine_tune: FineTuneConfig = opt(FineTuneConfig(), "two-phase fine-tuning")
+
+
+# ------------------------------------------------------------- model=graph (docs/graph.md)
+@dataclass
+class GraphInputConfig:
+    shape: list[Any] | None = opt(
+        None, "shape of one example, no batch axis; null sizes: any length (null: the data's)"
+    )
+    dtype: str | None = opt(None, "float32, int32, ... (null: the data's)")
+
+
+@dataclass
+class GraphOutputConfig:
+    node: str | None = opt(None, "the node whose result this output is (null: the node of the output's name)")
+    loss: str = opt("auto", "Keras loss name (auto: trainer.loss, or from the data's task for this output)")
+    metrics: list[str] = opt(["auto"], "Keras metric names (auto: trainer.metrics resolved for this output's task)")
+    loss_weight: float = opt(1.0, "weight of this output's loss in the total loss", ge=0.0)
+
+
+@dataclass
+class GraphConfig:
+    """A functional-API graph; nodes, shared layers and blocks are checked when the graph is built."""
+
+    name: str = "graph"
+    inputs: dict[str, GraphInputConfig] = opt({}, "named inputs")
+    nodes: dict[str, Any] = opt({}, "named nodes: {layer|_target_|merge|shared|model|block, args, params, inputs}")
+    outputs: dict[str, GraphOutputConfig] = opt({}, "named outputs, each with its loss, metrics and loss weight")
+    shared: dict[str, Any] = opt(
+        {}, "layer objects called by several nodes (shared weights): {layer|_target_|model, args}"
+    )
+    blocks: dict[str, Any] = opt(
+        {}, "reusable sub-graphs: {params: {name: default}, inputs: [...], nodes: {...}, output}"
+    )
 
 
 # ------------------------------------------------------------------------ optimizer
@@ -705,6 +788,10 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "synthetic": SyntheticConfig,
         "sequences": SequencesConfig,
         "timeseries": TimeSeriesConfig,
+        "qa": QAConfig,
+        "posts": PostsConfig,
+        "sentence_pairs": SentencePairsConfig,
+        "camera_pairs": CameraPairsConfig,
         "mnist": ArchiveConfig,
         "fashion_mnist": ArchiveConfig,
         "cifar10": ArchiveConfig,
@@ -730,6 +817,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "autoencoder": AutoencoderConfig,
         "transfer": TransferConfig,
         "gan": GANConfig,
+        "graph": GraphConfig,
     },
     "optimizer": {
         "sgd": SGDConfig,

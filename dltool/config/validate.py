@@ -186,6 +186,8 @@ def _check_cross_group(run: RunConfig) -> None:
             check_template(key, hook)
         elif hook is not None:
             targets[key] = hook
+    if isinstance(run.model, schemas.GraphConfig):  # a graph's own layers by import path
+        targets.update(_graph_targets(run.model))
     if targets:
         from dltool.backend import select_backend
 
@@ -213,6 +215,18 @@ def check_template(key: str, template: str) -> None:
             raise ConfigError(
                 f"{key}={template!r}: only plain names like {{epoch}} or {{val_loss:.4f}} may be used, not {{{name}}}"
             )
+
+
+def _graph_targets(graph: schemas.GraphConfig) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, node)`` of every node, shared entry and block node of a graph that has a ``_target_``."""
+    places = [("model.nodes", graph.nodes), ("model.shared", graph.shared)]
+    places += [(f"model.blocks.{name}.nodes", block.get("nodes") or {}) for name, block in graph.blocks.items()]
+    return [
+        (f"{where}.{name}", node)
+        for where, nodes in places
+        for name, node in nodes.items()
+        if isinstance(node, dict) and "_target_" in node
+    ]
 
 
 def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltool.data import archives, digits, images, points, sequences, synthetic, tabular, text
+from dltool.data import archives, digits, images, multi_io, points, sequences, synthetic, tabular, text
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
@@ -30,6 +30,10 @@ DATASETS: dict[str, Source] = {
     "synthetic": Source(synthetic.synthetic_spec, synthetic.load_synthetic),
     "sequences": Source(sequences.sequences_spec, sequences.load_sequences),
     "timeseries": Source(sequences.timeseries_spec, sequences.load_timeseries),
+    "qa": Source(multi_io.qa_spec, multi_io.load_qa),
+    "posts": Source(multi_io.posts_spec, multi_io.load_posts),
+    "sentence_pairs": Source(multi_io.sentence_pairs_spec, multi_io.load_sentence_pairs),
+    "camera_pairs": Source(multi_io.camera_pairs_spec, multi_io.load_camera_pairs),
     **{name: Source(archives.spec, archives.load, archives.check) for name in archives.ARCHIVES},
     # your own files
     "image_folder": Source(images.spec, images.load, images.check),

@@ -8,6 +8,9 @@ out the test split (unless the source has its own), the validation split, applie
 - multiclass ``y`` int32 of shape ``(n,)``; binary ``y`` float32 0/1 and regression ``y``
   float32, both of shape ``(n, 1)``.
 
+A source for a model of several inputs or outputs (``model=graph``) gives ``x`` and ``y`` as dicts
+of such arrays keyed by input and output name; its spec lists them in ``inputs`` and ``outputs``.
+
 Example:
     >>> import numpy as np
     >>> from dltool.config.schemas import DigitsConfig
@@ -47,6 +50,26 @@ class DataSpec:
     class_names: tuple[str, ...] | None = None
     input_dtype: str = "float32"
     vocab_size: int | None = None
+    inputs: dict[str, InputSpec] | None = None  # several named inputs: x is a dict keyed by their names
+    outputs: dict[str, OutputSpec] | None = None  # several named outputs: y is a dict keyed by their names
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One named input of a multi-input dataset: the shape and dtype of one example."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    vocab_size: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One named output of a multi-output dataset: its task and number of outputs (classes, or 1)."""
+
+    task: str
+    num_classes: int = 1
+    class_names: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -61,8 +84,12 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
 
+    def size(self, split: str) -> int:
+        """Examples in split ``train``, ``val`` or ``test``."""
+        return num_examples(getattr(self, "x_" + split))
+
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{k}={len(getattr(self, 'x_' + k))}" for k in ("train", "val", "test"))
+        sizes = ", ".join(f"{k}={self.size(k)}" for k in ("train", "val", "test"))
         return f"Dataset({sizes}, input_shape={self.spec.input_shape}, task={self.spec.task!r})"
 
 
@@ -93,18 +120,18 @@ def make_dataset(
     a seeded random subset of at most that many examples of each split. ``x`` is divided by
     ``scale`` after the subsetting (uint8 images stay small until then).
     """
-    classify = spec.task != "regression"
+    classify = spec.task != "regression" and spec.outputs is None  # stratified on the single label
     if test is None:
         train, test_idx = _split(y, cfg.test_split, seed, classify, "data.test_split")
-        x, y, test = x[train], y[train], (x[test_idx], y[test_idx])
+        x, y, test = take(x, train), take(y, train), (take(x, test_idx), take(y, test_idx))
     if val is None:
         train, held = _split(y, cfg.validation_split, seed, classify, "data.validation_split")
-        x, y, val = x[train], y[train], (x[held], y[held])
+        x, y, val = take(x, train), take(y, train), (take(x, held), take(y, held))
     splits = [(x, y), val, test]
     if cfg.max_samples is not None:
         rng = np.random.default_rng(seed)
         splits = [_limit(xs, ys, cfg.max_samples, rng) for xs, ys in splits]
-    arrays = [a for xs, ys in splits for a in (_x(xs, scale, spec.input_dtype), _y(ys, spec.task))]
+    arrays = [a for xs, ys in splits for a in (_inputs(xs, scale, spec), _targets(ys, spec))]
     if spec.task == "multiclass" and len(np.unique(arrays[1])) < 2:
         raise ConfigError(
             f"data={cfg.name}: the training split holds a single class; a classifier needs examples of at least 2"
@@ -139,7 +166,7 @@ def index_dataset(
 
 def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Indices (kept, held out) with ``fraction`` held out; stratified when possible."""
-    index = np.arange(len(y))
+    index = np.arange(num_examples(y))
     if fraction == 0:
         return index, index[:0]
     from sklearn.model_selection import train_test_split
@@ -152,14 +179,36 @@ def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) 
                 pass
         return tuple(train_test_split(index, test_size=fraction, random_state=seed))
     except ValueError as err:
-        raise ConfigError(f"{key}={fraction}: cannot split {len(y)} examples ({err})") from None
+        raise ConfigError(f"{key}={fraction}: cannot split {len(index)} examples ({err})") from None
 
 
-def _limit(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    if len(x) <= n:
+def num_examples(a: Any) -> int:
+    """Examples in an array, or in a dict of arrays keyed by input or output name."""
+    return len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
+
+
+def take(a: Any, index: np.ndarray) -> Any:
+    """The examples ``index`` of an array, or of each array of a dict."""
+    return {name: v[index] for name, v in a.items()} if isinstance(a, dict) else a[index]
+
+
+def _limit(x: Any, y: Any, n: int, rng: np.random.Generator) -> tuple[Any, Any]:
+    if num_examples(x) <= n:
         return x, y
-    keep = np.sort(rng.choice(len(x), size=n, replace=False))
-    return x[keep], y[keep]
+    keep = np.sort(rng.choice(num_examples(x), size=n, replace=False))
+    return take(x, keep), take(y, keep)
+
+
+def _inputs(x: Any, scale: float, spec: DataSpec) -> Any:
+    if spec.inputs is None:
+        return _x(x, scale, spec.input_dtype)
+    return {name: _x(x[name], scale, spec.inputs[name].dtype) for name in spec.inputs}
+
+
+def _targets(y: Any, spec: DataSpec) -> Any:
+    if spec.outputs is None:
+        return _y(y, spec.task)
+    return {name: _y(y[name], output.task) for name, output in spec.outputs.items()}
 
 
 def _x(x: np.ndarray, scale: float, dtype: str = "float32") -> np.ndarray:

@@ -58,6 +58,12 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     from dltool.evaluation.ensemble import check_members, combine, explicit_weights, fit_weights
 
     specs = [data_spec(run.data) for run in runs]
+    for target, run, spec in zip(targets, runs, specs, strict=True):
+        if spec.inputs is not None or spec.outputs is not None:
+            raise ConfigError(
+                f"{target.label}: dltool evaluate takes models of one input and one output; data={run.data.name} "
+                "has named inputs and outputs (the run's test metrics per output are in its results.json)"
+            )
     check_members([t.label for t in targets], specs)
     weights = explicit_weights(setup.ensemble.weights, len(targets))
     _warn_if_splits_differ(targets, runs)

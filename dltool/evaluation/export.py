@@ -24,7 +24,7 @@ import numpy as np
 
 from dltool.config.schemas import ExportConfig
 from dltool.errors import ConfigError, JobFailed
-from dltool.evaluation.loading import load_model, locate, parse_overrides, settings
+from dltool.evaluation.loading import load_model, locate, parse_overrides, require_single_io, settings
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -115,6 +115,7 @@ def export_run(target_word: str, overrides: list[str], unsafe: bool = False) -> 
     if out.exists():
         raise ConfigError(f"{out}: already exists; choose another path with out=PATH")
     model = load_model(target.checkpoint, unsafe)
+    require_single_io(model, "export", target.label)
     x = np.random.default_rng(0).random((setup.samples, *model.input_shape[1:]), dtype=np.float32)
     expected = np.asarray(model.predict(x, verbose=0))  # also builds the traced call an export needs
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -146,6 +146,21 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
     return cfg, run
 
 
+def require_single_io(model: Any, command: str, label: str) -> None:
+    """Refuse, in one line, a model of several (or named) inputs or outputs: ``command`` reads plain arrays."""
+    names = [getattr(t, "name", "?") for t in model.inputs], list(getattr(model, "output_names", []) or [])
+    if (
+        len(model.inputs) > 1
+        or len(model.outputs) > 1
+        or isinstance(model.output, dict)
+        or isinstance(model.input, dict)
+    ):
+        raise ConfigError(
+            f"{label}: dltool {command} takes models of one input and one output; this graph has inputs "
+            f"{', '.join(names[0])} and outputs {', '.join(names[1])} (its test metrics per output are in results.json)"
+        )
+
+
 def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
     """The Keras model of a ``.keras`` file, uncompiled, in safe mode unless ``unsafe``."""
     import keras

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from dltool.errors import ConfigError
-from dltool.evaluation.loading import Target, load_model, locate, run_config
+from dltool.evaluation.loading import Target, load_model, locate, require_single_io, run_config
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
@@ -152,6 +152,7 @@ def predict_files(
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     target = locate(target_word)
     model = load_model(target.checkpoint, unsafe)
+    require_single_io(model, "predict", target.label)
     task, names = output_kind(target, model)
     labels, x = _csv_run_inputs(target, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)

@@ -30,6 +30,7 @@ from dltool.models.augment import augmentation_layers
 from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
 from dltool.models.cnn import build_cnn
 from dltool.models.gan import build_gan, generation_spec
+from dltool.models.graph import build_graph
 from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
 from dltool.models.lenet import build_lenet5
@@ -69,6 +70,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "autoencoder": build_autoencoder,
     "transfer": build_transfer,
     "gan": build_gan,  # a whole model (generator -> discriminator), not a body: see build_model
+    "graph": build_graph,  # a whole model, not a body: build_graph(cfg, spec, reg) (docs/graph.md)
 }
 
 #: Models that change the data's task (their targets are not the dataset's labels).
@@ -141,6 +143,14 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         ) from None
     if cfg.name == "gan":  # two networks and no output head: dltool.training.gan trains them
         return body(cfg, spec)
+    if cfg.name == "graph":
+        return body(cfg, spec, reg)
+    if spec.inputs is not None or spec.outputs is not None:
+        names = ", ".join([*(spec.inputs or ["input"]), "->", *(spec.outputs or ["output"])])
+        raise ConfigError(
+            f"model={cfg.name}: the data has named inputs and outputs ({names}); declare them with model=graph "
+            "(docs/graph.md)"
+        )
     spec = model_spec(cfg, spec)
     input_shape = tuple(spec.input_shape)
     inputs = keras.Input(shape=input_shape, dtype=spec.input_dtype, name="input")

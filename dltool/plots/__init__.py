@@ -38,8 +38,12 @@ def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
     columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
     epochs = [int(r["epoch"]) for r in rows]
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], columns, strict=True):
+    width = min(len(columns), 4)  # several outputs give many panels: rows of at most 4
+    height = -(-len(columns) // width)
+    fig, axes = plt.subplots(height, width, figsize=(5 * width, 3.8 * height), squeeze=False)
+    for ax in axes.flat[len(columns) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, columns, strict=False):
         ax.plot(epochs, [float(r[name]) for r in rows], marker=".", label="train")
         if f"val_{name}" in rows[0]:
             ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], marker=".", label="validation")
@@ -127,10 +131,8 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     Uses Graphviz's ``dot`` when installed, else the pip-installed ``graphviz-pure`` binary; with
     neither, writes ``model.dot`` beside ``out`` instead.
     """
-    import keras
-
     out = Path(out)
-    dot = keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, dpi=72)
+    dot = model_dot(model)
     prog = shutil.which("dot") or _graphviz_pure()
     if prog is None:
         out.with_suffix(".dot").write_text(dot.to_string())
@@ -140,6 +142,17 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
         )
     dot.write_png(str(out), prog=prog)
     return None
+
+
+def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
+    """The pydot graph of ``model`` with shapes: every input and output, branches, shared layers (one
+    node with an edge per call); nested models (sub-models of a graph) drawn expanded, layer by
+    layer, when they hold at most ``max_nested_layers`` layers in all, else as one box each."""
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    expand = bool(nested) and sum(len(m.layers) for m in nested) <= max_nested_layers
+    return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)
 
 
 def _graphviz_pure() -> str | None:

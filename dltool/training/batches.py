@@ -6,6 +6,8 @@ Here epoch ``e`` is shuffled with the ``(seed, e)`` permutation, so a resumed ru
 exactly the batches the uninterrupted one would have. On the TensorFlow backend the batches
 are a ``tf.data`` pipeline (stateless shuffle, gather); on JAX and PyTorch, which do not import
 TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation (another order, as exact).
+``x`` and ``y`` may be dicts of arrays keyed by input and output name (models of several inputs
+or outputs): every array is gathered with the same indices.
 
 Example:
     >>> import numpy as np
@@ -19,13 +21,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dltool.data.base import num_examples, take
+
 
 def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, int]) -> tuple[Any, int | None]:
     """The ``(x, y)`` batches of epochs ``epochs[0]`` to ``epochs[1] - 1``, and the ``steps_per_epoch`` to fit with."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
-        return _tf_batches(x, y, batch_size, seed, epochs), steps_per_epoch(len(x), batch_size)
+        return _tf_batches(x, y, batch_size, seed, epochs), steps_per_epoch(num_examples(x), batch_size)
     return _py_dataset(x, y, batch_size, seed, epochs[0]), None
 
 
@@ -37,7 +41,7 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
     """
     import tensorflow as tf
 
-    n = len(x)
+    n = num_examples(x)
 
     def order(epoch: Any) -> Any:
         return tf.random.experimental.stateless_shuffle(
@@ -52,7 +56,9 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()  # as Keras does: gather batches from the whole arrays
     return (
         tf.data.Dataset.zip((indices, arrays))
-        .map(lambda idx, xy: (tf.gather(xy[0], idx), tf.gather(xy[1], idx)), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(
+            lambda idx, xy: tf.nest.map_structure(lambda a: tf.gather(a, idx), xy), num_parallel_calls=tf.data.AUTOTUNE
+        )
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -66,18 +72,18 @@ def _py_dataset(x: Any, y: Any, batch_size: int, seed: int, first_epoch: int) ->
         def __init__(self) -> None:
             super().__init__()
             self.epoch = first_epoch
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(num_examples(x))
 
         def __len__(self) -> int:
-            return steps_per_epoch(len(x), batch_size)
+            return steps_per_epoch(num_examples(x), batch_size)
 
         def __getitem__(self, i: int) -> tuple[Any, Any]:
             index = self.order[i * batch_size : (i + 1) * batch_size]
-            return x[index], y[index]
+            return take(x, index), take(y, index)
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(len(x))
+            self.order = np.random.default_rng([seed, self.epoch]).permutation(num_examples(x))
 
     return EpochBatches()
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from dltool.config import RunConfig
 from dltool.data import DataSpec
+from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.training.optimizers import build_optimizer
 
@@ -63,15 +64,46 @@ def compile_model(
     optimizer = (
         run.optimizer if learning_rate is None else dataclasses.replace(run.optimizer, learning_rate=learning_rate)
     )
-    loss, metrics = loss_and_metrics(run, spec)
+    loss_weights = None
+    if run.model.name == "graph":
+        loss, metrics, loss_weights = graph_losses(run, spec)
+    else:
+        loss, metrics = loss_and_metrics(run, spec)
     model.compile(
         optimizer=build_optimizer(optimizer),
         loss=loss,
         metrics=metrics,
+        loss_weights=loss_weights,
         jit_compile=run.trainer.jit_compile,
         steps_per_execution=run.trainer.steps_per_execution,
     )
     return model
+
+
+def graph_losses(run: RunConfig, spec: DataSpec) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, float]]:
+    """Loss, metrics and loss weight of each output of a ``model=graph``, keyed by output name.
+
+    ``auto`` is what :func:`loss_and_metrics` gives for that output's target (its task in
+    ``spec.outputs``, or the data's task for a single output).
+    """
+    losses, metrics, weights = {}, {}, {}
+    for name, out in run.model.outputs.items():
+        target = spec.outputs[name] if spec.outputs is not None else spec
+        if spec.outputs is not None and uses_one_hot_labels(run, target):
+            raise ConfigError(
+                f"regularization.label_smoothing={run.regularization.label_smoothing}: the outputs of a graph "
+                "take class indices; set it to 0"
+            )
+        if out.loss == "categorical_crossentropy" and target.task == "multiclass" and spec.outputs is not None:
+            raise ConfigError(
+                f"model.outputs.{name}.loss=categorical_crossentropy: the data gives class indices; "
+                "use sparse_categorical_crossentropy (or auto)"
+            )
+        auto_loss, auto_metrics = loss_and_metrics(run, target)
+        losses[name] = auto_loss if out.loss == "auto" else out.loss
+        metrics[name] = [m for item in out.metrics for m in (auto_metrics if item == "auto" else [item])]
+        weights[name] = out.loss_weight
+    return losses, metrics, weights
 
 
 def param_counts(model: keras.Model) -> dict[str, int]:

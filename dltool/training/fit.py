@@ -59,9 +59,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     log.info(
         "data %s: %d train, %d validation, %d test examples of shape %s (%s)",
         run.data.name,
-        len(data.x_train),
-        len(data.x_val),
-        len(data.x_test),
+        data.size("train"),
+        data.size("val"),
+        data.size("test"),
         spec.input_shape,
         spec.task,
     )
@@ -82,7 +82,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     if warning:
         log.warning(warning)
 
-    has_validation = len(data.x_val) > 0
+    has_validation = data.size("val") > 0
     monitor = run.callbacks.monitor
     if not has_validation and monitor.startswith("val_"):
         log.warning(
@@ -91,7 +91,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             monitor,
         )
         monitor = monitor.removeprefix("val_")
-    steps = steps_per_epoch(len(data.x_train), run.trainer.batch_size)
+    steps = steps_per_epoch(data.size("train"), run.trainer.batch_size)
     stop = RunStop()
     callbacks, checkpoint = build_callbacks(
         run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
@@ -158,7 +158,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "epochs_run": epochs_run,
         "resumed_from_epoch": first_epoch if run.resume else None,
         "train_time_s": round(resume.train_time_s, 3),
-        "samples_per_s": round(len(data.x_train) * session_epochs / session_time, 1) if session_epochs else None,
+        "samples_per_s": round(data.size("train") * session_epochs / session_time, 1) if session_epochs else None,
         "params": param_counts(full_model),
         **({"feature_extraction_s": round(extraction_s, 3)} if extraction_s is not None else {}),
         **info.as_dict(),
@@ -166,9 +166,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "seed": run.trainer.seed,
         "data": {
             "name": run.data.name,
-            "train": len(data.x_train),
-            "validation": len(data.x_val),
-            "test": len(data.x_test),
+            "train": data.size("train"),
+            "validation": data.size("val"),
+            "test": data.size("test"),
             "input_shape": list(spec.input_shape),
             "class_names": list(spec.class_names) if spec.class_names else None,
         },
