@@ -123,7 +123,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
         )
         batches = mix_batches(
-            batches, run.regularization.augmentation, data.x_train.shape[1:], run.trainer.seed + first
+            batches, run.regularization.augmentation, tuple(spec.input_shape), run.trainer.seed + first
         )
         model.fit(
             batches,
@@ -229,7 +229,8 @@ def _augmentation_preview(run: RunConfig, x_train: Any, run_dir: Path) -> None:
     from dltool.plots.data import plot_augmentation_preview
 
     aug = run.regularization.augmentation
-    if x_train.ndim != 4 or not (wants_layers(aug) or wants_mixing(aug)) or not len(x_train):
+    images = getattr(x_train, "ndim", None) == 4  # not the dicts of named inputs
+    if not images or not (wants_layers(aug) or wants_mixing(aug)) or not len(x_train):
         return
     shown = x_train[:6]
     plot_augmentation_preview(
