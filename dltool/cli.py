@@ -180,6 +180,7 @@ def train(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
     from dltool.resume import split_resume
 
     argv = list(ctx.args)
+    strategies: list[str] = []
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
         resume, overrides = split_resume(args.overrides)
@@ -193,10 +194,15 @@ def train(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
             refuse_existing_run_dir(args.overrides)
             check_output_dir(args.overrides)
             for overrides in expand_sweeps(args.overrides):
-                check_data(validate(compose(overrides, args.config_name, args.config_dirs, args.config_path)).data)
+                run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
+                check_data(run.data)
+                strategies.append(run.trainer.strategy)
     from dltool.train import run_hydra
+    from dltool.training.multi_worker import worker_run_dir
 
-    raise typer.Exit(run_hydra(argv, args.config_name))
+    with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
+        code = run_hydra(argv + scratch, args.config_name)
+    raise typer.Exit(code)
 
 
 def _resume(value: str, overrides: list[str], multirun: bool) -> int:
