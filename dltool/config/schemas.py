@@ -480,7 +480,7 @@ class TrainerConfig:
     )
     precision: str = opt(
         "float32",
-        "dtype policy (auto: mixed_bfloat16 on GPUs of compute capability >= 8.0, mixed_float16 on older, else float32)",
+        "dtype policy (auto: mixed_bfloat16 on GPUs of compute capability >= 8.0, mixed_float16 on older, CPU float32)",
         choices=PRECISIONS,
     )
     jit_compile: Any = opt("auto", "XLA compilation: auto | true | false")

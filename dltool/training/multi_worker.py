@@ -7,10 +7,10 @@ examples of the global batch and the gradients are all-reduced, so all workers h
 The chief (the ``chief`` task, else worker 0, or SLURM task 0) writes the run directory, identical in
 layout to a single-device run; the other workers write theirs into a temporary directory, removed at the end.
 
-Example (two workers on one machine, each in its own shell):
-    TF_CONFIG='{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]}, "task": {"type": "worker", "index": 0}}' \\
-        dltool train trainer.strategy=multi_worker
-    TF_CONFIG='{... "task": {"type": "worker", "index": 1}}' dltool train trainer.strategy=multi_worker
+Example (two workers on one machine, each in its own shell; index 1 in the second):
+    export TF_CONFIG='{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]},
+                       "task": {"type": "worker", "index": 0}}'
+    dltool train trainer.strategy=multi_worker
 
     >>> is_chief({"TF_CONFIG": '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}'})
     False
