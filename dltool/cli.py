@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from dltool import __version__
-from dltool.errors import DltoolError
+from dltool.errors import ConfigError, DltoolError
 
 app = typer.Typer(
     name="dltool",
@@ -217,7 +217,10 @@ def _resume(value: str, overrides: list[str], multirun: bool) -> int:
         args = HydraArgs.parse(argv)
         cfg = compose(args.overrides, args.config_name, [], args.config_path)
         check_unchanged(plan, cfg)
-        check_epochs(plan, validate(cfg).trainer.epochs)
+        run = validate(cfg)
+        check_epochs(plan, run.trainer.epochs)
+        if run.trainer.strategy == "multi_worker":  # its workers' backups are not kept: only the chief's
+            raise ConfigError(f"resume={value}: a trainer.strategy=multi_worker run cannot be resumed; start it anew")
         console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
         return run_hydra(argv, args.config_name)
 
