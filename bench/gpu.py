@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the epoch clock imports Keras; there is no TensorFlow here
 
 from bench.epoch_clock import epoch_periods  # noqa: E402
+from bench.torch_nets import torch_resnet20  # noqa: E402
 
 BATCH = 512
 NO_CHECKPOINTS = ("callbacks.checkpoint.save_best=false", "callbacks.checkpoint.save_last=false")
@@ -109,33 +110,6 @@ def plain_keras_fit(clock: str, samples: int, epochs: int, precision: str) -> No
     x = rng.standard_normal((samples, 32, 32, 3), dtype=np.float32)
     y = rng.integers(0, 10, samples)
     model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[EpochClock(clock)])
-
-
-def torch_resnet20():
-    import torch
-    from torch import nn
-
-    class Block(nn.Module):
-        def __init__(self, cin: int, cout: int, stride: int) -> None:
-            super().__init__()
-            self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
-            self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
-            self.stride, self.pad = stride, cout - cin
-
-        def forward(self, x):
-            y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-            shortcut = x[:, :, :: self.stride, :: self.stride]  # option A: subsample, zero-pad channels
-            if self.pad:
-                shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, 0, self.pad))
-            return torch.relu(y + shortcut)
-
-    layers: list[nn.Module] = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
-    cin = 16
-    for stage, cout in enumerate((16, 32, 64)):
-        for block in range(3):
-            layers.append(Block(cin, cout, 2 if stage and block == 0 else 1))
-            cin = cout
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
 def torch_images_per_s(samples: int, epochs: int, bf16: bool, compiled: bool) -> float:

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from dltool import __version__
-from dltool.errors import DltoolError
+from dltool.errors import ConfigError, DltoolError
 
 app = typer.Typer(
     name="dltool",
@@ -214,6 +214,7 @@ def train(
     from dltool.resume import split_resume
 
     argv = list(overrides or [])
+    strategies: list[str] = []
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
         resume, overrides = split_resume(args.overrides)
@@ -227,10 +228,15 @@ def train(
             refuse_existing_run_dir(args.overrides)
             check_output_dir(args.overrides)
             for overrides in expand_sweeps(args.overrides):
-                check_data(validate(compose(overrides, args.config_name, args.config_dirs, args.config_path)).data)
+                run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
+                check_data(run.data)
+                strategies.append(run.trainer.strategy)
     from dltool.train import run_hydra
+    from dltool.training.multi_worker import worker_run_dir
 
-    raise typer.Exit(run_hydra(argv, args.config_name))
+    with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
+        code = run_hydra(argv + scratch, args.config_name)
+    raise typer.Exit(code)
 
 
 def _resume(value: str, overrides: list[str], multirun: bool) -> int:
@@ -245,7 +251,10 @@ def _resume(value: str, overrides: list[str], multirun: bool) -> int:
         args = HydraArgs.parse(argv)
         cfg = compose(args.overrides, args.config_name, [], args.config_path)
         check_unchanged(plan, cfg)
-        check_epochs(plan, validate(cfg).trainer.epochs)
+        run = validate(cfg)
+        check_epochs(plan, run.trainer.epochs)
+        if run.trainer.strategy == "multi_worker":  # its workers' backups are not kept: only the chief's
+            raise ConfigError(f"resume={value}: a trainer.strategy=multi_worker run cannot be resumed; start it anew")
         console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
         return run_hydra(argv, args.config_name)
 

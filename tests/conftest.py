@@ -20,10 +20,10 @@ def run_dltool(
     return subprocess.run([*DLTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env))
 
 
-def start_dltool(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def start_dltool(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``dltool ARGS`` started in the background (to be signalled); stdout and stderr are piped."""
     return subprocess.Popen(
-        [*DLTOOL, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(None)
+        [*DLTOOL, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(env)
     )
 
 

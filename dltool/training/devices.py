@@ -26,8 +26,8 @@ class DeviceInfo:
 
     backend: str
     device: str  # "cpu", "gpu:0", "gpu:0,1"
-    strategy: str  # "default", "mirrored" (TensorFlow) or "data_parallel" (JAX)
-    precision: str
+    strategy: str  # "default", "mirrored", "multi_worker" (TensorFlow) or "data_parallel" (JAX)
+    precision: str  # the dtype policy used (trainer.precision=auto resolved)
     replicas: int
     strategy_object: Any = None
 
@@ -60,8 +60,27 @@ def setup_devices(trainer: TrainerConfig) -> DeviceInfo:
     else:
         info = _torch_devices(trainer)
     keras.utils.set_random_seed(trainer.seed)
-    keras.mixed_precision.set_global_policy(trainer.precision)
+    keras.mixed_precision.set_global_policy(info.precision)
     return info
+
+
+def resolve_precision(precision: str, capabilities: list[tuple[int, int]]) -> str:
+    """The dtype policy for ``trainer.precision`` on GPUs of these compute capabilities (none: CPU).
+
+    ``auto`` takes bfloat16 where the GPU computes it natively (compute capability 8.0, Ampere, and
+    later), float16 with loss scaling on older GPUs (Keras' ``compile`` wraps the optimizer in a
+    ``LossScaleOptimizer`` under ``mixed_float16``), and float32 on the CPU.
+
+    >>> resolve_precision("auto", [(9, 0)]), resolve_precision("auto", [(7, 0)]), resolve_precision("auto", [])
+    ('mixed_bfloat16', 'mixed_float16', 'float32')
+    >>> resolve_precision("mixed_float16", [])
+    'mixed_float16'
+    """
+    if precision != "auto":
+        return precision
+    if not capabilities:
+        return "float32"
+    return "mixed_bfloat16" if min(capabilities) >= (8, 0) else "mixed_float16"
 
 
 def _tensorflow_devices(trainer: TrainerConfig) -> DeviceInfo:
@@ -72,13 +91,35 @@ def _tensorflow_devices(trainer: TrainerConfig) -> DeviceInfo:
     tf.config.set_visible_devices([gpus[i] for i in chosen], "GPU")
     if trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if len(chosen) > 1:
-        strategy, name = tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(len(chosen))]), "mirrored"
+    name = _strategy_name(trainer, len(chosen))
+    if name == "multi_worker":
+        from dltool.training.multi_worker import multi_worker_strategy
+
+        strategy = multi_worker_strategy()
+    elif name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(len(chosen))] or ["/cpu:0"])
     else:
-        strategy, name = tf.distribute.get_strategy(), "default"
-    return DeviceInfo(
-        "tensorflow", _device_name(chosen), name, trainer.precision, strategy.num_replicas_in_sync, strategy
-    )
+        strategy = tf.distribute.get_strategy()
+    capabilities = [tf.config.experimental.get_device_details(gpus[i])["compute_capability"] for i in chosen]
+    precision = resolve_precision(trainer.precision, capabilities)
+    return DeviceInfo("tensorflow", _device_name(chosen), name, precision, strategy.num_replicas_in_sync, strategy)
+
+
+def _strategy_name(trainer: TrainerConfig, gpus: int) -> str:
+    """``trainer.strategy`` made concrete: auto mirrors over several GPUs; the others are TensorFlow's."""
+    if trainer.strategy == "auto":
+        return "mirrored" if gpus > 1 else "default"
+    if trainer.backend != "tensorflow":
+        raise ConfigError(
+            f"trainer.strategy={trainer.strategy}: a TensorFlow strategy, not for trainer.backend={trainer.backend}; "
+            "use trainer.strategy=auto (data parallel over the chosen GPUs) or trainer.backend=tensorflow"
+        )
+    if trainer.strategy == "default" and gpus > 1:
+        raise ConfigError(
+            f"trainer.strategy=default trains on one device, not trainer.devices={trainer.devices}; "
+            "use trainer.strategy=mirrored (or auto), or one GPU (trainer.devices=[0])"
+        )
+    return trainer.strategy
 
 
 def _jax_devices(trainer: TrainerConfig) -> DeviceInfo:
@@ -87,16 +128,21 @@ def _jax_devices(trainer: TrainerConfig) -> DeviceInfo:
 
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
     chosen = _visible_choice(trainer.devices, len(gpus))
+    _strategy_name(trainer, len(chosen))
+    precision = resolve_precision(
+        trainer.precision, [tuple(map(int, gpus[i].compute_capability.split("."))) for i in chosen]
+    )
     if len(chosen) > 1:
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=[gpus[i] for i in chosen]))
-        return DeviceInfo("jax", _device_name(chosen, trainer.devices), "data_parallel", trainer.precision, len(chosen))
-    return DeviceInfo("jax", _device_name(chosen, trainer.devices), "default", trainer.precision, 1)
+        return DeviceInfo("jax", _device_name(chosen, trainer.devices), "data_parallel", precision, len(chosen))
+    return DeviceInfo("jax", _device_name(chosen, trainer.devices), "default", precision, 1)
 
 
 def _torch_devices(trainer: TrainerConfig) -> DeviceInfo:
     import torch
 
     chosen = _visible_choice(trainer.devices, torch.cuda.device_count())
+    _strategy_name(trainer, 1)
     if len(chosen) > 1:
         raise ConfigError(
             f"trainer.devices={trainer.devices}: the torch backend trains on one device here; "
@@ -104,7 +150,8 @@ def _torch_devices(trainer: TrainerConfig) -> DeviceInfo:
         )
     if trainer.deterministic:
         torch.use_deterministic_algorithms(True)
-    return DeviceInfo("torch", _device_name(chosen, trainer.devices), "default", trainer.precision, 1)
+    precision = resolve_precision(trainer.precision, [torch.cuda.get_device_capability(i) for i in chosen])
+    return DeviceInfo("torch", _device_name(chosen, trainer.devices), "default", precision, 1)
 
 
 def _visible_choice(devices: Any, available: int) -> list[int]:

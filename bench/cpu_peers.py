@@ -1,0 +1,230 @@
+"""CPU training speed: ``dltool train`` against a plain Keras script, plain PyTorch (eager) and PyTorch
+Lightning, on the same networks and CIFAR-shaped synthetic data, in one run.
+
+    pip install 'dltool[bench]'          # torch and lightning
+    python bench/cpu_peers.py                                   # mlp, cnn_cifar, resnet; every side
+    python bench/cpu_peers.py --models resnet --sides dltool torch dltool-jax --epochs 6
+
+Each side trains in its own process, sides one after the other for each network, and records when each
+epoch ends (``bench/epoch_clock.py`` for Keras; the same marks by hand for PyTorch). The first epoch
+(tracing, warm-up) is dropped; samples/s are reported as the median and the best of the other epochs.
+Same for all sides: batch 128, SGD with momentum 0.9, shuffled every epoch, no validation split.
+
+Sides: ``dltool`` (``dltool train`` as users run it: checkpoints, metrics CSV, TensorBoard, backups),
+``keras`` (the same Keras model, built by dltool's builder, and a bare ``fit`` on NumPy arrays),
+``torch`` (the network written in PyTorch, eager, batches indexed from tensors), ``lightning``
+(the same module in a ``LightningModule`` and a ``Trainer`` without logger or checkpoints); and
+dltool variants: ``dltool-jax`` and ``dltool-torch`` (``trainer.backend``), ``dltool-xla``
+(``trainer.jit_compile=true``), ``dltool-1inter`` (``TF_NUM_INTEROP_THREADS=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BATCH = 128
+LEARNING_RATE = 0.01
+SAMPLES = {"mlp": 10_000, "cnn_cifar": 3_000, "resnet": 1_500}
+MODEL_OVERRIDES = {"mlp": ["model=mlp"], "cnn_cifar": ["model=cnn_cifar"], "resnet": ["model=resnet"]}
+VARIANTS = {
+    "dltool-jax": (["trainer.backend=jax"], {}),
+    "dltool-torch": (["trainer.backend=torch"], {}),
+    "dltool-xla": (["trainer.jit_compile=true"], {}),
+    "dltool-1inter": ([], {"TF_NUM_INTEROP_THREADS": "1"}),
+}
+SIDES = ("dltool", "keras", "torch", "lightning", *VARIANTS)
+
+
+def data_overrides(samples: int) -> list[str]:
+    return [
+        "data=synthetic",
+        f"data.num_samples={samples}",
+        "data.input_shape=[32,32,3]",
+        "data.num_classes=10",
+        "data.validation_split=0",
+        "data.test_split=0.01",
+    ]
+
+
+def train_size(samples: int) -> int:
+    return samples - round(samples * 0.01)
+
+
+def synthetic(samples: int) -> tuple:
+    """The very arrays dltool trains on (``data=synthetic``, seed 42): NHWC images, integer labels."""
+    from dltool.config import compose, validate
+    from dltool.data import load_dataset
+
+    data = load_dataset(validate(compose(data_overrides(samples))).data, seed=42)
+    return data.x_train, data.y_train
+
+
+def plain_keras(model_name: str, samples: int, epochs: int, clock: str) -> None:
+    import keras
+
+    from bench.epoch_clock import EpochClock
+    from bench.torch_nets import PARAMS
+    from dltool.config import compose, validate
+    from dltool.data import DataSpec
+    from dltool.models import build_model
+
+    x, y = synthetic(samples)
+    run = validate(compose(MODEL_OVERRIDES[model_name]))
+    keras.utils.set_random_seed(42)
+    model = build_model(run.model, DataSpec((32, 32, 3), "multiclass", 10), run.regularization)
+    assert sum(int(w.numpy().size) for w in model.trainable_weights) == PARAMS[model_name]
+    model.compile(
+        optimizer=keras.optimizers.SGD(LEARNING_RATE, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[EpochClock(clock)])
+
+
+def plain_torch(model_name: str, samples: int, epochs: int, clock: str) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from bench.torch_nets import PARAMS, torch_net
+
+    x, y = synthetic(samples)
+    torch.manual_seed(42)
+    model = torch_net(model_name)
+    assert sum(p.numel() for p in model.parameters()) == PARAMS[model_name]
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9)
+    x, y = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long()
+    marks = [time.perf_counter()]
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(len(x)).split(BATCH):
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        marks.append(time.perf_counter())
+    Path(clock).write_text(json.dumps(marks))
+
+
+def lightning(model_name: str, samples: int, epochs: int, clock: str) -> None:
+    import lightning as L
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from bench.torch_nets import torch_net
+
+    x, y = synthetic(samples)
+    L.seed_everything(42, verbose=False)
+    marks: list[float] = []
+
+    class Module(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch_net(model_name)
+
+        def training_step(self, batch, _):
+            inputs, labels = batch
+            return F.cross_entropy(self.net(inputs), labels)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=LEARNING_RATE, momentum=0.9)
+
+        def on_train_start(self) -> None:
+            marks.append(time.perf_counter())
+
+        def on_train_epoch_end(self) -> None:
+            marks.append(time.perf_counter())
+
+    data = TensorDataset(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long())
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(Module(), DataLoader(data, batch_size=BATCH, shuffle=True))
+    Path(clock).write_text(json.dumps(marks))
+
+
+def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Path) -> list[float]:
+    from bench.epoch_clock import epoch_periods
+
+    clock = workdir / f"{side}-{model_name}.json"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    if side.startswith("dltool"):
+        overrides, extra_env = VARIANTS.get(side, ([], {}))
+        env.update(extra_env)
+        cmd = [
+            sys.executable,
+            "-m",
+            "dltool",
+            "train",
+            *MODEL_OVERRIDES[model_name],
+            *data_overrides(samples),
+            f"trainer.epochs={epochs}",
+            f"trainer.batch_size={BATCH}",
+            "optimizer=momentum",
+            f"optimizer.learning_rate={LEARNING_RATE}",
+            "callbacks.early_stopping.enabled=false",
+            f"callbacks.custom=[{{_target_: bench.epoch_clock.EpochClock, path: '{clock}'}}]",
+            *overrides,
+        ]
+    else:
+        cmd = [sys.executable, __file__, "--side", side, "--models", model_name, "--clock", str(clock)]
+        cmd += ["--samples", str(samples), "--epochs", str(epochs)]
+    done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{side} on {model_name} failed:\n{done.stderr[-3000:]}")
+    return epoch_periods(clock)[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(SAMPLES), choices=list(SAMPLES))
+    parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    parser.add_argument("--epochs", type=int, default=6, help="per process; the first is dropped")
+    parser.add_argument("--samples", type=int, help="synthetic examples (default: per model, see SAMPLES)")
+    parser.add_argument("--side", choices=("keras", "torch", "lightning"), help=argparse.SUPPRESS)
+    parser.add_argument("--clock", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        side = {"keras": plain_keras, "torch": plain_torch, "lightning": lightning}[args.side]
+        side(args.models[0], args.samples, args.epochs, args.clock)
+        return
+
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for model_name in args.models:
+            samples = args.samples or SAMPLES[model_name]
+            speeds: dict[str, list[float]] = {}
+            for side in args.sides:
+                periods = run_side(side, model_name, samples, args.epochs, Path(tmp))
+                speeds[side] = [train_size(samples) / p for p in periods]
+                print(f"{model_name:>9} {side:>13}: " + " ".join(f"{s:.0f}" for s in speeds[side]), flush=True)
+            reference = statistics.median(speeds["torch"]) if "torch" in speeds else None
+            for side, got in speeds.items():
+                median = statistics.median(got)
+                ratio = f"{median / reference:.2f}" if reference else "-"
+                rows.append(f"| {model_name} | {side} | {median:.0f} | {max(got):.0f} | {ratio} |")
+    print(f"load average at end: {os.getloadavg()}")
+    print("\n| network | side | samples/s, median | best epoch | median / PyTorch eager |")
+    print("| --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
