@@ -317,7 +317,7 @@ def runs(
     ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option("--column", "-c", help="Add a column: a config or results key, e.g. model.activation (repeatable)."),
+        typer.Option("--column", "-c", help="Add a column: a config or results key, e.g. params.total (repeatable)."),
     ] = None,
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON for scripts."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),

@@ -78,7 +78,8 @@ ROWS = {
     18: "Multi-output model (age, income, gender) with per-output losses and loss weights",
     19: "Shared layers (siamese LSTM on two sentences)",
     20: "A model used as a layer (dual camera with one shared Xception base)",
-    21: "Transfer learning: frozen InceptionV3 base + new head; fine-tuning top layers with a low LR; feature extraction",
+    21: "Transfer learning: frozen InceptionV3 base + new head; fine-tuning top layers with a low LR; "
+    "feature extraction",
     22: "RNNs: SimpleRNN, LSTM, GRU; deep (stacked) RNN; seq-to-vector, seq-to-seq; IMDB sentiment",
     23: "Autoencoder: compress and reconstruct",
     24: "GAN: a generator and a discriminator trained against each other, sample images per epoch",
