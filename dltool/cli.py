@@ -142,6 +142,8 @@ are listed as incomplete or corrupt.
   dltool runs --sort test_accuracy --desc --where model=resnet
 
   dltool runs --where status=completed --where trainer.epochs=30 --json
+
+  dltool runs --root outputs/multirun -c model.activation -c params.total   [dim]# a comparison side by side[/dim]
 """
 
 
@@ -358,17 +360,22 @@ def runs(
     where: Annotated[
         list[str] | None, typer.Option("--where", help="key=value filter on a column or config key (repeatable).")
     ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", "-c", help="Add a column: a config or results key, e.g. params.total (repeatable)."),
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON for scripts."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
-    from dltool.evaluation.runs import filter_rows, print_runs, public, scan_runs, sort_rows
+    from dltool.evaluation.runs import check_keys, filter_rows, print_runs, public, scan_runs, sort_rows
 
     with _user_errors(debug):
         rows = sort_rows(filter_rows(scan_runs(root), where or []), sort, descending=desc)
+        check_keys(rows, column or [], "--column")
     if as_json:
         typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
     else:
-        print_runs(rows, root)
+        print_runs(rows, root, column)
 
 
 @app.command("list", help=LIST_HELP)

@@ -45,3 +45,10 @@ def results(run_dir: Path) -> dict:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """End every test run with the cookbook's coverage: rows covered, and those not (yet)."""
+    from tests.test_cookbook import SECTIONS, coverage_line
+
+    terminalreporter.write_line(coverage_line(SECTIONS))

@@ -231,7 +231,9 @@ def test_export_gives_the_checkpoints_predictions(runs: dict[str, Path], fmt: st
 
 
 # ----------------------------------------------------------------------------------- runs
-def test_runs_lists_sorts_filters_and_survives_broken_directories(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_runs_lists_sorts_filters_and_survives_broken_directories(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = runs["digits1"].parents[3]  # outputs/
     (root / "2026-01-01" / "00-00-01" / ".hydra").mkdir(parents=True)
     (root / "2026-01-01" / "00-00-02" / ".hydra").mkdir(parents=True)
@@ -250,6 +252,13 @@ def test_runs_lists_sorts_filters_and_survives_broken_directories(runs: dict[str
     assert code == 0 and "6 runs under" in output and "corrupt" in output
     code, output = invoke("runs", "--root", root, "--where", "modle=mlp")
     assert code == 2 and "did you mean model?" in output
+    monkeypatch.setenv("COLUMNS", "250")  # the table's full width: no cell cut short
+    code, output = invoke("runs", "--root", root, "--where", "data=function", "-c", "trainer.seed", "-c", "test_mae")
+    assert code == 0 and re.search(r"trainer\.seed.*test_mae", output), output
+    seeds = [line.split("│")[6].strip() for line in output.splitlines() if "function" in line]
+    assert sorted(seeds) == ["1", "2"], output
+    code, output = invoke("runs", "--root", root, "-c", "trainer.seeds")
+    assert code == 2 and "--column trainer.seeds" in output and "did you mean trainer.seed?" in output
 
 
 def test_binary_reports_draw_roc_and_precision_recall_curves(tmp_path: Path) -> None:

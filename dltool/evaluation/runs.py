@@ -3,7 +3,8 @@
 A run directory is one holding ``.hydra/`` or ``results.json``. Its status is ``results.json``'s
 (``completed``, ``failed``, ``interrupted``), ``incomplete`` when it has none yet (running, or
 killed), or ``corrupt`` when its ``results.json`` or ``.hydra/config.yaml`` cannot be read.
-``--where`` filters on a row's columns or on any dotted key of the run's config.
+``--where`` filters, ``--sort`` orders and ``--column`` shows a row's columns or any dotted key of the
+run's config or of its ``results.json``.
 
 Example:
     >>> rows = filter_rows(scan_runs(Path("outputs")), ["model=mlp"])  # doctest: +SKIP
@@ -54,6 +55,7 @@ def read_run(path: Path, root: Path) -> dict[str, Any]:
     row["model"] = (config.get("model") or {}).get("name")
     row["data"] = (config.get("data") or {}).get("name")
     if isinstance(results, dict):
+        row["results"] = results
         row["status"] = str(results.get("status", "corrupt"))
         if results.get("started_at"):
             row["date"] = str(results["started_at"]).replace("T", " ")
@@ -71,14 +73,18 @@ def read_run(path: Path, root: Path) -> dict[str, Any]:
 
 
 def _lookup(row: dict[str, Any], key: str) -> Any:
-    if key in row and key != "config":
+    """A column of the row, else a dotted key of its config, else of its results.json."""
+    if key in row and key not in ("config", "results"):
         return row[key]
-    node: Any = row["config"]
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    for tree in (row["config"], row.get("results", {})):
+        node: Any = tree
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return node
+    return None
 
 
 def _flat_keys(node: Any, prefix: str = "") -> list[str]:
@@ -87,20 +93,26 @@ def _flat_keys(node: Any, prefix: str = "") -> list[str]:
     return [k for key, value in node.items() for k in _flat_keys(value, f"{prefix}{key}.")]
 
 
+def check_keys(rows: list[dict[str, Any]], keys: list[str], flag: str) -> None:
+    """Refuse a key no row has (a column, a results key or a dotted config key), with a close match."""
+    known = {k for row in rows for k in row if k not in ("config", "results")} | {
+        k.rstrip(".") for row in rows for tree in (row["config"], row.get("results", {})) for k in _flat_keys(tree)
+    }
+    for key in keys:
+        if rows and key not in known:
+            raise ConfigError(
+                f"{flag} {key}: no run has the key '{key}'{did_you_mean(key, known)}; "
+                f"columns: {', '.join(COLUMNS)}, any config key like trainer.epochs or results key like params.total"
+            )
+
+
 def filter_rows(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, Any]]:
     """The rows where every ``key=value`` holds (numbers compare as numbers)."""
     for condition in where:
         key, sep, wanted = condition.partition("=")
         if not sep or not key:
             raise ConfigError(f"--where {condition}: expected key=value, e.g. --where model=resnet")
-        known = {k for row in rows for k in row if k != "config"} | {
-            k.rstrip(".") for row in rows for k in _flat_keys(row["config"])
-        }
-        if rows and key not in known:
-            raise ConfigError(
-                f"--where {condition}: no run has the key '{key}'{did_you_mean(key, known)}; "
-                f"columns: {', '.join(COLUMNS)} or any config key like trainer.epochs"
-            )
+        check_keys(rows, [key], "--where")
         rows = [row for row in rows if _matches(_lookup(row, key), wanted)]
     return rows
 
@@ -127,24 +139,25 @@ def sort_rows(rows: list[dict[str, Any]], key: str | None, descending: bool = Fa
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
-    """A row without its config, for ``--json``."""
-    return {k: v for k, v in row.items() if k != "config"}
+    """A row without its config and full results, for ``--json``."""
+    return {k: v for k, v in row.items() if k not in ("config", "results")}
 
 
-def print_runs(rows: list[dict[str, Any]], root: Path) -> None:
-    """The rows as a rich table."""
+def print_runs(rows: list[dict[str, Any]], root: Path, extra: list[str] | None = None) -> None:
+    """The rows as a rich table; ``extra`` adds columns of config or results keys (the keys a comparison varies)."""
     from rich.table import Table
 
     from dltool.console import console
 
     colors = {"completed": "green", "failed": "red", "corrupt": "red", "incomplete": "yellow", "interrupted": "yellow"}
+    columns = [*COLUMNS[:5], *(extra or []), *COLUMNS[5:]]
     table = Table(title=f"{len(rows)} runs under {root}")
-    for column in COLUMNS:
+    for column in columns:
         table.add_column(column, justify="right" if column in ("best_val", "test", "epochs") else "left")
     for row in rows:
         cells = []
-        for column in COLUMNS:
-            value = row.get(column)
+        for column in columns:
+            value = row.get(column) if column in COLUMNS else _lookup(row, column)
             if column in ("best_val", "test") and isinstance(value, int | float):
                 value = f"{row['monitor'] if column == 'best_val' else row['test_metric']} {value:.4g}"
             elif column == "status":

@@ -85,6 +85,8 @@ def start_phase_two(model: keras.Model, run: RunConfig, spec: Any, callbacks: li
     for callback in callbacks:
         if isinstance(callback, keras.callbacks.LearningRateScheduler):
             callback.schedule = lambda epoch, lr: epoch_learning_rate(phase_two, epoch - first_epoch, remaining)
+        if isinstance(callback, keras.callbacks.TensorBoard):
+            callback.set_model(model)  # phase 1's end closed its event writers; set_model gives it new ones
     log.info(
         "fine-tuning phase 2 from epoch %d: %d trainable weights, learning rate %g",
         first_epoch + 1,
