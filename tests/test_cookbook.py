@@ -9,17 +9,20 @@ of TECHNIQUES.md's table). In a section:
   line (``\\`` continues a line, ``# ...`` is a comment; a trailing ``# exit N`` is the exit code
   the command must end with, 0 otherwise). ``$RUN`` is replaced by the newest run directory the
   section's commands have made so far, ``$RUNS`` by every run directory the last command that made
-  runs made (e.g. ``dltool evaluate $RUNS`` after ``dltool train -m``).
+  runs made (e.g. ``dltool evaluate $RUNS`` after ``dltool train -m``). ``$IMAGE_FOLDER`` is replaced
+  by a generated Cats-vs-Dogs-like folder (``image_folder``: ``cats/`` and ``dogs/`` sub-folders of
+  small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), where a reader passes their own.
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
   a comment):
 
   - ``files: GLOB...``: every run of the section holds a match of each glob (a glob starting with
-    ``outputs/`` is matched from the section's working directory instead, e.g. a sweep's files);
+    ``outputs/`` or ``./`` is matched from the section's working directory instead, e.g. a sweep's
+    files, ``./mlruns/mlflow.db``);
   - ``output: TEXT``: the printed output of the section's commands contains TEXT;
-  - ``[OVERRIDE] KEY OP VALUE``: ``results.json``'s KEY (dotted: ``params.total``) compared with a
-    number or a word (OP one of ``== != < <= > >=``), in the runs whose ``.hydra/overrides.yaml``
-    holds OVERRIDE as written there (``[model.activation=relu]``), or in every run without ``[...]``;
-    a selector that picks no run fails;
+  - ``[OVERRIDE] KEY OP VALUE``: ``results.json``'s KEY (dotted: ``params.total``; a number indexes
+    a list: ``data.class_names.0``) compared with a number or a word (OP one of ``== != < <= > >=``),
+    in the runs whose ``.hydra/overrides.yaml`` holds OVERRIDE as written there
+    (``[model.activation=relu]``), or in every run without ``[...]``; a selector that picks no run fails;
   - ``full: CHECK``: CHECK holds at the settings written in the page only (accuracies after the
     real number of epochs): checked when ``DLTOOL_COOKBOOK=full``; otherwise only the presence of
     the results key is checked;
@@ -99,26 +102,13 @@ ROWS = {
 }
 
 # Rows with no section yet: what dltool does not do yet. Adding a section means removing its row here.
-NOT_YET = {
-    4: "decision_boundary.png of the 2-D sets",
-    13: "rotation, shear, zoom and brightness augmentation",
-    17: "multi-input graph models",
-    18: "multi-output graph models with per-output losses",
-    19: "shared layers (siamese) in graph models",
-    20: "a model used as a layer (graph models)",
-    24: "task=gan",
-    26: "the activation-logger callback",
-    27: "TensorBoard histograms of activations and the embeddings projector",
-    31: "data=image_folder",
-    35: "logger=mlflow",
-}
+NOT_YET: dict[int, str] = {}
 
 # Covered rows whose section shows only part of the row: said in the coverage line, never hidden.
 PARTIAL = {
     7: "multi-label targets",
-    22: "the IMDB data set itself (a generated token set stands in)",
-    25: "LambdaCallback, RemoteMonitor, SwapEMAWeights",
-    32: "several devices (needs GPUs)",
+    22: "the IMDB data set itself (data=imdb needs imdb.npz; a generated token set stands in)",
+    32: "several devices (mirrored and multi_worker need GPUs or machines)",
 }
 
 
@@ -240,9 +230,17 @@ def _value(text: str) -> float | str:
 
 
 def _lookup(results: dict, key: str) -> object:
+    """``results``' value at the dotted ``key``; a number indexes a list.
+
+    >>> _lookup({"data": {"class_names": ["cats", "dogs"]}}, "data.class_names.1")
+    'dogs'
+    """
     node: object = results
     for part in key.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)] if int(part) < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
     return node
 
 
@@ -268,7 +266,7 @@ def check(line: str, workdir: Path, runs: list[Path], output: str) -> str | None
     selector, line = _SELECTOR.match(line).groups()
     if line.startswith("files:"):
         for pattern in line.removeprefix("files:").split():
-            for base in [workdir] if pattern.startswith("outputs/") else _selected(runs, selector):
+            for base in [workdir] if pattern.startswith(("outputs/", "./")) else _selected(runs, selector):
                 assert list(base.glob(pattern)), f"{base}: no {pattern}"
         return None
     match = _CHECK.match(line)
@@ -285,6 +283,26 @@ def check(line: str, workdir: Path, runs: list[Path], output: str) -> str | None
     return key
 
 
+def image_folder(root: Path, per_class: int = 24, size: int = 40) -> Path:
+    """A Cats-vs-Dogs-like folder under ``root``: ``cats/`` (bright top half) and ``dogs/`` (bright
+    bottom half) with noise, PNGs and JPEGs of ``size`` pixels, and one file that is no image."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = root / "image_folder"
+    for label, name in enumerate(("cats", "dogs")):
+        (folder / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.uniform(0, 120, (size, size, 3))
+            half = slice(size // 2, None) if label else slice(None, size // 2)
+            pixels[half] += 120
+            suffix = ".png" if i % 2 else ".jpg"
+            Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(folder / name / f"{name}_{i:03d}{suffix}")
+    (folder / "cats" / "broken.jpg").write_bytes(b"not an image")
+    return folder
+
+
 def run_section(section: Section, workdir: Path) -> str:
     """Run the section's commands in ``workdir`` and check its expectations; return the output."""
     from typer.testing import CliRunner
@@ -296,9 +314,11 @@ def run_section(section: Section, workdir: Path) -> str:
         if line.startswith("shrink:"):
             overrides.update(o.split("=", 1) for o in line.removeprefix("shrink:").split())
     output, last_runs, seen = "", [], set()
+    images = image_folder(workdir) if any("$IMAGE_FOLDER" in a for c in section.commands for a in c.argv) else None
     for command in section.commands:
         argv = []
         for arg in command.argv:
+            arg = arg.replace("$IMAGE_FOLDER", str(images))
             if arg == "$RUNS":
                 argv += [str(r) for r in last_runs]
             else:
@@ -325,7 +345,7 @@ def run_section(section: Section, workdir: Path) -> str:
 
 
 def coverage_line(sections: dict[int, Section]) -> str:
-    """``cookbook: 24/35 rows covered; not covered: 4, 13, ...`` (partial rows named)."""
+    """``cookbook: 35/35 rows covered; not covered: none; partly: 7 without ...`` (partial rows named)."""
     covered = sorted(set(sections) & set(ROWS))
     missing = [row for row in ROWS if row not in sections]
     partial = "; ".join(f"{row} without {what}" for row, what in PARTIAL.items() if row in sections)
