@@ -11,7 +11,9 @@ of TECHNIQUES.md's table). In a section:
   section's commands have made so far, ``$RUNS`` by every run directory the last command that made
   runs made (e.g. ``dltool evaluate $RUNS`` after ``dltool train -m``). ``$IMAGE_FOLDER`` is replaced
   by a generated Cats-vs-Dogs-like folder (``image_folder``: ``cats/`` and ``dogs/`` sub-folders of
-  small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), where a reader passes their own.
+  small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), ``$TEXT_FOLDER`` by a generated
+  aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews);
+  a reader passes their own folders there.
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
   a comment):
 
@@ -107,7 +109,7 @@ NOT_YET: dict[int, str] = {}
 # Covered rows whose section shows only part of the row: said in the coverage line, never hidden.
 PARTIAL = {
     7: "multi-label targets",
-    22: "the IMDB data set itself (data=imdb needs imdb.npz; a generated token set stands in)",
+    22: "the IMDB data set itself (data=imdb needs imdb.npz; generated tokens and texts stand in)",
     32: "several devices (mirrored and multi_worker need GPUs or machines)",
 }
 
@@ -303,6 +305,29 @@ def image_folder(root: Path, per_class: int = 24, size: int = 40) -> Path:
     return folder
 
 
+def text_folder(root: Path, per_class: int = 40, length: int = 12) -> Path:
+    """An aclImdb-like folder under ``root``: ``pos/`` and ``neg/`` ``.txt`` reviews of ``length`` words,
+    neutral words with a few of the class's own (``great``, ``awful``...)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    neutral = ["the", "a", "film", "movie", "plot", "actor", "scene", "story", "it", "was", "and", "this", "one", "of"]
+    words = {
+        "pos": ["great", "good", "wonderful", "loved", "superb"],
+        "neg": ["awful", "bad", "boring", "hated", "poor"],
+    }
+    folder = root / "text_folder"
+    for name, own in words.items():
+        (folder / name).mkdir(parents=True)
+        for i in range(per_class):
+            text = rng.choice(neutral, length).tolist() + rng.choice(own, 3).tolist()
+            (folder / name / f"{i:03d}.txt").write_text(" ".join(rng.permutation(text)) + ".\n")
+    return folder
+
+
+PLACEHOLDERS = {"$IMAGE_FOLDER": image_folder, "$TEXT_FOLDER": text_folder}
+
+
 def run_section(section: Section, workdir: Path) -> str:
     """Run the section's commands in ``workdir`` and check its expectations; return the output."""
     from typer.testing import CliRunner
@@ -314,11 +339,13 @@ def run_section(section: Section, workdir: Path) -> str:
         if line.startswith("shrink:"):
             overrides.update(o.split("=", 1) for o in line.removeprefix("shrink:").split())
     output, last_runs, seen = "", [], set()
-    images = image_folder(workdir) if any("$IMAGE_FOLDER" in a for c in section.commands for a in c.argv) else None
+    used = {arg for command in section.commands for arg in command.argv}
+    folders = {name: str(make(workdir)) for name, make in PLACEHOLDERS.items() if any(name in arg for arg in used)}
     for command in section.commands:
         argv = []
         for arg in command.argv:
-            arg = arg.replace("$IMAGE_FOLDER", str(images))
+            for name, folder in folders.items():
+                arg = arg.replace(name, folder)
             if arg == "$RUNS":
                 argv += [str(r) for r in last_runs]
             else:
