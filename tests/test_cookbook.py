@@ -47,6 +47,8 @@ measured. A row with no section is listed in ``NOT_YET``: a new section or a row
 from __future__ import annotations
 
 import json
+import logging
+import logging.config
 import operator
 import os
 import re
@@ -408,4 +410,16 @@ def _param(section: Section) -> object:
 def test_cookbook_section(section: Section, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "160")
+    # Hydra configures each run's logging with dictConfig, which closes every live handler, pytest's own
+    # capture handlers included ("I/O operation on closed file" in the tests that follow): in-process runs
+    # close only the previous runs' train.log handlers.
+    monkeypatch.setattr(logging.config, "_clearExistingHandlers", _close_file_handlers)
     run_section(section, tmp_path)
+
+
+def _close_file_handlers() -> None:
+    logging._handlers.clear()  # type: ignore[attr-defined]
+    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
+        handler = ref()
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
