@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dltool.cli import app
+from dltool.console import console
 from tests.conftest import results, run_dirs, run_dltool
 
 pytestmark = pytest.mark.e2e
@@ -252,7 +253,8 @@ def test_runs_lists_sorts_filters_and_survives_broken_directories(
     assert code == 0 and "6 runs under" in output and "corrupt" in output
     code, output = invoke("runs", "--root", root, "--where", "modle=mlp")
     assert code == 2 and "did you mean model?" in output
-    monkeypatch.setenv("COLUMNS", "250")  # the table's full width: no cell cut short
+    # the table's full width, no cell cut short; the console read COLUMNS once, when dltool.console was imported
+    monkeypatch.setattr(console, "_width", 250)
     code, output = invoke("runs", "--root", root, "--where", "data=function", "-c", "trainer.seed", "-c", "test_mae")
     assert code == 0 and re.search(r"trainer\.seed.*test_mae", output), output
     seeds = [line.split("│")[6].strip() for line in output.splitlines() if "function" in line]
