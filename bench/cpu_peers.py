@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import overhead  # noqa: E402
+
 BATCH = 128
 LEARNING_RATE = 0.01
 SAMPLES = {"mlp": 10_000, "cnn_cifar": 3_000, "resnet": 1_500}
@@ -47,14 +49,8 @@ SIDES = ("dltool", "keras", "torch", "lightning", *VARIANTS)
 
 
 def data_overrides(samples: int) -> list[str]:
-    return [
-        "data=synthetic",
-        f"data.num_samples={samples}",
-        "data.input_shape=[32,32,3]",
-        "data.num_classes=10",
-        "data.validation_split=0",
-        "data.test_split=0.01",
-    ]
+    """The common CIFAR-shaped data, all of it for training but the 1 % test split that ends a run."""
+    return overhead.data_overrides(samples, validation_split=0, test_split=0.01)
 
 
 def train_size(samples: int) -> int:

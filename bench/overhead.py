@@ -32,14 +32,15 @@ sys.path.insert(0, str(ROOT))
 from bench.epoch_clock import EpochClock, epoch_periods  # noqa: E402
 
 
-def data_overrides(samples: int) -> list[str]:
+def data_overrides(samples: int, validation_split: float = 0.1, test_split: float = 0.1) -> list[str]:
+    """CIFAR-shaped synthetic data (32x32x3, 10 classes), the CPU benchmarks' common input."""
     return [
         "data=synthetic",
         f"data.num_samples={samples}",
         "data.input_shape=[32,32,3]",
         "data.num_classes=10",
-        "data.test_split=0.1",
-        "data.validation_split=0.1",
+        f"data.test_split={test_split}",
+        f"data.validation_split={validation_split}",
     ]
 
 
