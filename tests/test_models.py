@@ -152,6 +152,21 @@ def test_resnet20_by_hand() -> None:
     assert model.get_layer("stage3_block3_add").output.shape[1:] == (8, 8, 64)
 
 
+def test_airbench_by_hand_matches_airbench94() -> None:
+    # airbench94's PyTorch net: whitening stem 3->24 (2x2, bias), groups 24->64, 64->256, 256->256 of two
+    # bias-free 3x3 convs, BN with frozen weight and learned bias, Linear(256, 10, bias=False)
+    convs = (2 * 2 * 3 * 24 + 24) + 3 * 3 * (24 * 64 + 64 * 64 + 64 * 256 + 256 * 256 + 256 * 256 + 256 * 256)
+    bn_channels = 2 * (64 + 256 + 256)
+    airbench94_trainable = convs + bn_channels + 256 * 10
+    assert airbench94_trainable == 1_971_640
+    model = build_model(option("airbench"), CIFAR, NO_REG)
+    assert trainable_count(model) == airbench94_trainable + 10  # + the output layer's bias
+    assert model.count_params() - trainable_count(model) == 2 * bn_channels  # moving mean and variance
+    shapes = [model.get_layer(f"group{g}_pool").output.shape[1:3] for g in (1, 2, 3)]
+    assert shapes == [(15, 15), (7, 7), (3, 3)]  # 32 -> 31 (2x2 stem, valid) -> halved thrice
+    assert not model.get_layer("group1_1_bn").scale and model.get_layer("group1_1_bn").momentum == 0.4
+
+
 def test_mlp_on_digits_by_hand() -> None:
     model = build_model(option("mlp"), DIGITS, NO_REG)
     assert model.count_params() == (64 * 64 + 64) + (64 * 64 + 64) + (64 * 10 + 10) == 8_970

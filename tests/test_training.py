@@ -231,3 +231,22 @@ def test_learning_rate_schedule_reaches_metrics_csv(tmp_path: Path) -> None:
     )
     with open(tmp_path / "metrics.csv") as f:
         assert [float(r["lr"]) for r in csv.DictReader(f)] == [0.1, 0.05]
+
+
+def test_one_cycle_schedule_changes_per_step_and_travels_with_the_checkpoint(tmp_path: Path) -> None:
+    _train(
+        tmp_path,
+        "optimizer=sgd",
+        "optimizer.learning_rate=0.1",
+        "optimizer.schedule.name=one_cycle",
+        "optimizer.schedule.warmup_epochs=1",
+        "data.max_samples=200",
+        "trainer.batch_size=50",
+    )
+    with open(tmp_path / "metrics.csv") as f:  # end of the warm-up, then the end of the cosine
+        assert [float(r["lr"]) for r in csv.DictReader(f)] == [0.1, 0.0]
+    optimizer = keras.saving.load_model(tmp_path / "checkpoints" / "last.keras").optimizer
+    schedule = optimizer._learning_rate  # the schedule object itself: a resumed run goes on from its step
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    steps = int(optimizer.iterations.numpy())
+    assert steps == 2 * schedule.warmup_steps and float(schedule(steps // 2 + steps // 4)) < 0.1

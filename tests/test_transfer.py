@@ -121,7 +121,7 @@ def test_phase_one_leaves_the_backbone_unchanged_phase_two_trains_its_top() -> N
     before = weights()
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, weights(), strict=True))
-    start_phase_two(model, run, spec, [], first_epoch=1)
+    start_phase_two(model, run, spec, [], first_epoch=1, steps_per_epoch=1)
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-4)
     top = {id(w) for layer in backbone.layers[-10:] for w in layer.trainable_weights}
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)

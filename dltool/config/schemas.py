@@ -291,6 +291,17 @@ class ResNetConfig(ModelConfig):
 
 
 @dataclass
+class AirbenchConfig(ModelConfig):
+    name: str = "airbench"
+    widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
+    stem_filters: int = opt(24, "filters of the 2x2 stem convolution", gt=0)
+    activation: str = opt("gelu", "activation after the stem and each batch norm", choices=ACTIVATIONS)
+    bn_momentum: float = opt(0.4, "batch-norm momentum (Keras: weight of the past)", ge=0.0, lt=1.0)
+    bn_epsilon: float = opt(1e-12, "batch-norm epsilon (airbench: 1e-12)", gt=0.0)
+    logit_scale: float = opt(1 / 9, "factor on the pooled features before the output layer", gt=0.0)
+
+
+@dataclass
 class LeNet5Config(ModelConfig):
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
@@ -482,12 +493,14 @@ class GraphConfig:
 @dataclass
 class ScheduleConfig:
     name: str = opt(
-        "constant", "learning-rate schedule, applied per epoch", choices=("constant", "step", "exponential", "cosine")
+        "constant",
+        "learning-rate schedule, per epoch (one_cycle: per step, warm-up then cosine)",
+        choices=("constant", "step", "exponential", "cosine", "one_cycle"),
     )
     warmup_epochs: int = opt(0, "epochs of linear warm-up from 0 to the learning rate", ge=0)
     step_size: int = opt(10, "step: epochs between two decays", gt=0)
     decay_rate: float = opt(0.1, "step/exponential: factor per step (per epoch for exponential)", gt=0.0, le=1.0)
-    min_learning_rate: float = opt(0.0, "cosine: final learning rate", ge=0.0)
+    min_learning_rate: float = opt(0.0, "cosine, one_cycle: final learning rate (one_cycle: also the first)", ge=0.0)
 
 
 @dataclass
@@ -818,6 +831,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "mlp": MLPConfig,
         "cnn": CNNConfig,
         "resnet": ResNetConfig,
+        "airbench": AirbenchConfig,
         "lenet5": LeNet5Config,
         "alexnet": AlexNetConfig,
         "vgg": VGGConfig,

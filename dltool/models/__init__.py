@@ -25,6 +25,7 @@ from typing import Any
 import keras
 
 from dltool.errors import ConfigError, did_you_mean
+from dltool.models.airbench import build_airbench
 from dltool.models.alexnet import build_alexnet
 from dltool.models.augment import augmentation_layers
 from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
@@ -58,6 +59,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "mlp": build_mlp,
     "cnn": build_cnn,
     "resnet": build_resnet,
+    "airbench": build_airbench,
     "lenet5": build_lenet5,
     "alexnet": build_alexnet,
     "vgg": build_vgg,

@@ -52,15 +52,23 @@ def loss_and_metrics(run: RunConfig, spec: DataSpec) -> tuple[Any, list[str]]:
     return loss, metrics
 
 
-def build_compiled_model(run: RunConfig, spec: DataSpec) -> keras.Model:
+def build_compiled_model(run: RunConfig, spec: DataSpec, steps_per_epoch: int | None = None) -> keras.Model:
     """Build the configured architecture for ``spec`` and compile it (call inside the strategy's scope)."""
-    return compile_model(build_model(run.model, spec, run.regularization), run, spec)
+    return compile_model(build_model(run.model, spec, run.regularization), run, spec, steps_per_epoch=steps_per_epoch)
 
 
 def compile_model(
-    model: keras.Model, run: RunConfig, spec: DataSpec, learning_rate: float | None = None
+    model: keras.Model,
+    run: RunConfig,
+    spec: DataSpec,
+    learning_rate: float | None = None,
+    steps_per_epoch: int | None = None,
+    epochs: int | None = None,
 ) -> keras.Model:
-    """Compile ``model`` with the run's loss, metrics and a new optimizer (at ``learning_rate`` when given)."""
+    """Compile ``model`` with the run's loss, metrics and a new optimizer (at ``learning_rate`` when given).
+
+    ``steps_per_epoch`` and ``epochs`` (default ``trainer.epochs``) size a per-step learning-rate schedule.
+    """
     optimizer = (
         run.optimizer if learning_rate is None else dataclasses.replace(run.optimizer, learning_rate=learning_rate)
     )
@@ -70,7 +78,7 @@ def compile_model(
     else:
         loss, metrics = loss_and_metrics(run, spec)
     model.compile(
-        optimizer=build_optimizer(optimizer),
+        optimizer=build_optimizer(optimizer, steps_per_epoch, epochs or run.trainer.epochs),
         loss=loss,
         metrics=metrics,
         loss_weights=loss_weights,

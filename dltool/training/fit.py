@@ -69,9 +69,10 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     transfer = run.model.name == "transfer"
     if transfer:
         check_scheme(run)
+    steps = steps_per_epoch(data.size("train"), run.trainer.batch_size)
     with info.scope():
         try:
-            model = build_compiled_model(run, spec)
+            model = build_compiled_model(run, spec, steps)
         except ValueError as err:  # Keras' shape checks: e.g. more pooling than the image has pixels
             raise ConfigError(
                 f"model={run.model.name} cannot take the inputs of data={run.data.name} (shape {spec.input_shape}): "
@@ -91,7 +92,6 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             monitor,
         )
         monitor = monitor.removeprefix("val_")
-    steps = steps_per_epoch(data.size("train"), run.trainer.batch_size)
     stop = RunStop()
     callbacks, checkpoint = build_callbacks(
         run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
@@ -110,7 +110,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     if transfer and run.model.feature_extraction:
         model, extraction_s = extract_features(model, data, run.trainer.batch_size)
         with info.scope():
-            compile_model(model, run, spec)
+            compile_model(model, run, spec, steps_per_epoch=steps)
         checkpoint.saved_model = full_model  # the head shares its weights: the checkpoints read images
     callback_list = DeferredLogsCallbackList(
         callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
@@ -142,7 +142,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         fit(first_epoch, head_epochs or run.trainer.epochs)
         if head_epochs and stop.reason is None and not model.stop_training:
             with info.scope():
-                start_phase_two(model, run, spec, callbacks, first_epoch=resume.epochs_done)
+                start_phase_two(model, run, spec, callbacks, resume.epochs_done, steps)
             fit(resume.epochs_done, run.trainer.epochs)
     session_time = time.perf_counter() - start
     epochs_run = resume.epochs_done

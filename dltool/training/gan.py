@@ -130,11 +130,13 @@ def train_gan(
     spec = model_spec(run.model, data.spec)
     x = data.x_train
     log.info("data %s: %d training images of shape %s (generation)", run.data.name, len(x), spec.input_shape)
+    steps = math.ceil(len(x) / run.trainer.batch_size)
     with info.scope():
         pair = build_model(run.model, data.spec, run.regularization)
         generator, discriminator = pair.get_layer("generator"), pair.get_layer("discriminator")
         gan = GAN(generator, discriminator, run.model.latent_dim, run.model.label_noise, run.trainer.seed)
-        gan.compile(build_optimizer(run.optimizer), build_optimizer(run.optimizer), run.trainer.jit_compile)
+        d_optimizer, g_optimizer = (build_optimizer(run.optimizer, steps, run.trainer.epochs) for _ in range(2))
+        gan.compile(d_optimizer, g_optimizer, run.trainer.jit_compile)
     (run_dir / "model_summary.txt").write_text(model_summary_text(generator) + model_summary_text(discriminator))
     warning = plot_model_diagram(pair, run_dir / "model.png")
     if warning:
@@ -156,7 +158,6 @@ def train_gan(
     if cb.tensorboard.enabled:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False))
     callbacks += monitoring_callbacks(cb, run_dir, None)
-    steps = math.ceil(len(x) / run.trainer.batch_size)
     if show_progress:
         callbacks.append(RichProgress(run.trainer.epochs, steps))
 

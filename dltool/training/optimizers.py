@@ -1,6 +1,10 @@
-"""Optimizers and per-epoch learning-rate schedules from the ``optimizer`` config node.
+"""Optimizers and learning-rate schedules from the ``optimizer`` config node.
 
 The schema's fields are the Keras constructor's arguments, so building one is a lookup.
+Schedules ``step``, ``exponential`` and ``cosine`` (and a warm-up alone) set the rate at each
+epoch's start (a ``LearningRateScheduler`` callback, :func:`epoch_learning_rate`); ``one_cycle``
+changes it at every step inside the optimizer (:func:`step_schedule`, Keras' ``CosineDecay`` with
+its linear warm-up), which short runs need and which resumes from the optimizer's step count.
 
 Example:
     >>> from dltool.config.schemas import SGDConfig
@@ -27,17 +31,49 @@ KERAS_CLASSES = {
 }
 
 
-def build_optimizer(cfg: OptimizerConfig) -> Any:
-    """A ``keras.optimizers`` instance with the config's arguments (None ones left to Keras)."""
+def build_optimizer(cfg: OptimizerConfig, steps_per_epoch: int | None = None, epochs: int | None = None) -> Any:
+    """A ``keras.optimizers`` instance with the config's arguments (None ones left to Keras).
+
+    ``steps_per_epoch`` and ``epochs`` are needed by a per-step schedule (``one_cycle``) only.
+    """
     import keras
 
     kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("name", "schedule")}
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if cfg.schedule.name == "one_cycle":
+        if steps_per_epoch is None or epochs is None:
+            raise ValueError("optimizer.schedule one_cycle needs steps_per_epoch and epochs")
+        kwargs["learning_rate"] = step_schedule(cfg, steps_per_epoch, epochs)
     return getattr(keras.optimizers, KERAS_CLASSES[cfg.name])(**kwargs)
 
 
 def has_schedule(cfg: OptimizerConfig) -> bool:
-    return cfg.schedule.name != "constant" or cfg.schedule.warmup_epochs > 0
+    """Whether the rate changes from epoch to epoch (set by a callback); ``one_cycle`` lives in the optimizer."""
+    return cfg.schedule.name != "one_cycle" and (cfg.schedule.name != "constant" or cfg.schedule.warmup_epochs > 0)
+
+
+def step_schedule(cfg: OptimizerConfig, steps_per_epoch: int, epochs: int) -> Any:
+    """``one_cycle``: from ``min_learning_rate`` linearly up to ``learning_rate`` over ``warmup_epochs``,
+    then a cosine down to ``min_learning_rate`` at the last step; changed at every step.
+
+    Example:
+        >>> from dltool.config.schemas import SGDConfig, ScheduleConfig
+        >>> cfg = SGDConfig(learning_rate=0.1, schedule=ScheduleConfig(name="one_cycle", warmup_epochs=1))
+        >>> schedule = step_schedule(cfg, steps_per_epoch=10, epochs=3)
+        >>> [round(float(schedule(step)), 3) for step in (0, 5, 10, 20, 30)]
+        [0.0, 0.05, 0.1, 0.05, 0.0]
+    """
+    import keras
+
+    s, peak = cfg.schedule, cfg.learning_rate
+    warmup = s.warmup_epochs * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=s.min_learning_rate if warmup else peak,
+        decay_steps=max(1, epochs * steps_per_epoch - warmup),
+        alpha=s.min_learning_rate / peak,
+        warmup_target=peak if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def epoch_learning_rate(cfg: OptimizerConfig, epoch: int, total_epochs: int = 1) -> float:

@@ -14,7 +14,7 @@ extraction itself (1,104 images) took 14.4 s, about two epochs through the backb
 
 Example:
     >>> head, features_s = extract_features(model, data, batch_size=256)  # doctest: +SKIP
-    >>> start_phase_two(model, run, spec, callbacks)  # doctest: +SKIP
+    >>> start_phase_two(model, run, spec, callbacks, first_epoch=3, steps_per_epoch=45)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -74,14 +74,16 @@ def extract_features(model: keras.Model, data: Any, batch_size: int) -> tuple[ke
     return keras.Model(features, model.output, name="head"), seconds
 
 
-def start_phase_two(model: keras.Model, run: RunConfig, spec: Any, callbacks: list[Any], first_epoch: int) -> None:
+def start_phase_two(
+    model: keras.Model, run: RunConfig, spec: Any, callbacks: list[Any], first_epoch: int, steps_per_epoch: int
+) -> None:
     """Unfreeze the backbone's top layers and recompile ``model`` at ``fine_tune.learning_rate``;
     a learning-rate schedule restarts from that rate at ``first_epoch``."""
     ft = run.model.fine_tune
     unfreeze_top(model.get_layer("backbone"), ft.unfreeze_top)
-    compile_model(model, run, spec, learning_rate=ft.learning_rate)
-    phase_two = dataclasses.replace(run.optimizer, learning_rate=ft.learning_rate)
     remaining = run.trainer.epochs - first_epoch
+    compile_model(model, run, spec, ft.learning_rate, steps_per_epoch, remaining)
+    phase_two = dataclasses.replace(run.optimizer, learning_rate=ft.learning_rate)
     for callback in callbacks:
         if isinstance(callback, keras.callbacks.LearningRateScheduler):
             callback.schedule = lambda epoch, lr: epoch_learning_rate(phase_two, epoch - first_epoch, remaining)

@@ -1,0 +1,59 @@
+"""The airbench94 network of Keller Jordan's fast CIFAR-10 recipe, in Keras (``model=airbench``).
+
+A 2x2 convolution stem (24 filters, no padding) and GELU, then three conv groups of widths
+64/256/256, each conv3x3 -> max-pool 2 -> batch norm -> GELU -> conv3x3 -> batch norm -> GELU,
+then a global max-pool; the features are scaled by ``logit_scale`` (1/9 in airbench) before the
+output layer that ``build_model`` adds. Convolutions have no bias; batch norm has no scale
+(airbench freezes it at 1) and a fast momentum (0.6 in PyTorch's convention is 0.4 in Keras').
+
+What the PyTorch recipe does and this body does not: the stem's weights are not initialized by
+whitening patches of the training images (Keras builds the model from the data's shape alone),
+and the head has a bias. The rest of the recipe is configuration: see ``experiment=cifar10_fast``.
+
+Parameters at 32x32x3 with 10 classes: 1,973,954 in all (1,971,650 trainable: without the batch
+norms' moving statistics).
+
+Example:
+    >>> from dltool.config.schemas import AirbenchConfig, RegularizationConfig
+    >>> from dltool.data import DataSpec
+    >>> from dltool.models import build_model
+    >>> build_model(AirbenchConfig(), DataSpec((32, 32, 3), "multiclass", 10), RegularizationConfig()).count_params()
+    1973954
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dltool.config.schemas import AirbenchConfig, RegularizationConfig
+from dltool.models.layers import activation_layer, kernel_regularizer, require_image
+
+
+def build_airbench(cfg: AirbenchConfig, inputs: Any, reg: RegularizationConfig) -> Any:
+    """The airbench body on image ``inputs``; returns the scaled, pooled features."""
+    require_image(inputs, "airbench")
+    penalty = kernel_regularizer(reg)
+
+    def conv(x: Any, filters: int, kernel: int, name: str, **kwargs: Any) -> Any:
+        return keras.layers.Conv2D(
+            filters, kernel, kernel_regularizer=penalty, kernel_initializer="he_normal", name=name, **kwargs
+        )(x)
+
+    def norm_act(x: Any, name: str) -> Any:
+        x = keras.layers.BatchNormalization(
+            momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon, scale=False, name=f"{name}_bn"
+        )(x)
+        return activation_layer(cfg.activation, layer_name=f"{name}_act")(x)
+
+    x = conv(inputs, cfg.stem_filters, 2, "stem", padding="valid")
+    x = activation_layer(cfg.activation, layer_name="stem_act")(x)
+    for g, width in enumerate(cfg.widths, start=1):
+        x = conv(x, width, 3, f"group{g}_conv1", padding="same", use_bias=False)
+        x = keras.layers.MaxPooling2D(2, name=f"group{g}_pool")(x)
+        x = norm_act(x, f"group{g}_1")
+        x = conv(x, width, 3, f"group{g}_conv2", padding="same", use_bias=False)
+        x = norm_act(x, f"group{g}_2")
+    x = keras.layers.GlobalMaxPooling2D(name="pool")(x)
+    return keras.layers.Rescaling(cfg.logit_scale, name="logit_scale")(x)
