@@ -177,13 +177,13 @@ def _decode_pass(
         return np.zeros(0, dtype=bool)
     files = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), [str(p) for p in paths]))
 
+    def decoded(i: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = decode_file(path, height, width, channels)
+        return i, image if out is not None else image[0, 0]  # a check keeps one pixel, yet every op runs
+
     def decode_all(skip_bad: bool) -> np.ndarray:
         ok = np.zeros(len(paths), dtype=bool)
-        images = files.map(
-            lambda i, path: (i, decode_file(path, height, width, channels)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=False,
-        )
+        images = files.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
         if skip_bad:  # a file that fails to decode drops out: its index is missing from the output
             images = images.ignore_errors()
         for index, batch_images in images.batch(batch).prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
