@@ -137,12 +137,17 @@ def test_image_folder_problems_are_one_line_config_errors(tmp_path: Path, make, 
         check_data(ImageFolderConfig(root=None if root is None else str(root)))
 
 
-def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_path: Path) -> None:
+def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_path: Path, caplog) -> None:
     root = image_folder(tmp_path, per_class=4, corrupt=False)
     big = ImageFolderConfig(root=str(root), image_size=[256, 256], memory_budget_mb=1)
     with pytest.raises(ConfigError, match=r"over data\.memory_budget_mb=1; stream them .*with data\.stream=true"):
         load_dataset(dataclasses.replace(big, stream=False), seed=0)
-    data = load_dataset(big, seed=0)  # stream=auto: over the budget, streamed
+    with caplog.at_level(logging.INFO, logger="dltool"):
+        data = load_dataset(big, seed=0)  # stream=auto: over the budget, streamed
+    assert (
+        "data.stream=auto: 8 images of shape (256, 256, 3) take 6 MB decoded, over data.memory_budget_mb=1; "
+        "streaming them from disk" in caplog.text
+    )
     assert isinstance(data.x_train, ImageFiles) and data.x_train.shape[1:] == (256, 256, 3)
     small = load_dataset(ImageFolderConfig(root=str(root), image_size=[16, 16]), seed=0)  # auto, within: in memory
     assert isinstance(small.x_train, np.ndarray)

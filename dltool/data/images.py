@@ -110,9 +110,11 @@ def streams(cfg: ImageFolderConfig, count: int, input_shape: Sequence[int]) -> b
             f"data.root={cfg.root}: {size}, over data.memory_budget_mb={cfg.memory_budget_mb}; stream them from "
             "disk with data.stream=true (or auto), lower data.image_size or data.max_samples, or raise the budget"
         )
-    if cfg.stream == "auto" and over:
-        log.info("data.stream=auto: %s, over data.memory_budget_mb=%d: streaming from disk", size, cfg.memory_budget_mb)
-    return cfg.stream is True or (cfg.stream == "auto" and over)
+    stream = cfg.stream is True or (cfg.stream == "auto" and over)
+    if stream:
+        why = f", over data.memory_budget_mb={cfg.memory_budget_mb}" if cfg.stream == "auto" else ""
+        log.info("data.stream=%s: %s%s; streaming them from disk", str(cfg.stream).lower(), size, why)
+    return stream
 
 
 def scaled(images: np.ndarray) -> np.ndarray:
