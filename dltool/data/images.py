@@ -85,12 +85,11 @@ def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
     else:
         images, ok = decode_images(paths, cfg.image_size, channels)
     _report_bad(list(paths[~ok]), cfg)
-    start = 0
+    streamed, start = images is None, 0
     for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
         part = slice(start, start + len(split_rows))
         start += len(split_rows)
         keep = ok[part]
-        streamed = images is None
         x = ImageFiles(paths[part][keep], cfg.image_size, channels) if streamed else scaled(images[part][keep])
         setattr(data, f"x_{split}", x)
         setattr(data, f"y_{split}", getattr(data, f"y_{split}")[keep])
