@@ -6,6 +6,8 @@ The four CLI runs are the issue's bars; everything else runs in-process on tiny 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import logging
 from pathlib import Path
 
@@ -24,12 +26,13 @@ from dltool.config.schemas import (
     TextFolderConfig,
 )
 from dltool.data import DataSpec, check_data, data_spec, load_dataset
-from dltool.data.images import decode_images
+from dltool.data.images import ImageFiles, decode_images
 from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
 from dltool.evaluation.predict import predict_files
 from dltool.models import build_model
 from dltool.models.augment import augmentation_layers, augmentation_preview, mix_batches
+from dltool.training.batches import epoch_batches, feed
 from dltool.training.build import uses_one_hot_labels
 from dltool.training.fit import train_run
 from tests.conftest import results, run_dirs, run_dltool
@@ -134,10 +137,94 @@ def test_image_folder_problems_are_one_line_config_errors(tmp_path: Path, make, 
         check_data(ImageFolderConfig(root=None if root is None else str(root)))
 
 
-def test_image_folder_over_the_memory_budget_is_refused(tmp_path: Path) -> None:
+def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_path: Path, caplog) -> None:
     root = image_folder(tmp_path, per_class=4, corrupt=False)
-    with pytest.raises(ConfigError, match=r"over data\.memory_budget_mb=1"):
-        load_dataset(ImageFolderConfig(root=str(root), image_size=[256, 256], memory_budget_mb=1), seed=0)
+    big = ImageFolderConfig(root=str(root), image_size=[256, 256], memory_budget_mb=1)
+    with pytest.raises(ConfigError, match=r"over data\.memory_budget_mb=1; stream them .*with data\.stream=true"):
+        load_dataset(dataclasses.replace(big, stream=False), seed=0)
+    with caplog.at_level(logging.INFO, logger="dltool"):
+        data = load_dataset(big, seed=0)  # stream=auto: over the budget, streamed
+    assert (
+        "data.stream=auto: 8 images of shape (256, 256, 3) take 6 MB decoded, over data.memory_budget_mb=1; "
+        "streaming them from disk" in caplog.text
+    )
+    assert isinstance(data.x_train, ImageFiles) and data.x_train.shape[1:] == (256, 256, 3)
+    small = load_dataset(ImageFolderConfig(root=str(root), image_size=[16, 16]), seed=0)  # auto, within: in memory
+    assert isinstance(small.x_train, np.ndarray)
+    with pytest.raises(ConfigError, match=r"data\.stream=maybe: must be auto, true or false"):
+        validate(compose(["data=image_folder", "data.stream=maybe"]))
+
+
+def test_streamed_batches_equal_the_in_memory_ones_for_each_epoch(tmp_path: Path, caplog) -> None:
+    root = image_folder(tmp_path / "pets")
+    cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2)
+    memory = load_dataset(dataclasses.replace(cfg, stream=False), seed=3)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dltool"):
+        streamed = load_dataset(dataclasses.replace(cfg, stream=True), seed=3)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    for split in ("train", "val", "test"):
+        x = getattr(streamed, f"x_{split}")
+        assert isinstance(x, ImageFiles) and x.shape == getattr(memory, f"x_{split}").shape
+        np.testing.assert_array_equal(getattr(streamed, f"y_{split}"), getattr(memory, f"y_{split}"))
+    np.testing.assert_array_equal(streamed.x_val[np.arange(len(streamed.x_val))], memory.x_val)  # decoded on indexing
+    for epoch in (0, 2):  # epoch e alone, as a run resumed at e sees it
+        pairs = [epoch_batches(d.x_train, d.y_train, 4, 7, (epoch, epoch + 1))[0] for d in (memory, streamed)]
+        in_memory, from_disk = (list(batches.as_numpy_iterator()) for batches in pairs)
+        assert len(memory.x_train) == 15 and [len(x) for x, _ in from_disk] == [4, 4, 4, 3]  # its own partial batch
+        for (x_mem, y_mem), (x_disk, y_disk) in zip(in_memory, from_disk, strict=True):
+            np.testing.assert_array_equal(x_disk, x_mem)  # same images, same order, same decoding
+            np.testing.assert_array_equal(y_disk, y_mem)
+    (test_batches,) = feed(streamed.x_test, streamed.y_test, 4)
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in test_batches.as_numpy_iterator()]), memory.x_test)
+    with pytest.raises(ConfigError, match=r"1 unreadable image file .*on_bad_file=error"):
+        load_dataset(dataclasses.replace(cfg, stream=True, on_bad_file="error"), seed=0)
+
+
+def test_a_streamed_run_never_hands_keras_a_decoded_split(tmp_path: Path, monkeypatch) -> None:
+    """fit, evaluate and predict get tf.data pipelines, whatever the split; only a few figure images are decoded."""
+    import tensorflow as tf
+
+    root = image_folder(tmp_path / "pets", corrupt=False)
+    (tmp_path / "run").mkdir()
+    received: list[tuple[str, object]] = []
+    for method in ("fit", "evaluate", "predict"):
+        original = getattr(keras.Model, method)
+
+        def spy(self, *args, _method=method, _original=original, **kwargs):
+            received.append((_method, args[0] if args else kwargs["x"]))  # fit's validation: evaluate(x=...)
+            if _method == "fit":
+                received.append(("validation_data", kwargs["validation_data"][0]))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(keras.Model, method, spy)
+    decoded_rows: list[int] = []
+    original_decode = ImageFiles.__getitem__
+
+    def decode(self, index):
+        images = original_decode(self, index)
+        decoded_rows.append(len(images))
+        return images
+
+    monkeypatch.setattr(ImageFiles, "__getitem__", decode)
+    out = _train(
+        tmp_path / "run",
+        "data=image_folder",
+        f"data.root={root}",
+        "data.image_size=[16,16]",
+        "data.stream=true",
+        "model=cnn",
+        "model.dense_units=[8]",
+        "trainer.batch_size=8",
+        "regularization=augment",
+        "regularization.augmentation.horizontal_flip=true",
+    )
+    assert out["status"] == "completed" and np.isfinite(out["test_loss"])
+    assert {name for name, _ in received} == {"fit", "validation_data", "evaluate", "predict"}
+    assert all(isinstance(x, tf.data.Dataset) for _, x in received), received
+    assert decoded_rows == [6]  # the six images of augmentation_preview.png, nothing else
+    assert (tmp_path / "run" / "augmentation_preview.png").exists()
 
 
 # ---------------------------------------------------------------------------------------------------- CSV
@@ -334,6 +421,32 @@ def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Pa
     (row,) = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
     assert row["input"].endswith("dog1.png") and row["prediction"] in ("cat", "dog")
     assert row["p_cat"] + row["p_dog"] == pytest.approx(1.0)
+
+
+def test_cli_streams_an_image_folder_then_evaluates_and_predicts_the_run(tmp_path: Path) -> None:
+    root = image_folder(tmp_path / "pets")
+    args = ["data=image_folder", f"data.root={root}", "data.image_size=[16,16]", "data.stream=true", "model=cnn"]
+    args += ["model.dense_units=[8]", "trainer.epochs=2", "trainer.batch_size=8"]
+    result = run_dltool("train", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if "unreadable image file" in line]
+    assert len(lines) == 1 and "broken.jpg" in lines[0]
+    (run_dir,) = run_dirs(tmp_path)
+    out = results(run_dir)
+    assert out["status"] == "completed" and out["epochs_run"] == 2 and out["data"]["class_names"] == ["cat", "dog"]
+    assert out["data"]["train"] + out["data"]["validation"] + out["data"]["test"] == 24
+    assert 0.0 <= out["test_accuracy"] <= 1.0 and np.isfinite(out["test_loss"])
+    for name in ("metrics.csv", "confusion_matrix.png", "history.png", "checkpoints/best.keras", "train.log"):
+        assert (run_dir / name).exists(), name
+    evaluated = run_dltool("evaluate", str(run_dir), cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    (eval_dir,) = (run_dir / "eval").iterdir()
+    metrics = json.loads((eval_dir / "metrics.json").read_text())
+    assert metrics["examples"] == out["data"]["test"]
+    assert metrics["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)  # the same split, decoded alike
+    assert (eval_dir / "worst_examples.png").exists()
+    rows = predict_files(str(run_dir), [str(root / "dog")], tmp_path / "p.csv")
+    assert len(rows) == 12 and {row["prediction"] for row in rows} <= {"cat", "dog"}
 
 
 def test_cli_csv_without_the_target_column_exits_2_naming_it(tmp_path: Path) -> None:

@@ -191,6 +191,7 @@ class ImageFolderConfig(SplitDataConfig):
         "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
     )
     memory_budget_mb: int = opt(4096, "largest decoded set (float32) held in memory", gt=0)
+    stream: Any = opt("auto", "read and decode every batch from disk: auto (when over memory_budget_mb) | true | false")
 
 
 @dataclass

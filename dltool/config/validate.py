@@ -171,6 +171,9 @@ def _check_cross_group(run: RunConfig) -> None:
 
         if importlib.util.find_spec("mlflow") is None:
             raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
+    stream = getattr(run.data, "stream", "auto")
+    if not (stream == "auto" or isinstance(stream, bool)):
+        raise ConfigError(f"data.stream={stream}: must be auto, true or false")
     if trainer.jit_compile not in ("auto", True, False):
         raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
     if run.model.name == "gan" and trainer.backend != "tensorflow":

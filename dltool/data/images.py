@@ -1,15 +1,23 @@
 """``data=image_folder``: your own images, one sub-folder per class (layouts in :mod:`dltool.data.folders`).
 
-How the images reach training: the files of the examples kept (after the splits and
-``max_samples``) are read, decoded and resized by a parallel ``tf.data`` map
-(``num_parallel_calls=AUTOTUNE``) into a uint8 array, once, before the first epoch; training then
-gathers batches from memory (``dltool.training.batches``), so no epoch waits on the disk or the
-decoder. The decoded set must fit in ``data.memory_budget_mb`` (float32, as the model reads it); a
-larger folder is refused with a one-line error that says which keys shrink it.
+How the images reach training depends on ``data.stream``:
 
-Unreadable or corrupt files are found during that pass, never mid-epoch: with
-``data.on_bad_file=skip`` they are dropped and counted in one warning line naming the first few;
-with ``error`` the run stops with that line (exit 2).
+- in memory (``false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``): the
+  files of the examples kept (after the splits and ``max_samples``) are read, decoded and resized
+  by a parallel ``tf.data`` map (``num_parallel_calls=AUTOTUNE``) into a uint8 array, once, before
+  the first epoch; training then gathers batches from memory (``dltool.training.batches``), so no
+  epoch waits on the disk or the decoder. Over the budget with ``stream=false`` the run is refused
+  with a one-line error that names ``data.stream=true`` and the keys that shrink the set.
+- streamed from disk (``true``, or ``auto`` over the budget): each split's ``x`` is an
+  :class:`ImageFiles`, the paths of its files; every batch is read and decoded again, in
+  parallel, by the same :func:`decode_file` (``ImageFiles.batches``), so at most a few batches
+  are decoded at a time.
+
+Unreadable or corrupt files are found before the first epoch, never mid-epoch: the in-memory
+pass decodes them; a streamed run decodes every kept file once up front (in parallel, nothing
+kept), with the very function training uses. With ``data.on_bad_file=skip`` they are dropped and
+counted in one warning line naming the first few; with ``error`` the run stops with that line
+(exit 2).
 
 Two classes make a binary task (one sigmoid output), more a multiclass one. Images are
 ``image_size`` (height, width), ``color_mode`` rgb (3 channels) or grayscale (1), in [0, 1].
@@ -26,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,7 +69,8 @@ def check(cfg: ImageFolderConfig) -> None:
 
 
 def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
-    """Split the file list, then decode only the files kept, in parallel, into memory."""
+    """Split the file list, then decode only the files kept, in parallel: into memory, or (streaming)
+    once to find the unreadable ones, each split's ``x`` then being an :class:`ImageFiles`."""
     layout = scan(cfg.root, IMAGE_SUFFIXES)
     data_spec = spec(cfg)
     files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
@@ -69,76 +78,193 @@ def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
     data = index_dataset(data_spec, cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"])
     rows = [data.x_train, data.x_val, data.x_test]
     kept = np.concatenate(rows)
-    needed_mb = len(kept) * int(np.prod(data_spec.input_shape)) * 4 / 2**20
-    if needed_mb > cfg.memory_budget_mb:
-        raise ConfigError(
-            f"data.root={cfg.root}: {len(kept)} images of shape {data_spec.input_shape} take {needed_mb:.0f} MB "
-            f"in memory, over data.memory_budget_mb={cfg.memory_budget_mb}; lower data.image_size or "
-            "data.max_samples, or raise the budget"
-        )
-    images, ok = decode_images([files[i] for i in kept], cfg.image_size, data_spec.input_shape[-1])
-    _report_bad([files[i] for i in kept[~ok]], cfg)
-    start = 0
+    paths = np.asarray([str(files[i]) for i in kept], dtype=str)
+    channels = data_spec.input_shape[-1]
+    if streams(cfg, len(kept), data_spec.input_shape):
+        images, ok = None, readable(paths, cfg.image_size, channels)
+    else:
+        images, ok = decode_images(paths, cfg.image_size, channels)
+    _report_bad(list(paths[~ok]), cfg)
+    streamed, start = images is None, 0
     for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
         part = slice(start, start + len(split_rows))
         start += len(split_rows)
         keep = ok[part]
-        setattr(data, f"x_{split}", images[part][keep].astype(np.float32) / np.float32(255.0))
+        x = ImageFiles(paths[part][keep], cfg.image_size, channels) if streamed else scaled(images[part][keep])
+        setattr(data, f"x_{split}", x)
         setattr(data, f"y_{split}", getattr(data, f"y_{split}")[keep])
     if len(data.x_train) == 0:
         raise ConfigError(f"data.root={cfg.root}: none of the training images could be read")
     return data
 
 
+def streams(cfg: ImageFolderConfig, count: int, input_shape: Sequence[int]) -> bool:
+    """Whether ``count`` images of ``input_shape`` are streamed from disk (``data.stream``, ``auto``: over
+    ``data.memory_budget_mb`` as float32); ``stream=false`` over the budget is a one-line ConfigError."""
+    needed_mb = count * int(np.prod(input_shape)) * 4 / 2**20
+    over = needed_mb > cfg.memory_budget_mb
+    size = f"{count} images of shape {tuple(input_shape)} take {needed_mb:.0f} MB decoded"
+    if cfg.stream is False and over:
+        raise ConfigError(
+            f"data.root={cfg.root}: {size}, over data.memory_budget_mb={cfg.memory_budget_mb}; stream them from "
+            "disk with data.stream=true (or auto), lower data.image_size or data.max_samples, or raise the budget"
+        )
+    stream = cfg.stream is True or (cfg.stream == "auto" and over)
+    if stream:
+        why = f", over data.memory_budget_mb={cfg.memory_budget_mb}" if cfg.stream == "auto" else ""
+        log.info("data.stream=%s: %s%s; streaming them from disk", str(cfg.stream).lower(), size, why)
+    return stream
+
+
+def scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 images as the model reads them: float32 in [0, 1]."""
+    return images.astype(np.float32) / np.float32(255.0)
+
+
+def decode_file(path: Any, height: int, width: int, channels: int) -> Any:
+    """The ``tf.data`` map of one file path (a string tensor) to its uint8 image ``(height, width, channels)``.
+
+    JPEG, PNG, BMP, GIF (first frame); images of another size are resized bilinearly with
+    antialiasing (as Pillow's downscaling), those of the right size are kept as decoded. The one
+    decoder of image folders: in memory (:func:`decode_images`) and streamed (:class:`ImageFiles`).
+    """
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+    def resize() -> tf.Tensor:
+        resized = tf.image.resize(image, (height, width), antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+    same = tf.reduce_all(tf.shape(image)[:2] == (height, width))
+    return tf.ensure_shape(tf.cond(same, lambda: image, resize), (height, width, channels))
+
+
 def decode_images(
     paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read, decode (JPEG, PNG, BMP, GIF: first frame) and resize ``paths`` in parallel.
+    """Read, decode and resize ``paths`` in parallel (:func:`decode_file`).
 
     Returns a uint8 array ``(len(paths), height, width, channels)`` and a boolean mask of the
-    files that decoded; the rows of the others are zeros. Images of another size are resized
-    bilinearly with antialiasing (as Pillow's downscaling); those of the right size are kept as
-    decoded. A first pass assumes every file decodes (``ignore_errors`` costs up to a third of
-    the throughput); when one does not, a second pass skips and flags the bad ones.
+    files that decoded; the rows of the others are zeros.
 
     Example:
         >>> images, ok = decode_images(["a.png", "broken.jpg"], (32, 32), 3)  # doctest: +SKIP
         >>> images.shape, ok.tolist()  # doctest: +SKIP
         ((2, 32, 32, 3), [True, False])
     """
+    height, width = (int(s) for s in image_size)
+    out = np.zeros((len(paths), height, width, channels), dtype=np.uint8)
+    return out, _decode_pass(paths, image_size, channels, batch, out)
+
+
+def readable(paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256) -> np.ndarray:
+    """The mask of ``paths`` that :func:`decode_file` decodes, found in parallel; no image is kept."""
+    return _decode_pass(paths, image_size, channels, batch, None)
+
+
+def _decode_pass(
+    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int, out: np.ndarray | None
+) -> np.ndarray:
+    """Decode every file in parallel into ``out`` (or nowhere); return the mask of those that decoded.
+
+    A first pass assumes every file decodes (``ignore_errors`` costs up to a third of the
+    throughput); when one does not, a second pass skips and flags the bad ones.
+    """
     import tensorflow as tf
 
     height, width = (int(s) for s in image_size)
-
-    def resize(image: tf.Tensor) -> tf.Tensor:
-        image = tf.image.resize(image, (height, width), antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
-
-    def decode(i: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        same = tf.reduce_all(tf.shape(image)[:2] == (height, width))
-        image = tf.cond(same, lambda: image, lambda: resize(image))
-        return i, tf.ensure_shape(image, (height, width, channels))
-
     if not len(paths):
-        return np.zeros((0, height, width, channels), dtype=np.uint8), np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=bool)
     files = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), [str(p) for p in paths]))
 
-    def decode_all(skip_bad: bool) -> tuple[np.ndarray, np.ndarray]:
-        out = np.zeros((len(paths), height, width, channels), dtype=np.uint8)
+    def decoded(i: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = decode_file(path, height, width, channels)
+        return i, image if out is not None else image[0, 0]  # a check keeps one pixel, yet every op runs
+
+    def decode_all(skip_bad: bool) -> np.ndarray:
         ok = np.zeros(len(paths), dtype=bool)
-        images = files.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        images = files.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
         if skip_bad:  # a file that fails to decode drops out: its index is missing from the output
             images = images.ignore_errors()
         for index, batch_images in images.batch(batch).prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
-            out[index] = batch_images
+            if out is not None:
+                out[index] = batch_images
             ok[index] = True
-        return out, ok
+        return ok
 
     try:
         return decode_all(skip_bad=False)
     except tf.errors.OpError:
         return decode_all(skip_bad=True)
+
+
+class ImageFiles:
+    """Image files as a lazy float32 array ``(n, height, width, channels)`` in [0, 1]: a streamed split's ``x``.
+
+    It has ``len``, ``shape``, ``ndim`` and ``dtype``; indexing it (an int, a slice, an array of
+    row numbers) decodes those rows only, into a NumPy array (a few examples for a figure, one
+    batch of a ``keras.utils.PyDataset``). :meth:`batches` is the ``tf.data`` pipeline that reads
+    and decodes the files of each batch in parallel. There is no ``__array__``: nothing turns the
+    whole split into an array behind the caller's back.
+
+    Example:
+        >>> files = ImageFiles(["cat/1.jpg", "dog/2.png"], (32, 32), 3)
+        >>> files.shape, len(files), files.dtype.name
+        ((2, 32, 32, 3), 2, 'float32')
+        >>> files[:1].shape  # doctest: +SKIP
+        (1, 32, 32, 3)
+    """
+
+    ndim = 4
+    dtype = np.dtype("float32")
+
+    def __init__(self, paths: Sequence[str | Path], image_size: Sequence[int], channels: int) -> None:
+        self.paths = np.asarray([str(p) for p in paths], dtype=str)
+        self.image_size = tuple(int(s) for s in image_size)
+        self.channels = int(channels)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.paths), *self.image_size, self.channels)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, int | np.integer):
+            return self[np.asarray([index])][0]
+        images, ok = decode_images(self.paths[index], self.image_size, self.channels)
+        if not ok.all():  # every file decoded when the dataset was loaded: one changed since
+            bad = self.paths[index][~ok][0]
+            raise ConfigError(f"{bad}: no longer a readable image (it decoded when the data was loaded)")
+        return scaled(images)
+
+    def __repr__(self) -> str:
+        return f"ImageFiles({len(self)} files, image_size={self.image_size}, channels={self.channels})"
+
+    def batches(self, batch_size: int, y: Any = None, rows: Any = None) -> Any:
+        """A ``tf.data.Dataset`` of the decoded images (with their ``y`` rows, when given) in batches.
+
+        ``rows`` (a ``tf.data.Dataset`` of row numbers, default ``0..n-1``) sets the order; the
+        files are read and decoded in parallel, in that order. ``y`` may be this very object (an
+        autoencoder's targets are its inputs). The caller adds ``prefetch``.
+        """
+        import tensorflow as tf
+
+        paths = tf.constant(self.paths)
+        height, width = self.image_size
+        labels = None if y is None or y is self else tf.constant(y)
+
+        def example(i: tf.Tensor) -> Any:
+            image = decode_file(tf.gather(paths, i), height, width, self.channels)
+            image = tf.cast(image, tf.float32) / 255.0
+            if y is None:
+                return image
+            return image, image if labels is None else tf.gather(labels, i)
+
+        rows = tf.data.Dataset.range(len(self)) if rows is None else rows
+        return rows.map(example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
 
 def _report_bad(bad: list[Path], cfg: ImageFolderConfig) -> None:

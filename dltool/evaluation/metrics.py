@@ -28,7 +28,10 @@ def keras_scores(model: Any, run: RunConfig, spec: DataSpec, x: np.ndarray, y: n
     loss, metrics = loss_and_metrics(run, spec)
     model.compile(loss=loss, metrics=metrics, jit_compile=False)
     labels = np.eye(spec.num_classes, dtype="float32")[y] if uses_one_hot_labels(run, spec) else y
-    scores = model.evaluate(x, labels, batch_size=run.trainer.batch_size, return_dict=True, verbose=0)
+    from dltool.training.batches import feed
+
+    batch_size = run.trainer.batch_size
+    scores = model.evaluate(*feed(x, labels, batch_size), batch_size=batch_size, return_dict=True, verbose=0)
     return {name: float(value) for name, value in scores.items()}
 
 
@@ -38,10 +41,13 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
     import keras
 
+    from dltool.training.batches import feed
+
     # several models and splits each trace their own predict function: TF's retracing warning is noise here
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
-    return keras.ops.convert_to_numpy(model.predict(x, batch_size=batch_size, verbose=0)).astype("float64")
+    outputs = model.predict(*feed(x, batch_size=batch_size), batch_size=batch_size, verbose=0)
+    return keras.ops.convert_to_numpy(outputs).astype("float64")
 
 
 def predicted_labels(task: str, outputs: np.ndarray) -> np.ndarray:

@@ -9,6 +9,11 @@ TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation (another order,
 ``x`` and ``y`` may be dicts of arrays keyed by input and output name (models of several inputs
 or outputs): every array is gathered with the same indices.
 
+A streamed image folder's ``x`` is an :class:`~dltool.data.images.ImageFiles`: the same ``(seed, epoch)``
+order picks its files, which are read and decoded in parallel for each batch (``ImageFiles.batches``)
+instead of gathered from memory; :func:`feed` gives such an ``x`` to ``evaluate``, ``predict`` and
+``validation_data`` as batches decoded in order.
+
 Example:
     >>> import numpy as np
     >>> data, steps = epoch_batches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, seed=0, epochs=(0, 2))
@@ -22,6 +27,7 @@ import math
 from typing import Any
 
 from dltool.data.base import num_examples, take
+from dltool.data.images import ImageFiles
 
 
 def epoch_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, int]) -> tuple[Any, int | None]:
@@ -48,6 +54,12 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
             tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
         )
 
+    if isinstance(x, ImageFiles):  # each epoch: its files in the (seed, epoch) order, read and decoded in parallel
+
+        def epoch_files(epoch: Any) -> Any:
+            return x.batches(batch_size, y, tf.data.Dataset.from_tensor_slices(order(epoch)))
+
+        return tf.data.Dataset.range(*epochs).flat_map(epoch_files).prefetch(tf.data.AUTOTUNE)
     indices = (
         tf.data.Dataset.range(*epochs)
         .map(order)
@@ -63,27 +75,54 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
     )
 
 
-def _py_dataset(x: Any, y: Any, batch_size: int, seed: int, first_epoch: int) -> Any:
-    """A ``keras.utils.PyDataset`` whose order is NumPy's ``(seed, epoch)`` permutation, renewed at each epoch end."""
+def feed(x: Any, y: Any = None, batch_size: int = 32) -> tuple[Any, ...]:
+    """``x`` (and ``y``) as the positional arguments of ``model.evaluate`` or ``model.predict``, or as
+    ``validation_data``: arrays as they are; an :class:`~dltool.data.images.ImageFiles` as batches
+    decoded in order (``tf.data`` on TensorFlow, a ``PyDataset`` on JAX and PyTorch), never whole.
+
+    Example:
+        >>> import numpy as np
+        >>> x, y = np.zeros((3, 2)), np.ones(3)
+        >>> feed(x, y)[1] is y, len(feed(x))
+        (True, 1)
+    """
+    if not isinstance(x, ImageFiles):
+        return (x,) if y is None else (x, y)
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return (x.batches(batch_size, y).prefetch(tf.data.AUTOTUNE),)
+    return (_py_dataset(x, y, batch_size, None, 0),)
+
+
+def _py_dataset(x: Any, y: Any, batch_size: int, seed: int | None, first_epoch: int) -> Any:
+    """A ``keras.utils.PyDataset`` whose order is NumPy's ``(seed, epoch)`` permutation, renewed at each epoch end
+    (``seed=None``: the examples in order, and batches of ``x`` alone when ``y`` is None)."""
     import keras
     import numpy as np
+
+    def order(epoch: int) -> np.ndarray:
+        n = num_examples(x)
+        return np.arange(n) if seed is None else np.random.default_rng([seed, epoch]).permutation(n)
 
     class EpochBatches(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__()
             self.epoch = first_epoch
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(num_examples(x))
+            self.order = order(self.epoch)
 
         def __len__(self) -> int:
             return steps_per_epoch(num_examples(x), batch_size)
 
-        def __getitem__(self, i: int) -> tuple[Any, Any]:
+        def __getitem__(self, i: int) -> Any:
             index = self.order[i * batch_size : (i + 1) * batch_size]
-            return take(x, index), take(y, index)
+            return take(x, index) if y is None else (take(x, index), take(y, index))
 
         def on_epoch_end(self) -> None:
             self.epoch += 1
-            self.order = np.random.default_rng([seed, self.epoch]).permutation(num_examples(x))
+            self.order = order(self.epoch)
 
     return EpochBatches()
 

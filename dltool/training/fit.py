@@ -46,7 +46,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.plots.data import plot_decision_boundary
     from dltool.training.artifacts import model_summary_text, versions, write_json
     from dltool.training.backup import Backup, ResumeState
-    from dltool.training.batches import epoch_batches, steps_per_epoch
+    from dltool.training.batches import epoch_batches, feed, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
     from dltool.training.transfer import check_scheme, extract_features, start_phase_two
@@ -128,7 +128,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         model.fit(
             batches,
             steps_per_epoch=batch_steps,
-            validation_data=(data.x_val, y_val) if has_validation else None,
+            validation_data=feed(data.x_val, y_val, run.trainer.batch_size) if has_validation else None,
             epochs=last,
             initial_epoch=first,
             shuffle=False,  # epoch_batches sets the order
@@ -192,10 +192,17 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
     if checkpoint.best_path.exists():
         full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
-    test = model.evaluate(data.x_test, y_test, batch_size=run.trainer.batch_size, return_dict=True, verbose=0)
+    test = model.evaluate(
+        *feed(data.x_test, y_test, run.trainer.batch_size),
+        batch_size=run.trainer.batch_size,
+        return_dict=True,
+        verbose=0,
+    )
     results.update({f"test_{k}": float(v) for k, v in test.items()})
     if spec.task in ("multiclass", "binary"):
-        probabilities = keras.ops.convert_to_numpy(model.predict(data.x_test, batch_size=256, verbose=0))
+        probabilities = keras.ops.convert_to_numpy(
+            model.predict(*feed(data.x_test, batch_size=256), batch_size=256, verbose=0)
+        )
         predicted = probabilities.argmax(-1) if spec.task == "multiclass" else (probabilities[:, 0] > 0.5)
         truth = data.y_test if spec.task == "multiclass" else data.y_test[:, 0]
         plot_confusion_matrix(

@@ -163,7 +163,12 @@ def train_gan(
 
     start = time.perf_counter()
     history = gan.fit(
-        x, batch_size=run.trainer.batch_size, epochs=run.trainer.epochs, shuffle=True, callbacks=callbacks, verbose=0
+        _shuffled(x, run.trainer.batch_size, run.trainer.seed),
+        batch_size=run.trainer.batch_size,
+        epochs=run.trainer.epochs,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
     )
     train_time = time.perf_counter() - start
     epochs_run = len(history.history.get("d_loss", []))
@@ -201,3 +206,16 @@ def train_gan(
         raise JobFailed(f"the GAN's losses are not finite after epoch {epochs_run}: {final}")
     write_json(run_dir / "results.json", results)
     return results
+
+
+def _shuffled(x: Any, batch_size: int, seed: int) -> Any:
+    """What ``fit(shuffle=True)`` takes: the images, or for a streamed image folder batches of its files read
+    and decoded in parallel, reshuffled each epoch by ``tf.data`` (as ``shuffle=True`` does for arrays)."""
+    from dltool.data.images import ImageFiles
+
+    if not isinstance(x, ImageFiles):
+        return x
+    import tensorflow as tf
+
+    rows = tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return x.batches(batch_size, rows=rows).prefetch(tf.data.AUTOTUNE)

@@ -25,10 +25,12 @@ import time
 from typing import Any
 
 import keras
+import numpy as np
 
 from dltool.config import RunConfig
 from dltool.errors import ConfigError
 from dltool.models.transfer import unfreeze_top
+from dltool.training.batches import feed
 from dltool.training.build import compile_model
 from dltool.training.optimizers import epoch_learning_rate
 
@@ -65,9 +67,10 @@ def extract_features(model: keras.Model, data: Any, batch_size: int) -> tuple[ke
     for split in ("x_train", "x_val", "x_test"):
         x = getattr(data, split)
         if len(x):
-            x = keras.ops.convert_to_numpy(extractor.predict(x, batch_size=batch_size, verbose=0))
+            outputs = extractor.predict(*feed(x, batch_size=batch_size), batch_size=batch_size, verbose=0)
+            x = keras.ops.convert_to_numpy(outputs)
         else:
-            x = x.reshape(0, features.shape[-1])
+            x = np.zeros((0, features.shape[-1]), dtype="float32")  # also for an empty ImageFiles
         setattr(data, split, x)
     seconds = time.perf_counter() - start
     log.info("feature extraction: %d features per example in %.1f s", features.shape[-1], seconds)
