@@ -122,6 +122,20 @@ def test_decode_images_matches_pillow_and_flags_bad_files(tmp_path: Path) -> Non
     assert not decoded[1].any()
 
 
+def test_predict_reads_images_as_training_does(tmp_path: Path) -> None:
+    root = image_folder(tmp_path / "imgs", corrupt=False)  # 20-24 x 24 files resized to 16 x 16
+    cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], stream=True, test_split=0.25)
+    test = load_dataset(cfg, seed=0).x_test
+    from dltool.evaluation.predict import read_inputs
+
+    names, x = read_inputs(list(test.paths), (16, 16, 3))
+    assert names == list(test.paths)
+    np.testing.assert_array_equal(x, test[np.arange(len(test))])  # the same decoder and resize, to the bit
+    (tmp_path / "bad.png").write_text("nope")
+    with pytest.raises(ConfigError, match=r"bad.png: not a readable image"):
+        read_inputs([str(tmp_path / "bad.png")], (16, 16, 3))
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

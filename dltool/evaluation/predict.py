@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from dltool.data.images import IMAGE_SUFFIXES
 from dltool.errors import ConfigError
 from dltool.evaluation.loading import Target, load_model, locate, require_single_io, run_config
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
 
 
@@ -34,10 +34,12 @@ def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[st
     """One name and one float32 example of ``input_shape`` per input found in ``paths``."""
     names: list[str] = []
     examples: list[np.ndarray] = []
-    for path in _expand(paths):
+    files = _expand(paths)
+    images = _images([f for f in files if f.suffix.lower() in IMAGE_SUFFIXES], input_shape)
+    for path in files:
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
-            found = [(str(path), _image(path, input_shape))]
+            found = [(str(path), images[path])]
         elif suffix == ".csv":
             found = _csv_rows(path, input_shape)
         else:
@@ -65,16 +67,18 @@ def _expand(paths: list[str]) -> list[Path]:
     return files
 
 
-def _image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+def _images(paths: list[Path], shape: tuple[int, ...]) -> dict[Path, np.ndarray]:
+    """The images as training read them: the image folders' decoder and resize, scaled to [0, 1]."""
+    if not paths:
+        return {}
     if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise ConfigError(f"{path}: an image, but the model takes inputs of shape {shape}, not images")
-    import keras
+        raise ConfigError(f"{paths[0]}: an image, but the model takes inputs of shape {shape}, not images")
+    from dltool.data.images import decode_images, scaled
 
-    try:
-        image = keras.utils.load_img(path, color_mode="grayscale" if shape[-1] == 1 else "rgb", target_size=shape[:2])
-    except OSError as err:
-        raise ConfigError(f"{path}: not a readable image ({err})") from None
-    return keras.utils.img_to_array(image) / 255.0
+    decoded, ok = decode_images(paths, shape[:2], shape[-1])
+    if not ok.all():
+        raise ConfigError(f"{paths[int(np.argmin(ok))]}: not a readable image ({', '.join(IMAGE_SUFFIXES)})")
+    return dict(zip(paths, scaled(decoded), strict=True))
 
 
 def _csv_rows(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
