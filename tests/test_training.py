@@ -250,3 +250,21 @@ def test_one_cycle_schedule_changes_per_step_and_travels_with_the_checkpoint(tmp
     assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
     steps = int(optimizer.iterations.numpy())
     assert steps == 2 * schedule.warmup_steps and float(schedule(steps // 2 + steps // 4)) < 0.1
+
+
+def test_device_resident_training_arrays_give_the_same_batches() -> None:
+    import jax
+
+    from dltool.data.base import take
+    from dltool.data.images import ImageFiles
+    from dltool.training.batches import device_resident
+
+    x = {"image": np.arange(40.0).reshape(10, 2, 2), "label": np.arange(10)}
+    assert device_resident(x) is x  # this CPU: no accelerator memory to use
+    on_device = device_resident(x, force=True)
+    assert all(isinstance(v, jax.Array) for v in on_device.values())
+    rows = np.array([7, 0, 3])
+    for name, batch in take(on_device, rows).items():
+        np.testing.assert_array_equal(np.asarray(batch), x[name][rows])
+    files = ImageFiles(["a.png"], (4, 4), 3)
+    assert device_resident(files, force=True) is files

@@ -99,9 +99,16 @@ def feed(x: Any, y: Any = None, batch_size: int = 32) -> tuple[Any, ...]:
 
 def _py_dataset(x: Any, y: Any, batch_size: int, seed: int | None, first_epoch: int) -> Any:
     """A ``keras.utils.PyDataset`` whose order is NumPy's ``(seed, epoch)`` permutation, renewed at each epoch end
-    (``seed=None``: the examples in order, and batches of ``x`` alone when ``y`` is None)."""
+    (``seed=None``: the examples in order, and batches of ``x`` alone when ``y`` is None).
+
+    On JAX with an accelerator, training arrays that fit (:func:`device_resident`) are copied to it once
+    and each batch is gathered there: ``fit`` then sends row numbers, not images, at every step.
+    """
     import keras
     import numpy as np
+
+    if seed is not None and keras.backend.backend() == "jax":
+        x, y = device_resident(x), device_resident(y)
 
     def order(epoch: int) -> np.ndarray:
         n = num_examples(x)
@@ -125,6 +132,29 @@ def _py_dataset(x: Any, y: Any, batch_size: int, seed: int | None, first_epoch: 
             self.order = order(self.epoch)
 
     return EpochBatches()
+
+
+def device_resident(a: Any, force: bool = False) -> Any:
+    """``a`` (an array or a dict of arrays) as JAX arrays on the default device, when that device is an
+    accelerator with room for it (a quarter of its memory at most) or ``force``; else ``a`` unchanged.
+
+    Example:
+        >>> import numpy as np
+        >>> type(device_resident(np.zeros(3))).__name__  # a CPU run keeps its NumPy arrays
+        'ndarray'
+    """
+    import jax
+    import numpy as np
+
+    arrays = list(a.values()) if isinstance(a, dict) else [a]
+    if not all(isinstance(v, np.ndarray) for v in arrays):  # an ImageFiles is decoded batch by batch
+        return a
+    if not force:
+        device = jax.devices()[0]
+        limit = (device.memory_stats() or {}).get("bytes_limit", 0) if device.platform != "cpu" else 0
+        if sum(v.nbytes for v in arrays) > limit / 4:
+            return a
+    return jax.tree_util.tree_map(jax.device_put, a)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
