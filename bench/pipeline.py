@@ -10,7 +10,7 @@ Variants, interleaved within each repeat (the order rotates), median over repeat
 - ``naive, no augmentation``: the same without the transform (decode + resize only);
 - ``pipeline``: dltool's ``data=image_folder`` decoding (:func:`dltool.data.images.decode_images`:
   parallel ``tf.data`` decode + resize into memory), then the same augmentation as Keras layers
-  (:func:`dltool.models.augment.augmentation_layers`: a flip and one ``RandomAffine``) mapped over
+  (:func:`dltool.models.augment.augmentation_layers`: one ``RandomAffine``, the flip included) mapped over
   batches of 32 in ``tf.data``;
 - ``pipeline, no augmentation``: ``decode_images`` alone;
 - ``augmentation only``: that augmentation map alone, on the decoded images already in memory;

@@ -259,15 +259,16 @@ def test_every_transform_is_a_layer_active_in_training_only() -> None:
     reg = RegularizationConfig(augmentation=EVERY_TRANSFORM)
     layers = augmentation_layers(reg, (16, 16, 3))
     names = [layer.name.removeprefix("augment_") for layer in layers]
-    assert names == ["flip", "affine", "padded_crop", "brightness", "contrast"]
-    affine = layers[1]
+    assert names == ["affine", "padded_crop", "brightness", "contrast"]
+    affine = layers[0]
     ranges = (affine.rotation, affine.shear, affine.zoom, affine.height_shift, affine.width_shift)
     assert ranges == (20, 0.2, 0.2, 0.2, 0.1) and affine.fill_mode == "reflect"
+    assert affine.horizontal_flip and affine.vertical_flip
     x = np.random.default_rng(0).random((4, 16, 16, 3), dtype="float32")
     for layer in layers:
         np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), x, rtol=1e-6)
         assert layer(x, training=True).shape == x.shape
-    crop = layers[2](x, training=True)
+    crop = layers[1](x, training=True)
     assert not np.allclose(crop, x)
 
 
@@ -393,6 +394,15 @@ def test_random_affine_draws_in_the_configured_ranges() -> None:
     shears = transforms(shear=0.3)[:, [1, 3]]
     assert np.abs(shears).max() <= 0.3 and np.abs(shears).max() > 0.28
     assert transforms(rotation=0)[:, :6].tolist() == [[1, 0, 0, 0, 1, 0]] * 256  # nothing asked: identity
+
+
+@pytest.mark.parametrize("axis", [1, 2], ids=["vertical", "horizontal"])
+def test_random_affine_flips_exactly(axis: int) -> None:
+    layer = RandomAffine(horizontal_flip=axis == 2, vertical_flip=axis == 1, seed=0)
+    x = np.random.default_rng(0).random((32, 6, 5, 3), dtype="float32")
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    flipped = np.all(out == np.flip(x, axis), axis=(1, 2, 3))
+    assert (flipped | np.all(out == x, axis=(1, 2, 3))).all() and 8 < flipped.sum() < 24
 
 
 def test_random_affine_runs_in_a_tf_data_map() -> None:

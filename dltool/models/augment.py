@@ -4,10 +4,10 @@ Geometric and colour transforms (the seeds' ``ImageDataGenerator`` list: flips, 
 width/height shift, shear, zoom, brightness, contrast, ``fill_mode``; plus random crop of the
 zero-padded image) are layers at the front of the model: they run on the accelerator with the
 model, are active in ``fit`` only and are the identity at inference (``evaluate``, ``predict``,
-exported models). Rotation, shear, zoom and shift are one :class:`RandomAffine` layer: as
-``ImageDataGenerator`` does, it composes them into one matrix and resamples each image once
-(Keras' separate ``RandomRotation``, ``RandomShear``, ``RandomZoom``, ``RandomTranslation``
-resample it once each, the main cost of augmenting on a CPU).
+exported models). Rotation, shear, zoom and shift (and the flips, with them) are one
+:class:`RandomAffine` layer: as ``ImageDataGenerator`` does, it composes them into one matrix and
+resamples each image once (Keras' separate ``RandomRotation``, ``RandomShear``, ``RandomZoom``,
+``RandomTranslation`` resample it once each, the main cost of augmenting on a CPU).
 
 MixUp and CutMix mix pairs of examples *and their labels*, so they cannot be model layers:
 :func:`mix_batches` maps them over the training batches (``keras.layers.MixUp``,
@@ -19,7 +19,7 @@ Example:
     >>> from dltool.config.schemas import AugmentationConfig, RegularizationConfig
     >>> aug = AugmentationConfig(horizontal_flip=True, rotation=15, zoom=0.1, brightness=0.2)
     >>> [layer.name for layer in augmentation_layers(RegularizationConfig(augmentation=aug), (32, 32, 3))]
-    ['augment_flip', 'augment_affine', 'augment_brightness']
+    ['augment_affine', 'augment_brightness']
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def affine_matrices(
 
 @keras.saving.register_keras_serializable(package="dltool")
 class RandomAffine(BaseImagePreprocessingLayer):
-    """Random rotation, shear, zoom and shift of each image, composed into one affine transform and
+    """Random flips, rotation, shear, zoom and shift of each image, composed into one affine transform and
     resampled once (``keras.ops.image.affine_transform``), as ``ImageDataGenerator`` did; the
     identity at inference. Safe in ``tf.data`` maps, like Keras' image preprocessing layers.
 
@@ -123,9 +123,14 @@ class RandomAffine(BaseImagePreprocessingLayer):
       ``keras.layers.RandomZoom((-zoom, zoom))`` (``ImageDataGenerator``'s ``zoom_range`` drew one
       per axis);
     - shifts in ``[-height_shift, height_shift]`` times the height and
-      ``[-width_shift, width_shift]`` times the width (``keras.layers.RandomTranslation``).
+      ``[-width_shift, width_shift]`` times the width (``keras.layers.RandomTranslation``);
+    - with ``horizontal_flip`` / ``vertical_flip``, a left-right / up-down flip with probability
+      1/2 (``keras.layers.RandomFlip``).
 
-    The transforms apply in that order, about the image centre (:func:`affine_matrices`).
+    The transforms apply in that order, about the image centre (:func:`affine_matrices`); a flip
+    is a zoom by -1 along its axis (exact: it samples the input at whole pixels). Flipping
+    before rotating and shearing would turn the angle and shears to their opposites, whose ranges
+    are the same: the transforms drawn are distributed as with ``RandomFlip`` first.
 
     Example:
         >>> import numpy as np
@@ -148,6 +153,8 @@ class RandomAffine(BaseImagePreprocessingLayer):
         zoom: float = 0.0,
         height_shift: float = 0.0,
         width_shift: float = 0.0,
+        horizontal_flip: bool = False,
+        vertical_flip: bool = False,
         fill_mode: str = "reflect",
         interpolation: str = "bilinear",
         fill_value: float = 0.0,
@@ -173,6 +180,7 @@ class RandomAffine(BaseImagePreprocessingLayer):
             )
         self.rotation, self.shear, self.zoom = float(rotation), float(shear), float(zoom)
         self.height_shift, self.width_shift = float(height_shift), float(width_shift)
+        self.horizontal_flip, self.vertical_flip = bool(horizontal_flip), bool(vertical_flip)
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, float(fill_value)
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
@@ -194,14 +202,20 @@ class RandomAffine(BaseImagePreprocessingLayer):
                 return ops.numpy.full((batch,), centre, dtype="float32")
             return ops.random.uniform((batch,), centre - bound, centre + bound, dtype="float32", seed=seed)
 
+        def flip(asked: bool) -> Any:  # -1 (a flip) or 1, with probability 1/2 each
+            if not asked:
+                return 1.0
+            coin = ops.random.uniform((batch,), dtype="float32", seed=seed)
+            return ops.numpy.where(coin < 0.5, -1.0, 1.0)
+
         zoom = draw(self.zoom, 1.0)
         matrices = affine_matrices(
             ops.numpy,
             angle=draw(self.rotation),
             shear_x=draw(self.shear),
             shear_y=draw(self.shear),
-            zoom_x=zoom,
-            zoom_y=zoom,
+            zoom_x=zoom * flip(self.horizontal_flip),
+            zoom_y=zoom * flip(self.vertical_flip),
             shift_x=draw(self.width_shift) * ops.cast(width, "float32"),
             shift_y=draw(self.height_shift) * ops.cast(height, "float32"),
             height=ops.cast(height, "float32"),
@@ -236,6 +250,8 @@ class RandomAffine(BaseImagePreprocessingLayer):
             "zoom": self.zoom,
             "height_shift": self.height_shift,
             "width_shift": self.width_shift,
+            "horizontal_flip": self.horizontal_flip,
+            "vertical_flip": self.vertical_flip,
             "fill_mode": self.fill_mode,
             "interpolation": self.interpolation,
             "fill_value": self.fill_value,
@@ -261,8 +277,8 @@ def wants_mixing(aug: Any) -> bool:
 
 def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
     """The per-image transforms asked by ``reg.augmentation``, for image inputs (rank 3), in order:
-    flip, rotation + shear + zoom + shift (one :class:`RandomAffine`), padded crop, brightness,
-    contrast.
+    flips + rotation + shear + zoom + shift (one :class:`RandomAffine`; flips alone are a
+    ``keras.layers.RandomFlip``, which needs no resampling), padded crop, brightness, contrast.
 
     The padded crop stays a layer of its own: it is a shift with zero fill (the padding), where
     the affine transform fills with ``fill_mode``; folding it in would change what it does.
@@ -280,17 +296,15 @@ def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.la
         )
         return []
     layers: list[keras.layers.Layer] = []
-    if aug.horizontal_flip or aug.vertical_flip:
+    height, width = aug.height_shift or aug.translation, aug.width_shift or aug.translation
+    if max(aug.rotation, aug.shear, aug.zoom, height, width) > 0:
+        flips = {"horizontal_flip": aug.horizontal_flip, "vertical_flip": aug.vertical_flip}
+        ranges = (aug.rotation, aug.shear, aug.zoom, height, width)
+        layers.append(RandomAffine(*ranges, **flips, fill_mode=aug.fill_mode, name="augment_affine"))
+    elif aug.horizontal_flip or aug.vertical_flip:
         both = aug.horizontal_flip and aug.vertical_flip
         mode = "horizontal_and_vertical" if both else "horizontal" if aug.horizontal_flip else "vertical"
         layers.append(keras.layers.RandomFlip(mode, name="augment_flip"))
-    height, width = aug.height_shift or aug.translation, aug.width_shift or aug.translation
-    if max(aug.rotation, aug.shear, aug.zoom, height, width) > 0:
-        layers.append(
-            RandomAffine(
-                aug.rotation, aug.shear, aug.zoom, height, width, fill_mode=aug.fill_mode, name="augment_affine"
-            )
-        )
     if aug.crop_padding > 0:
         # a random crop of the image zero-padded by p pixels is a shift by up to p pixels with zero fill;
         # unlike ZeroPadding2D + RandomCrop it keeps the shape at inference (RandomCrop is the identity there)
