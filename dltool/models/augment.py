@@ -197,27 +197,26 @@ class RandomAffine(BaseImagePreprocessingLayer):
         if seed is None:
             seed = self._get_seed_generator(ops._backend)
 
-        def draw(bound: float, centre: float = 0.0) -> Any:
-            if bound == 0:  # nothing to draw: no random numbers spent
-                return ops.numpy.full((batch,), centre, dtype="float32")
-            return ops.random.uniform((batch,), centre - bound, centre + bound, dtype="float32", seed=seed)
+        # one call to the generator for every parameter: a call costs more to trace than to run here
+        coins = ops.random.uniform((8, batch), dtype="float32", seed=seed)
+        angle, shear_x, shear_y, zoom, flip_x, flip_y, shift_x, shift_y = (coins[i] for i in range(8))
 
-        def flip(asked: bool) -> Any:  # -1 (a flip) or 1, with probability 1/2 each
-            if not asked:
-                return 1.0
-            coin = ops.random.uniform((batch,), dtype="float32", seed=seed)
-            return ops.numpy.where(coin < 0.5, -1.0, 1.0)
+        def spread(coin: Any, bound: float, centre: float = 0.0) -> Any:  # uniform in centre ± bound
+            return centre + bound * (2.0 * coin - 1.0)
 
-        zoom = draw(self.zoom, 1.0)
+        def flip(coin: Any, asked: bool) -> Any:  # -1 (a flip) or 1, with probability 1/2 each
+            return ops.numpy.where(coin < 0.5, -1.0, 1.0) if asked else 1.0
+
+        zoom = spread(zoom, self.zoom, 1.0)
         matrices = affine_matrices(
             ops.numpy,
-            angle=draw(self.rotation),
-            shear_x=draw(self.shear),
-            shear_y=draw(self.shear),
-            zoom_x=zoom * flip(self.horizontal_flip),
-            zoom_y=zoom * flip(self.vertical_flip),
-            shift_x=draw(self.width_shift) * ops.cast(width, "float32"),
-            shift_y=draw(self.height_shift) * ops.cast(height, "float32"),
+            angle=spread(angle, self.rotation),
+            shear_x=spread(shear_x, self.shear),
+            shear_y=spread(shear_y, self.shear),
+            zoom_x=zoom * flip(flip_x, self.horizontal_flip),
+            zoom_y=zoom * flip(flip_y, self.vertical_flip),
+            shift_x=spread(shift_x, self.width_shift) * ops.cast(width, "float32"),
+            shift_y=spread(shift_y, self.height_shift) * ops.cast(height, "float32"),
             height=ops.cast(height, "float32"),
             width=ops.cast(width, "float32"),
         )
