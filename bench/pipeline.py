@@ -10,8 +10,13 @@ Variants, interleaved within each repeat (the order rotates), median over repeat
 - ``naive, no augmentation``: the same without the transform (decode + resize only);
 - ``pipeline``: dltool's ``data=image_folder`` decoding (:func:`dltool.data.images.decode_images`:
   parallel ``tf.data`` decode + resize into memory), then the same augmentation as Keras layers
-  (:func:`dltool.models.augment.augmentation_layers`) mapped over batches of 32 in ``tf.data``;
+  (:func:`dltool.models.augment.augmentation_layers`: one ``RandomAffine``, the flip included) mapped over
+  batches of 32 in ``tf.data``;
 - ``pipeline, no augmentation``: ``decode_images`` alone;
+- ``augmentation only``: that augmentation map alone, on the decoded images already in memory;
+- ``augmentation only, one layer per transform``: the same with the layers dltool built before
+  ``RandomAffine`` (``RandomFlip``, ``RandomRotation``, ``RandomShear``, ``RandomZoom``,
+  ``RandomTranslation``: four resamplings of each image instead of one);
 - ``train preloaded``: ``--epochs`` epochs of the seeds' CIFAR CNN (``model=cnn_cifar`` with
   ``regularization=augment``) on ``--train-files`` images already in memory, through dltool's
   batches (``epoch_batches``);
@@ -60,7 +65,7 @@ def subset_folder(root: Path, files: int, seed: int) -> tuple[Path, list[Path], 
 
     layout = scan(root, IMAGE_SUFFIXES)
     rng = np.random.default_rng(seed)
-    folder = root.parent / f"{root.name}-subset-{files}"
+    folder = root.parent / f"{root.name}-subset-{files}-seed{seed}"  # one folder per draw: never a union of two
     chosen = {}
     for split, n in (("train", files), ("test", 500)):
         paths, labels = layout.splits[split]
@@ -130,10 +135,47 @@ def naive(paths: list[Path], size: tuple[int, int], augment: bool) -> float:
     return time.perf_counter() - start
 
 
+def separate_layers(aug: dict) -> list:
+    """The layers dltool's augmentation_layers built before RandomAffine: one resampling per transform."""
+    import keras
+
+    from dltool.models.augment import RandomShear
+
+    fill = {"fill_mode": aug["fill_mode"]}
+    return [
+        keras.layers.RandomFlip("horizontal"),
+        keras.layers.RandomRotation(aug["rotation"] / 360.0, **fill),
+        RandomShear(aug["shear"], aug["shear"], **fill),
+        keras.layers.RandomZoom((-aug["zoom"], aug["zoom"]), **fill),
+        keras.layers.RandomTranslation(aug["height_shift"], aug["width_shift"], **fill),
+    ]
+
+
+def augment_batches(images, augment: list) -> None:
+    """Scale uint8 ``images`` to [0, 1] and run ``augment`` over batches of 32 in a tf.data map."""
+    import tensorflow as tf
+
+    def transform(x: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(x, tf.float32) / 255.0
+        for layer in augment:
+            x = layer(x, training=True)
+        return x
+
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
+    for _ in batches.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE):
+        pass
+
+
+def augmentation_only(images, augment: list) -> float:
+    """Seconds of :func:`augment_batches` on images already decoded."""
+    start = time.perf_counter()
+    augment_batches(images, augment)
+    return time.perf_counter() - start
+
+
 def pipeline(paths: list[Path], size: tuple[int, int], augment: list) -> float:
     """Seconds to decode + resize in parallel, then augment batches of 32 in a tf.data map."""
     import numpy as np
-    import tensorflow as tf
 
     from dltool.data.images import decode_images
 
@@ -141,16 +183,7 @@ def pipeline(paths: list[Path], size: tuple[int, int], augment: list) -> float:
     images, ok = decode_images(paths, size, 3)
     assert ok.all()
     if augment:
-
-        def transform(x: tf.Tensor) -> tf.Tensor:
-            x = tf.cast(x, tf.float32) / 255.0
-            for layer in augment:
-                x = layer(x, training=True)
-            return x
-
-        batches = tf.data.Dataset.from_tensor_slices(images).batch(BATCH)
-        for _ in batches.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE):
-            pass
+        augment_batches(images, augment)
     else:
         images.astype(np.float32) / np.float32(255.0)
     return time.perf_counter() - start
@@ -185,6 +218,7 @@ def main() -> None:
     from dltool.config import compose, validate
     from dltool.config.schemas import AugmentationConfig, RegularizationConfig
     from dltool.data import load_dataset
+    from dltool.data.images import decode_images
     from dltool.models import augmentation_layers
 
     root = extract(ARCHIVE, args.root)
@@ -194,6 +228,8 @@ def main() -> None:
     run = validate(compose([*overrides, "model=cnn_cifar", "regularization=augment", "trainer.batch_size=64"]))
     seeds = RegularizationConfig(augmentation=AugmentationConfig(**SEEDS_AUGMENTATION))
     augment = augmentation_layers(seeds, (32, 32, 3))
+    before = separate_layers(SEEDS_AUGMENTATION)
+    decoded, _ = decode_images(paths, (32, 32), 3)
     preloaded = load_dataset(run.data, seed=0)  # outside the timings: the preloaded side's arrays
     n = len(preloaded.x_train)
 
@@ -208,6 +244,8 @@ def main() -> None:
         "pipeline": lambda: pipeline(paths, (32, 32), augment),
         "naive, no augmentation": lambda: naive(paths, (32, 32), augment=False),
         "pipeline, no augmentation": lambda: pipeline(paths, (32, 32), []),
+        "augmentation only": lambda: augmentation_only(decoded, augment),
+        "augmentation only, one layer per transform": lambda: augmentation_only(decoded, before),
         "train preloaded": lambda: train(run, preloaded.x_train, preloaded.y_train, args.epochs),
         "train folder": train_folder,
     }
@@ -218,6 +256,7 @@ def main() -> None:
     names = list(variants)
     times: dict[str, list[float]] = {name: [] for name in names}
     pipeline(paths[:256], (32, 32), augment)  # warm-up: tracing of the decode and augment functions
+    augmentation_only(decoded[:256], before)
     loads = []
     for repeat in range(args.repeats):
         order = names[repeat % len(names) :] + names[: repeat % len(names)]
@@ -241,6 +280,8 @@ def main() -> None:
     print(f"pipeline / naive: {rate['pipeline'] / rate['naive']:.1f}x (target >= 3x)")
     no_aug = rate["pipeline, no augmentation"] / rate["naive, no augmentation"]
     print(f"pipeline / naive, no augmentation: {no_aug:.1f}x")
+    one = rate["augmentation only"] / rate["augmentation only, one layer per transform"]
+    print(f"augmentation only, RandomAffine / one layer per transform: {one:.1f}x")
     print(f"train folder / train preloaded: {rate['train folder'] / rate['train preloaded']:.1%} (target >= 90%)")
 
 

@@ -31,7 +31,14 @@ from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
 from dltool.evaluation.predict import predict_files
 from dltool.models import build_model
-from dltool.models.augment import augmentation_layers, augmentation_preview, mix_batches
+from dltool.models.augment import (
+    RandomAffine,
+    RandomShear,
+    affine_matrices,
+    augmentation_layers,
+    augmentation_preview,
+    mix_batches,
+)
 from dltool.training.batches import epoch_batches, feed
 from dltool.training.build import uses_one_hot_labels
 from dltool.training.fit import train_run
@@ -353,14 +360,16 @@ def test_every_transform_is_a_layer_active_in_training_only() -> None:
     reg = RegularizationConfig(augmentation=EVERY_TRANSFORM)
     layers = augmentation_layers(reg, (16, 16, 3))
     names = [layer.name.removeprefix("augment_") for layer in layers]
-    assert names == ["flip", "rotation", "shear", "zoom", "translation", "padded_crop", "brightness", "contrast"]
-    translation = layers[4]
-    assert (translation.height_factor, translation.width_factor, translation.fill_mode) == (0.2, 0.1, "reflect")
+    assert names == ["affine", "padded_crop", "brightness", "contrast"]
+    affine = layers[0]
+    ranges = (affine.rotation, affine.shear, affine.zoom, affine.height_shift, affine.width_shift)
+    assert ranges == (20, 0.2, 0.2, 0.2, 0.1) and affine.fill_mode == "reflect"
+    assert affine.horizontal_flip and affine.vertical_flip
     x = np.random.default_rng(0).random((4, 16, 16, 3), dtype="float32")
     for layer in layers:
         np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), x, rtol=1e-6)
         assert layer(x, training=True).shape == x.shape
-    crop = layers[5](x, training=True)
+    crop = layers[1](x, training=True)
     assert not np.allclose(crop, x)
 
 
@@ -371,7 +380,143 @@ def test_a_model_with_every_transform_reloads_in_safe_mode(tmp_path: Path) -> No
     reloaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     x = np.random.default_rng(0).random((2, 16, 16, 3), dtype="float32")
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
-    assert reloaded.get_layer("augment_shear").x_factor == model.get_layer("augment_shear").x_factor
+    affine = reloaded.get_layer("augment_affine")
+    assert isinstance(affine, RandomAffine) and affine.get_config() == model.get_layer("augment_affine").get_config()
+
+
+def test_models_saved_with_one_layer_per_transform_still_load(tmp_path: Path) -> None:
+    """What augmentation_layers built before RandomAffine: Keras' layers and dltool's RandomShear."""
+    inputs = keras.Input((8, 8, 3))
+    x = inputs
+    for layer in (
+        keras.layers.RandomRotation(20 / 360, fill_mode="nearest"),
+        RandomShear(0.2, 0.2, fill_mode="nearest", name="augment_shear"),
+        keras.layers.RandomZoom((-0.2, 0.2), fill_mode="nearest"),
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+    ):
+        x = layer(x)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    model.save(tmp_path / "old.keras")
+    reloaded = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True)
+    assert reloaded.get_layer("augment_shear").x_factor == (-0.2, 0.2)
+    x = np.random.default_rng(0).random((2, 8, 8, 3), dtype="float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def _matrices(batch: int = 1, **draws: object) -> np.ndarray:
+    """affine_matrices for 16 x 16 images, every draw neutral unless given."""
+    neutral = {"angle": 0, "shear_x": 0, "shear_y": 0, "zoom_x": 1, "zoom_y": 1, "shift_x": 0, "shift_y": 0}
+    arrays = {k: np.broadcast_to(np.asarray(v, dtype="float64"), (batch,)) for k, v in (neutral | draws).items()}
+    return affine_matrices(np, **arrays, height=16.0, width=16.0)
+
+
+def _transform(x: np.ndarray, matrices: np.ndarray, fill_mode: str) -> np.ndarray:
+    transforms = matrices.reshape(len(matrices), 9)[:, :8].astype("float32")
+    return keras.ops.convert_to_numpy(keras.ops.image.affine_transform(x, transforms, fill_mode=fill_mode))
+
+
+@pytest.mark.parametrize(
+    "keras_layer, draws",
+    [
+        (keras.layers.RandomRotation((25 / 360, 25 / 360), fill_mode="nearest"), {"angle": 25}),
+        (keras.layers.RandomZoom((0.15, 0.15), fill_mode="nearest"), {"zoom_x": 1.15, "zoom_y": 1.15}),
+        (keras.layers.RandomTranslation((0.25, 0.25), (-0.125, -0.125)), {"shift_x": -2, "shift_y": 4}),
+    ],
+    ids=["rotation", "zoom", "shift"],
+)
+def test_one_transform_matches_the_keras_layer(keras_layer: keras.layers.Layer, draws: dict) -> None:
+    """Each Keras layer above has a range of one value; its image is that of RandomAffine's matrix."""
+    x = np.random.default_rng(0).random((2, 16, 16, 3), dtype="float32")
+    expected = keras.ops.convert_to_numpy(keras_layer(x, training=True))
+    ours = _transform(x, _matrices(2, **draws), keras_layer.fill_mode)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    assert not np.allclose(ours, x, atol=0.05)
+
+
+def test_rotation_matches_scipy() -> None:
+    from scipy import ndimage
+
+    x = np.random.default_rng(0).random((1, 16, 16, 1), dtype="float32")
+    ours = _transform(x, _matrices(angle=30), "constant")[0, ..., 0]
+    # scipy's (row, column) = (y, x) frame turned the other way: the same image, up to bilinear rounding
+    expected = ndimage.rotate(x[0, ..., 0], 30, reshape=False, order=1, mode="constant")
+    inside = np.zeros((16, 16), bool)
+    inside[3:13, 3:13] = True  # away from the border, where the two fill rules part
+    np.testing.assert_allclose(ours[inside], expected[inside], atol=1e-4)
+
+
+def test_shear_is_keras_shear_about_the_centre() -> None:
+    """keras.layers.RandomShear shears about the top-left corner: its image is RandomAffine's shifted by
+    (s_x, s_y) times the centre's coordinates (y, x)."""
+    layer = keras.layers.RandomShear((0.2, 0.2), (0.1, 0.1), fill_mode="constant", seed=1)
+    x = np.random.default_rng(0).random((4, 16, 16, 3), dtype="float32")
+    drawn = layer.get_random_transformation(x, training=True)
+    expected = keras.ops.convert_to_numpy(layer.transform_images(x, drawn))
+    s_x, s_y = keras.ops.convert_to_numpy(drawn["shear_factor"]).T  # ±(0.2, 0.1): Keras draws the sign
+    matrices = _matrices(4, shear_x=s_x, shear_y=s_y)
+    np.testing.assert_allclose(matrices[:, :2, 2], -7.5 * np.stack([s_x, s_y], 1), atol=1e-6)
+    matrices[:, :2, 2] = 0.0
+    np.testing.assert_allclose(_transform(x, matrices, "constant"), expected, atol=1e-5)
+
+
+def test_the_composed_matrix_is_the_product_of_the_single_transforms() -> None:
+    rng = np.random.default_rng(0)
+    draws = {
+        "angle": rng.uniform(-20, 20, 5),
+        "shear_x": rng.uniform(-0.2, 0.2, 5),
+        "shear_y": rng.uniform(-0.2, 0.2, 5),
+        "zoom_x": rng.uniform(0.8, 1.2, 5),
+        "zoom_y": rng.uniform(0.8, 1.2, 5),
+        "shift_x": rng.uniform(-2, 2, 5),
+        "shift_y": rng.uniform(-2, 2, 5),
+    }
+    singles = [
+        _matrices(5, angle=draws["angle"]),
+        _matrices(5, shear_x=draws["shear_x"], shear_y=draws["shear_y"]),
+        _matrices(5, zoom_x=draws["zoom_x"], zoom_y=draws["zoom_y"]),
+        _matrices(5, shift_x=draws["shift_x"], shift_y=draws["shift_y"]),
+    ]
+    np.testing.assert_allclose(_matrices(5, **draws), singles[0] @ singles[1] @ singles[2] @ singles[3], atol=1e-12)
+
+
+def test_random_affine_draws_in_the_configured_ranges() -> None:
+    x = np.zeros((256, 16, 16, 1), dtype="float32")
+
+    def transforms(**ranges: float) -> np.ndarray:
+        drawn = RandomAffine(**ranges, seed=0).get_random_transformation(x, training=True)["transforms"]
+        return keras.ops.convert_to_numpy(drawn)
+
+    angles = np.degrees(np.arctan2(*transforms(rotation=20)[:, [3, 0]].T))  # rotation only: (sin, cos)
+    assert np.abs(angles).max() <= 20 + 1e-4 and np.abs(angles).max() > 18
+    zooms = transforms(zoom=0.2)[:, [0, 4]]
+    assert (zooms[:, 0] == zooms[:, 1]).all() and zooms.min() >= 0.8 and zooms.max() <= 1.2 and np.ptp(zooms) > 0.3
+    shifts = -transforms(height_shift=0.25, width_shift=0.125)[:, [2, 5]]  # pixels: (x, y)
+    assert np.abs(shifts).max(0) == pytest.approx([2, 4], rel=0.05) and (np.abs(shifts).max(0) <= [2, 4]).all()
+    shears = transforms(shear=0.3)[:, [1, 3]]
+    assert np.abs(shears).max() <= 0.3 and np.abs(shears).max() > 0.28
+    assert transforms(rotation=0)[:, :6].tolist() == [[1, 0, 0, 0, 1, 0]] * 256  # nothing asked: identity
+
+
+@pytest.mark.parametrize("axis", [1, 2], ids=["vertical", "horizontal"])
+def test_random_affine_flips_exactly(axis: int) -> None:
+    layer = RandomAffine(horizontal_flip=axis == 2, vertical_flip=axis == 1, seed=0)
+    x = np.random.default_rng(0).random((32, 6, 5, 3), dtype="float32")
+    out = keras.ops.convert_to_numpy(layer(x, training=True))
+    flipped = np.all(out == np.flip(x, axis), axis=(1, 2, 3))
+    assert (flipped | np.all(out == x, axis=(1, 2, 3))).all() and 8 < flipped.sum() < 24
+
+
+def test_random_affine_runs_in_a_tf_data_map() -> None:
+    import tensorflow as tf
+
+    layer = RandomAffine(rotation=20, shear=0.1, zoom=0.1, height_shift=0.1, width_shift=0.1, fill_mode="nearest")
+    x = np.random.default_rng(0).random((64, 16, 16, 3), dtype="float32")
+    batches = tf.data.Dataset.from_tensor_slices(x).batch(16).map(lambda b: layer(b, training=True))
+    out = np.concatenate(list(batches.as_numpy_iterator()))
+    assert out.shape == x.shape and out.min() >= 0.0 and out.max() <= 1.0  # nearest fill + bilinear: in range
+    assert not np.allclose(out, x, atol=0.05)
+    single = tf.data.Dataset.from_tensor_slices(x).map(lambda image: layer(image, training=True))
+    assert next(single.as_numpy_iterator()).shape == (16, 16, 3)  # unbatched images too
 
 
 def test_mixup_and_cutmix_mix_training_batches_with_one_hot_labels() -> None:

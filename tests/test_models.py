@@ -316,18 +316,19 @@ def augmented(**kwargs: object) -> RegularizationConfig:
 def test_flip_modes(kwargs: dict, mode: str) -> None:
     model = build_model(option("cnn"), MNIST, augmented(**kwargs))
     assert model.get_layer("augment_flip").mode == mode
-    assert "RandomTranslation" not in layer_types(model)
+    assert "RandomAffine" not in layer_types(model)
 
 
 def test_augmentation_only_for_images_and_only_in_training() -> None:
     reg = augmented(horizontal_flip=True, translation=0.2)
-    assert "RandomFlip" not in layer_types(build_model(MLPConfig(), POINTS, reg))
-    assert "RandomFlip" not in layer_types(build_model(option("cnn"), MNIST, NO_REG))
+    assert "RandomAffine" not in layer_types(build_model(MLPConfig(), POINTS, reg))
+    assert "RandomAffine" not in layer_types(build_model(option("cnn"), MNIST, NO_REG))
     keras.utils.set_random_seed(0)
     model = build_model(CNNConfig(dense_units=[8]), DataSpec((12, 12, 1), "multiclass", 3), reg)
-    assert layer_types(model)[1:3] == ["RandomFlip", "RandomTranslation"]
-    translation = model.get_layer("augment_translation")
-    assert translation.height_factor == translation.width_factor == 0.2
+    assert layer_types(model)[1:3] == ["RandomAffine", "Conv2D"]
+    affine = model.get_layer("augment_affine")
+    assert affine.height_shift == affine.width_shift == 0.2 and affine.rotation == affine.zoom == 0
+    assert affine.horizontal_flip and not affine.vertical_flip
     plain = build_model(CNNConfig(dense_units=[8]), DataSpec((12, 12, 1), "multiclass", 3), NO_REG)
     for layer in plain.layers:
         model.get_layer(layer.name).set_weights(layer.get_weights())
