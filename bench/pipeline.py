@@ -21,7 +21,9 @@ Variants, interleaved within each repeat (the order rotates), median over repeat
   ``regularization=augment``) on ``--train-files`` images already in memory, through dltool's
   batches (``epoch_batches``);
 - ``train folder``: the same training preceded by ``load_dataset(data=image_folder)`` on a folder
-  of those files (symbolic links): from the JPEG files to the last epoch.
+  of those files (symbolic links): from the JPEG files to the last epoch;
+- ``train streamed``: the same with ``data.stream=true``: every batch of every epoch read and
+  decoded from the files (``ImageFiles``) while the model trains.
 
     python bench/pipeline.py                     # 10,000 files, training on 2,000 for 2 epochs, 3 repeats
     python bench/pipeline.py --files 50000 --train-files 10000 --epochs 5 --repeats 1
@@ -233,9 +235,11 @@ def main() -> None:
     preloaded = load_dataset(run.data, seed=0)  # outside the timings: the preloaded side's arrays
     n = len(preloaded.x_train)
 
-    def train_folder() -> float:
+    streamed = validate(compose([*overrides, "data.stream=true"])).data
+
+    def train_folder(data_cfg) -> float:
         start = time.perf_counter()
-        data = load_dataset(run.data, seed=0)
+        data = load_dataset(data_cfg, seed=0)
         load_s = time.perf_counter() - start
         return load_s + train(run, data.x_train, data.y_train, args.epochs)
 
@@ -247,12 +251,11 @@ def main() -> None:
         "augmentation only": lambda: augmentation_only(decoded, augment),
         "augmentation only, one layer per transform": lambda: augmentation_only(decoded, before),
         "train preloaded": lambda: train(run, preloaded.x_train, preloaded.y_train, args.epochs),
-        "train folder": train_folder,
+        "train folder": lambda: train_folder(run.data),
+        "train streamed": lambda: train_folder(streamed),
     }
-    counts = {name: len(paths) for name in variants} | {
-        "train preloaded": n * args.epochs,
-        "train folder": n * args.epochs,
-    }
+    trainings = ("train preloaded", "train folder", "train streamed")
+    counts = {name: len(paths) for name in variants} | {name: n * args.epochs for name in trainings}
     names = list(variants)
     times: dict[str, list[float]] = {name: [] for name in names}
     pipeline(paths[:256], (32, 32), augment)  # warm-up: tracing of the decode and augment functions
@@ -282,7 +285,8 @@ def main() -> None:
     print(f"pipeline / naive, no augmentation: {no_aug:.1f}x")
     one = rate["augmentation only"] / rate["augmentation only, one layer per transform"]
     print(f"augmentation only, RandomAffine / one layer per transform: {one:.1f}x")
-    print(f"train folder / train preloaded: {rate['train folder'] / rate['train preloaded']:.1%} (target >= 90%)")
+    for name in ("train folder", "train streamed"):
+        print(f"{name} / train preloaded: {rate[name] / rate['train preloaded']:.1%} (target >= 90%)")
 
 
 if __name__ == "__main__":
