@@ -47,6 +47,15 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (pyproject's addopts) each test file runs on one xdist worker, so that its
+    module fixtures train once, except the cookbook's sections: independent runs, spread over the workers
+    (the longest file: on one worker it alone set the suite's duration)."""
+    for item in items:
+        if item.path.name != "test_cookbook.py":
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """End every test run with the cookbook's coverage: rows covered, and those not (yet)."""
     from tests.test_cookbook import SECTIONS, coverage_line

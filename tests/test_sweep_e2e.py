@@ -15,6 +15,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 
 from tests.conftest import DLTOOL, results, run_dltool
 
@@ -69,8 +70,8 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
             try:
                 study = optuna.load_study(study_name=None, storage=f"sqlite:///{dirs[0] / 'study.db'}")
                 complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-            except (KeyError, ValueError, optuna.exceptions.OptunaError):
-                continue  # the study is being created
+            except (KeyError, ValueError, optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError):
+                continue  # the study is being created (its tables too: this poll may race the sweep to create them)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert 1 <= len(complete) < 3, f"killed after {len(complete)} complete trials; expected mid-sweep"
