@@ -33,6 +33,20 @@ def _env(extra: dict[str, str] | None) -> dict[str, str]:
     return full_env
 
 
+def train_in_process(run_dir: Path, *overrides: str) -> dict:
+    """``dltool train OVERRIDES`` in this process (no TensorFlow start-up per run), into ``run_dir``; results.json's
+    content. The global mixed-precision policy a run may set is reset after it, for the tests that follow."""
+    import keras
+
+    from dltool.config import compose, validate
+    from dltool.training.fit import train_run
+
+    try:
+        return train_run(validate(compose(list(overrides))), run_dir, show_progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def run_dirs(root: Path) -> list[Path]:
     """Run directories (those holding .hydra/) under ``root/outputs``, oldest first."""
     return sorted(p.parent for p in (root / "outputs").rglob(".hydra"))

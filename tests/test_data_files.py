@@ -41,8 +41,7 @@ from dltool.models.augment import (
 )
 from dltool.training.batches import epoch_batches, feed
 from dltool.training.build import uses_one_hot_labels
-from dltool.training.fit import train_run
-from tests.conftest import results, run_dirs, run_dltool
+from tests.conftest import results, run_dirs, run_dltool, train_in_process
 
 NONE = RegularizationConfig()
 IMAGES = DataSpec((16, 16, 3), "multiclass", 3)
@@ -172,7 +171,7 @@ def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_
     assert isinstance(data.x_train, ImageFiles) and data.x_train.shape[1:] == (256, 256, 3)
     small = load_dataset(ImageFolderConfig(root=str(root), image_size=[16, 16]), seed=0)  # auto, within: in memory
     assert isinstance(small.x_train, np.ndarray)
-    with pytest.raises(ConfigError, match=r"data\.stream=maybe: must be auto, true or false"):
+    with pytest.raises(ConfigError, match=r"data\.stream=maybe: must be one of auto, true, false"):
         validate(compose(["data=image_folder", "data.stream=maybe"]))
 
 
@@ -536,8 +535,7 @@ def test_mixup_and_cutmix_mix_training_batches_with_one_hot_labels() -> None:
 
 
 def _train(tmp_path: Path, *overrides: str) -> dict:
-    run = validate(compose(["trainer.epochs=1", "callbacks.tensorboard.enabled=false", *overrides]))
-    return train_run(run, tmp_path, show_progress=False)
+    return train_in_process(tmp_path, "trainer.epochs=1", "callbacks.tensorboard.enabled=false", *overrides)
 
 
 def test_augmented_image_run_writes_the_preview(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ from dltool.errors import ConfigError
 from dltool.training.callbacks import build_callbacks
 from dltool.training.fit import train_run
 from dltool.training.optimizers import build_optimizer
+from tests.conftest import train_in_process
 
 TINY = ["trainer.epochs=2", "data.max_samples=120", "model.hidden_units=[16,8]", "trainer.batch_size=32"]
 
 
 def _train(tmp_path: Path, *overrides: str) -> dict:
-    run = validate(compose([*TINY, *overrides]))
-    return train_run(run, tmp_path, show_progress=False)
+    return train_in_process(tmp_path, *TINY, *overrides)
 
 
 def test_activations_projector_and_histograms_are_written(tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from dltool.training.callbacks import (
     monitor_mode,
 )
 from dltool.training.devices import _choose_gpus, _visible_choice
-from dltool.training.fit import train_run
 from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
+from tests.conftest import train_in_process
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS["optimizer"]))
@@ -173,11 +173,7 @@ def test_user_callbacks_are_instantiated_from_their_import_path(tmp_path: Path) 
 
 
 def _train(tmp_path: Path, *overrides: str) -> dict:
-    run = validate(compose(["trainer.epochs=2", "callbacks.tensorboard.enabled=false", *overrides]))
-    try:
-        return train_run(run, tmp_path, show_progress=False)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    return train_in_process(tmp_path, "trainer.epochs=2", "callbacks.tensorboard.enabled=false", *overrides)
 
 
 @pytest.mark.parametrize(

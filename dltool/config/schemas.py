@@ -191,7 +191,9 @@ class ImageFolderConfig(SplitDataConfig):
         "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
     )
     memory_budget_mb: int = opt(4096, "largest decoded set (float32) held in memory", gt=0)
-    stream: Any = opt("auto", "read and decode every batch from disk: auto (when over memory_budget_mb) | true | false")
+    stream: Any = opt(
+        "auto", "read and decode every batch from disk (auto: over memory_budget_mb)", choices=("auto", True, False)
+    )
 
 
 @dataclass
@@ -720,7 +722,7 @@ class TrainerConfig:
         "dtype policy (auto: mixed_bfloat16 on GPUs of compute capability >= 8.0, mixed_float16 on older, CPU float32)",
         choices=PRECISIONS,
     )
-    jit_compile: Any = opt("auto", "XLA compilation: auto | true | false")
+    jit_compile: Any = opt("auto", "XLA compilation", choices=("auto", True, False))
     steps_per_execution: int = opt(1, "steps run per call into the compiled function", gt=0)
     loss: str = opt("auto", "Keras loss name (auto: from the task)")
     metrics: list[str] = opt(["auto"], "Keras metric names (auto: accuracy, or mae for regression)")

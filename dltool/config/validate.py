@@ -148,14 +148,19 @@ def _check_constraints(obj: Any, prefix: str) -> None:
         if value is None:
             continue
         choices = f.metadata.get("choices")
-        if choices is not None and value not in choices:
+        if choices is not None and not any(value == c and type(value) is type(c) for c in choices):  # 1 is no True
+            names = [_yaml(c) for c in choices]
             raise ConfigError(
-                f"{key}={value}: must be one of {', '.join(map(str, choices))}"
-                f"{did_you_mean(str(value), map(str, choices))}"
+                f"{key}={_yaml(value)}: must be one of {', '.join(names)}{did_you_mean(_yaml(value), names)}"
             )
         for bound, (symbol, holds) in _BOUNDS.items():
             if bound in f.metadata and not holds(value, f.metadata[bound]):
                 raise ConfigError(f"{key}={value}: must be {symbol} {f.metadata[bound]}")
+
+
+def _yaml(value: Any) -> str:
+    """A value as the command line spells it: true/false for booleans."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _check_cross_group(run: RunConfig) -> None:
@@ -171,11 +176,6 @@ def _check_cross_group(run: RunConfig) -> None:
 
         if importlib.util.find_spec("mlflow") is None:
             raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
-    stream = getattr(run.data, "stream", "auto")
-    if not (stream == "auto" or isinstance(stream, bool)):
-        raise ConfigError(f"data.stream={stream}: must be auto, true or false")
-    if trainer.jit_compile not in ("auto", True, False):
-        raise ConfigError(f"trainer.jit_compile={trainer.jit_compile}: must be auto, true or false")
     if run.model.name == "gan" and trainer.backend != "tensorflow":
         raise ConfigError(
             f"trainer.backend={trainer.backend}: model=gan trains with TensorFlow's gradient tapes; "

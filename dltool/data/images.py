@@ -267,10 +267,10 @@ class ImageFiles:
         return rows.map(example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
 
-def _report_bad(bad: list[Path], cfg: ImageFolderConfig) -> None:
+def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> None:
     if not bad:
         return
-    shown = ", ".join(str(p) for p in bad[:SHOWN_BAD_FILES]) + (" ..." if len(bad) > SHOWN_BAD_FILES else "")
+    shown = ", ".join(bad[:SHOWN_BAD_FILES]) + (" ..." if len(bad) > SHOWN_BAD_FILES else "")
     line = f"{len(bad)} unreadable image file{'s' if len(bad) > 1 else ''} in data.root={cfg.root}: {shown}"
     if cfg.on_bad_file == "error":
         raise ConfigError(f"{line} (data.on_bad_file=error; skip them with data.on_bad_file=skip)")

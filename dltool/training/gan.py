@@ -120,6 +120,7 @@ def train_gan(
     from dltool.models import build_model, model_spec
     from dltool.plots import plot_history, plot_model_diagram
     from dltool.training.artifacts import model_summary_text, versions, write_json
+    from dltool.training.batches import steps_per_epoch
     from dltool.training.build import param_counts
     from dltool.training.callbacks import Checkpoint, EpochStats, InterruptGuard, MetricsCSV, RichProgress, RunStop
     from dltool.training.monitoring import monitoring_callbacks
@@ -130,7 +131,7 @@ def train_gan(
     spec = model_spec(run.model, data.spec)
     x = data.x_train
     log.info("data %s: %d training images of shape %s (generation)", run.data.name, len(x), spec.input_shape)
-    steps = math.ceil(len(x) / run.trainer.batch_size)
+    steps = steps_per_epoch(len(x), run.trainer.batch_size)
     with info.scope():
         pair = build_model(run.model, data.spec, run.regularization)
         generator, discriminator = pair.get_layer("generator"), pair.get_layer("discriminator")
