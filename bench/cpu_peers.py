@@ -15,7 +15,8 @@ Sides: ``dltool`` (``dltool train`` as users run it: checkpoints, metrics CSV, T
 ``torch`` (the network written in PyTorch, eager, batches indexed from tensors), ``lightning``
 (the same module in a ``LightningModule`` and a ``Trainer`` without logger or checkpoints); and
 dltool variants: ``dltool-jax`` and ``dltool-torch`` (``trainer.backend``), ``dltool-xla``
-(``trainer.jit_compile=true``), ``dltool-1inter`` (``TF_NUM_INTEROP_THREADS=1``).
+(``trainer.jit_compile=true``), ``dltool-torch-compile`` (both: ``torch.compile``),
+``dltool-1inter`` (``TF_NUM_INTEROP_THREADS=1``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +46,7 @@ VARIANTS = {
     "dltool-jax": (["trainer.backend=jax"], {}),
     "dltool-torch": (["trainer.backend=torch"], {}),
     "dltool-xla": (["trainer.jit_compile=true"], {}),
+    "dltool-torch-compile": (["trainer.backend=torch", "trainer.jit_compile=true"], {}),
     "dltool-1inter": ([], {"TF_NUM_INTEROP_THREADS": "1"}),
 }
 SIDES = ("dltool", "keras", "torch", "lightning", *VARIANTS)
@@ -66,16 +70,15 @@ def synthetic(samples: int) -> tuple:
     return data.x_train, data.y_train
 
 
-def plain_keras(model_name: str, samples: int, epochs: int, clock: str) -> None:
+def keras_model(model_name: str) -> Any:
+    """dltool's Keras model for ``model_name``, compiled as every side trains it (SGD momentum, batch 128)."""
     import keras
 
-    from bench.epoch_clock import EpochClock
     from bench.torch_nets import PARAMS
     from dltool.config import compose, validate
     from dltool.data import DataSpec
     from dltool.models import build_model
 
-    x, y = synthetic(samples)
     run = validate(compose(MODEL_OVERRIDES[model_name]))
     keras.utils.set_random_seed(42)
     model = build_model(run.model, DataSpec((32, 32, 3), "multiclass", 10), run.regularization)
@@ -85,10 +88,19 @@ def plain_keras(model_name: str, samples: int, epochs: int, clock: str) -> None:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    return model
+
+
+def plain_keras(model_name: str, samples: int, epochs: int, clock: str) -> None:
+    from bench.epoch_clock import EpochClock
+
+    x, y = synthetic(samples)
+    model = keras_model(model_name)
     model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[EpochClock(clock)])
 
 
-def plain_torch(model_name: str, samples: int, epochs: int, clock: str) -> None:
+def torch_epoch(model_name: str, samples: int) -> Callable[[], None]:
+    """A function that trains PyTorch's ``model_name`` for one epoch (eager, NCHW tensors)."""
     import torch
     import torch.nn.functional as F
 
@@ -100,14 +112,23 @@ def plain_torch(model_name: str, samples: int, epochs: int, clock: str) -> None:
     assert sum(p.numel() for p in model.parameters()) == PARAMS[model_name]
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9)
     x, y = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long()
-    marks = [time.perf_counter()]
-    for _ in range(epochs):
+
+    def train_epoch() -> None:
         model.train()
         for idx in torch.randperm(len(x)).split(BATCH):
             loss = F.cross_entropy(model(x[idx]), y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+
+    return train_epoch
+
+
+def plain_torch(model_name: str, samples: int, epochs: int, clock: str) -> None:
+    train_epoch = torch_epoch(model_name, samples)
+    marks = [time.perf_counter()]
+    for _ in range(epochs):
+        train_epoch()
         marks.append(time.perf_counter())
     Path(clock).write_text(json.dumps(marks))
 
