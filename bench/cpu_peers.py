@@ -104,12 +104,12 @@ def torch_epoch(model_name: str, samples: int) -> Callable[[], None]:
     import torch
     import torch.nn.functional as F
 
-    from bench.torch_nets import PARAMS, torch_net
+    from bench.torch_nets import PARAMS, torch_net, trainable_params
 
     x, y = synthetic(samples)
     torch.manual_seed(42)
     model = torch_net(model_name)
-    assert sum(p.numel() for p in model.parameters()) == PARAMS[model_name]
+    assert trainable_params(model) == PARAMS[model_name]
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=0.9)
     x, y = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y).long()
 
