@@ -167,6 +167,19 @@ def test_trials_of_a_dead_process_are_queued_again(tmp_path: Path) -> None:
     assert study.ask(space).number == 2  # the next ask runs it, with the same parameters
 
 
+def test_a_trial_its_process_never_claimed_is_queued_again_after_the_grace_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a sweep killed between study.ask and the trial's first heartbeat and ``worker``: no owner to check
+    study = optuna.create_study(storage=studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}"), study_name="s")
+    orphan = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    assert studies.fail_dead_trials(study) == []  # it may be a live worker's that is about to claim it
+    monkeypatch.setattr(studies, "GRACE_S", 0)
+    assert studies.fail_dead_trials(study) == [0]
+    assert [t.state.name for t in study.get_trials()] == ["FAIL", "WAITING"]
+    assert study.get_trials()[1].params == orphan.params
+
+
 def test_gpu_slots_spread_trials_one_per_gpu() -> None:
     assert [studies.slot_devices([0, 1, 2, 3], "auto", s) for s in range(5)] == ["0", "1", "2", "3", "0"]
     assert [studies.slot_devices([4, 5, 6, 7], 2, s) for s in range(3)] == ["4,5", "6,7", "4,5"]

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import shutil
@@ -167,7 +168,9 @@ def fail_dead_trials(study: Any) -> list[int]:
     """Fail the RUNNING trials whose process is gone, queueing each again; return their numbers.
 
     A trial started on this machine by a process that no longer exists is failed at once; one from
-    another machine once its heartbeat is older than the grace period (Optuna's own check).
+    another machine once its heartbeat is older than the grace period (Optuna's own check). A trial
+    whose process died between creating it and writing its first heartbeat and its ``worker`` has
+    neither: Optuna never finds it stale, so it is failed once it is older than the grace period.
     """
     import optuna
     from optuna.trial import TrialState
@@ -175,8 +178,12 @@ def fail_dead_trials(study: Any) -> list[int]:
     host = socket.gethostname()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if worker_host == host and pid.isdigit() and not _alive(int(pid)) and fail_and_requeue(study, trial._trial_id):
+        if "worker" in trial.user_attrs:
+            worker_host, _, pid = str(trial.user_attrs["worker"]).rpartition(":")
+            dead = worker_host == host and pid.isdigit() and not _alive(int(pid))
+        else:  # Optuna stores the start as naive local time
+            dead = (datetime.datetime.now() - trial.datetime_start).total_seconds() > GRACE_S
+        if dead and fail_and_requeue(study, trial._trial_id):
             failed.append(trial.number)
     optuna.storages.fail_stale_trials(study)
     return failed
