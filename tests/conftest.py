@@ -62,12 +62,13 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (pyproject's addopts) each test file runs on one xdist worker, so that its
-    module fixtures train once, except the cookbook's sections: independent runs, spread over the workers
-    (the longest file: on one worker it alone set the suite's duration)."""
-    for item in items:
-        if item.path.name != "test_cookbook.py":
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    """Order the tests for ``--dist loadgroup`` (pyproject's addopts), so that both xdist workers stay busy.
+
+    xdist hands out the groups first (a file whose module fixture trains a run once for several tests marks
+    itself ``xdist_group``), then the single tests in this order: end-to-end runs and slow sections first,
+    so that short unit tests fill the end rather than one long run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None and item.get_closest_marker("slow") is None)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -16,6 +16,8 @@ import yaml
 
 from tests.conftest import run_dirs, run_dltool
 
+pytestmark = pytest.mark.xdist_group("test_bad_input")  # its module fixture trains once, on one worker
+
 TINY = ["data.max_samples=200", "callbacks.tensorboard.enabled=false"]
 NO_GPU = shutil.which("nvidia-smi") is None
 

@@ -22,6 +22,8 @@ from dltool.training.multi_worker import multi_worker_strategy
 
 from .conftest import results, start_dltool
 
+pytestmark = pytest.mark.xdist_group("test_devices")  # its module fixture trains once, on one worker
+
 RUN = ["trainer.epochs=2", "data.max_samples=300", "callbacks.tensorboard.enabled=false"]
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import results, run_dirs, run_dltool
 
-pytestmark = pytest.mark.e2e
+# xdist_group: the module fixture trains once, on one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_e2e")]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -21,7 +21,8 @@ from dltool.cli import app
 from dltool.console import console
 from tests.conftest import results, run_dirs, run_dltool
 
-pytestmark = pytest.mark.e2e
+# xdist_group: the module fixture trains once, on one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_evaluation")]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -20,7 +20,8 @@ import pytest
 
 from tests.conftest import results, run_dirs, run_dltool, start_dltool
 
-pytestmark = pytest.mark.e2e
+# xdist_group: the module fixture trains once, on one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_resume")]
 EPOCHS = 6
 TINY = [
     "data.max_samples=300",

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy.exc
 
 from tests.conftest import DLTOOL, results, run_dltool
 
@@ -62,20 +61,16 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
         start_new_session=True,  # its trial processes too: SIGKILL the whole group, as a crash would
     )
     deadline = time.monotonic() + 300
-    complete: list = []
-    while not complete and time.monotonic() < deadline:  # kill once a trial is complete, mid-sweep
-        time.sleep(0.25)
-        dirs = sweep_dirs(tmp_path)
-        if dirs and (dirs[0] / "study.db").exists():
-            try:
-                study = optuna.load_study(study_name=None, storage=f"sqlite:///{dirs[0] / 'study.db'}")
-                complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-            except (KeyError, ValueError, optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError):
-                continue  # the study is being created (its tables too: this poll may race the sweep to create them)
+    # trials run one at a time: once trial 1 has started, trial 0 is complete; kill then, mid-sweep
+    while time.monotonic() < deadline and not list(tmp_path.glob("outputs/sweeps/*/*/trials/1/output.log")):
+        time.sleep(0.1)
+    time.sleep(1)  # its train process is starting
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert 1 <= len(complete) < 3, f"killed after {len(complete)} complete trials; expected mid-sweep"
     (sweep_dir,) = sweep_dirs(tmp_path)
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{sweep_dir / 'study.db'}")
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert [t.number for t in complete] == [0]
     stamps = {t.number: (sweep_dir / "trials" / str(t.number) / "results.json").stat().st_mtime for t in complete}
 
     done = run_dltool("sweep", f"sweep.resume={sweep_dir}", cwd=tmp_path, timeout=400)
@@ -85,11 +80,9 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     assert len(finished) == 3
     for number, stamp in stamps.items():  # finished trials are not run again
         assert (sweep_dir / "trials" / str(number) / "results.json").stat().st_mtime == stamp
-    for trial in study.get_trials(states=(optuna.trial.TrialState.FAIL,)):
-        retry = [t for t in finished if t.system_attrs.get("failed_trial") == trial.number]
-        assert retry
-        if "run_dir" in trial.user_attrs:  # absent when the kill came between the trial's creation and its start
-            assert retry[0].user_attrs["run_dir"] == trial.user_attrs["run_dir"]  # continued in place
+    (killed,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
+    (retry,) = [t for t in finished if t.system_attrs.get("failed_trial") == killed.number == 1]
+    assert retry.user_attrs["run_dir"] == killed.user_attrs["run_dir"]  # continued in place
     assert len(rows(sweep_dir)) == len(study.get_trials())
 
 
