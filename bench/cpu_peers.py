@@ -36,12 +36,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import overhead  # noqa: E402
+from bench import child_env, overhead  # noqa: E402
 
 BATCH = 128
 LEARNING_RATE = 0.01
 SAMPLES = {"mlp": 10_000, "cnn_cifar": 3_000, "resnet": 1_500}
-MODEL_OVERRIDES = {"mlp": ["model=mlp"], "cnn_cifar": ["model=cnn_cifar"], "resnet": ["model=resnet"]}
 VARIANTS = {
     "dltool-jax": (["trainer.backend=jax"], {}),
     "dltool-torch": (["trainer.backend=torch"], {}),
@@ -70,8 +69,10 @@ def synthetic(samples: int) -> tuple:
     return data.x_train, data.y_train
 
 
-def keras_model(model_name: str) -> Any:
-    """dltool's Keras model for ``model_name``, compiled as every side trains it (SGD momentum, batch 128)."""
+def keras_model(model_name: str, optimizer: Any = None) -> Any:
+    """dltool's Keras model for ``model_name`` (32x32x3 images, 10 classes), its trainable parameters checked
+    against PyTorch's net, compiled with ``optimizer`` (default: SGD momentum 0.9 at ``LEARNING_RATE``, as every
+    side here trains)."""
     import keras
 
     from bench.torch_nets import PARAMS
@@ -79,12 +80,12 @@ def keras_model(model_name: str) -> Any:
     from dltool.data import DataSpec
     from dltool.models import build_model
 
-    run = validate(compose(MODEL_OVERRIDES[model_name]))
+    run = validate(compose([f"model={model_name}"]))
     keras.utils.set_random_seed(42)
     model = build_model(run.model, DataSpec((32, 32, 3), "multiclass", 10), run.regularization)
     assert sum(int(w.numpy().size) for w in model.trainable_weights) == PARAMS[model_name]
     model.compile(
-        optimizer=keras.optimizers.SGD(LEARNING_RATE, momentum=0.9),
+        optimizer=optimizer or keras.optimizers.SGD(LEARNING_RATE, momentum=0.9),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -180,7 +181,7 @@ def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Pat
     from bench.epoch_clock import epoch_periods
 
     clock = workdir / f"{side}-{model_name}.json"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = child_env()
     if side.startswith("dltool"):
         overrides, extra_env = VARIANTS.get(side, ([], {}))
         env.update(extra_env)
@@ -189,7 +190,7 @@ def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Pat
             "-m",
             "dltool",
             "train",
-            *MODEL_OVERRIDES[model_name],
+            f"model={model_name}",
             *data_overrides(samples),
             f"trainer.epochs={epochs}",
             f"trainer.batch_size={BATCH}",

@@ -2,7 +2,8 @@
 
 A ratio of 2 on 2 cores means both were busy for the whole epoch, 1 that the epoch ran on one.
 Each setting runs in its own process (plain Keras ``fit`` on NumPy arrays, 1,024 synthetic
-CIFAR-shaped images, batch 128, SGD momentum 0.9); the first epoch (tracing) is dropped.
+CIFAR-shaped images, batch 128, SGD momentum 0.9:
+``bench/cpu_peers.py``'s Keras model); the first epoch (tracing) is dropped.
 
     python bench/cpu_threads.py                          # default, oneDNN off, one inter-op thread
     python bench/cpu_threads.py --epochs 8 --settings default TF_ENABLE_ONEDNN_OPTS=0
@@ -20,23 +21,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import child_env  # noqa: E402
+
 SETTINGS = ("default", "TF_ENABLE_ONEDNN_OPTS=0", "TF_NUM_INTEROP_THREADS=1")
 
 
 def epochs_of_resnet(epochs: int, samples: int) -> list[tuple[float, float]]:
     """(samples/s, CPU time / wall time) of each epoch of a plain Keras ResNet-20 fit, in this process."""
-    import keras
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
-    from dltool.config import compose, validate
-    from dltool.data import DataSpec
-    from dltool.models import build_model
+    from bench.cpu_peers import keras_model
 
-    run = validate(compose(["model=resnet"]))
-    keras.utils.set_random_seed(0)
-    model = build_model(run.model, DataSpec((32, 32, 3), "multiclass", 10), run.regularization)
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy")
+    model = keras_model("resnet")
     rng = np.random.default_rng(0)
     x, y = rng.random((samples, 32, 32, 3), dtype=np.float32), rng.integers(0, 10, samples)
 
@@ -66,7 +64,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
     print("| setting | samples/s per epoch | CPU/wall per epoch |\n| --- | --- | --- |")
     for setting in args.settings:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = child_env()
         if setting != "default":
             name, value = setting.split("=", 1)
             env[name] = value

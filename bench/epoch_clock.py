@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -35,3 +36,10 @@ def epoch_periods(path: str | Path) -> list[float]:
     """Seconds of each epoch, from one epoch end to the next (the first from the training start)."""
     marks = json.loads(Path(path).read_text())
     return [b - a for a, b in itertools.pairwise(marks)]
+
+
+def warmup_and_steady(periods: list[float]) -> tuple[float, float]:
+    """What the first epoch cost beyond a steady one (tracing, compilation), and the steady epoch: the median
+    of the others."""
+    steady = statistics.median(periods[1:])
+    return periods[0] - steady, steady

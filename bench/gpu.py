@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the Keras sides run on JAX; there is no TensorFlow on the GPU machine
 
-from bench import cpu_peers  # noqa: E402
+from bench import child_env, cpu_peers  # noqa: E402
+from bench.epoch_clock import epoch_periods, warmup_and_steady  # noqa: E402
 from bench.torch_nets import PARAMS, torch_net, trainable_params  # noqa: E402
 
 BATCH = {"resnet": 512, "airbench": 1024}
@@ -128,21 +128,10 @@ def plain_keras(job: Job, clock: str) -> None:
     import keras
 
     from bench.epoch_clock import EpochClock
-    from dltool.config import compose, validate
-    from dltool.data import DataSpec
-    from dltool.models import build_model
 
     x, y = cpu_peers.synthetic(job.samples)
     keras.mixed_precision.set_global_policy(job.precision)
-    keras.utils.set_random_seed(0)
-    run = validate(compose([f"model={job.model}"]))
-    model = build_model(run.model, DataSpec((32, 32, 3), "multiclass", 10), run.regularization)
-    assert sum(int(w.numpy().size) for w in model.trainable_weights) == PARAMS[job.model]
-    model.compile(
-        optimizer=keras.optimizers.SGD(LEARNING_RATE, momentum=0.9, nesterov=True),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model = cpu_peers.keras_model(job.model, keras.optimizers.SGD(LEARNING_RATE, momentum=0.9, nesterov=True))
     model.fit(x, y, batch_size=job.batch, epochs=job.epochs, verbose=0, callbacks=[EpochClock(clock)])
 
 
@@ -200,10 +189,8 @@ def plain_torch(job: Job, clock: str, side: str) -> None:
 
 def run_side(side: str, job: Job, workdir: Path) -> tuple[list[float] | None, list[str]]:
     """Epoch periods of ``side`` on ``job`` (None if it failed) and the notes it printed, or its error's last lines."""
-    from bench.epoch_clock import epoch_periods
-
     clock = workdir / f"{side}-{job.model}-{job.precision}.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = child_env()
     if side.startswith("dltool"):
         cmd = dltool_command(job, clock, checkpoints=side == "dltool")
     else:
@@ -249,13 +236,11 @@ def bf16_matmul_tflops() -> float:
 
 
 def row(model: str, side: str, precision: str, images: int, periods: list[float], flops: float, peak: Any) -> str:
-    steady = statistics.median(periods[1:])
+    warmup, steady = warmup_and_steady(periods)
     rate = images / steady
     tflops = rate * flops / 1e12
     share = f"{tflops / peak:.1%}" if peak else "-"
-    return (
-        f"| {model} | {SIDES[side]} | {precision} | {rate:,.0f} | {periods[0] - steady:.1f} | {tflops:.1f} | {share} |"
-    )
+    return f"| {model} | {SIDES[side]} | {precision} | {rate:,.0f} | {warmup:.1f} | {tflops:.1f} | {share} |"
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ all splits (images 32x32x3: 12,288 bytes each; CIFAR-10's 60,000 are 703 MiB).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -20,6 +19,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import child_env  # noqa: E402
+
 IMAGE_BYTES = 32 * 32 * 3 * 4
 
 
@@ -39,7 +42,7 @@ def peak_rss_mb(samples: int, model: str) -> float:
         "trainer.batch_size=128",
         "hydra.run.dir=run",
     ]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = child_env()
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux

@@ -19,7 +19,6 @@ and one-core speed (2.8 s vs 5 s here), and two threads pinned to one core spin 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import child_env  # noqa: E402
 from bench.epoch_clock import EpochClock, epoch_periods  # noqa: E402
 
 
@@ -84,7 +84,7 @@ def plain_keras(clock: str, samples: int, epochs: int, batch_size: int) -> None:
 def run_side(
     side: str, clock: Path, samples: int, epochs: int, batch_size: int, workdir: Path, cores: int, extra: list[str]
 ) -> list[float]:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = child_env()
     pin = []
     if cores == 1:
         env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")

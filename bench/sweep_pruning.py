@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import child_env  # noqa: E402
 
 
 def sweep(workdir: Path, pruner: str, trials: int, epochs: int, seed: int) -> dict:
@@ -38,7 +40,7 @@ def sweep(workdir: Path, pruner: str, trials: int, epochs: int, seed: int) -> di
         "callbacks.early_stopping.enabled=false",  # epochs saved are the pruner's alone
         f"name={pruner}",
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = child_env()
     start = time.perf_counter()
     subprocess.run(command, cwd=workdir, env=env, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - start

@@ -75,7 +75,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the epoch clock imports Keras; the GPU machine has no TensorFlow
 
-from bench.epoch_clock import epoch_periods  # noqa: E402
+from bench import child_env  # noqa: E402
+from bench.epoch_clock import epoch_periods, warmup_and_steady  # noqa: E402
 from bench.gpu import NO_CHECKPOINTS  # noqa: E402
 from dltool.data.archives import CIFAR10_BATCHES, CIFAR10_NAMES  # noqa: E402
 
@@ -160,14 +161,12 @@ def train_once(data_root: Path, seed: int, workdir: Path, overrides: list[str]) 
         f"callbacks.custom=[{{_target_: bench.epoch_clock.EpochClock, path: '{clock}'}}]",
         *overrides,
     ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=workdir, env=child_env(), capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"seed {seed} failed (exit {done.returncode}):\n{(done.stderr or done.stdout)[-3000:]}")
     results = json.loads((run_dir / "results.json").read_text())
     periods = epoch_periods(clock)
-    steady = statistics.median(periods[1:])
-    warmup = periods[0] - steady
+    warmup, _ = warmup_and_steady(periods)
     return {
         "seed": seed,
         "test_accuracy": results["test_accuracy"],
