@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dltool import __version__
+from dltool.faults import fault_point
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -17,20 +18,44 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically: to a temporary file beside ``path``, flushed to disk, then renamed over it.
+    """Write ``text`` atomically, as :func:`write_bytes` does."""
+    write_bytes(path, text.encode())
 
-    A failed write (a full disk) removes the temporary file and leaves ``path`` as it was.
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically: to a hidden temporary file beside ``path``, flushed to disk, then renamed over it.
+
+    A run killed at any moment leaves the previous file or the new one, never a truncated one. A failed
+    write (a full disk) removes the temporary file, leaves ``path`` as it was, and raises an OSError that
+    names ``path``. The data is complete in memory first, so no library (HDF5) meets the full disk in its
+    own code.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        with open(tmp, "w") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        fault_point(path.name)
         os.replace(tmp, path)
+        sync_file(path.parent)  # the rename is durable once its folder is
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.filename in (None, str(tmp)):  # a failed write() names no file; the message names the real one
+            err.filename = str(path)
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sync_file(path: Path) -> None:
+    """``fsync`` a file or a folder (a rename is durable once its folder is synced)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def versions() -> dict[str, str]:

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -31,8 +32,8 @@ import keras
 import numpy as np
 
 from dltool.errors import ConfigError
-from dltool.training.artifacts import write_json, write_text
-from dltool.training.callbacks import Checkpoint, RunStop, sync_file
+from dltool.training.artifacts import write_bytes, write_json, write_text
+from dltool.training.callbacks import Checkpoint, RunStop, weights_archive
 
 STATE_FILE = "state.json"
 log = logging.getLogger("dltool")
@@ -71,10 +72,10 @@ class Backup:
         self.directory.mkdir(parents=True, exist_ok=True)
         weights, npz = f"epoch-{epoch}.weights.h5", f"epoch-{epoch}.npz"
         try:
-            model.save_weights(self.directory / weights)
-            np.savez(self.directory / npz, **arrays)
-            for name in (weights, npz):
-                sync_file(self.directory / name)
+            write_bytes(self.directory / weights, weights_archive(model))
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            write_bytes(self.directory / npz, buffer.getvalue())
             write_json(self.state_path, {"epoch": epoch, "weights": weights, "arrays": npz, **extra})
         except BaseException:
             for name in (weights, npz):  # a failed write (full disk, kill) must not leave half files behind
@@ -143,10 +144,11 @@ class ResumeState(keras.callbacks.Callback):
         self.stateful = [c for c in callbacks if type(c) in CALLBACK_STATE]
         self.train_time_s = float(state["train_time_s"]) if state else 0.0
         self.epochs_done = int(state["epoch"]) if state else 0  # complete epochs, this session and before
+        if state is not None:  # here, not in on_train_begin: a resume left with no epoch to train still needs it
+            checkpoint.set_state(state["checkpoint"])  # (results.json's best epoch and metrics)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.state is not None:
-            self.checkpoint.set_state(self.state["checkpoint"])
             with np.load(self.backup.directory / self.state["arrays"]) as arrays:
                 for i, (callback, saved) in enumerate(zip(self.stateful, self.state["callbacks"], strict=True)):
                     for name, value in saved.items():

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import logging
 import math
-import os
-import shutil
 import signal
 import threading
 import time
@@ -24,6 +23,8 @@ import keras
 
 from dltool.config import RunConfig
 from dltool.console import console
+from dltool.faults import fault_point
+from dltool.training.artifacts import write_bytes
 from dltool.training.optimizers import epoch_learning_rate, has_schedule
 
 EXTRA_COLUMNS = ("lr", "epoch_time_s")
@@ -226,6 +227,7 @@ class InterruptGuard(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        fault_point("step")
         if self.requested and self.stop.reason is None:
             self.model.stop_training = True
             self.stop.reason, self.stop.epoch, self.stop.step = "interrupted", self._epoch + 1, batch + 1
@@ -327,43 +329,36 @@ def format_metrics(logs: dict | None) -> str:
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:
-    """Save to a temporary file beside ``path``, flush it to disk, then rename over it.
-
-    A run killed at any moment leaves the previous file or the new one, never a truncated one;
-    on a failed write (a full disk) the temporary file is removed and ``path`` is untouched.
-    Keras needs the ``.keras`` suffix, so the temporary file is the hidden ``.<name>.tmp.keras``.
-    """
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        model.save(tmp)
-        sync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    sync_file(path.parent)
+    """Save ``model`` as a ``.keras`` file with :func:`write_bytes`: complete or untouched, even on a full disk."""
+    write_bytes(path, keras_archive(model))
 
 
 def copy_atomically(source: Path, path: Path) -> None:
-    """Copy ``source`` to a temporary file beside ``path``, flush it, then rename over it."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        shutil.copyfile(source, tmp)
-        sync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    sync_file(path.parent)
+    """Copy ``source`` to ``path`` with :func:`write_bytes`."""
+    write_bytes(path, source.read_bytes())
 
 
-def sync_file(path: Path) -> None:
-    """``fsync`` a file or a folder (a rename is durable once its folder is synced)."""
-    fd = os.open(path, os.O_RDONLY)
+def keras_archive(model: keras.Model) -> bytes:
+    """The ``.keras`` file of ``model``, made in memory (Keras' own saving needs a path ending in ``.keras``)."""
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    saving_lib.save_model(model, buffer)
+    return buffer.getvalue()
+
+
+def weights_archive(model: keras.Model) -> bytes:
+    """The ``.weights.h5`` file of ``model`` (weights and optimizer state, as ``save_weights`` writes), made in
+    memory: HDF5 writing straight into a file crashes the process (segfault) when the disk fills up."""
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
     try:
-        os.fsync(fd)
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set())
     finally:
-        os.close(fd)
+        store.close()
+    return buffer.getvalue()
 
 
 def build_callbacks(

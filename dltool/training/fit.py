@@ -16,6 +16,7 @@ from typing import Any
 
 from dltool.config import RunConfig
 from dltool.errors import ConfigError, Interrupted, JobFailed
+from dltool.faults import fault_point
 
 log = logging.getLogger("dltool")
 
@@ -136,6 +137,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             verbose=0,
         )
 
+    fault_point("start")
     start = time.perf_counter()
     head_epochs = run.model.fine_tune.head_epochs if transfer else 0
     if first_epoch < run.trainer.epochs:
@@ -188,6 +190,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             )
         raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
 
+    fault_point("evaluate")
     if epochs_run and (run_dir / "metrics.csv").exists():
         plot_history(run_dir / "metrics.csv", run_dir / "history.png")
     if checkpoint.best_path.exists():

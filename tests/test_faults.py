@@ -1,0 +1,148 @@
+"""Fault injection: ``dltool train`` killed (SIGKILL, through ``DLTOOL_FAULT``) at every kind of moment, then
+resumed, ends bitwise equal to an uninterrupted run; a full disk fails in one line, never in a crash.
+
+The runs are tiny (200 digits, a 16-unit MLP with dropout, 3 epochs); the killed runs and their resumes
+go in parallel subprocesses, each pair in its own directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import results, run_dltool
+
+# xdist_group: the module fixture trains once, on one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_faults")]
+EPOCHS = 3
+BATCH = 32
+TINY = [
+    f"trainer.epochs={EPOCHS}",
+    "data.max_samples=200",
+    "model.hidden_units=[16]",
+    "regularization.dropout=0.2",  # a random state to restore as well
+    f"trainer.batch_size={BATCH}",
+    "trainer.deterministic=true",
+    "callbacks.tensorboard.enabled=false",
+]
+TIMEOUT = 180
+TIMING_COLUMNS = ("epoch_time_s",)
+# what differs between any two runs, or says that a run was resumed
+UNCOMPARED_RESULTS = ("run_dir", "train_time_s", "samples_per_s", "started_at", "finished_at", "resumed_from_epoch")
+# DLTOOL_FAULT value -> where the kill lands: (metrics.csv rows, epoch of the backup). A file's name is the
+# moment its new content is complete but not yet renamed over it. 200 examples in batches of 32: 7 steps an epoch.
+KILL_POINTS = {
+    "start": (0, 0),  # start-up: model built, before the first epoch
+    "step:3": (0, 0),  # during epoch 1
+    "step:10": (1, 1),  # during epoch 2
+    "best.keras": (1, 0),  # epoch 1's best checkpoint
+    "last.keras:2": (2, 1),
+    "epoch-2.weights.h5": (2, 1),  # the backup's weights
+    "epoch-2.npz": (2, 1),  # the backup's random states and callback arrays
+    "state.json:2": (2, 1),  # the backup's commit: epoch 2's files are written, state.json still names epoch 1
+    f"state.json:{EPOCHS}": (EPOCHS, 2),  # the last epoch's commit
+    "evaluate": (EPOCHS, EPOCHS),  # after the last backup: before the test evaluation and plots
+    "results.json": (EPOCHS, EPOCHS),
+}
+
+
+@dataclass
+class Pair:
+    """A run killed at a fault point, what it left, and its resume."""
+
+    run_dir: Path
+    killed: subprocess.CompletedProcess[str]
+    left: tuple[int, int]  # (metrics.csv rows, epoch of the backup) when killed
+    resumed: subprocess.CompletedProcess[str]
+
+
+def kill_and_resume(root: Path, fault: str) -> Pair:
+    """``dltool train`` killed at ``fault`` in ``root/run``, then ``dltool train resume=root/run``."""
+    run_dir = root / "run"
+    root.mkdir()
+    killed = run_dltool(
+        "train", *TINY, f"hydra.run.dir={run_dir}", cwd=root, timeout=TIMEOUT, env={"DLTOOL_FAULT": fault}
+    )
+    state = run_dir / "checkpoints" / "backup" / "state.json"
+    rows = len(metric_rows(run_dir)) if (run_dir / "metrics.csv").exists() else 0
+    left = (rows, json.loads(state.read_text())["epoch"] if state.exists() else 0)
+    resumed = run_dltool("train", f"resume={run_dir}", cwd=root, timeout=TIMEOUT)
+    return Pair(run_dir, killed, left, resumed)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The uninterrupted run."""
+    root = tmp_path_factory.mktemp("reference")
+    result = run_dltool("train", *TINY, f"hydra.run.dir={root / 'run'}", cwd=root, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def pairs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[Pair]]]:
+    """The selected kill points' killed and resumed runs, three at a time in the background."""
+    root = tmp_path_factory.mktemp("faults")
+    chosen = [p for p in KILL_POINTS if any(f"[{p}]" in item.name for item in request.session.items)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        yield {p: pool.submit(kill_and_resume, root / p.replace(":", "-"), p) for p in chosen}
+
+
+def metric_rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv") as f:
+        return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in csv.DictReader(f)]
+
+
+def checkpoint_arrays(path: Path) -> dict[str, bytes]:
+    """Every array of a ``.keras`` file (weights and optimizer state), as raw bytes, by its HDF5 path."""
+    import h5py
+
+    arrays: dict[str, bytes] = {}
+    with zipfile.ZipFile(path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as h5:
+        h5.visititems(
+            lambda name, obj: arrays.update({name: obj[()].tobytes()}) if isinstance(obj, h5py.Dataset) else None
+        )
+    return arrays
+
+
+@pytest.mark.parametrize("fault", KILL_POINTS)
+def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(
+    pairs: dict[str, Future[Pair]], reference: Path, fault: str
+) -> None:
+    pair = pairs[fault].result()
+    killed, resumed, run_dir = pair.killed, pair.resumed, pair.run_dir
+    assert killed.returncode == -signal.SIGKILL, f"{fault} was never reached: {killed.stdout}{killed.stderr}"
+    assert pair.left == KILL_POINTS[fault], "killed elsewhere than meant: (metrics rows, backed-up epoch)"
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert metric_rows(run_dir) == metric_rows(reference)
+    got, want = (checkpoint_arrays(d / "checkpoints" / "last.keras") for d in (run_dir, reference))
+    assert got.keys() == want.keys() and all(got[k] == want[k] for k in want), "last.keras differs"
+    got_results, want_results = (
+        {k: v for k, v in results(d).items() if k not in UNCOMPARED_RESULTS} for d in (run_dir, reference)
+    )
+    assert got_results == want_results
+    assert not list(run_dir.rglob(".*.tmp*")), "temporary files left behind"
+
+
+def test_the_fault_hook_is_inert_unless_named(tmp_path: Path) -> None:
+    code = "from dltool.faults import fault_point; fault_point('start'); fault_point('step'); print('alive')"
+    env = {**os.environ, "DLTOOL_FAULT": "step:2"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "alive"
+    code = "from dltool.faults import fault_point; fault_point('step'); fault_point('step'); print('alive')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == -signal.SIGKILL and not done.stdout
