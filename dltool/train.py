@@ -136,6 +136,9 @@ def run_hydra(argv: list[str], config_name: str = "config") -> int:
 
     register_resolvers()
     _exit_codes.clear()
+    # a train.log write that fails (a full disk) must not print a traceback per log record: the run ends
+    # with one line saying the disk is full
+    logging.raiseExceptions = False
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = ["dltool train", *argv]

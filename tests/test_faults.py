@@ -8,6 +8,7 @@ go in parallel subprocesses, each pair in its own directory.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import signal
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,12 @@ UNCOMPARED_RESULTS = ("run_dir", "train_time_s", "samples_per_s", "started_at", 
 # moment its new content is complete but not yet renamed over it. 200 examples in batches of 32: 7 steps an epoch.
 KILL_POINTS = {
     "start": (0, 0),  # start-up: model built, before the first epoch
-    "step:3": (0, 0),  # during epoch 1
-    "step:10": (1, 1),  # during epoch 2
+    "step:10": (1, 1),  # mid-epoch: during epoch 2
     "best.keras": (1, 0),  # epoch 1's best checkpoint
     "last.keras:2": (2, 1),
     "epoch-2.weights.h5": (2, 1),  # the backup's weights
     "epoch-2.npz": (2, 1),  # the backup's random states and callback arrays
     "state.json:2": (2, 1),  # the backup's commit: epoch 2's files are written, state.json still names epoch 1
-    f"state.json:{EPOCHS}": (EPOCHS, 2),  # the last epoch's commit
     "evaluate": (EPOCHS, EPOCHS),  # after the last backup: before the test evaluation and plots
     "results.json": (EPOCHS, EPOCHS),
 }
@@ -136,6 +135,71 @@ def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(
     )
     assert got_results == want_results
     assert not list(run_dir.rglob(".*.tmp*")), "temporary files left behind"
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """``tmpfs(size_k)``: a new folder with a file system of ``size_k`` KiB mounted on it (root only)."""
+    mounted: list[Path] = []
+
+    def mount(size_k: int) -> Path:
+        folder = tmp_path / f"disk-{size_k}k"
+        folder.mkdir()
+        try:
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size_k}k", "tmpfs", str(folder)], capture_output=True, text=True
+            )
+        except FileNotFoundError:
+            pytest.skip("no mount command here")
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+# tmpfs sizes (KiB) at which the tiny run's disk fills up while writing: best.keras, last.keras (epoch 1),
+# the backup's weights (epoch 1), a figure after training. Measured; each window is 20 KiB wide or more.
+DISK_SIZES_K = (70, 110, 150, 270)
+
+
+def test_a_full_disk_ends_in_one_line_naming_the_file_never_a_crash(tmpfs: Callable[[int], Path]) -> None:
+    disks = [tmpfs(size) for size in DISK_SIZES_K]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(
+            pool.map(lambda disk: run_dltool("train", *TINY, f"hydra.run.dir={disk / 'run'}", cwd=disk.parent), disks)
+        )
+    named = []
+    for disk, result in zip(disks, done, strict=True):
+        run_dir, output = disk / "run", result.stdout + result.stderr
+        assert result.returncode == 1, f"{disk.name}: exit {result.returncode}\n{output}"
+        assert "Traceback" not in output, output
+        (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert line.startswith(f"error: disk full (no space left on device) while writing {run_dir}/"), line
+        named.append(line.split(" while writing ")[1].split(";")[0])
+        for checkpoint in (run_dir / "checkpoints").glob("*.keras"):
+            checkpoint_arrays(checkpoint)  # complete: a zip holding readable HDF5
+        state = run_dir / "checkpoints" / "backup" / "state.json"
+        if state.exists():
+            saved = json.loads(state.read_text())
+            assert (state.parent / saved["weights"]).is_file() and (state.parent / saved["arrays"]).is_file()
+        assert not list(run_dir.rglob(".*.tmp*")), "temporary files left behind"
+    names = {Path(n).name for n in named}
+    assert "epoch-1.weights.h5" in names and names & {"best.keras", "last.keras"}, named
+
+
+def test_an_atomic_write_on_a_full_disk_names_the_file_and_keeps_the_old_one(tmpfs: Callable[[int], Path]) -> None:
+    from dltool.training.artifacts import write_bytes
+
+    path = tmpfs(64) / "results.json"
+    write_bytes(path, b"{}")
+    with pytest.raises(OSError) as err:
+        write_bytes(path, b" " * 100_000)
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_bytes() == b"{}" and [p.name for p in path.parent.iterdir()] == ["results.json"]
 
 
 def test_the_fault_hook_is_inert_unless_named(tmp_path: Path) -> None:

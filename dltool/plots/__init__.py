@@ -52,7 +52,7 @@ def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -80,7 +80,7 @@ def plot_confusion_matrix(
     )
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -102,7 +102,7 @@ def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Pat
         axes[row][0].set_ylabel(title)
     fig.suptitle("test split")
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -121,7 +121,7 @@ def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> Non
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -140,8 +140,19 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
             f"no Graphviz renderer: wrote {out.with_suffix('.dot').name} instead of {out.name} "
             "(pip install graphviz-pure, or apt-get install graphviz)"
         )
-    dot.write_png(str(out), prog=prog)
+    from dltool.training.artifacts import naming
+
+    with naming(out):
+        dot.write_png(str(out), prog=prog)
     return None
+
+
+def save_figure(fig: Any, out: str | Path) -> None:
+    """Save ``fig`` as a PNG at 100 dpi; a failed write (a full disk) raises an OSError naming ``out``."""
+    from dltool.training.artifacts import naming
+
+    with naming(out):
+        fig.savefig(out, dpi=100)
 
 
 def model_dot(model: Any, max_nested_layers: int = 40) -> Any:

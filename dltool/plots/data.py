@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.plots import _pyplot
+from dltool.plots import _pyplot, save_figure
 
 GRID = 200  # points per axis of the decision-boundary mesh
 
@@ -58,7 +58,7 @@ def plot_decision_boundary(
     ax.set_title(f"decision boundary ({title})")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -79,5 +79,5 @@ def plot_augmentation_preview(originals: np.ndarray, augmented: np.ndarray, out:
     for j in range(1, copies + 1):
         axes[0][j].set_title(f"augmented {j}", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)

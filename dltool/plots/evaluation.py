@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.plots import _pyplot
+from dltool.plots import _pyplot, save_figure
 
 
 def plot_roc_pr(y_true: np.ndarray, scores: np.ndarray, roc_out: str | Path, pr_out: str | Path) -> None:
@@ -25,7 +25,7 @@ def plot_roc_pr(y_true: np.ndarray, scores: np.ndarray, roc_out: str | Path, pr_
         display.from_predictions(y_true, scores, ax=ax, plot_chance_level=True)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        fig.savefig(out, dpi=100)
+        save_figure(fig, out)
         plt.close(fig)
 
 
@@ -43,7 +43,7 @@ def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, out: str | Path) -> N
     for ax in (left, right):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)
 
 
@@ -61,5 +61,5 @@ def plot_examples(images: np.ndarray, captions: Sequence[str], out: str | Path, 
         ax.set_title(caption, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out)
     plt.close(fig)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        with open(tmp, "wb") as f:
+        with naming(path), open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -41,11 +43,23 @@ def write_bytes(path: Path, data: bytes) -> None:
         sync_file(path.parent)  # the rename is durable once its folder is
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        if err.filename in (None, str(tmp)):  # a failed write() names no file; the message names the real one
+        if err.filename == str(tmp):  # the message names the file the user knows
             err.filename = str(path)
         raise
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """Name ``path`` in an OSError raised without a file name: a failed ``write()`` (a full disk) names none,
+    and the one line a run ends with must say which file could not be written."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
         raise
 
 

@@ -24,7 +24,7 @@ import keras
 from dltool.config import RunConfig
 from dltool.console import console
 from dltool.faults import fault_point
-from dltool.training.artifacts import write_bytes
+from dltool.training.artifacts import naming, write_bytes, write_text
 from dltool.training.optimizers import epoch_learning_rate, has_schedule
 
 EXTRA_COLUMNS = ("lr", "epoch_time_s")
@@ -90,9 +90,9 @@ class MetricsCSV(keras.callbacks.Callback):
                 *[k for k in EXTRA_COLUMNS if k in logs],
             ]
             if not self.path.exists():
-                self.path.write_text(",".join(self._columns) + "\n")
+                write_text(self.path, ",".join(self._columns) + "\n")
         row = {"epoch": epoch + 1, **{k: _scalar(v) for k, v in logs.items()}}
-        with self.path.open("a", newline="") as f:
+        with naming(self.path), self.path.open("a", newline="") as f:
             csv.writer(f).writerow([row.get(c, "") for c in self._columns])
         log.info("epoch %d: %s", epoch + 1, "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
 

@@ -45,7 +45,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.models.augment import mix_batches
     from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
     from dltool.plots.data import plot_decision_boundary
-    from dltool.training.artifacts import model_summary_text, versions, write_json
+    from dltool.training.artifacts import model_summary_text, versions, write_json, write_text
     from dltool.training.backup import Backup, ResumeState
     from dltool.training.batches import epoch_batches, feed, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
@@ -79,7 +79,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
                 f"model={run.model.name} cannot take the inputs of data={run.data.name} (shape {spec.input_shape}): "
                 f"{' '.join(str(err).split())[:200]}"
             ) from None
-    (run_dir / "model_summary.txt").write_text(model_summary_text(model))
+    write_text(run_dir / "model_summary.txt", model_summary_text(model))
     warning = plot_model_diagram(model, run_dir / "model.png")
     if warning:
         log.warning(warning)
