@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,18 +43,21 @@ TIMEOUT = 180
 TIMING_COLUMNS = ("epoch_time_s",)
 # what differs between any two runs, or says that a run was resumed
 UNCOMPARED_RESULTS = ("run_dir", "train_time_s", "samples_per_s", "started_at", "finished_at", "resumed_from_epoch")
-# DLTOOL_FAULT value -> where the kill lands: (metrics.csv rows, epoch of the backup). A file's name is the
-# moment its new content is complete but not yet renamed over it. 200 examples in batches of 32: 7 steps an epoch.
-KILL_POINTS = {
-    "start": (0, 0),  # start-up: model built, before the first epoch
-    "step:10": (1, 1),  # mid-epoch: during epoch 2
-    "best.keras": (1, 0),  # epoch 1's best checkpoint
-    "last.keras:2": (2, 1),
-    "epoch-2.weights.h5": (2, 1),  # the backup's weights
-    "epoch-2.npz": (2, 1),  # the backup's random states and callback arrays
-    "state.json:2": (2, 1),  # the backup's commit: epoch 2's files are written, state.json still names epoch 1
-    "evaluate": (EPOCHS, EPOCHS),  # after the last backup: before the test evaluation and plots
-    "results.json": (EPOCHS, EPOCHS),
+EARLY_STOP = ("callbacks.early_stopping.patience=1", "callbacks.early_stopping.min_delta=1")  # ends after epoch 2
+# test id -> (DLTOOL_FAULT, overrides added to TINY, where the kill lands: (metrics.csv rows, epoch of the backup)).
+# A file's name is the moment its new content is complete but not yet renamed over it. 200 examples in batches
+# of 32: 7 steps an epoch.
+CASES: dict[str, tuple[str, tuple[str, ...], tuple[int, int]]] = {
+    "start": ("start", (), (0, 0)),  # start-up: model built, before the first epoch
+    "mid-epoch": ("step:10", (), (1, 1)),  # during epoch 2
+    "best.keras": ("best.keras", (), (1, 0)),  # epoch 1's best checkpoint
+    "last.keras": ("last.keras:2", (), (2, 1)),
+    "backup-weights": ("epoch-2.weights.h5", (), (2, 1)),
+    "backup-arrays": ("epoch-2.npz", (), (2, 1)),  # random states and callback arrays
+    "backup-state": ("state.json:2", (), (2, 1)),  # the commit: epoch 2's files written, state.json names epoch 1
+    "after-last-backup": ("evaluate", (), (EPOCHS, EPOCHS)),  # before the test evaluation and plots
+    "results.json": ("results.json", (), (EPOCHS, EPOCHS)),
+    "after-early-stop": ("evaluate", EARLY_STOP, (2, 2)),  # early stopping ended the run: no epoch 3 on resume
 }
 
 
@@ -67,12 +71,12 @@ class Pair:
     resumed: subprocess.CompletedProcess[str]
 
 
-def kill_and_resume(root: Path, fault: str) -> Pair:
+def kill_and_resume(root: Path, fault: str, overrides: tuple[str, ...]) -> Pair:
     """``dltool train`` killed at ``fault`` in ``root/run``, then ``dltool train resume=root/run``."""
     run_dir = root / "run"
     root.mkdir()
     killed = run_dltool(
-        "train", *TINY, f"hydra.run.dir={run_dir}", cwd=root, timeout=TIMEOUT, env={"DLTOOL_FAULT": fault}
+        "train", *TINY, *overrides, f"hydra.run.dir={run_dir}", cwd=root, timeout=TIMEOUT, env={"DLTOOL_FAULT": fault}
     )
     state = run_dir / "checkpoints" / "backup" / "state.json"
     rows = len(metric_rows(run_dir)) if (run_dir / "metrics.csv").exists() else 0
@@ -81,24 +85,26 @@ def kill_and_resume(root: Path, fault: str) -> Pair:
     return Pair(run_dir, killed, left, resumed)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The uninterrupted run."""
-    root = tmp_path_factory.mktemp("reference")
-    result = run_dltool("train", *TINY, f"hydra.run.dir={root / 'run'}", cwd=root, timeout=TIMEOUT)
+def uninterrupted(root: Path, overrides: tuple[str, ...]) -> Path:
+    root.mkdir()
+    result = run_dltool("train", *TINY, *overrides, f"hydra.run.dir={root / 'run'}", cwd=root, timeout=TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     return root / "run"
 
 
 @pytest.fixture(scope="module")
-def pairs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Future[Pair]]]:
-    """The selected kill points' killed and resumed runs, three at a time in the background."""
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """For the selected cases: ``runs[case]``, the killed and resumed run; ``runs[overrides]``, the uninterrupted
+    run of those overrides. Three subprocesses at a time, in the background."""
     root = tmp_path_factory.mktemp("faults")
-    chosen = [p for p in KILL_POINTS if any(f"[{p}]" in item.name for item in request.session.items)]
+    chosen = [c for c in CASES if any(f"[{c}]" in item.name for item in request.session.items)]
+    variants = {CASES[c][1] for c in chosen}
     with ThreadPoolExecutor(max_workers=3) as pool:
-        yield {p: pool.submit(kill_and_resume, root / p.replace(":", "-"), p) for p in chosen}
+        futures: dict[Any, Future] = {
+            v: pool.submit(uninterrupted, root / f"reference-{i}", v) for i, v in enumerate(variants)
+        }
+        futures |= {c: pool.submit(kill_and_resume, root / c, *CASES[c][:2]) for c in chosen}
+        yield futures
 
 
 def metric_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -118,14 +124,13 @@ def checkpoint_arrays(path: Path) -> dict[str, bytes]:
     return arrays
 
 
-@pytest.mark.parametrize("fault", KILL_POINTS)
-def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(
-    pairs: dict[str, Future[Pair]], reference: Path, fault: str
-) -> None:
-    pair = pairs[fault].result()
+@pytest.mark.parametrize("case", CASES)
+def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(runs: dict[str, Future], case: str) -> None:
+    fault, overrides, left = CASES[case]
+    pair, reference = runs[case].result(), runs[overrides].result()
     killed, resumed, run_dir = pair.killed, pair.resumed, pair.run_dir
     assert killed.returncode == -signal.SIGKILL, f"{fault} was never reached: {killed.stdout}{killed.stderr}"
-    assert pair.left == KILL_POINTS[fault], "killed elsewhere than meant: (metrics rows, backed-up epoch)"
+    assert pair.left == left, "killed elsewhere than meant: (metrics rows, backed-up epoch)"
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert metric_rows(run_dir) == metric_rows(reference)
     got, want = (checkpoint_arrays(d / "checkpoints" / "last.keras") for d in (run_dir, reference))

@@ -153,30 +153,25 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
 
 
 def test_a_full_disk_fails_clearly_and_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypatch) -> None:
-    import keras
-
     from dltool.config import compose, validate
     from dltool.train import failure_message
+    from dltool.training import artifacts
     from dltool.training.fit import train_run
 
-    saves = {"n": 0}
-    real_save = keras.Model.save
+    checkpoints = []
 
-    def save_until_full(model: keras.Model, path: Path, *args, **kwargs) -> None:
-        saves["n"] += 1
-        if saves["n"] > 1:  # epoch 1 wrote best (last is a copy of it); epoch 2 meets a full disk half-way
-            Path(path).write_bytes(b"PK\x03\x04 half a zip")
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real_save(model, path, *args, **kwargs)
+    def full_from_epoch_2(name: str) -> None:  # reached when a file's temporary copy is complete
+        checkpoints.extend([name] if name.endswith(".keras") else [])
+        if len(checkpoints) > 2:  # epoch 1 wrote best and last; epoch 2 meets a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(keras.Model, "save", save_until_full)
+    monkeypatch.setattr(artifacts, "fault_point", full_from_epoch_2)
     run = validate(compose(["trainer.epochs=3", *TINY]))
     with pytest.raises(OSError) as err:
         train_run(run, tmp_path, show_progress=False)
-    assert err.value.errno == errno.ENOSPC
-    monkeypatch.setattr(keras.Model, "save", real_save)
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "checkpoints" / checkpoints[-1])
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["backup", "best.keras", "last.keras"]
-    assert_checkpoints_load(tmp_path)  # epoch 1's, untouched; the half-written file was removed
+    assert_checkpoints_load(tmp_path)  # epoch 1's, untouched; the temporary file was removed
     assert backed_up_epochs(tmp_path) == 1
     message = failure_message(err.value, tmp_path)
     assert message.startswith("disk full") and f"dltool train resume={tmp_path}" in message

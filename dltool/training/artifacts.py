@@ -34,7 +34,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        with naming(path), open(tmp, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -43,7 +43,7 @@ def write_bytes(path: Path, data: bytes) -> None:
         sync_file(path.parent)  # the rename is durable once its folder is
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        if err.filename == str(tmp):  # the message names the file the user knows
+        if err.filename in (None, str(tmp)):  # a failed write() names no file; the message names the real one
             err.filename = str(path)
         raise
     except BaseException:

@@ -138,9 +138,11 @@ class ResumeState(keras.callbacks.Callback):
         callbacks: list[keras.callbacks.Callback],
         state: dict[str, Any] | None = None,
         enabled: bool = True,
+        planned_epochs: int | None = None,
     ) -> None:
         super().__init__()
         self.backup, self.stop, self.checkpoint, self.state, self.enabled = backup, stop, checkpoint, state, enabled
+        self.planned_epochs = planned_epochs  # trainer.epochs of this session
         self.stateful = [c for c in callbacks if type(c) in CALLBACK_STATE]
         self.train_time_s = float(state["train_time_s"]) if state else 0.0
         self.epochs_done = int(state["epoch"]) if state else 0  # complete epochs, this session and before
@@ -178,6 +180,9 @@ class ResumeState(keras.callbacks.Callback):
             "checkpoint": self.checkpoint.get_state(),
             "callbacks": saved,
             "metrics_rows": epoch + 1,
+            # a callback (early stopping) ended training here: a resume must not train further unless extended
+            "stopped_early": bool(self.model.stop_training) and self.stop.reason is None,
+            "planned_epochs": self.planned_epochs,
             "train_time_s": round(self.train_time_s, 3),
         }
         self.backup.save(self.model, epoch + 1, extra, arrays)

@@ -100,7 +100,9 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
-    resume = ResumeState(backup, stop, checkpoint, callbacks, state, enabled=run.callbacks.backup_and_restore)
+    resume = ResumeState(
+        backup, stop, checkpoint, callbacks, state, run.callbacks.backup_and_restore, planned_epochs=run.trainer.epochs
+    )
     callbacks.append(resume)  # last: it saves what the others updated
 
     one_hot = uses_one_hot_labels(run, spec)
@@ -140,7 +142,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     fault_point("start")
     start = time.perf_counter()
     head_epochs = run.model.fine_tune.head_epochs if transfer else 0
-    if first_epoch < run.trainer.epochs:
+    if first_epoch < run.trainer.epochs and not _stopped_early(run, state):
         fit(first_epoch, head_epochs or run.trainer.epochs)
         if head_epochs and stop.reason is None and not model.stop_training:
             with info.scope():
@@ -262,8 +264,18 @@ def _restore(run: RunConfig, run_dir: Path, model: Any, backup: Any) -> dict[str
         log.info("resume: no epoch was backed up yet; starting at epoch 1")
         return None
     backup.restore_model(model, state)
-    log.info("resume: continuing after epoch %d (%s)", state["epoch"], backup.state_path)
+    if _stopped_early(run, state):
+        log.info("resume: training stopped early after epoch %d; finishing the run", state["epoch"])
+    else:
+        log.info("resume: continuing after epoch %d (%s)", state["epoch"], backup.state_path)
     return state
+
+
+def _stopped_early(run: RunConfig, state: dict[str, Any] | None) -> bool:
+    """Whether the backed-up run had been ended by early stopping, and this resume does not extend it."""
+    if not state or not state.get("stopped_early"):
+        return False
+    return run.trainer.epochs <= (state.get("planned_epochs") or run.trainer.epochs)
 
 
 def _one_hot(y: Any, num_classes: int) -> Any:
