@@ -52,11 +52,9 @@ CASES: dict[str, tuple[str, tuple[str, ...], tuple[int, int]]] = {
     "mid-epoch": ("step:10", (), (1, 1)),  # during epoch 2
     "best.keras": ("best.keras", (), (1, 0)),  # epoch 1's best checkpoint
     "last.keras": ("last.keras:2", (), (2, 1)),
-    "backup-weights": ("epoch-2.weights.h5", (), (2, 1)),
-    "backup-arrays": ("epoch-2.npz", (), (2, 1)),  # random states and callback arrays
+    "backup-weights": ("epoch-2.weights.h5", (), (2, 1)),  # the random states' .npz is written the same way
     "backup-state": ("state.json:2", (), (2, 1)),  # the commit: epoch 2's files written, state.json names epoch 1
-    "after-last-backup": ("evaluate", (), (EPOCHS, EPOCHS)),  # before the test evaluation and plots
-    "results.json": ("results.json", (), (EPOCHS, EPOCHS)),
+    "after-last-backup": ("evaluate", (), (EPOCHS, EPOCHS)),  # before the test evaluation, plots, results.json
     "after-early-stop": ("evaluate", EARLY_STOP, (2, 2)),  # early stopping ended the run: no epoch 3 on resume
 }
 
