@@ -213,8 +213,10 @@ def train(
     overrides: Overrides = None, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")
 ) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
+    from dltool.lifeline import follow_parent
     from dltool.resume import split_resume
 
+    follow_parent()  # a sweep's trial ends with its sweep
     argv = list(overrides or [])
     strategies: list[str] = []
     with _user_errors(debug):

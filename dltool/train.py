@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import shutil
@@ -109,12 +110,31 @@ def _discard_run_dir(run_dir: Path) -> None:
             run_dir.parent.rmdir()
 
 
+# what a run leaves in its directory from its first moments on (Hydra writes .hydra/ before training)
+RUN_FILES = ("results.json", ".hydra/config.yaml", "metrics.csv", "checkpoints/backup/state.json")
+
+
 def refuse_existing_run_dir(overrides: list[str]) -> None:
-    """An explicit ``hydra.run.dir`` must not hold another run: Hydra would overwrite its files."""
+    """An explicit ``hydra.run.dir`` must not hold another run: Hydra would overwrite its config and
+    training would append a second history to its metrics.csv. One that did not finish can be resumed."""
     for override in overrides:
         key, _, value = override.lstrip("+").partition("=")
-        if key == "hydra.run.dir" and (Path(value) / "results.json").exists():
+        if key != "hydra.run.dir" or not any((Path(value) / name).exists() for name in RUN_FILES):
+            continue
+        if _status(Path(value)) == "completed":
             raise ConfigError(f"hydra.run.dir={value}: already holds a run (results.json); choose a new directory")
+        raise ConfigError(
+            f"hydra.run.dir={value}: already holds a run that did not finish; "
+            f"continue it with: dltool train resume={value}, or choose a new directory"
+        )
+
+
+def _status(run_dir: Path) -> str | None:
+    """``results.json``'s status, None if there is none (or it cannot be read)."""
+    try:
+        return json.loads((run_dir / "results.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def check_output_dir(overrides: list[str]) -> None:
