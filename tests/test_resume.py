@@ -119,6 +119,24 @@ def test_sigkill_during_checkpoint_writes_then_resume_equals_the_uninterrupted_r
         assert got[key] == pytest.approx(want[key], rel=1e-5), key
 
 
+def test_a_second_start_into_a_killed_run_is_refused_with_the_resume_command(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    command = ["train", f"trainer.epochs={EPOCHS * 5}", *TINY, f"hydra.run.dir={run_dir}"]
+    proc = start_dltool(*command, cwd=tmp_path)
+    try:
+        assert wait_until(lambda: backed_up_epochs(run_dir) >= 2, proc, 120)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    history = (run_dir / "metrics.csv").read_text()
+
+    again = run_dltool(*command, cwd=tmp_path, timeout=TIMEOUT)
+    assert again.returncode == 2, again.stdout + again.stderr
+    (line,) = again.stderr.strip().splitlines()
+    assert str(run_dir) in line and f"dltool train resume={run_dir}" in line
+    assert (run_dir / "metrics.csv").read_text() == history  # no second history appended
+
+
 def test_ctrl_c_saves_state_writes_interrupted_and_exits_130(tmp_path: Path) -> None:
     proc = start_dltool("train", f"trainer.epochs={EPOCHS * 5}", *TINY, cwd=tmp_path)
     try:

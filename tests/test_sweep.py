@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -180,6 +183,67 @@ def test_a_trial_its_process_never_claimed_is_queued_again_after_the_grace_perio
     assert study.get_trials()[1].params == orphan.params
 
 
+def test_a_retry_stops_the_previous_attempt_still_training_in_its_run_directory(tmp_path: Path) -> None:
+    # stand-ins whose command lines are those of trial processes; only the one training in run_dir is killed
+    def train_process(run_dir: Path) -> subprocess.Popen:
+        sleeper = "import time; time.sleep(120)"
+        return subprocess.Popen([sys.executable, "-c", sleeper, "dltool", "train", f"hydra.run.dir={run_dir}"])
+
+    run_dir, other_dir = tmp_path / "trials" / "1", tmp_path / "trials" / "2"
+    orphan, neighbour = train_process(run_dir), train_process(other_dir)
+    try:
+        time.sleep(0.5)  # both have exec'd python
+        here = socket.gethostname()
+        assert not studies.stop_orphan(f"{here}:{neighbour.pid}", run_dir)  # another trial's
+        assert not studies.stop_orphan(f"elsewhere:{orphan.pid}", run_dir)  # another machine's
+        assert studies.stop_orphan(f"{here}:{orphan.pid}", run_dir)
+        assert orphan.wait(timeout=5) == -signal.SIGKILL
+        assert neighbour.poll() is None
+        assert not studies.stop_orphan(f"{here}:{orphan.pid}", run_dir)  # gone: nothing to do
+    finally:
+        for process in (orphan, neighbour):
+            process.kill()
+            process.wait()
+
+
+LIFELINE_CHILD = """
+import sys, time
+from dltool import lifeline
+if sys.argv[1] == "watchdog":
+    sys.platform = "darwin"  # no PR_SET_PDEATHSIG: the watchdog thread alone
+lifeline.follow_parent()
+time.sleep(120)
+"""
+LIFELINE_PARENT = """
+import os, subprocess, sys
+from dltool.lifeline import child_env
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=child_env(dict(os.environ)))
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@pytest.mark.parametrize("way", ["pdeathsig", "watchdog"])
+def test_a_child_dies_with_its_parent(way: str) -> None:
+    if way == "pdeathsig" and not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LIFELINE_PARENT, LIFELINE_CHILD, way], stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    time.sleep(1)  # the child has called follow_parent
+    assert studies._alive(child)
+    parent.kill()  # SIGKILL: no chance for the parent to clean up
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while studies._alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = studies._alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the child outlived its parent"
+
+
 def test_gpu_slots_spread_trials_one_per_gpu() -> None:
     assert [studies.slot_devices([0, 1, 2, 3], "auto", s) for s in range(5)] == ["0", "1", "2", "3", "0"]
     assert [studies.slot_devices([4, 5, 6, 7], 2, s) for s in range(3)] == ["4,5", "6,7", "4,5"]
@@ -210,6 +274,22 @@ def test_reporter_prunes_a_poor_trial(tmp_path: Path) -> None:
     assert model["poor"].stop_training and reporter.pruned_at == 1
     frozen = study.get_trials()[-1]
     assert frozen.intermediate_values == {1: 0.2} and frozen.user_attrs["pruned_at_epoch"] == 1
+
+
+def test_a_resumed_trial_reports_to_the_retry_that_runs_it(tmp_path: Path) -> None:
+    from dltool.sweep.pruning import OptunaReporter
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=studies.make_storage(url), study_name="s", direction="maximize")
+    first = study.ask()
+    first.report(0.5, 1)
+    studies.fail_and_requeue(study, first._trial_id)  # its sweep died after epoch 1
+    retry = study.ask()
+    # the resumed process has its first attempt's config: it names trial 0
+    reporter = OptunaReporter(url, "s", first.number, "val_accuracy", "none", 3)
+    reporter.set_model(types.SimpleNamespace(stop_training=False))
+    reporter.on_epoch_end(1, {"val_accuracy": 0.7})
+    assert study._storage.get_trial(retry._trial_id).intermediate_values == {2: 0.7}
 
 
 # ------------------------------------------------------- the loop, with stand-in trials
