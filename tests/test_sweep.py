@@ -335,6 +335,35 @@ def test_parallel_workers_finish_exactly_n_trials(tmp_path: Path, monkeypatch: p
         assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
 
 
+def test_a_retry_resumes_its_run_or_records_the_run_that_had_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"])
+    study = optuna.create_study(
+        storage=studies.make_storage(plan.storage), study_name=plan.study_name, direction="maximize"
+    )
+    runner = SweepRunner(plan, study, 1, lambda study: None)
+    trial = study.ask(runner.distributions)
+    started, new = tmp_path / "started", tmp_path / "new"
+    (started / ".hydra").mkdir(parents=True)
+    (started / ".hydra" / "config.yaml").write_text("trainer: {epochs: 3}\n")
+    assert runner.trial_command(trial, started)[-2:] == ["train", f"resume={started}"]
+    assert runner.trial_command(trial, new)[-1] == f"hydra.run.dir={new}"
+
+    # its process wrote results.json, then the sweep died before recording the trial
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    (finished / "results.json").write_text(json.dumps({"status": "completed", "best_val_accuracy": 0.8}))
+    trial.set_user_attr("run_dir", str(finished))
+    studies.fail_and_requeue(study, trial._trial_id)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))  # a trial run again would fail
+    runner.run()
+    (complete,) = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert complete.value == 0.8 and complete.params == trial.params
+    assert not (finished / "output.log").exists()  # recorded, not run
+
+
 def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))

@@ -7,6 +7,11 @@ pruned, when its reporter stopped it); anything else -> failed, and the sweep go
 finished and running trials, so that several workers (threads, processes, machines) finish
 exactly ``sweep.n_trials`` between them; a trial that loses that race is closed unrun.
 
+A trial whose process died (with its sweep) is run again in its run directory: its previous
+process is stopped if it still runs here, then ``dltool train resume=<run dir>`` continues it from
+its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial processes
+die with the sweep (:mod:`dltool.lifeline`).
+
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})
     "{_target_:'a.B',path:'sqlite:///x.db',n:3,on:true}"
@@ -147,7 +152,7 @@ class SweepRunner:
 
     # --------------------------------------------------------------- one trial
     def trial_command(self, trial: Any, run_dir: Path) -> list[str]:
-        """The ``dltool train`` command line of one trial."""
+        """The ``dltool train`` command line of one trial (of a retry: the resume of its run)."""
         overrides = [*self.plan.base_overrides, *trial_overrides(self.plan.space, trial.params)]
         trial.set_user_attr("overrides", overrides)
         if (run_dir / ".hydra" / "config.yaml").is_file():
