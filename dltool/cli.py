@@ -206,6 +206,19 @@ def _user_errors(debug: bool) -> Iterator[None]:
             raise
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(err.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+    except Exception as err:  # a failure nothing foresaw is still one line; --debug shows where it came from
+        if debug or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        message = next((line for line in str(err).splitlines() if line.strip()), "")
+        typer.secho(f"error: {type(err).__name__}: {message} (--debug shows the traceback)", fg="red", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
@@ -221,7 +234,7 @@ def train(
         args = HydraArgs.parse(argv)
         resume, overrides = split_resume(args.overrides)
         if resume is not None and not args.informational:
-            raise typer.Exit(_resume(resume, overrides, multirun=bool({"-m", "--multirun"} & set(argv))))
+            raise typer.Exit(_resume(resume, overrides, multirun=args.multirun))
         if not args.informational:
             from dltool.config import validate
             from dltool.data import check_data
@@ -229,7 +242,7 @@ def train(
 
             refuse_existing_run_dir(args.overrides)
             check_output_dir(args.overrides)
-            for overrides in expand_sweeps(args.overrides):
+            for overrides in expand_sweeps(args.overrides, args.multirun):
                 run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
                 check_data(run.data)
                 strategies.append(run.trainer.strategy)

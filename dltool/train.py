@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
 from dltool.errors import ConfigError, DltoolError, Interrupted
+from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
@@ -121,13 +122,7 @@ def check_output_dir(overrides: list[str]) -> None:
     """The run directory (``hydra.run.dir``, else ``outputs/``) must be creatable: a clear line before anything runs."""
     explicit = [o.lstrip("+").partition("=")[2] for o in overrides if o.lstrip("+").startswith("hydra.run.dir=")]
     key, target = ("hydra.run.dir", explicit[-1]) if explicit else ("output directory", "outputs")
-    existing = Path(target).expanduser().absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"{key}={target}: cannot be created, {existing} is a file; choose another directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{key}={target}: {existing} is not writable; choose another directory (hydra.run.dir=...)")
+    check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
 def run_hydra(argv: list[str], config_name: str = "config") -> int:

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,19 @@ def test_bad_evaluations_exit_2_with_one_line(runs: dict[str, Path], args: list[
     assert len(output.strip().splitlines()) == 1 and "Traceback" not in output
 
 
+def test_a_damaged_run_is_named_in_one_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = Path(shutil.copytree(runs["digits1"], tmp_path / "run"))
+    best = run_dir / "checkpoints" / "best.keras"
+    best.write_bytes(best.read_bytes()[:3000])
+    code, output = invoke("evaluate", run_dir)
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert f"{best}: corrupt" in output and f"use {run_dir / 'checkpoints' / 'last.keras'} instead" in output
+    (run_dir / ".hydra" / "config.yaml").write_text("data: [unclosed\n")
+    code, output = invoke("evaluate", run_dir / "checkpoints" / "last.keras")
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "config.yaml: not a readable config" in output
+
+
 # ------------------------------------------------------------------------------ ensembles
 def test_auto_weighted_ensemble_reports_members_and_is_no_worse(runs: dict[str, Path]) -> None:
     code, output = invoke("evaluate", runs["digits1"], runs["digits2"], "ensemble.weights=auto")
@@ -232,6 +246,13 @@ def test_export_gives_the_checkpoints_predictions(runs: dict[str, Path], fmt: st
     assert code == 2 and "already exists" in output
 
 
+def test_export_into_a_path_under_a_file_is_one_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    code, output = invoke("export", runs["digits1"], "format=keras", f"out={tmp_path}/a_file/x.keras")
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert f"{tmp_path / 'a_file'} is a file" in output and (tmp_path / "a_file").read_text() == ""
+
+
 # ----------------------------------------------------------------------------------- runs
 def test_runs_lists_sorts_filters_and_survives_broken_directories(
     runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -260,6 +281,8 @@ def test_runs_lists_sorts_filters_and_survives_broken_directories(
     assert code == 0 and re.search(r"trainer\.seed.*test_mae", output), output
     seeds = [line.split("│")[6].strip() for line in output.splitlines() if "function" in line]
     assert sorted(seeds) == ["1", "2"], output
+    code, output = invoke("runs", "--root", root, "--sort", "test_acuracy")
+    assert code == 2 and "--sort test_acuracy" in output and "did you mean test_accuracy?" in output
     code, output = invoke("runs", "--root", root, "-c", "trainer.seeds")
     assert code == 2 and "--column trainer.seeds" in output and "did you mean trainer.seed?" in output
 

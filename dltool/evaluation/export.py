@@ -25,6 +25,7 @@ import numpy as np
 from dltool.config.schemas import ExportConfig
 from dltool.errors import ConfigError, JobFailed
 from dltool.evaluation.loading import load_model, locate, parse_overrides, require_single_io, settings
+from dltool.rundir import check_creatable
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -114,6 +115,7 @@ def export_run(target_word: str, overrides: list[str], unsafe: bool = False) -> 
     out = Path(setup.out) if setup.out else target.home / "export" / exporter.filename
     if out.exists():
         raise ConfigError(f"{out}: already exists; choose another path with out=PATH")
+    check_creatable(out, "out")
     model = load_model(target.checkpoint, unsafe)
     require_single_io(model, "export", target.label)
     x = np.random.default_rng(0).random((setup.samples, *model.input_shape[1:]), dtype=np.float32)

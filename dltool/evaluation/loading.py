@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -130,13 +131,19 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             raise ConfigError(f"{target.checkpoint}: not inside a run directory, so name its dataset, e.g. data=digits")
         cfg = compose([f"data={groups['data']}", *keys])
         return cfg, validate(cfg)
-    cfg = OmegaConf.load(target.run_dir / ".hydra" / "config.yaml")
+    saved = target.run_dir / ".hydra" / "config.yaml"
+    try:
+        cfg = OmegaConf.load(saved)
+    except Exception as err:  # YAML's errors span several lines: the first names the problem
+        raise ConfigError(f"{saved}: not a readable config ({_first_line(err)})") from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"{saved}: not a readable config (expected a mapping of groups)")
     if "data" in groups:
         cfg.data = compose([f"data={groups['data']}"]).data
     try:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(keys))
     except Exception as err:  # OmegaConf's grammar errors name the value
-        raise ConfigError(f"cannot apply {' '.join(keys)}: {str(err).splitlines()[0]}") from None
+        raise ConfigError(f"cannot apply {' '.join(keys)}: {_first_line(err)}") from None
     run = validate(cfg)
     if run.model.name == "gan":  # its checkpoint is a generator: there are no labels to score or predict
         raise ConfigError(
@@ -144,6 +151,10 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             f"{target.checkpoint} and its generated images are in samples/"
         )
     return cfg, run
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def require_single_io(model: Any, command: str, label: str) -> None:
@@ -163,6 +174,7 @@ def require_single_io(model: Any, command: str, label: str) -> None:
 
 def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
     """The Keras model of a ``.keras`` file, uncompiled, in safe mode unless ``unsafe``."""
+    check_archive(checkpoint)
     import keras
 
     import dltool.models  # noqa: F401  registers dltool's custom layers for deserialization
@@ -178,6 +190,23 @@ def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
         raise ConfigError(f"{checkpoint}: cannot be loaded ({str(err).splitlines()[0]})") from None
     except OSError as err:
         raise ConfigError(f"{checkpoint}: cannot be read ({err})") from None
+
+
+def check_archive(checkpoint: Path) -> None:
+    """A ``.keras`` file is a zip archive: a truncated or damaged one is named as such before Keras is imported,
+    with the run's other checkpoint as the way out."""
+    try:
+        with zipfile.ZipFile(checkpoint) as archive:
+            damaged = archive.testzip()
+    except FileNotFoundError:
+        raise ConfigError(f"{checkpoint}: no such file") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        damaged = str(err) or type(err).__name__
+    if damaged is None:
+        return
+    other = checkpoint.with_name("last.keras" if checkpoint.name == "best.keras" else "best.keras")
+    instead = f"; use {other} instead" if other.is_file() and checkpoint.parent.name == "checkpoints" else ""
+    raise ConfigError(f"{checkpoint}: corrupt (truncated or not a .keras archive: {damaged}){instead}")
 
 
 def new_output_dir(parent: Path, suffix: str = "") -> Path:

@@ -127,7 +127,9 @@ def _matches(value: Any, wanted: str) -> bool:
 
 
 def sort_rows(rows: list[dict[str, Any]], key: str | None, descending: bool = False) -> list[dict[str, Any]]:
-    """Rows ordered by ``key`` (runs without it last), or by date."""
+    """Rows ordered by ``key`` (runs without it last), or by date; a key no run has is refused."""
+    if key:
+        check_keys(rows, [key], "--sort")
     key = key or "date"
     present = [r for r in rows if _lookup(r, key) is not None]
     absent = [r for r in rows if _lookup(r, key) is None]
