@@ -51,6 +51,9 @@ OVERRIDES are Hydra overrides: key=value, group choices (model=resnet), +key=, ~
 
   dltool train resume=outputs/2026-11-23/10-00-00 trainer.epochs=50   [dim]# extend a run[/dim]
 
+Short keys stand for the well-known ones: epochs, batch_size (batch), lr (learning_rate), seed,
+device (devices), precision, backend, patience, image_size (imgsz): epochs=10 is trainer.epochs=10.
+
 Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
 """
 
@@ -223,12 +226,14 @@ def _user_errors(debug: bool) -> Iterator[None]:
 
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
 def train(
-    overrides: Overrides = None, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")
+    overrides: Overrides = None,
+    verbose: bool = typer.Option(False, "--verbose", help="Print the whole config tree at the start."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
     from dltool.resume import split_resume
 
-    argv = list(overrides or [])
+    argv = _full_keys(overrides)
     strategies: list[str] = []
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
@@ -237,7 +242,7 @@ def train(
             raise typer.Exit(_resume(resume, overrides, multirun=args.multirun))
         if not args.informational:
             from dltool.config import validate
-            from dltool.data import check_data
+            from dltool.data import check_data, check_model_inputs
             from dltool.train import check_output_dir, refuse_existing_run_dir
 
             refuse_existing_run_dir(args.overrides)
@@ -245,13 +250,24 @@ def train(
             for overrides in expand_sweeps(args.overrides, args.multirun):
                 run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
                 check_data(run.data)
+                check_model_inputs(run.model, run.data)
                 strategies.append(run.trainer.strategy)
     from dltool.train import run_hydra
     from dltool.training.multi_worker import worker_run_dir
 
     with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
-        code = run_hydra(argv + scratch, args.config_name)
+        code = run_hydra(argv + scratch, args.config_name, verbose)
     raise typer.Exit(code)
+
+
+def _full_keys(overrides: list[str] | None) -> list[str]:
+    """The command line with short keys (``epochs=10``) written out in full, saying so once."""
+    from dltool.config import expand_aliases
+
+    argv, notes = expand_aliases(list(overrides or []))
+    if notes:  # on stderr: stdout stays the command's own (show --json, --cfg job)
+        typer.secho(f"short keys: {', '.join(notes)}", dim=True, err=True)
+    return argv
 
 
 def _resume(value: str, overrides: list[str], multirun: bool) -> int:
@@ -282,7 +298,7 @@ def sweep(
 
     with _user_errors(debug):
         try:
-            code = run_sweep(list(overrides or []))
+            code = run_sweep(_full_keys(overrides))
         except KeyboardInterrupt:
             typer.secho("interrupted: running trials were queued again; continue with sweep.resume=<dir>", err=True)
             raise typer.Exit(130) from None
@@ -300,7 +316,7 @@ def show(
     from dltool.config import HydraArgs, compose, validate
 
     with _user_errors(debug):
-        args = HydraArgs.parse(list(overrides or []))
+        args = HydraArgs.parse(_full_keys(overrides))
         cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
         run = validate(cfg)
         from dltool.data import data_spec
@@ -425,6 +441,10 @@ def list_options(
 
 def main() -> None:
     """Console-script entry point."""
+    if "--debug" not in sys.argv and os.environ.get("HYDRA_FULL_ERROR") != "1":
+        from dltool.quiet import quiet_libraries
+
+        quiet_libraries()
     app(prog_name="dltool")
 
 

@@ -15,18 +15,20 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
+from dltool.config.compose import GROUPS
 from dltool.errors import ConfigError, DltoolError, Interrupted
 from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
 _exit_codes: list[int] = []
+_verbose = False  # the whole config tree at the start of a run, instead of the one-line summary
 
 
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from dltool.console import print_config_tree, print_results
+    from dltool.console import print_config_summary, print_config_tree, print_results
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resuming = cfg.get("resume") is not None
@@ -36,7 +38,12 @@ def _task(cfg: DictConfig) -> None:
             from dltool.resume import record_resume
 
             record_resume(run_dir, OmegaConf.to_container(cfg), list(HydraConfig.get().overrides.task))
-        print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
+        if _verbose:
+            print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
+        else:
+            hydra_cfg = HydraConfig.get()
+            choices = {g: hydra_cfg.runtime.choices.get(g) for g in GROUPS if g in hydra_cfg.runtime.choices}
+            print_config_summary(choices, list(hydra_cfg.overrides.task), str(run_dir))
         what = "resuming" if resuming else "run directory"
         log.info("%s %s\n%s", what, run_dir, OmegaConf.to_yaml(cfg, resolve=True))
         from dltool.training.fit import train_run
@@ -125,10 +132,12 @@ def check_output_dir(overrides: list[str]) -> None:
     check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
-def run_hydra(argv: list[str], config_name: str = "config") -> int:
+def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = False) -> int:
     """Run Hydra's ``@hydra.main`` on ``argv`` (every Hydra flag works); return the exit code."""
     import hydra
 
+    global _verbose
+    _verbose = verbose
     register_resolvers()
     _exit_codes.clear()
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)

@@ -30,6 +30,44 @@ def builtin_config_dir() -> Path:
     return packaged if packaged.is_dir() else package.parent / "conf"
 
 
+# Short keys as Ultralytics' CLI spells them (``epochs=10 batch=16 lr0=...``), each standing for one full key.
+ALIASES = {
+    "epochs": "trainer.epochs",
+    "batch_size": "trainer.batch_size",
+    "batch": "trainer.batch_size",
+    "lr": "optimizer.learning_rate",
+    "learning_rate": "optimizer.learning_rate",
+    "seed": "trainer.seed",
+    "device": "trainer.devices",
+    "devices": "trainer.devices",
+    "precision": "trainer.precision",
+    "backend": "trainer.backend",
+    "patience": "callbacks.early_stopping.patience",
+    "image_size": "data.image_size",
+    "imgsz": "data.image_size",
+}
+
+
+def expand_aliases(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``argv`` with each short key written out in full, and a note per replaced word.
+
+    >>> argv, notes = expand_aliases(["epochs=10", "lr=0.01", "model=cnn", "-m"])
+    >>> argv
+    ['trainer.epochs=10', 'optimizer.learning_rate=0.01', 'model=cnn', '-m']
+    >>> notes
+    ['epochs=10 → trainer.epochs=10', 'lr=0.01 → optimizer.learning_rate=0.01']
+    """
+    expanded, notes = [], []
+    for word in argv:
+        key, sep, value = word.partition("=")
+        if sep and key in ALIASES:
+            full = f"{ALIASES[key]}={value}"
+            notes.append(f"{word} → {full}")
+            word = full
+        expanded.append(word)
+    return expanded, notes
+
+
 # ------------------------------------------------------------------------- resolvers
 _run_dirs: dict[str, str] = {}
 

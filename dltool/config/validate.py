@@ -199,6 +199,22 @@ def _check_cross_group(run: RunConfig) -> None:
         _check_target(key, spec, run.allowed_targets)
 
 
+def require_image_shape(model: str, example_shape: tuple) -> tuple:
+    """``example_shape`` if it is an image's (height, width, channels); else one line saying which models fit.
+
+    >>> require_image_shape("cnn", (1,))
+    Traceback (most recent call last):
+    dltool.errors.ConfigError: model=cnn needs image inputs (height, width, channels); the data gives examples of \
+shape (1,): use model=mlp for them
+    """
+    if len(example_shape) != 3:
+        raise ConfigError(
+            f"model={model} needs image inputs (height, width, channels); the data gives examples of shape "
+            f"{example_shape}: use model=mlp for them"
+        )
+    return example_shape
+
+
 def check_template(key: str, template: str) -> None:
     """ConfigError unless ``template`` is a message template of plain names (no ``{x.attr}``, ``{x[i]}``).
 

@@ -64,8 +64,25 @@ def spec(cfg: ImageFolderConfig) -> DataSpec:
 
 
 def check(cfg: ImageFolderConfig) -> None:
-    """Before training: the root exists and holds at least two class folders with image files."""
-    scan(cfg.root, IMAGE_SUFFIXES)
+    """Before training: the root exists and holds at least two class folders with image files; with
+    ``data.on_bad_file=error``, a file that is no image at all (by its first bytes) stops the run here, before
+    TensorFlow is imported (a damaged image of a known format is found when the files are decoded)."""
+    layout = scan(cfg.root, IMAGE_SUFFIXES)
+    if cfg.on_bad_file == "error":
+        _report_bad([str(f) for files, _ in layout.splits.values() for f in files if not _has_image_signature(f)], cfg)
+
+
+# the first bytes of JPEG, PNG, GIF and BMP files (IMAGE_SUFFIXES)
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _has_image_signature(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(_SIGNATURES)
 
 
 def load(cfg: ImageFolderConfig, seed: int) -> Dataset:

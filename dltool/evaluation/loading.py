@@ -100,11 +100,13 @@ def locate(target: str) -> Target:
             raise ConfigError(f"{target}: not a run directory (no .hydra/config.yaml)")
         for name in ("best.keras", "last.keras"):
             if (path / "checkpoints" / name).is_file():
+                check_archive(path / "checkpoints" / name)
                 return Target(path / "checkpoints" / name, path)
         raise ConfigError(f"{target}: no checkpoint (checkpoints/best.keras or checkpoints/last.keras)")
     if path.is_file():
         if path.suffix != ".keras":
             raise ConfigError(f"{target}: not a .keras file or a run directory")
+        check_archive(path)
         run_dir = path.parent.parent
         inside_run = path.parent.name == "checkpoints" and (run_dir / ".hydra" / "config.yaml").is_file()
         return Target(path, run_dir if inside_run else None)
@@ -174,7 +176,6 @@ def require_single_io(model: Any, command: str, label: str) -> None:
 
 def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
     """The Keras model of a ``.keras`` file, uncompiled, in safe mode unless ``unsafe``."""
-    check_archive(checkpoint)
     import keras
 
     import dltool.models  # noqa: F401  registers dltool's custom layers for deserialization
@@ -193,8 +194,8 @@ def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
 
 
 def check_archive(checkpoint: Path) -> None:
-    """A ``.keras`` file is a zip archive: a truncated or damaged one is named as such before Keras is imported,
-    with the run's other checkpoint as the way out."""
+    """A ``.keras`` file is a zip archive: a truncated or damaged one is named as such when the command line is
+    read, before Keras is imported, with the run's other checkpoint as the way out."""
     try:
         with zipfile.ZipFile(checkpoint) as archive:
             damaged = archive.testzip()

@@ -155,6 +155,7 @@ def predict_files(
     if out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     target = locate(target_word)
+    _expand(inputs)  # a missing input is one line before the checkpoint (and Keras) is loaded
     model = load_model(target.checkpoint, unsafe)
     require_single_io(model, "predict", target.label)
     task, names = output_kind(target, model)
