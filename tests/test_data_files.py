@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import json
 import logging
+import re
 from pathlib import Path
 
 import keras
@@ -91,14 +92,13 @@ def text_folder(root: Path, per_class: int = 30, test: bool = False) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- image folders
-def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_path: Path, caplog) -> None:
+def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "pets")
     cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2, test_split=0.25)
     assert data_spec(cfg).class_names == ("cat", "dog") and data_spec(cfg).task == "binary"
-    with caplog.at_level(logging.WARNING, logger="dltool"):
-        data = load_dataset(cfg, seed=0)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    data = load_dataset(cfg, seed=0)
+    (decision,) = data.decisions  # announced by the run, once, and kept in results.json
+    assert "1 unreadable image file" in decision and "broken.jpg" in decision and "skipped" in decision
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 24  # 25 files, the corrupt one dropped
     assert data.x_train.shape[1:] == (16, 16, 3) and data.x_train.dtype == np.float32
     assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
@@ -175,15 +175,13 @@ def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_
         validate(compose(["data=image_folder", "data.stream=maybe"]))
 
 
-def test_streamed_batches_equal_the_in_memory_ones_for_each_epoch(tmp_path: Path, caplog) -> None:
+def test_streamed_batches_equal_the_in_memory_ones_for_each_epoch(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "pets")
     cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2)
     memory = load_dataset(dataclasses.replace(cfg, stream=False), seed=3)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="dltool"):
-        streamed = load_dataset(dataclasses.replace(cfg, stream=True), seed=3)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    streamed = load_dataset(dataclasses.replace(cfg, stream=True), seed=3)
+    (decision,) = streamed.decisions
+    assert "1 unreadable image file" in decision and "broken.jpg" in decision
     for split in ("train", "val", "test"):
         x = getattr(streamed, f"x_{split}")
         assert isinstance(x, ImageFiles) and x.shape == getattr(memory, f"x_{split}").shape
@@ -638,3 +636,38 @@ def test_cli_text_folder_classification_trains_an_lstm(tmp_path: Path) -> None:
     out = results(run_dir)
     assert "LSTM" in (run_dir / "model_summary.txt").read_text() and out["data"]["class_names"] == ["neg", "pos"]
     assert out["test_accuracy"] >= 0.8  # the two classes use disjoint sentiment words
+
+
+# ---------------------------------------------------------------------------------- decisions announced
+def test_a_grayscale_folder_is_read_as_grayscale_and_says_so(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 255, (10, 10), dtype=np.uint8), mode="L").save(tmp_path / name / f"{i}.png")
+    cfg = ImageFolderConfig(root=str(tmp_path), image_size=[10, 10])
+    assert cfg.color_mode == "auto" and data_spec(cfg).input_shape == (10, 10, 1)
+    data = load_dataset(cfg, seed=0)
+    assert data.x_train.shape[1:] == (10, 10, 1)
+    assert data.decisions == ["color_mode=auto: every sampled image is single-channel, so they are read as grayscale"]
+    colour = image_folder(tmp_path / "colour", corrupt=False)
+    assert data_spec(ImageFolderConfig(root=str(colour), image_size=[10, 10])).input_shape == (10, 10, 3)
+
+
+def test_a_text_that_is_not_utf8_is_read_and_named(tmp_path: Path) -> None:
+    for name, words in (("pos", "good great fine"), ("neg", "bad awful poor")):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            (tmp_path / name / f"{i}.txt").write_text(f"{words} {i}", encoding="utf-8")
+    (tmp_path / "pos" / "latin1.txt").write_bytes("très bien, café".encode("latin-1"))
+    data = load_dataset(TextFolderConfig(root=str(tmp_path), sequence_length=8), seed=0)
+    (decision,) = data.decisions
+    assert decision.startswith("1 file is not UTF-8 (") and "latin1.txt" in decision and "U+FFFD" in decision
+
+
+def test_a_table_says_which_cells_it_filled_and_which_columns_it_encoded(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv")
+    data = load_dataset(CSVConfig(path=str(path), target="y"), seed=0)
+    filled, encoded = data.decisions
+    assert re.fullmatch(r"column 'b': 9 missing cells filled with -?[\d.e-]+ \(the training median\)", filled)
+    assert encoded == "column 'colour': one-hot encoded over 2 categories (blue, red)"

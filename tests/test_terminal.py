@@ -4,6 +4,7 @@ epoch, short keys written out, and errors that need no model answered before Ten
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 import zipfile
@@ -90,3 +91,16 @@ def test_errors_that_need_no_model_come_before_tensorflow(args: list[str], expec
     assert result.returncode != 0 and expected in result.stderr, result.stderr
     assert "tensorflow" not in result.stderr.lower()  # the traceback (--debug) shows no TensorFlow frame
     assert seconds < 20, seconds
+
+
+def test_data_decisions_are_announced_once_and_kept_in_results(tmp_path: Path) -> None:
+    from tests.test_data_files import write_csv
+
+    path = write_csv(tmp_path / "t.csv")
+    result = run_dltool("train", "data=csv", f"data.path={path}", "data.target=y", "epochs=1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    announced = [line for line in result.stdout.splitlines() if line.startswith("data: column")]
+    (run_dir,) = run_dirs(tmp_path)
+    decisions = json.loads((run_dir / "results.json").read_text())["data"]["decisions"]
+    assert announced == [f"data: {d}" for d in decisions] and len(decisions) == 2
+    assert (run_dir / "train.log").read_text().count("one-hot encoded over 2 categories") == 1

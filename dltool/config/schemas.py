@@ -186,7 +186,11 @@ class ImageFolderConfig(SplitDataConfig):
     name: str = "image_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
     image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
-    color_mode: str = opt("rgb", "rgb: 3 channels; grayscale: 1", choices=("rgb", "grayscale"))
+    color_mode: str = opt(
+        "auto",
+        "rgb: 3 channels; grayscale: 1; auto: grayscale when every sampled image is single-channel",
+        choices=("auto", "rgb", "grayscale"),
+    )
     on_bad_file: str = opt(
         "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
     )

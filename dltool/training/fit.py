@@ -20,6 +20,15 @@ from dltool.errors import ConfigError, Interrupted, JobFailed
 log = logging.getLogger("dltool")
 
 
+def announce_decisions(decisions: list[str]) -> None:
+    """What loading decided on the user's behalf: once in the log, and on the terminal."""
+    from dltool.console import console
+
+    for decision in decisions:
+        log.info("data: %s", decision)
+        console.print(f"data: {decision}", highlight=False, soft_wrap=True)
+
+
 def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write every artifact of DESIGN §3 except ``.hydra/`` and ``train.log``.
 
@@ -65,6 +74,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.input_shape,
         spec.task,
     )
+    announce_decisions(data.decisions)
 
     transfer = run.model.name == "transfer"
     if transfer:
@@ -171,6 +181,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             "test": data.size("test"),
             "input_shape": list(spec.input_shape),
             "class_names": list(spec.class_names) if spec.class_names else None,
+            "decisions": data.decisions,
         },
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
