@@ -58,6 +58,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.training.batches import epoch_batches, feed, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.monitoring import drop_replayed_events
     from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
@@ -109,6 +110,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
+    if state:
+        drop_replayed_events(run_dir / "tensorboard", first_epoch)
     resume = ResumeState(backup, stop, checkpoint, callbacks, state, enabled=run.callbacks.backup_and_restore)
     callbacks.append(resume)  # last: it saves what the others updated
 
