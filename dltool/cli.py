@@ -304,11 +304,12 @@ def show(
         cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
         run = validate(cfg)
         from dltool.data import data_spec
-        from dltool.models import build_model
+        from dltool.models import build_model, model_note
         from dltool.training.artifacts import model_summary_text
         from dltool.training.build import param_counts
 
-        model = build_model(run.model, data_spec(run.data), run.regularization)
+        spec = data_spec(run.data)
+        model = build_model(run.model, spec, run.regularization)
     container = OmegaConf.to_container(cfg, resolve=True)
     if as_json:
         typer.echo(json.dumps({"params": param_counts(model), "config": container}, indent=2))
@@ -317,6 +318,9 @@ def show(
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
+    note = model_note(run.model, spec)
+    if note:
+        typer.echo(note)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
