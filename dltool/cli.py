@@ -107,10 +107,14 @@ data.split=...), data=<option> and data.* keys (another dataset), ensemble.weigh
 
 PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
 
-Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows: by default a
+new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file, predictions/ beside it); --out
+names the file instead, and an existing one is kept unless --overwrite.
 Images are resized to the model's input and scaled to [0, 1], as in training.
 
 [bold]Examples[/bold]
+
+  dltool predict outputs/2026-11-23/10-00-00 samples/    [dim]# RUN/predictions/<date_time>.csv[/dim]
 
   dltool predict outputs/2026-11-23/10-00-00 samples/ --out predictions.csv
 
@@ -339,7 +343,9 @@ def evaluate(
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
     inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")] = Path("predictions.csv"),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="CSV file to write [default: RUN/predictions/<date_time>.csv].")
+    ] = None,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     show: int = typer.Option(10, "--show", help="Rows printed in the table."),
     unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
@@ -348,8 +354,8 @@ def predict(
     with _user_errors(debug):
         from dltool.evaluation.predict import predict_files, print_predictions
 
-        rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
-    print_predictions(rows, out, show)
+        rows, written = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
+    print_predictions(rows, written, show)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EXPORT_HELP)
