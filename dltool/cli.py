@@ -183,6 +183,22 @@ Overrides = Annotated[
 ]
 
 
+CHECKS_HELP = """Print what a bug report needs: versions, devices, Graphviz, optional extras, free disk.
+
+Versions of Python, dltool, Keras, TensorFlow, JAX and PyTorch (from the installed packages), the
+devices the backend sees (it is imported: a few seconds), the Graphviz renderer of model.png,
+dltool's optional extras and the postgres driver, and the free disk where outputs/ is.
+
+[bold]Examples[/bold]
+
+  dltool checks                                 [dim]# paste the lines into a bug report[/dim]
+
+  dltool checks --backend jax                   [dim]# the devices JAX sees[/dim]
+
+  dltool checks --json                          [dim]# for scripts[/dim]
+"""
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dltool {__version__}")
@@ -399,6 +415,20 @@ def runs(
         typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
     else:
         print_runs(rows, root, column)
+
+
+@app.command(help=CHECKS_HELP)
+def checks(
+    backend: str = typer.Option("tensorflow", "--backend", help="Keras backend whose devices are listed."),
+    root: Annotated[Path, typer.Option("--root", help="Folder whose free disk is reported.")] = Path("outputs"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON for scripts."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.checks import collect, report_lines
+
+    with _user_errors(debug):
+        report = collect(backend, root)
+    typer.echo(json.dumps(report, indent=2) if as_json else "\n".join(report_lines(report)))
 
 
 @app.command("list", help=LIST_HELP)

@@ -133,7 +133,7 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     """
     out = Path(out)
     dot = model_dot(model)
-    prog = shutil.which("dot") or _graphviz_pure()
+    prog = graphviz_renderer()
     if prog is None:
         out.with_suffix(".dot").write_text(dot.to_string())
         return (
@@ -155,6 +155,8 @@ def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
     return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)
 
 
-def _graphviz_pure() -> str | None:
+def graphviz_renderer() -> str | None:
+    """The program that renders ``model.png``: Graphviz's ``dot``, else ``graphviz-pure`` (beside this Python
+    first, as a virtual environment installs it), else None."""
     candidate = Path(sys.executable).parent / "graphviz-pure"
-    return str(candidate) if candidate.exists() else shutil.which("graphviz-pure")
+    return shutil.which("dot") or (str(candidate) if candidate.exists() else shutil.which("graphviz-pure"))
