@@ -89,8 +89,8 @@ Neither trains nor loads data: shapes come from the data config.
 EVALUATE_HELP = """Score a run's best checkpoint on its test split; several runs make a weighted ensemble.
 
 RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.json,
-classification_report.txt, confusion_matrix.png, ROC/PR curves, residuals.png, worst_examples.png)
-and never changes the run's own files. key=value overrides: split=test|val|train (or
+classification_report.txt, confusion_matrix.png and its _normalized companion, ROC/PR curves,
+residuals.png, worst_examples.png) and never changes the run's own files. key=value overrides: split=test|val|train (or
 data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
 (auto: fitted on the validation split), worst=N.
 

@@ -80,8 +80,9 @@ def test_evaluate_reproduces_the_test_metrics_and_touches_nothing(runs: dict[str
     assert found["test_loss"] == pytest.approx(saved["test_loss"], rel=1e-5)
     assert found["scores"]["accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert found["examples"] == saved["data"]["test"] == 300
-    for name in ("confusion_matrix.png", "worst_examples.png"):
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "worst_examples.png"):
         assert (out_dir / name).read_bytes()[:8] == PNG, name
+    assert (run_dir / "confusion_matrix_normalized.png").read_bytes()[:8] == PNG  # the training run's own
     report = (out_dir / "classification_report.txt").read_text()
     assert "test split, 300 examples" in report and "macro avg" in report
 
@@ -321,6 +322,7 @@ def test_binary_reports_draw_roc_and_precision_recall_curves(tmp_path: Path) -> 
     assert written == [
         "classification_report.txt",
         "confusion_matrix.png",
+        "confusion_matrix_normalized.png",
         "roc_curve.png",
         "precision_recall_curve.png",
         "worst_examples.png",
