@@ -107,9 +107,9 @@ data.split=...), data=<option> and data.* keys (another dataset), ensemble.weigh
 
 PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
 
-Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows: by default a
-new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file, predictions/ beside it); --out
-names the file instead, and an existing one is kept unless --overwrite.
+Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+By default the CSV is a new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file,
+in predictions/ beside it); --out names the file instead, kept if it exists unless --overwrite.
 Images are resized to the model's input and scaled to [0, 1], as in training.
 
 [bold]Examples[/bold]
@@ -360,7 +360,7 @@ def predict(
     run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
     inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="CSV file to write [default: RUN/predictions/<date_time>.csv].")
+        Path | None, typer.Option("--out", "-o", help="CSV file to write (default: RUN/predictions/<date_time>.csv).")
     ] = None,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     show: int = typer.Option(10, "--show", help="Rows printed in the table."),
