@@ -92,8 +92,8 @@ Neither trains nor loads data: shapes come from the data config.
 EVALUATE_HELP = """Score a run's best checkpoint on its test split; several runs make a weighted ensemble.
 
 RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.json,
-classification_report.txt, confusion_matrix.png, ROC/PR curves, residuals.png, worst_examples.png)
-and never changes the run's own files. key=value overrides: split=test|val|train (or
+classification_report.txt, confusion_matrix.png and its _normalized companion, ROC/PR curves,
+residuals.png, worst_examples.png) and never changes the run's own files. key=value overrides: split=test|val|train (or
 data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
 (auto: fitted on the validation split), worst=N.
 
@@ -111,9 +111,13 @@ data.split=...), data=<option> and data.* keys (another dataset), ensemble.weigh
 PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
 
 Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+By default the CSV is a new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file,
+in predictions/ beside it); --out names the file instead, kept if it exists unless --overwrite.
 Images are resized to the model's input and scaled to [0, 1], as in training.
 
 [bold]Examples[/bold]
+
+  dltool predict outputs/2026-11-23/10-00-00 samples/    [dim]# RUN/predictions/<date_time>.csv[/dim]
 
   dltool predict outputs/2026-11-23/10-00-00 samples/ --out predictions.csv
 
@@ -180,6 +184,22 @@ Overrides = Annotated[
         show_default=False,
     ),
 ]
+
+
+CHECKS_HELP = """Print what a bug report needs: versions, devices, Graphviz, optional extras, free disk.
+
+Versions of Python, dltool, Keras, TensorFlow, JAX and PyTorch (from the installed packages), the
+devices the backend sees (it is imported: a few seconds), the Graphviz renderer of model.png,
+dltool's optional extras and the postgres driver, and the free disk where outputs/ is.
+
+[bold]Examples[/bold]
+
+  dltool checks                                 [dim]# paste the lines into a bug report[/dim]
+
+  dltool checks --backend jax                   [dim]# the devices JAX sees[/dim]
+
+  dltool checks --json                          [dim]# for scripts[/dim]
+"""
 
 
 def _version(value: bool) -> None:
@@ -320,11 +340,12 @@ def show(
         cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
         run = validate(cfg)
         from dltool.data import data_spec
-        from dltool.models import build_model
+        from dltool.models import build_model, model_note
         from dltool.training.artifacts import model_summary_text
         from dltool.training.build import param_counts
 
-        model = build_model(run.model, data_spec(run.data), run.regularization)
+        spec = data_spec(run.data)
+        model = build_model(run.model, spec, run.regularization)
     container = OmegaConf.to_container(cfg, resolve=True)
     if as_json:
         typer.echo(json.dumps({"params": param_counts(model), "config": container}, indent=2))
@@ -333,6 +354,9 @@ def show(
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
+    note = model_note(run.model, spec)
+    if note:
+        typer.echo(note)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
@@ -351,7 +375,9 @@ def evaluate(
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
     inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")] = Path("predictions.csv"),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="CSV file to write (default: RUN/predictions/<date_time>.csv).")
+    ] = None,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     show: int = typer.Option(10, "--show", help="Rows printed in the table."),
     unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
@@ -360,8 +386,8 @@ def predict(
     with _user_errors(debug):
         from dltool.evaluation.predict import predict_files, print_predictions
 
-        rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
-    print_predictions(rows, out, show)
+        rows, written = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
+    print_predictions(rows, written, show)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EXPORT_HELP)
@@ -405,6 +431,20 @@ def runs(
         typer.echo(json.dumps([public(row) for row in rows], indent=2, default=str))
     else:
         print_runs(rows, root, column)
+
+
+@app.command(help=CHECKS_HELP)
+def checks(
+    backend: str = typer.Option("tensorflow", "--backend", help="Keras backend whose devices are listed."),
+    root: Annotated[Path, typer.Option("--root", help="Folder whose free disk is reported.")] = Path("outputs"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON for scripts."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.checks import collect, report_lines
+
+    with _user_errors(debug):
+        report = collect(backend, root)
+    typer.echo(json.dumps(report, indent=2) if as_json else "\n".join(report_lines(report)))
 
 
 @app.command("list", help=LIST_HELP)

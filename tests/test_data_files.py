@@ -573,7 +573,7 @@ def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Pa
     assert out["data"]["class_names"] == ["cat", "dog"] and out["data"]["input_shape"] == [16, 16, 3]
     assert out["data"]["train"] + out["data"]["validation"] + out["data"]["test"] == 24
     assert (run_dir / "confusion_matrix.png").exists() and "test_accuracy" in out
-    (row,) = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
+    (row,), _ = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
     assert row["input"].endswith("dog1.png") and row["prediction"] in ("cat", "dog")
     assert row["p_cat"] + row["p_dog"] == pytest.approx(1.0)
 
@@ -600,7 +600,7 @@ def test_cli_streams_an_image_folder_then_evaluates_and_predicts_the_run(tmp_pat
     assert metrics["examples"] == out["data"]["test"]
     assert metrics["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)  # the same split, decoded alike
     assert (eval_dir / "worst_examples.png").exists()
-    rows = predict_files(str(run_dir), [str(root / "dog")], tmp_path / "p.csv")
+    rows, _ = predict_files(str(run_dir), [str(root / "dog")], tmp_path / "p.csv")
     assert len(rows) == 12 and {row["prediction"] for row in rows} <= {"cat", "dog"}
 
 
@@ -622,7 +622,7 @@ def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     assert out["test_mae"] < 1.0  # y spans about +-8; a mean predictor's MAE is about 3
     rows = tmp_path / "new.csv"
     rows.write_text("colour,b,a\nred,0,1\nblue,1,0\n")  # other column order, no target: y = 5 and -2
-    predicted = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
+    predicted, _ = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
     values = [row["prediction"] for row in predicted]
     np.testing.assert_allclose(values, [5.0, -2.0], atol=1.5)
 

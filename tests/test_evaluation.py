@@ -80,8 +80,9 @@ def test_evaluate_reproduces_the_test_metrics_and_touches_nothing(runs: dict[str
     assert found["test_loss"] == pytest.approx(saved["test_loss"], rel=1e-5)
     assert found["scores"]["accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert found["examples"] == saved["data"]["test"] == 300
-    for name in ("confusion_matrix.png", "worst_examples.png"):
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "worst_examples.png"):
         assert (out_dir / name).read_bytes()[:8] == PNG, name
+    assert (run_dir / "confusion_matrix_normalized.png").read_bytes()[:8] == PNG  # the training run's own
     report = (out_dir / "classification_report.txt").read_text()
     assert "test split, 300 examples" in report and "macro avg" in report
 
@@ -206,6 +207,27 @@ def test_predict_writes_one_row_per_input(runs: dict[str, Path], tmp_path: Path)
     assert code == 2 and "already exists" in output
 
 
+def test_predict_writes_a_new_file_in_the_run_by_default(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = runs["digits2"]
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((2, 8, 8, 1), dtype="float32"))
+    code, output = invoke("predict", run, tmp_path / "x.npy")
+    assert code == 0, output
+    second = run_dltool("predict", str(run), str(tmp_path / "x.npy"), cwd=tmp_path)  # a user's next call
+    assert second.returncode == 0, second.stderr
+    written = sorted((run / "predictions").iterdir())
+    assert [p.name for p in written] == [p.name for p in written if re.fullmatch(r"[\d_-]+\.csv", p.name)]
+    assert len(written) == 2 and all(len(p.read_text().splitlines()) == 3 for p in written)
+    assert written[-1].name in second.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]  # nothing in the working directory
+    shutil.copy(run / "checkpoints" / "best.keras", tmp_path / "model.keras")
+    code, output = invoke("predict", tmp_path / "model.keras", tmp_path / "x.npy")
+    assert code == 0, output
+    assert len(list((tmp_path / "predictions").glob("*.csv"))) == 1
+
+
 def test_unsafe_checkpoints_are_refused_unless_asked(tmp_path: Path) -> None:
     import keras
 
@@ -300,6 +322,7 @@ def test_binary_reports_draw_roc_and_precision_recall_curves(tmp_path: Path) -> 
     assert written == [
         "classification_report.txt",
         "confusion_matrix.png",
+        "confusion_matrix_normalized.png",
         "roc_curve.png",
         "precision_recall_curve.png",
         "worst_examples.png",

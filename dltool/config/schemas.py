@@ -314,12 +314,17 @@ class AirbenchConfig(ModelConfig):
     logit_scale: float = opt(1 / 9, "factor on the pooled features before the output layer", gt=0.0)
 
 
+PADDINGS = ("auto", "same", "valid")
+
+
 @dataclass
 class LeNet5Config(ModelConfig):
     image_input: ClassVar[bool] = True
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
-    c1_padding: str = opt("same", "same: 28x28 inputs as 32x32 padded ones (MNIST)", choices=("same", "valid"))
+    c1_padding: str = opt(
+        "auto", "auto: 'same' on 28x28 inputs (MNIST as the table's 32x32), else 'valid'", choices=PADDINGS
+    )
     pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
 
 

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,13 +213,24 @@ def check_archive(checkpoint: Path) -> None:
 
 def new_output_dir(parent: Path, suffix: str = "") -> Path:
     """A new ``parent/<YYYY-MM-DD_HH-MM-SS>[suffix][-N]`` directory (never an existing one)."""
-    stem = parent / (datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + suffix)
+    return _claim_new(parent, suffix, "", os.mkdir)
+
+
+def new_output_file(parent: Path, extension: str) -> Path:
+    """A new, empty ``parent/<YYYY-MM-DD_HH-MM-SS>[-N]<extension>`` file (never an existing one)."""
+    return _claim_new(parent, "", extension, lambda path: os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)))
+
+
+def _claim_new(parent: Path, suffix: str, extension: str, create: Callable[[Path], None]) -> Path:
+    """The first timestamped name under ``parent`` that ``create`` makes (it raises FileExistsError on a taken
+    name): creating is the test, so two commands started in the same second never share a name."""
+    stem = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + suffix
     parent.mkdir(parents=True, exist_ok=True)
     for i in range(1000):
-        candidate = stem if i == 0 else stem.with_name(f"{stem.name}-{i}")
+        candidate = parent / f"{stem}{f'-{i}' if i else ''}{extension}"
         try:
-            os.mkdir(candidate)
+            create(candidate)
             return candidate
         except FileExistsError:
             continue
-    raise ConfigError(f"{parent}: cannot create a new output directory")
+    raise ConfigError(f"{parent}: cannot create a new output {'file' if extension else 'directory'}")

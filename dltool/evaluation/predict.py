@@ -9,9 +9,9 @@ The CSV has one row per example: ``input``, ``prediction`` (class name or value)
 classification, ``p_<class>`` probabilities.
 
 Example:
-    >>> rows = predict_files("outputs/2026-11-23/10-00-00", ["digits/"], Path("predictions.csv"))  # doctest: +SKIP
-    >>> rows[0]["prediction"]  # doctest: +SKIP
-    '7'
+    >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
+    >>> out, rows[0]["prediction"]  # doctest: +SKIP
+    (PosixPath('outputs/2026-11-23/10-00-00/predictions/2026-11-24_09-30-00.csv'), '7')
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ import numpy as np
 
 from dltool.data.images import IMAGE_SUFFIXES
 from dltool.errors import ConfigError
-from dltool.evaluation.loading import Target, load_model, locate, require_single_io, run_config
+from dltool.evaluation.loading import Target, load_model, locate, new_output_file, require_single_io, run_config
+from dltool.rundir import check_creatable
 
 SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
+PREDICTIONS = "predictions"  # the default CSVs' folder in the run directory
 
 
 def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
@@ -147,15 +149,20 @@ def output_kind(target: Target, model: Any) -> tuple[str, list[str]]:
 
 
 def predict_files(
-    target_word: str, inputs: list[str], out: Path, overwrite: bool = False, unsafe: bool = False
-) -> list[dict[str, Any]]:
-    """Predict every input with the target's checkpoint; write ``out`` (CSV) and return its rows."""
+    target_word: str, inputs: list[str], out: Path | None = None, overwrite: bool = False, unsafe: bool = False
+) -> tuple[list[dict[str, Any]], Path]:
+    """Predict every input with the target's checkpoint; write the CSV and return its rows and path.
+
+    The CSV is ``out`` (an existing one only with ``overwrite``), by default a new
+    ``predictions/<YYYY-MM-DD_HH-MM-SS>.csv`` in the run directory (beside a stand-alone ``.keras`` file).
+    """
     from dltool.evaluation.metrics import class_probabilities, predict, predicted_labels
 
-    if out.exists() and not overwrite:
+    if out is not None and out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     target = locate(target_word)
     _expand(inputs)  # a missing input is one line before the checkpoint (and Keras) is loaded
+    check_creatable(out or target.home / PREDICTIONS, "--out")
     model = load_model(target.checkpoint, unsafe)
     require_single_io(model, "predict", target.label)
     task, names = output_kind(target, model)
@@ -174,12 +181,15 @@ def predict_files(
                     **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
                 }
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out is None:
+        out = new_output_file(target.home / PREDICTIONS, ".csv")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows
+    return rows, out
 
 
 def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:

@@ -203,7 +203,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
 
     if epochs_run and (run_dir / "metrics.csv").exists():
-        plot_history(run_dir / "metrics.csv", run_dir / "history.png")
+        plot_history(run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, monitor)
     if checkpoint.best_path.exists():
         full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(
