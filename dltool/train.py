@@ -21,6 +21,7 @@ from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
 _exit_codes: list[int] = []
+_jobs: list[tuple[Path, list[str]]] = []  # each job's run directory and overrides, for a multirun's closing table
 
 
 def _task(cfg: DictConfig) -> None:
@@ -29,6 +30,7 @@ def _task(cfg: DictConfig) -> None:
     from dltool.console import print_config_tree, print_results
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    _jobs.append((run_dir, list(HydraConfig.get().overrides.task)))
     resuming = cfg.get("resume") is not None
     try:
         run = validate(cfg)
@@ -131,6 +133,7 @@ def run_hydra(argv: list[str], config_name: str = "config") -> int:
 
     register_resolvers()
     _exit_codes.clear()
+    _jobs.clear()
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = ["dltool train", *argv]
@@ -138,4 +141,8 @@ def run_hydra(argv: list[str], config_name: str = "config") -> int:
         entry()
     finally:
         sys.argv = saved
+    if len(_jobs) > 1:
+        from dltool.evaluation.runs import print_multirun
+
+        print_multirun(_jobs)
     return max(_exit_codes, default=0)
