@@ -77,7 +77,8 @@ def run_sweep(argv: list[str]) -> int:
             f"best: trial {best.number} ({shown}) in {best.user_attrs.get('run_dir')}",
             f"re-run: dltool train --config-path {plan.sweep_dir} --config-name best_config",
         ]
-    console.print("\n".join(lines), highlight=False)
+    skipped = results.too_few_completed(the_study)
+    console.print("\n".join([*lines, *([skipped] if skipped else [])]), highlight=False)
     return 0
 
 

@@ -19,10 +19,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 
 from dltool.sweep.plan import SweepPlan
-from dltool.sweep.space import format_value
+from dltool.sweep.space import format_value, rounded
 
 log = logging.getLogger("dltool.sweep")
 RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
@@ -46,14 +47,15 @@ def best_trials(study: Any) -> list[Any]:
 
 
 def trial_rows(study: Any, plan: SweepPlan) -> list[dict[str, Any]]:
-    """One dict per trial: number, state, metric values, parameters, results, time, run directory."""
+    """One dict per trial: number, state, metric values, parameters, results, time, run directory
+    (floats at 12 significant digits: 0.3, not 0.30000000000000004)."""
     rows = []
     for t in trials(study):
         row: dict[str, Any] = {"number": t.number, "state": t.state.name.lower()}
         values = t.values or ([t.intermediate_values[t.last_step]] if t.last_step is not None else [])
         for i, metric in enumerate(plan.metrics):
-            row[metric] = values[i] if i < len(values) else None
-        row.update({key: t.params.get(key) for key in plan.space})
+            row[metric] = rounded(values[i]) if i < len(values) else None
+        row.update({key: rounded(t.params.get(key)) for key in plan.space})
         row.update({key: t.user_attrs.get(key) for key in RESULT_COLUMNS})
         row.update({k: v for k, v in sorted(t.user_attrs.items()) if k.startswith("test_")})
         row["pruned_at_epoch"] = t.user_attrs.get("pruned_at_epoch")
@@ -103,7 +105,8 @@ def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
 def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
     """History, parameter importances, parallel coordinates, slice and contour of the two most
     important parameters (and the Pareto front with several metrics); a plot that cannot be drawn
-    yet (e.g. importances need two completed trials) is left out, with a line in sweep.log.
+    yet is left out, with a line in sweep.log. Importances and contour need two completed trials:
+    from fewer they would only show the same share for every parameter.
     """
     import optuna.visualization.matplotlib as ovm
 
@@ -120,7 +123,11 @@ def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
         "parallel_coordinate.png": lambda: ovm.plot_parallel_coordinate(study, **target, **named),
         "slice.png": lambda: ovm.plot_slice(study, params=top, **target, **named),
     }
-    if len(top) == 2:
+    skipped = too_few_completed(study)
+    if skipped:
+        log.info("%s", skipped)
+        del plots["param_importances.png"]
+    elif len(top) == 2:
         plots["contour.png"] = lambda: ovm.plot_contour(study, params=top, **target, **named)
     if multi:
         plots["pareto_front.png"] = lambda: ovm.plot_pareto_front(study, target_names=plan.metrics)
@@ -136,6 +143,19 @@ def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as err:
             log.info("%s not drawn: %s", name, err)
     return written
+
+
+def too_few_completed(study: Any) -> str | None:
+    """Why the parameter importances and contour plots are left out (fewer than 2 completed trials), or None."""
+    from optuna.trial import TrialState
+
+    done = sum(t.state == TrialState.COMPLETE for t in trials(study))
+    if done >= 2:
+        return None
+    return (
+        f"param_importances.png and contour.png not drawn: {done} completed trial{'s' * (done != 1)} "
+        "(importances compare at least 2; pruned and failed trials have no final value)"
+    )
 
 
 def _most_important(study: Any, plan: SweepPlan, target: dict[str, Any]) -> list[str]:
@@ -179,7 +199,9 @@ def trials_table(study: Any, plan: SweepPlan, title: str = "sweep") -> Table:
     rows = trial_rows(study, plan)
     table = Table(title=title)
     for column in ("trial", "state", *plan.space, *plan.metrics, "best so far", "epochs", "time (s)"):
-        table.add_column(column.removeprefix("optimizer.").removeprefix("model."), overflow="fold")
+        header = column.removeprefix("optimizer.").removeprefix("model.")
+        # a long value folds; a header wraps between its words only
+        table.add_column(header, overflow="fold", min_width=max(map(cell_len, header.split())))
     best: float | None = None
     sign = 1 if plan.directions[0] == "maximize" else -1
     colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
