@@ -5,6 +5,7 @@ End-to-end runs of real trials are in test_sweep_e2e.py."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ from dltool.errors import ConfigError, JobFailed
 from dltool.sweep import run_sweep
 from dltool.sweep import study as studies
 from dltool.sweep.plan import SweepPlan, make_plan
-from dltool.sweep.results import too_few_completed, write_plots, write_trials_csv
+from dltool.sweep.results import too_few_completed, trials_table, write_plots, write_trials_csv
 from dltool.sweep.runner import SweepRunner
 from dltool.sweep.space import parse_param, parse_space, trial_overrides
 from tests.conftest import run_dltool
@@ -309,3 +310,19 @@ def test_fewer_than_two_completed_trials_draw_no_importances(tmp_path: Path) -> 
     study, plan = study_in_memory(tmp_path, [0.8, None, 0.6])
     assert too_few_completed(study) is None
     assert {"param_importances.png", "contour.png"} <= {p.name for p in write_plots(study, plan)}
+
+
+def test_the_closing_table_ranks_completed_trials_best_first_with_whole_headers(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    study, plan = study_in_memory(tmp_path, [0.25, 0.85, None])
+    screen = Console(width=60, record=True, file=io.StringIO())
+    screen.print(trials_table(study, plan, best_first=True))
+    lines = screen.export_text().splitlines()
+    assert [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()] == [
+        "1",
+        "0",
+        "2",
+    ]
+    header = " ".join(line for line in lines if line.startswith("┃"))
+    assert "learning_rate" in header and "dropout" in header and "best so far" not in header

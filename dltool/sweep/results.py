@@ -194,32 +194,56 @@ def _write_text(path: Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------ table
-def trials_table(study: Any, plan: SweepPlan, title: str = "sweep") -> Table:
-    """Trial, state, parameters, value, best so far, epochs and time of each trial."""
+def trials_table(study: Any, plan: SweepPlan, title: str = "sweep", best_first: bool = False) -> Table:
+    """Trial, state, parameters, values, epochs and time of each trial: in trial order with the best value
+    so far (the live table), or ``best_first``: completed trials by the first metric, then the others."""
     rows = trial_rows(study, plan)
-    table = Table(title=title)
-    for column in ("trial", "state", *plan.space, *plan.metrics, "best so far", "epochs", "time (s)"):
-        header = column.removeprefix("optimizer.").removeprefix("model.")
-        # a long value folds; a header wraps between its words only
-        table.add_column(header, overflow="fold", min_width=max(map(cell_len, header.split())))
+    if best_first:
+        rows = _best_first(rows, plan)
+    so_far = [] if best_first else ["best so far"]
     best: float | None = None
     sign = 1 if plan.directions[0] == "maximize" else -1
-    colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    lines = []
     for row in rows:
         value = row[plan.metrics[0]]
         if row["state"] == "complete" and value is not None and (best is None or sign * value > sign * best):
             best = value
-        cells = [
-            str(row["number"]),
-            f"[{colors.get(row['state'], 'white')}]{row['state']}",
-            *[_cell(row[k]) for k in plan.space],
-            *[_cell(row[m]) for m in plan.metrics],
-            _cell(best),
-            _cell(row["epochs_run"]),
-            _cell(row["duration_s"]),
+        lines.append(
+            [
+                str(row["number"]),
+                row["state"],
+                *[_cell(row[k]) for k in plan.space],
+                *[_cell(row[m]) for m in plan.metrics],
+                *[_cell(best) for _ in so_far],
+                _cell(row["epochs_run"]),
+                _cell(row["duration_s"]),
+            ]
+        )
+    table = Table(title=title)
+    headers = ("trial", "state", *plan.space, *plan.metrics, *so_far, "epochs", "time (s)")
+    last = [k.rsplit(".", 1)[-1] for k in plan.space]
+    for i, column in enumerate(headers):
+        # a searched key by its last part (learning_rate) unless two keys end alike
+        header = (
+            column.rsplit(".", 1)[-1] if column in plan.space and last.count(column.rsplit(".", 1)[-1]) == 1 else column
+        )
+        # headers and short words stay whole; a word longer than 12 cells (a list of units) folds
+        words = [cell_len(w) for w in header.split()] + [
+            min(cell_len(w), 12) for line in lines for w in line[i].split()
         ]
-        table.add_row(*cells)
+        table.add_column(header, overflow="fold", min_width=max(words))
+    colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    for line in lines:
+        line[1] = f"[{colors.get(line[1], 'white')}]{line[1]}"
+        table.add_row(*line)
     return table
+
+
+def _best_first(rows: list[dict[str, Any]], plan: SweepPlan) -> list[dict[str, Any]]:
+    metric = plan.metrics[0]
+    sign = -1 if plan.directions[0] == "maximize" else 1
+    done = [r for r in rows if r["state"] == "complete" and r[metric] is not None]
+    return sorted(done, key=lambda r: sign * r[metric]) + [r for r in rows if r not in done]
 
 
 def _cell(value: Any) -> str:
