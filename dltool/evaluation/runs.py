@@ -182,7 +182,8 @@ def best_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from dltool.training.callbacks import monitor_mode
 
     def score(row: dict[str, Any]) -> float:
-        mode = (row["config"].get("callbacks") or {}).get("mode", "auto")
+        config = row["config"] if isinstance(row["config"], dict) else {}
+        mode = (config.get("callbacks") or {}).get("mode", "auto")
         sign = -1 if (monitor_mode(row["monitor"]) if mode == "auto" else mode) == "max" else 1
         return sign * row["best_val"]
 
