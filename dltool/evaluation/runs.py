@@ -152,7 +152,7 @@ def print_runs(rows: list[dict[str, Any]], root: Path, extra: list[str] | None =
     """The rows as a rich table; ``extra`` adds columns of config or results keys (the keys a comparison varies)."""
     asked = list(dict.fromkeys(extra or []))
     columns = [*COLUMNS[:5], *[k for k in asked if k not in COLUMNS], *COLUMNS[5:]]
-    print_table(rows, f"{len(rows)} runs under {root}", columns, keep={"run", *asked}, hint="-c NAME shows one")
+    print_table(rows, f"{len(rows)} runs under {root}", columns, keep={"run", *asked}, hint="-c NAME")
 
 
 def print_multirun(jobs: list[tuple[Path, list[str]]]) -> None:
@@ -173,7 +173,7 @@ def print_multirun(jobs: list[tuple[Path, list[str]]]) -> None:
         f"{len(rows)} runs of the multirun, best first",
         ["run", *swept, "best_val", "test", "epochs", "status"],
         keep={"run", *swept},
-        hint=f"dltool runs --root {sweep_dir} -c NAME shows one",
+        hint=f"dltool runs --root {sweep_dir} -c NAME",
     )
 
 
@@ -206,13 +206,15 @@ def _shown_path(path: Path) -> str:
 
 def print_table(rows: list[dict[str, Any]], title: str, columns: list[str], keep: set[str], hint: str) -> None:
     """The rows as a table fitted to the terminal's width, then one dim line naming the columns left out and
-    how to see them (``hint``)."""
+    the command that shows one (``hint``)."""
     from dltool.console import console
 
     table, left_out = runs_table(rows, title, columns, keep, console.width)
     console.print(table, crop=False)  # columns that must stay and still overflow are not cut off either
     if left_out:
-        console.print(f"[dim]hidden at {console.width} columns: {', '.join(left_out)}; {hint}", highlight=False)
+        console.print(
+            f"[dim]hidden at {console.width} columns: {', '.join(left_out)}; widen or use {hint}", highlight=False
+        )
 
 
 def runs_table(
