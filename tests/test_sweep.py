@@ -326,3 +326,16 @@ def test_the_closing_table_ranks_completed_trials_best_first_with_whole_headers(
     ]
     header = " ".join(line for line in lines if line.startswith("┃"))
     assert "learning_rate" in header and "dropout" in header and "best so far" not in header
+
+
+def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: 0.5))
+    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"]) == 0
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    why = "param_importances.png and contour.png not drawn: 1 completed trial "
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width
+    assert why in printed and why in (sweep_dir / "sweep.log").read_text()
+    assert (sweep_dir / "optimization_history.png").exists() and not (sweep_dir / "param_importances.png").exists()
