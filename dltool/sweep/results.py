@@ -221,12 +221,11 @@ def trials_table(study: Any, plan: SweepPlan, title: str = "sweep", best_first: 
         )
     table = Table(title=title)
     headers = ("trial", "state", *plan.space, *plan.metrics, *so_far, "epochs", "time (s)")
-    last = [k.rsplit(".", 1)[-1] for k in plan.space]
+    ends = [k.rsplit(".", 1)[-1] for k in plan.space]
+    # a searched key by its last part (learning_rate), unless two keys end alike
+    short = {k: end for k, end in zip(plan.space, ends, strict=True) if ends.count(end) == 1}
     for i, column in enumerate(headers):
-        # a searched key by its last part (learning_rate) unless two keys end alike
-        header = (
-            column.rsplit(".", 1)[-1] if column in plan.space and last.count(column.rsplit(".", 1)[-1]) == 1 else column
-        )
+        header = short.get(column, column)
         # headers and short words stay whole; a word longer than 12 cells (a list of units) folds
         words = [cell_len(w) for w in header.split()] + [
             min(cell_len(w), 12) for line in lines for w in line[i].split()
