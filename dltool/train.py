@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
+import json
 import logging
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
 from dltool.config.compose import GROUPS
-from dltool.errors import ConfigError, DltoolError, Interrupted
+from dltool.errors import ConfigError, DltoolError, Interrupted, JobFailed
 from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
 
@@ -148,3 +152,51 @@ def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = Fals
     finally:
         sys.argv = saved
     return max(_exit_codes, default=0)
+
+
+class MultirunSummary(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``conf/hydra/default.yaml``): at the end of a multirun, the table of
+    its jobs, best first, and the exit code, the worst of its jobs'. Both are read from the jobs' run directories,
+    so they hold whatever launcher ran the jobs (with joblib, submitit or ray, in other processes)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from dltool.evaluation.runs import print_multirun
+
+        jobs = multirun_jobs(Path(str(config.hydra.sweep.dir)), list(config.hydra.overrides.task))
+        _exit_codes.append(max((job_exit_code(path) for path, _ in jobs), default=0))
+        if len(jobs) > 1:
+            print_multirun(jobs)
+
+
+def multirun_jobs(sweep_dir: Path, task_overrides: list[str]) -> list[tuple[Path, list[str]]]:
+    """Every job of a multirun, in launch order: its run directory (a job's ``.hydra/overrides.yaml`` names it;
+    a job whose bad input removed its directory keeps the launcher's ``<sweep dir>/<job number>``) and overrides.
+
+    >>> [o for _, o in multirun_jobs(Path("nowhere"), ["model=mlp,cnn", "trainer.epochs=1"])]
+    [['model=mlp', 'trainer.epochs=1'], ['model=cnn', 'trainer.epochs=1']]
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(task_overrides)
+    choices = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_discrete_sweep() else [o.input_line]
+        for o in parsed
+    ]
+    found = {
+        frozenset(OmegaConf.load(saved)): saved.parent.parent for saved in sweep_dir.glob("*/.hydra/overrides.yaml")
+    }
+    return [
+        (found.get(frozenset(job), sweep_dir / str(number)), list(job))
+        for number, job in enumerate(itertools.product(*choices))
+    ]
+
+
+def job_exit_code(run_dir: Path) -> int:
+    """A job's exit code from what it left: 0 completed, 130 interrupted, 1 failed, 2 bad input (no directory)."""
+    if not run_dir.is_dir():
+        return ConfigError.exit_code
+    try:
+        status = json.loads((run_dir / "results.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return JobFailed.exit_code
+    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(status, JobFailed.exit_code)

@@ -28,7 +28,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def multirun(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], str]:
+    """The four run directories by data set and seed, and what the multirun printed."""
     root = tmp_path_factory.mktemp("runs")
     result = run_dltool(
         "train",
@@ -47,7 +48,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         res = results(run_dir)
         found[f"{res['data']['name']}{res['seed']}"] = run_dir
     assert sorted(found) == ["digits1", "digits2", "function1", "function2"]
-    return found
+    return found, result.stdout
+
+
+@pytest.fixture(scope="module")
+def runs(multirun: tuple[dict[str, Path], str]) -> dict[str, Path]:
+    return multirun[0]
 
 
 def invoke(*args: str | Path) -> tuple[int, str]:
@@ -276,6 +282,29 @@ def test_export_into_a_path_under_a_file_is_one_line(runs: dict[str, Path], tmp_
 
 
 # ----------------------------------------------------------------------------------- runs
+def test_a_multirun_ends_with_its_runs_best_first(multirun: tuple[dict[str, Path], str]) -> None:
+    found, stdout = multirun
+    table = stdout[stdout.index("4 runs of the multirun, best first") :]
+    header = next(line for line in table.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "run",
+        "data",
+        "trainer.seed",
+        "best_val",
+        "test",
+        "epochs",
+        "status",
+    ], table
+    ids = re.findall(r"^│ (outputs/multirun/\S+) +│ (\w+) +│ (\d) +│", table, re.MULTILINE)
+    by_id = {run_dir.relative_to(run_dir.parents[4]).as_posix(): run_dir for run_dir in found.values()}
+    assert sorted(i for i, _, _ in ids) == sorted(by_id), table  # every job once, its whole id
+    ranked = [results(by_id[i]) for i, _, _ in ids]
+    assert [(r["data"]["name"], str(r["seed"])) for r in ranked] == [(d, s) for _, d, s in ids]
+    assert {r["monitor"] for r in ranked} == {"val_loss"}
+    losses = [r["best_val_loss"] for r in ranked]
+    assert losses == sorted(losses), table  # the monitored metric, best (lowest loss) first
+
+
 def test_runs_lists_sorts_filters_and_survives_broken_directories(
     runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

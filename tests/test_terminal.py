@@ -104,3 +104,16 @@ def test_data_decisions_are_announced_once_and_kept_in_results(tmp_path: Path) -
     decisions = json.loads((run_dir / "results.json").read_text())["data"]["decisions"]
     assert announced == [f"data: {d}" for d in decisions] and len(decisions) == 2
     assert (run_dir / "train.log").read_text().count("one-hot encoded over 2 categories") == 1
+
+
+def test_a_multirun_in_other_processes_keeps_the_failed_jobs_exit_code(tmp_path: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    result = run_dltool(
+        "train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "optimizer.learning_rate=0.001,1e30",
+        "trainer.epochs=1", "data.max_samples=100", "callbacks.tensorboard.enabled=false", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    table = result.stdout[result.stdout.index("2 runs of the multirun, best first") :]
+    rows = [line for line in table.splitlines() if line.startswith("│ outputs/multirun/")]
+    assert [row.split("│")[2].strip() for row in rows] == ["0.001", "1e+30"]
+    assert [row.split("│")[-2].strip() for row in rows] == ["completed", "failed"]
