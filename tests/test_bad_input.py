@@ -60,6 +60,15 @@ ROWS = [
         id="target-not-allowed",
     ),
     pytest.param(
+        [
+            "allowed_targets=[keras.]",
+            "callbacks.custom=[{_target_: keras.callbacks.LambdaCallback, "
+            "on_train_begin: {_target_: shutil.copyfile, src: {file}, dst: {tmp}/code-ran}}]",
+        ],
+        "callbacks.custom[0].on_train_begin._target_=shutil.copyfile: not allowed by allowed_targets",
+        id="nested-target-not-allowed",
+    ),
+    pytest.param(
         ["data=imdb", "data.root={hostile_imdb}"],
         "imdb.npz: x_train.npy: it holds a pickled posix.system; only numpy arrays",
         id="pickled-code-in-imdb",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,8 @@ def validate(cfg: DictConfig) -> RunConfig:
     allowed = cfg.get("allowed_targets")
     if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
         raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")
+    if allowed is not None:
+        check_allowed_targets(cfg, list(allowed))
     run = RunConfig(
         **groups,
         name=cfg.get("name"),
@@ -83,6 +86,44 @@ def validate(cfg: DictConfig) -> RunConfig:
     )
     _check_cross_group(run)
     return run
+
+
+def check_allowed_targets(cfg: DictConfig, allowed: list[str]) -> None:
+    """Every ``_target_`` of the config, at any depth, must start with one of ``allowed``; nothing is imported.
+
+    Hydra's ``instantiate`` builds nested nodes too (a callback's argument, ``_args_``), so a
+    check of the top-level ``_target_`` alone would let a nested one run.
+    """
+    for key, target in find_targets(cfg):
+        if not str(target).startswith(tuple(allowed)):
+            raise ConfigError(
+                f"{key}._target_={target}: not allowed by allowed_targets "
+                f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
+            )
+
+
+def find_targets(cfg: DictConfig) -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` of every ``_target_`` in the config (Hydra's own ``hydra`` node aside), in mappings and lists.
+
+    >>> cfg = OmegaConf.create({"callbacks": {"custom": [{"_target_": "a.B", "_args_": [{"_target_": "c.D"}]}]}})
+    >>> list(find_targets(cfg))
+    [('callbacks.custom[0]', 'a.B'), ('callbacks.custom[0]._args_[0]', 'c.D')]
+    """
+    for top in cfg:
+        if top != "hydra":
+            node = cfg[top]
+            yield from _targets(OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node, top)
+
+
+def _targets(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield key, node["_target_"]
+        for name, value in node.items():
+            yield from _targets(value, f"{key}.{name}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _targets(value, f"{key}[{i}]")
 
 
 def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
@@ -196,7 +237,7 @@ def _check_cross_group(run: RunConfig) -> None:
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, spec in targets.items():
-        _check_target(key, spec, run.allowed_targets)
+        _check_target(key, spec)
 
 
 def check_template(key: str, template: str) -> None:
@@ -232,16 +273,11 @@ def _graph_targets(graph: schemas.GraphConfig) -> list[tuple[str, dict[str, Any]
     ]
 
 
-def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:
-    """A ``_target_`` imports and runs code: it must import, and start with an allowed prefix when a list is set."""
+def _check_target(key: str, spec: Any) -> None:
+    """A ``_target_`` imports and runs code: it must import (its prefix was checked before, by :func:`validate`)."""
     if not isinstance(spec, dict) or "_target_" not in spec:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
-        )
-    if allowed is not None and not str(spec["_target_"]).startswith(tuple(allowed)):
-        raise ConfigError(
-            f"{key}._target_={spec['_target_']}: not allowed by allowed_targets "
-            f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
         )
     import logging
 
