@@ -78,6 +78,11 @@ ROWS = [
         "cifar-10-python.tar.gz: data_batch_1: it holds a pickled posix.system; only numpy arrays",
         id="pickled-code-in-cifar",
     ),
+    pytest.param(
+        ["resume={run_with_nested_target}", "allowed_targets=[keras.]", "trainer.epochs=2"],
+        "callbacks.custom[0].on_train_begin._target_=shutil.copyfile: not allowed by allowed_targets",
+        id="resume-with-allowed-targets",
+    ),
     pytest.param(["resume={empty}"], "is not a run directory", id="resume-not-a-run"),
     pytest.param(
         ["resume={run}", "optimizer.learning_rate=0.5"],
@@ -132,6 +137,17 @@ def _other_arch(tmp: Path, request: pytest.FixtureRequest) -> Path:
     return run
 
 
+def _run_with_nested_target(tmp: Path, request: pytest.FixtureRequest) -> Path:
+    """The run, its config edited (as a sender could) to copy a file when its callbacks are built."""
+    run = _run(tmp, request)
+    config_path = run / ".hydra" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    copy = {"_target_": "shutil.copyfile", "src": str(config_path), "dst": str(marker(tmp))}
+    config["callbacks"]["custom"] = [{"_target_": "keras.callbacks.LambdaCallback", "on_train_begin": copy}]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return run
+
+
 class Hostile:
     """Unpickled, it would run a shell command that creates ``marker``."""
 
@@ -176,6 +192,7 @@ INPUTS: dict[str, Callable[[Path, pytest.FixtureRequest], Path]] = {
     "file": _file,
     "run": _run,
     "other_arch": _other_arch,
+    "run_with_nested_target": _run_with_nested_target,
     "hostile_imdb": _hostile_imdb,
     "hostile_cifar": _hostile_cifar,
 }
@@ -230,3 +247,34 @@ def test_evaluating_a_received_run_never_runs_code_pickled_in_its_data(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr, result.stderr
     assert not marker(tmp_path).exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "command",
+    [["evaluate", "{run}"], ["predict", "{run}", "rows.npy"], ["export", "{run}", "format=keras"]],
+    ids=["evaluate", "predict", "export"],
+)
+def test_allowed_targets_on_a_received_run_refuses_its_targets_before_importing_them(
+    command: list[str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A received run whose config names a module shipped with it: importing that module would run it."""
+    run = _run(tmp_path, request)
+    (run / "sentinel.py").write_text(f"open({str(marker(tmp_path))!r}, 'w').close()\ndef f(*args): pass\n")
+    config_path = run / ".hydra" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["callbacks"]["custom"] = [
+        {"_target_": "keras.callbacks.LambdaCallback", "on_train_begin": {"_target_": "sentinel.f"}}
+    ]
+    config["callbacks"]["lambda_callback"]["on_train_end"] = {"_target_": "sentinel.f"}
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    args = [a.replace("{run}", str(run)) for a in command]
+    env = {"PYTHONPATH": os.pathsep.join([str(run), os.environ.get("PYTHONPATH", "")])}
+
+    result = run_dltool(*args, "allowed_targets=[keras.]", cwd=tmp_path, env=env, timeout=180)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "._target_=sentinel.f: not allowed by allowed_targets" in lines[0], result.stderr
+    assert not marker(tmp_path).exists()
+    assert not (run / "export").exists() and not (tmp_path / "predictions.csv").exists()
