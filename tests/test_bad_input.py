@@ -48,6 +48,7 @@ ROWS = [
         id="gpu-without-one",
         marks=pytest.mark.skipif(not NO_GPU, reason="this machine has a GPU"),
     ),
+    pytest.param(["name=../../../escaped"], "name=../../../escaped: a run name is part of one", id="name-with-a-path"),
     pytest.param(["hydra.run.dir={file}/run"], "is a file; choose another directory", id="output-dir-not-writable"),
     pytest.param(
         ["callbacks.custom=[{_target_: nowhere.Callback}]"],

@@ -78,6 +78,7 @@ def validate(cfg: DictConfig) -> RunConfig:
         raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")
     if allowed is not None:
         check_allowed_targets(cfg, list(allowed))
+    _check_name(cfg.get("name"))
     run = RunConfig(
         **groups,
         name=cfg.get("name"),
@@ -86,6 +87,15 @@ def validate(cfg: DictConfig) -> RunConfig:
     )
     _check_cross_group(run)
     return run
+
+
+def _check_name(name: Any) -> None:
+    """``name`` ends the run directory's name (``<time>_<name>``): a separator or ``..`` would lead out of outputs/."""
+    if name is not None and any(part in str(name) for part in ("/", "\\", "..")):
+        raise ConfigError(
+            f"name={name}: a run name is part of one directory name, so it cannot hold /, \\ or ..; "
+            "use letters, digits, - _ and single dots"
+        )
 
 
 def check_allowed_targets(cfg: DictConfig, allowed: list[str]) -> None:
