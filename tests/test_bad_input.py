@@ -70,6 +70,15 @@ ROWS = [
         id="nested-target-not-allowed",
     ),
     pytest.param(
+        [
+            "allowed_targets=[keras.]",
+            "callbacks.custom=[{_target_: keras.src.utils.file_utils.shutil.copyfile, "
+            "src: {file}, dst: {tmp}/code-ran}]",
+        ],
+        "file_utils.shutil.copyfile: leads to shutil.copyfile, which is not defined in keras",
+        id="allowed-path-to-another-package",
+    ),
+    pytest.param(
         ["data=imdb", "data.root={hostile_imdb}"],
         "imdb.npz: x_train.npy: it holds a pickled posix.system; only numpy arrays",
         id="pickled-code-in-imdb",

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ def validate(cfg: DictConfig) -> RunConfig:
         allowed_targets=list(allowed) if allowed is not None else None,
     )
     _check_cross_group(run)
+    if allowed is not None:
+        _check_defined_where_named(list(find_targets(cfg)), run.trainer)
     return run
 
 
@@ -289,6 +292,11 @@ def _check_target(key: str, spec: Any) -> None:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
+    _import(key, spec["_target_"])
+
+
+def _import(key: str, target: Any) -> Any:
+    """The object a ``_target_`` names, as Hydra finds it; a one-line ConfigError if it cannot be imported."""
     import logging
 
     from hydra.utils import get_object
@@ -296,12 +304,34 @@ def _check_target(key: str, spec: Any) -> None:
     hydra_log = logging.getLogger("hydra.utils")
     hydra_log.disabled = True  # it logs the failure too: the one line below says it
     try:
-        get_object(spec["_target_"])
+        return get_object(str(target))
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
         reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
-        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({reason})") from None
+        raise ConfigError(f"{key}._target_={target}: cannot be imported ({reason})") from None
     finally:
         hydra_log.disabled = False
+
+
+def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: schemas.TrainerConfig) -> None:
+    """Each allowed ``_target_`` must be defined in the package its path starts with.
+
+    Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``
+    starts with ``keras.`` yet is ``shutil.copyfile``. Importing it imports only modules on its
+    (allowed) path.
+    """
+    from dltool.backend import select_backend
+
+    select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
+    for key, target in targets:
+        found = _import(key, target)
+        module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)
+        package = str(target).split(".")[0]
+        if not isinstance(module, str) or module.split(".")[0] != package:
+            what = f"{module}.{getattr(found, '__qualname__', '')}".rstrip(".") if module else type(found).__name__
+            raise ConfigError(
+                f"{key}._target_={target}: leads to {what}, which is not defined in {package}; "
+                "allowed_targets admits only objects defined in the package their path names"
+            )
 
 
 def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:
