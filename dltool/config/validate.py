@@ -123,9 +123,14 @@ def find_targets(cfg: DictConfig) -> Iterator[tuple[str, Any]]:
     [('callbacks.custom[0]', 'a.B'), ('callbacks.custom[0]._args_[0]', 'c.D')]
     """
     for top in cfg:
-        if top != "hydra":
+        if top == "hydra":
+            continue
+        try:
             node = cfg[top]
-            yield from _targets(OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node, top)
+            plain = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
+            raise ConfigError(f"{top}: {_first_line(err)}") from None
+        yield from _targets(plain, str(top))
 
 
 def _targets(node: Any, key: str) -> Iterator[tuple[str, Any]]:
@@ -319,6 +324,8 @@ def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: schemas.
     starts with ``keras.`` yet is ``shutil.copyfile``. Importing it imports only modules on its
     (allowed) path.
     """
+    if not targets:
+        return
     from dltool.backend import select_backend
 
     select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
