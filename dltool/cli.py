@@ -95,7 +95,8 @@ RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.j
 classification_report.txt, confusion_matrix.png and its _normalized companion, ROC/PR curves,
 residuals.png, worst_examples.png) and never changes the run's own files. key=value overrides: split=test|val|train (or
 data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
-(auto: fitted on the validation split), worst=N.
+(auto: fitted on the validation split), worst=N, allowed_targets=\\[prefix,...] (the run's config may
+name no other _target_: checked before anything is imported).
 
 [bold]Examples[/bold]
 
@@ -114,6 +115,7 @@ Writes a CSV (input, prediction, p_<class>... or the value) and prints the first
 By default the CSV is a new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file,
 in predictions/ beside it); --out names the file instead, kept if it exists unless --overwrite.
 Images are resized to the model's input and scaled to [0, 1], as in training.
+allowed_targets=\\[prefix,...] among the inputs: the run's config may name no other _target_.
 
 [bold]Examples[/bold]
 
@@ -128,6 +130,7 @@ EXPORT_HELP = """Write a run's best checkpoint as format=savedmodel|keras|tflite
 
 The export is loaded back and compared with the checkpoint on random inputs; the largest
 absolute difference is printed (exit 1 above 1e-5). Written to RUN/export/ unless out=PATH.
+allowed_targets=\\[prefix,...]: refuse a run whose config names another _target_.
 ONNX needs the extra: pip install 'dltool[onnx]'.
 
 [bold]Examples[/bold]

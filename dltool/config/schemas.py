@@ -798,6 +798,7 @@ class ExportConfig:
     format: str = opt("savedmodel", "what to write", choices=("savedmodel", "keras", "tflite", "onnx"))
     out: str | None = opt(None, "where to write it (null: <run>/export/<format file>)")
     samples: int = opt(64, "random inputs on which the export is checked against the checkpoint", gt=0)
+    allowed_targets: list[str] | None = opt(None, "import-path prefixes the run's config may name (null: any)")
 
 
 # ---------------------------------------------------------------------------- sweep

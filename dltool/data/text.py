@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data import archives
+from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, index_dataset, make_dataset
 from dltool.data.folders import class_names, scan
 from dltool.data.images import folder_spec
@@ -39,10 +39,10 @@ IMDB_NAMES = ("negative", "positive")
 START, OOV, INDEX_FROM = 1, 2, 3  # keras.datasets.imdb's defaults
 
 
-def read_imdb(path: object) -> archives.Arrays:
-    """``imdb.npz``: ragged reviews of word ranks (object arrays, stored pickled) and 0/1 labels."""
-    with np.load(path, allow_pickle=True) as npz:
-        return npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"], IMDB_NAMES
+def read_imdb(path: Path) -> archives.Arrays:
+    """``imdb.npz``: ragged reviews of word ranks (object arrays, pickled: read as plain data only), 0/1 labels."""
+    npz = safe_pickle.load_npz(path)
+    return npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"], IMDB_NAMES
 
 
 IMDB = archives.Archive(
