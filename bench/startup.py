@@ -20,7 +20,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from bench import child_env, interleaved, median_range, paired_ratios
+from dltool.config import compose
 
 DLTOOL = [sys.executable, "-m", "dltool"]
 
@@ -32,7 +35,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     for name, intact in (("corrupt_run", False), ("run", True)):
         run_dir = folder / name
         (run_dir / ".hydra").mkdir(parents=True)
-        (run_dir / ".hydra" / "config.yaml").write_text("data: {name: digits}\n")
+        OmegaConf.save(compose([]), run_dir / ".hydra" / "config.yaml")  # the default run's config
         (run_dir / "checkpoints").mkdir()
         checkpoint = run_dir / "checkpoints" / "best.keras"
         if intact:

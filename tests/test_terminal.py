@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
+from dltool.config import compose
 from tests.conftest import run_dirs, run_dltool
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +48,7 @@ def test_verbose_prints_the_whole_config_tree(tmp_path: Path) -> None:
 def _run(tmp: Path, name: str, checkpoint: bytes) -> Path:
     run_dir = tmp / name
     (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "config.yaml").write_text("data: {name: digits}\n")
+    OmegaConf.save(compose([]), run_dir / ".hydra" / "config.yaml")  # the default run's config
     (run_dir / "checkpoints").mkdir()
     (run_dir / "checkpoints" / "best.keras").write_bytes(checkpoint)
     return run_dir
