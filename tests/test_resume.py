@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import results, run_dirs, run_dltool, start_dltool
 
@@ -158,7 +159,8 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
     run_dir = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
     shutil.copytree(reference, run_dir)
     overrides = (run_dir / ".hydra" / "overrides.yaml").read_text()
-    result = run_dltool("train", "resume=latest", f"trainer.epochs={EPOCHS + 2}", cwd=tmp_path, timeout=TIMEOUT)
+    extend = [f"trainer.epochs={EPOCHS + 2}", "allowed_targets=[keras.]"]  # a safety setting may be added
+    result = run_dltool("train", "resume=latest", *extend, cwd=tmp_path, timeout=TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"resuming {run_dir.resolve()} (latest" in result.stdout
     assert run_dirs(tmp_path) == [run_dir]  # in place: no new run directory
@@ -166,7 +168,7 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
     res = results(run_dir)
     assert res["status"] == "completed" and res["epochs_run"] == EPOCHS + 2 and res["resumed_from_epoch"] == EPOCHS
     assert (run_dir / ".hydra" / "overrides.yaml").read_text() == overrides
-    assert f"trainer.epochs={EPOCHS + 2}" in (run_dir / ".hydra" / "resumes.yaml").read_text()
+    assert yaml.safe_load((run_dir / ".hydra" / "resumes.yaml").read_text())[-1]["overrides"] == extend
     assert f"epochs: {EPOCHS + 2}" in (run_dir / ".hydra" / "config.yaml").read_text()
 
 

@@ -5,6 +5,7 @@ End-to-end runs of real trials are in test_sweep_e2e.py."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -23,7 +24,8 @@ from dltool.config import compose, validate
 from dltool.errors import ConfigError, JobFailed
 from dltool.sweep import run_sweep
 from dltool.sweep import study as studies
-from dltool.sweep.plan import make_plan
+from dltool.sweep.plan import SweepPlan, make_plan
+from dltool.sweep.results import too_few_completed, trials_table, write_plots, write_trials_csv
 from dltool.sweep.runner import SweepRunner
 from dltool.sweep.space import parse_param, parse_space, trial_overrides
 from tests.conftest import run_dltool
@@ -373,3 +375,76 @@ def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pyt
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
     assert [(r["state"], r["error"]) for r in rows] == [("fail", "exit code 1")] * 3
     assert not (sweep_dir / "best_config.yaml").exists()
+
+
+# ------------------------------------------------------------------ results, from a study in memory
+def study_in_memory(tmp_path: Path, values: list[float | None]) -> tuple[optuna.Study, SweepPlan]:
+    """A study of ``values`` (None: a trial pruned at epoch 1) over a stepped dropout and a log learning rate."""
+    space = parse_space(
+        {
+            "regularization.dropout": "range(0.0, 0.5, step=0.1)",
+            "optimizer.learning_rate": "tag(log, interval(1e-4, 1e-1))",
+        }
+    )
+    plan = SweepPlan(tmp_path, [], None, space, [], [], "", "s", 2, ["best_val_accuracy"], ["maximize"], [])
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    for i, value in enumerate(values):
+        study.enqueue_trial(
+            {"regularization.dropout": (0.1 * 3, 0.4, 0.2)[i], "optimizer.learning_rate": 0.00422463807424846 * (i + 1)}
+        )
+        trial = study.ask({k: p.distribution for k, p in space.items()})
+        trial.report(0.1, 1)
+        study.tell(trial, value, state=None if value is not None else optuna.trial.TrialState.PRUNED)
+    return study, plan
+
+
+def test_parameters_and_values_are_shown_at_12_significant_digits(tmp_path: Path) -> None:
+    study, plan = study_in_memory(tmp_path, [0.8500000238418579, 0.25])
+    assert study.trials[0].params["regularization.dropout"] == 0.30000000000000004  # what Optuna holds
+    write_trials_csv(study, plan, tmp_path / "trials.csv")
+    (first, second) = csv.DictReader((tmp_path / "trials.csv").open())
+    assert first["regularization.dropout"] == "0.3" and first["optimizer.learning_rate"] == "0.00422463807425"
+    assert first["best_val_accuracy"] == "0.850000023842" and second["regularization.dropout"] == "0.4"
+    assert trial_overrides(plan.space, study.trials[0].params) == [
+        "regularization.dropout=0.3",
+        "optimizer.learning_rate=0.00422463807425",
+    ]
+
+
+def test_fewer_than_two_completed_trials_draw_no_importances(tmp_path: Path) -> None:
+    study, plan = study_in_memory(tmp_path, [0.8, None, None])
+    drawn = {p.name for p in write_plots(study, plan)}
+    assert "optimization_history.png" in drawn and not {"param_importances.png", "contour.png"} & drawn
+    assert too_few_completed(study).startswith("param_importances.png and contour.png not drawn: 1 completed trial ")
+    study, plan = study_in_memory(tmp_path, [0.8, None, 0.6])
+    assert too_few_completed(study) is None
+    assert {"param_importances.png", "contour.png"} <= {p.name for p in write_plots(study, plan)}
+
+
+def test_the_closing_table_ranks_completed_trials_best_first_with_whole_headers(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    study, plan = study_in_memory(tmp_path, [0.25, 0.85, None])
+    screen = Console(width=60, record=True, file=io.StringIO())
+    screen.print(trials_table(study, plan, best_first=True))
+    lines = screen.export_text().splitlines()
+    assert [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()] == [
+        "1",
+        "0",
+        "2",
+    ]
+    header = " ".join(line for line in lines if line.startswith("┃"))
+    assert "learning_rate" in header and "dropout" in header and "best so far" not in header
+
+
+def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: 0.5))
+    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"]) == 0
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    why = "param_importances.png and contour.png not drawn: 1 completed trial "
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width
+    assert why in printed and why in (sweep_dir / "sweep.log").read_text()
+    assert (sweep_dir / "optimization_history.png").exists() and not (sweep_dir / "param_importances.png").exists()

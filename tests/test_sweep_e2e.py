@@ -42,6 +42,16 @@ def test_six_trials_plots_and_a_best_config_that_reruns(tmp_path: Path) -> None:
         assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
     best = max(table, key=lambda r: float(r["best_val_accuracy"]))
     assert f"best: trial {best['number']}" in done.stdout
+    for row in table:  # 12 significant digits at most, as the trial's override wrote it
+        assert row["optimizer.learning_rate"] == repr(float(f"{float(row['optimizer.learning_rate']):.12g}"))
+    # the closing table: every trial, best first, under whole headers
+    closing = done.stdout[done.stdout.index("best first") :].splitlines()
+    assert any(line.startswith("┃ trial ") and "┃ learning_rate ┃" in line for line in closing), done.stdout
+    ranked = [line.split("│")[1].strip() for line in closing if line.startswith("│") and line.split("│")[1].strip()]
+    by_accuracy = sorted(table, key=lambda r: -float(r["best_val_accuracy"]))
+    assert [float(table[int(n)]["best_val_accuracy"]) for n in ranked] == [
+        float(r["best_val_accuracy"]) for r in by_accuracy
+    ]
 
     rerun = run_dltool("train", "--config-path", str(sweep_dir), "--config-name", "best_config", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
