@@ -194,7 +194,6 @@ def test_a_retry_stops_the_previous_attempt_still_training_in_its_run_directory(
     run_dir, other_dir = tmp_path / "trials" / "1", tmp_path / "trials" / "2"
     orphan, neighbour = train_process(run_dir), train_process(other_dir)
     try:
-        time.sleep(0.5)  # both have exec'd python
         here = socket.gethostname()
         assert not studies.stop_orphan(f"{here}:{neighbour.pid}", run_dir)  # another trial's
         assert not studies.stop_orphan(f"elsewhere:{orphan.pid}", run_dir)  # another machine's
@@ -214,6 +213,7 @@ from dltool import lifeline
 if sys.argv[1] == "watchdog":
     sys.platform = "darwin"  # no PR_SET_PDEATHSIG: the watchdog thread alone
 lifeline.follow_parent()
+print("ready", flush=True)
 time.sleep(120)
 """
 LIFELINE_PARENT = """
@@ -232,8 +232,9 @@ def test_a_child_dies_with_its_parent(way: str) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", LIFELINE_PARENT, LIFELINE_CHILD, way], stdout=subprocess.PIPE, text=True
     )
-    child = int(parent.stdout.readline())
-    time.sleep(1)  # the child has called follow_parent
+    lines = {parent.stdout.readline().strip() for _ in range(2)}  # the child's pid, and its "ready"
+    lines.discard("ready")
+    (child,) = map(int, lines)
     assert studies._alive(child)
     parent.kill()  # SIGKILL: no chance for the parent to clean up
     parent.wait()
