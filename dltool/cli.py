@@ -51,6 +51,9 @@ OVERRIDES are Hydra overrides: key=value, group choices (model=resnet), +key=, ~
 
   dltool train resume=outputs/2026-11-23/10-00-00 trainer.epochs=50   [dim]# extend a run[/dim]
 
+Short keys stand for the well-known ones: epochs, batch_size (batch), lr (learning_rate), seed,
+device (devices), precision, backend, patience, image_size (imgsz): epochs=10 is trainer.epochs=10.
+
 Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
 """
 
@@ -89,10 +92,11 @@ Neither trains nor loads data: shapes come from the data config.
 EVALUATE_HELP = """Score a run's best checkpoint on its test split; several runs make a weighted ensemble.
 
 RUN is a run directory or a .keras file. Writes RUN/eval/<date_time>/ (metrics.json,
-classification_report.txt, confusion_matrix.png, ROC/PR curves, residuals.png, worst_examples.png)
-and never changes the run's own files. key=value overrides: split=test|val|train (or
+classification_report.txt, confusion_matrix.png and its _normalized companion, ROC/PR curves,
+residuals.png, worst_examples.png) and never changes the run's own files. key=value overrides: split=test|val|train (or
 data.split=...), data=<option> and data.* keys (another dataset), ensemble.weights=equal|auto|[w1,w2,...]
-(auto: fitted on the validation split), worst=N.
+(auto: fitted on the validation split), worst=N, allowed_targets=\\[prefix,...] (the run's config may
+name no other _target_: checked before anything is imported).
 
 [bold]Examples[/bold]
 
@@ -108,9 +112,14 @@ data.split=...), data=<option> and data.* keys (another dataset), ensemble.weigh
 PREDICT_HELP = """Predict image files (or folders of them), CSV rows or .npy arrays with a run's best checkpoint.
 
 Writes a CSV (input, prediction, p_<class>... or the value) and prints the first rows.
+By default the CSV is a new RUN/predictions/<YYYY-MM-DD_HH-MM-SS>.csv (for a .keras file,
+in predictions/ beside it); --out names the file instead, kept if it exists unless --overwrite.
 Images are resized to the model's input and scaled to [0, 1], as in training.
+allowed_targets=\\[prefix,...] among the inputs: the run's config may name no other _target_.
 
 [bold]Examples[/bold]
+
+  dltool predict outputs/2026-11-23/10-00-00 samples/    [dim]# RUN/predictions/<date_time>.csv[/dim]
 
   dltool predict outputs/2026-11-23/10-00-00 samples/ --out predictions.csv
 
@@ -121,6 +130,7 @@ EXPORT_HELP = """Write a run's best checkpoint as format=savedmodel|keras|tflite
 
 The export is loaded back and compared with the checkpoint on random inputs; the largest
 absolute difference is printed (exit 1 above 1e-5). Written to RUN/export/ unless out=PATH.
+allowed_targets=\\[prefix,...]: refuse a run whose config names another _target_.
 ONNX needs the extra: pip install 'dltool[onnx]'.
 
 [bold]Examples[/bold]
@@ -179,6 +189,22 @@ Overrides = Annotated[
 ]
 
 
+CHECKS_HELP = """Print what a bug report needs: versions, devices, Graphviz, optional extras, free disk.
+
+Versions of Python, dltool, Keras, TensorFlow, JAX and PyTorch (from the installed packages), the
+devices the backend sees (it is imported: a few seconds), the Graphviz renderer of model.png,
+dltool's optional extras and the postgres driver, and the free disk where outputs/ is.
+
+[bold]Examples[/bold]
+
+  dltool checks                                 [dim]# paste the lines into a bug report[/dim]
+
+  dltool checks --backend jax                   [dim]# the devices JAX sees[/dim]
+
+  dltool checks --json                          [dim]# for scripts[/dim]
+"""
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dltool {__version__}")
@@ -206,39 +232,67 @@ def _user_errors(debug: bool) -> Iterator[None]:
             raise
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         raise typer.Exit(err.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+    except Exception as err:  # a failure nothing foresaw is still one line; --debug shows where it came from
+        if debug or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        message = next((line for line in str(err).splitlines() if line.strip()), "")
+        typer.secho(f"error: {type(err).__name__}: {message} (--debug shows the traceback)", fg="red", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command(context_settings=PASS_THROUGH, help=TRAIN_HELP)
 def train(
-    overrides: Overrides = None, debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")
+    overrides: Overrides = None,
+    verbose: bool = typer.Option(False, "--verbose", help="Print the whole config tree at the start."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     from dltool.config import HydraArgs, compose, expand_sweeps
+    from dltool.lifeline import follow_parent
     from dltool.resume import split_resume
 
-    argv = list(overrides or [])
+    follow_parent()  # a sweep's trial ends with its sweep
+    argv = _full_keys(overrides)
     strategies: list[str] = []
     with _user_errors(debug):
         args = HydraArgs.parse(argv)
         resume, overrides = split_resume(args.overrides)
         if resume is not None and not args.informational:
-            raise typer.Exit(_resume(resume, overrides, multirun=bool({"-m", "--multirun"} & set(argv))))
+            raise typer.Exit(_resume(resume, overrides, multirun=args.multirun))
         if not args.informational:
             from dltool.config import validate
-            from dltool.data import check_data
+            from dltool.data import check_data, check_model_inputs
             from dltool.train import check_output_dir, refuse_existing_run_dir
 
             refuse_existing_run_dir(args.overrides)
             check_output_dir(args.overrides)
-            for overrides in expand_sweeps(args.overrides):
+            for overrides in expand_sweeps(args.overrides, args.multirun):
                 run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
                 check_data(run.data)
+                check_model_inputs(run.model, run.data)
                 strategies.append(run.trainer.strategy)
     from dltool.train import run_hydra
     from dltool.training.multi_worker import worker_run_dir
 
     with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
-        code = run_hydra(argv + scratch, args.config_name)
+        code = run_hydra(argv + scratch, args.config_name, verbose)
     raise typer.Exit(code)
+
+
+def _full_keys(overrides: list[str] | None) -> list[str]:
+    """The command line with short keys (``epochs=10``) written out in full, saying so once."""
+    from dltool.config import expand_aliases
+
+    argv, notes = expand_aliases(list(overrides or []))
+    if notes:  # on stderr: stdout stays the command's own (show --json, --cfg job)
+        typer.secho(f"short keys: {', '.join(notes)}", dim=True, err=True)
+    return argv
 
 
 def _resume(value: str, overrides: list[str], multirun: bool) -> int:
@@ -269,7 +323,7 @@ def sweep(
 
     with _user_errors(debug):
         try:
-            code = run_sweep(list(overrides or []))
+            code = run_sweep(_full_keys(overrides))
         except KeyboardInterrupt:
             typer.secho("interrupted: running trials were queued again; continue with sweep.resume=<dir>", err=True)
             raise typer.Exit(130) from None
@@ -287,15 +341,16 @@ def show(
     from dltool.config import HydraArgs, compose, validate
 
     with _user_errors(debug):
-        args = HydraArgs.parse(list(overrides or []))
+        args = HydraArgs.parse(_full_keys(overrides))
         cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
         run = validate(cfg)
         from dltool.data import data_spec
-        from dltool.models import build_model
+        from dltool.models import build_model, model_note
         from dltool.training.artifacts import model_summary_text
         from dltool.training.build import param_counts
 
-        model = build_model(run.model, data_spec(run.data), run.regularization)
+        spec = data_spec(run.data)
+        model = build_model(run.model, spec, run.regularization)
     container = OmegaConf.to_container(cfg, resolve=True)
     if as_json:
         typer.echo(json.dumps({"params": param_counts(model), "config": container}, indent=2))
@@ -304,6 +359,9 @@ def show(
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
+    note = model_note(run.model, spec)
+    if note:
+        typer.echo(note)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
@@ -322,7 +380,9 @@ def evaluate(
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or .keras file.")],
     inputs: Annotated[list[str], typer.Argument(help="Image files or folders, .csv files, .npy files.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")] = Path("predictions.csv"),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="CSV file to write (default: RUN/predictions/<date_time>.csv).")
+    ] = None,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     show: int = typer.Option(10, "--show", help="Rows printed in the table."),
     unsafe: bool = typer.Option(False, "--unsafe", help="Load checkpoints holding Python code (trusted files only)."),
@@ -331,8 +391,8 @@ def predict(
     with _user_errors(debug):
         from dltool.evaluation.predict import predict_files, print_predictions
 
-        rows = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
-    print_predictions(rows, out, show)
+        rows, written = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
+    print_predictions(rows, written, show)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EXPORT_HELP)
@@ -378,6 +438,20 @@ def runs(
         print_runs(rows, root, column)
 
 
+@app.command(help=CHECKS_HELP)
+def checks(
+    backend: str = typer.Option("tensorflow", "--backend", help="Keras backend whose devices are listed."),
+    root: Annotated[Path, typer.Option("--root", help="Folder whose free disk is reported.")] = Path("outputs"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON for scripts."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
+) -> None:
+    from dltool.checks import collect, report_lines
+
+    with _user_errors(debug):
+        report = collect(backend, root)
+    typer.echo(json.dumps(report, indent=2) if as_json else "\n".join(report_lines(report)))
+
+
 @app.command("list", help=LIST_HELP)
 def list_options(
     group: Annotated[str | None, typer.Argument(help="A config group: data, model, optimizer, ...")] = None,
@@ -412,6 +486,10 @@ def list_options(
 
 def main() -> None:
     """Console-script entry point."""
+    if "--debug" not in sys.argv and os.environ.get("HYDRA_FULL_ERROR") != "1":
+        from dltool.quiet import quiet_libraries
+
+        quiet_libraries()
     app(prog_name="dltool")
 
 

@@ -18,6 +18,25 @@ def print_config_tree(config: dict[str, Any], title: str = "config") -> None:
     console.print(tree)
 
 
+def print_config_summary(choices: dict[str, str | None], overrides: list[str], run_dir: str) -> None:
+    """One line in place of the tree: the groups chosen (data, model and optimizer always, the others where
+    they differ from their default) and the command line's other overrides.
+
+    >>> print_config_summary({"data": "digits", "model": "mlp", "optimizer": "adam", "regularization": "none",
+    ...     "trainer": "default", "experiment": None}, ["model=mlp", "trainer.epochs=3"], "outputs/run")
+    config: data=digits model=mlp optimizer=adam trainer.epochs=3 → outputs/run
+    """
+    always = ("data", "model", "optimizer")
+    shown = [
+        f"{group}={choice}"
+        for group, choice in choices.items()
+        if group in always or choice not in (None, "none", "default")
+    ]
+    groups = set(choices)
+    keys = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in groups]
+    console.print(f"config: {' '.join([*shown, *keys])} → {run_dir}", highlight=False, soft_wrap=True)
+
+
 def _add(tree: Tree, node: Any) -> None:
     for key, value in node.items():
         if isinstance(value, dict) and value:

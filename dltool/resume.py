@@ -1,11 +1,11 @@
 """``dltool train resume=<run dir>`` (or ``resume=latest``): continue a run in its own directory.
 
 The run's saved config (``.hydra/config.yaml``) is the config of the resumed run. Only
-``trainer.epochs`` (raise it to extend a finished run) and ``trainer.devices`` (resume on
-another machine) may change; any other override would make it a different experiment and is
-refused with a line naming the key. Hydra is told not to rewrite ``.hydra/``: the first run's
-``overrides.yaml`` stays, each resume is appended to ``.hydra/resumes.yaml``, and
-``config.yaml`` gets the new epochs. Nothing here imports TensorFlow.
+``trainer.epochs`` (raise it to extend a finished run), ``trainer.devices`` (resume on another
+machine) and ``allowed_targets`` (what the config's targets may import) may change; any other
+override would make it a different experiment and is refused with a line naming the key. Hydra
+is told not to rewrite ``.hydra/``: the first run's ``overrides.yaml`` stays, each resume is
+appended to ``.hydra/resumes.yaml``, and ``config.yaml`` gets the new epochs. Nothing here imports TensorFlow.
 
 Example:
     >>> plan = plan_resume("latest", ["trainer.epochs=20"])  # doctest: +SKIP
@@ -29,7 +29,7 @@ import yaml
 from dltool.errors import ConfigError, did_you_mean
 
 KEY = "resume"
-ALLOWED = ("trainer.epochs", "trainer.devices")
+ALLOWED = ("trainer.epochs", "trainer.devices", "allowed_targets")  # allowed_targets: a safety setting, not training
 STATE = Path("checkpoints/backup/state.json")
 HISTORY = ".hydra/resumes.yaml"
 

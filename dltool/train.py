@@ -6,26 +6,33 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
+import json
 import logging
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
-from dltool.errors import ConfigError, DltoolError, Interrupted
+from dltool.config.compose import GROUPS
+from dltool.errors import ConfigError, DltoolError, Interrupted, JobFailed
+from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
 _exit_codes: list[int] = []
+_verbose = False  # the whole config tree at the start of a run, instead of the one-line summary
 
 
 def _task(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from dltool.console import print_config_tree, print_results
+    from dltool.console import print_config_summary, print_config_tree, print_results
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resuming = cfg.get("resume") is not None
@@ -35,7 +42,12 @@ def _task(cfg: DictConfig) -> None:
             from dltool.resume import record_resume
 
             record_resume(run_dir, OmegaConf.to_container(cfg), list(HydraConfig.get().overrides.task))
-        print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
+        if _verbose:
+            print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
+        else:
+            hydra_cfg = HydraConfig.get()
+            choices = {g: hydra_cfg.runtime.choices.get(g) for g in GROUPS if g in hydra_cfg.runtime.choices}
+            print_config_summary(choices, list(hydra_cfg.overrides.task), str(run_dir))
         what = "resuming" if resuming else "run directory"
         log.info("%s %s\n%s", what, run_dir, OmegaConf.to_yaml(cfg, resolve=True))
         from dltool.training.fit import train_run
@@ -109,31 +121,46 @@ def _discard_run_dir(run_dir: Path) -> None:
             run_dir.parent.rmdir()
 
 
+# what a run leaves in its directory from its first moments on (Hydra writes .hydra/ before training)
+RUN_FILES = ("results.json", ".hydra/config.yaml", "metrics.csv", "checkpoints/backup/state.json")
+
+
 def refuse_existing_run_dir(overrides: list[str]) -> None:
-    """An explicit ``hydra.run.dir`` must not hold another run: Hydra would overwrite its files."""
+    """An explicit ``hydra.run.dir`` must not hold another run: Hydra would overwrite its config and
+    training would append a second history to its metrics.csv. One that did not finish can be resumed."""
     for override in overrides:
         key, _, value = override.lstrip("+").partition("=")
-        if key == "hydra.run.dir" and (Path(value) / "results.json").exists():
+        if key != "hydra.run.dir" or not any((Path(value) / name).exists() for name in RUN_FILES):
+            continue
+        if _status(Path(value)) == "completed":
             raise ConfigError(f"hydra.run.dir={value}: already holds a run (results.json); choose a new directory")
+        raise ConfigError(
+            f"hydra.run.dir={value}: already holds a run that did not finish; "
+            f"continue it with: dltool train resume={value}, or choose a new directory"
+        )
+
+
+def _status(run_dir: Path) -> str | None:
+    """``results.json``'s status, None if there is none (or it cannot be read)."""
+    try:
+        return json.loads((run_dir / "results.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def check_output_dir(overrides: list[str]) -> None:
     """The run directory (``hydra.run.dir``, else ``outputs/``) must be creatable: a clear line before anything runs."""
     explicit = [o.lstrip("+").partition("=")[2] for o in overrides if o.lstrip("+").startswith("hydra.run.dir=")]
     key, target = ("hydra.run.dir", explicit[-1]) if explicit else ("output directory", "outputs")
-    existing = Path(target).expanduser().absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"{key}={target}: cannot be created, {existing} is a file; choose another directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{key}={target}: {existing} is not writable; choose another directory (hydra.run.dir=...)")
+    check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
-def run_hydra(argv: list[str], config_name: str = "config") -> int:
+def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = False) -> int:
     """Run Hydra's ``@hydra.main`` on ``argv`` (every Hydra flag works); return the exit code."""
     import hydra
 
+    global _verbose
+    _verbose = verbose
     register_resolvers()
     _exit_codes.clear()
     # a train.log write that fails (a full disk) must not print a traceback per log record: the run ends
@@ -147,3 +174,51 @@ def run_hydra(argv: list[str], config_name: str = "config") -> int:
     finally:
         sys.argv = saved
     return max(_exit_codes, default=0)
+
+
+class MultirunSummary(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``conf/hydra/default.yaml``): at the end of a multirun, the table of
+    its jobs, best first, and the exit code, the worst of its jobs'. Both are read from the jobs' run directories,
+    so they hold whatever launcher ran the jobs (with joblib, submitit or ray, in other processes)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from dltool.evaluation.runs import print_multirun
+
+        jobs = multirun_jobs(Path(str(config.hydra.sweep.dir)), list(config.hydra.overrides.task))
+        _exit_codes.append(max((job_exit_code(path) for path, _ in jobs), default=0))
+        if len(jobs) > 1:
+            print_multirun(jobs)
+
+
+def multirun_jobs(sweep_dir: Path, task_overrides: list[str]) -> list[tuple[Path, list[str]]]:
+    """Every job of a multirun, in launch order: its run directory (a job's ``.hydra/overrides.yaml`` names it;
+    a job whose bad input removed its directory keeps the launcher's ``<sweep dir>/<job number>``) and overrides.
+
+    >>> [o for _, o in multirun_jobs(Path("nowhere"), ["model=mlp,cnn", "trainer.epochs=1"])]
+    [['model=mlp', 'trainer.epochs=1'], ['model=cnn', 'trainer.epochs=1']]
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(task_overrides)
+    choices = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_discrete_sweep() else [o.input_line]
+        for o in parsed
+    ]
+    found = {
+        frozenset(OmegaConf.load(saved)): saved.parent.parent for saved in sweep_dir.glob("*/.hydra/overrides.yaml")
+    }
+    return [
+        (found.get(frozenset(job), sweep_dir / str(number)), list(job))
+        for number, job in enumerate(itertools.product(*choices))
+    ]
+
+
+def job_exit_code(run_dir: Path) -> int:
+    """A job's exit code from what it left: 0 completed, 130 interrupted, 1 failed, 2 bad input (no directory)."""
+    if not run_dir.is_dir():
+        return ConfigError.exit_code
+    try:
+        status = json.loads((run_dir / "results.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return JobFailed.exit_code
+    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(status, JobFailed.exit_code)

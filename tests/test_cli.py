@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,16 @@ def test_no_arguments_prints_usage() -> None:
         (["trainer.epochs=-3"], "trainer.epochs=-3: must be >= 0"),
         (["trainer.batch_size=abc"], "trainer.batch_size=abc: expected an integer"),
         (["-m", "model=mlp,resnt"], "did you mean resnet?"),
+        (["hidden_units=[8]"], "unknown key 'hidden_units' (did you mean model.hidden_units=[8]?)"),
+        (["trainer.epochs=1", "activaton=tanh"], "unknown key 'activaton' (did you mean model.activation=tanh?)"),
+        (["foo=1", "bar=2"], "unknown key 'foo'"),
+        (["optimizer=sgd,adam"], "optimizer=sgd,adam: several values need -m (--multirun)"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], expected: str, tmp_path: Path) -> None:
+    started = time.monotonic()
     result = run_dltool("train", *args, cwd=tmp_path, timeout=60)
+    assert time.monotonic() - started < 20  # answered before TensorFlow is imported
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -68,3 +75,20 @@ def test_an_existing_run_directory_is_never_reused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "already holds a run" in result.stderr
     assert sorted(p.name for p in old.iterdir()) == ["results.json"]
+
+
+def test_an_unforeseen_failure_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import dltool.evaluation.evaluate
+    from dltool.cli import app
+
+    def broken(arguments: list[str], unsafe: bool = False) -> None:
+        raise RuntimeError("the reader met something odd\nsecond line")
+
+    monkeypatch.setattr(dltool.evaluation.evaluate, "evaluate", broken)
+    result = CliRunner().invoke(app, ["evaluate", "somewhere"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: RuntimeError: the reader met something odd (--debug shows the traceback)"
+    result = CliRunner().invoke(app, ["evaluate", "--debug", "somewhere"])
+    assert isinstance(result.exception, RuntimeError)

@@ -102,6 +102,41 @@ def test_bad_input_is_one_line_naming_the_key(overrides: list[str], expected: st
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (
+            ["callbacks.custom=[{_target_: keras.callbacks.LambdaCallback, on_train_begin: {_target_: sentinel.f}}]"],
+            "callbacks.custom[0].on_train_begin",
+        ),
+        (
+            ["callbacks.custom=[{_target_: keras.callbacks.LambdaCallback, _args_: [{_target_: sentinel.f}]}]"],
+            "callbacks.custom[0]._args_[0]",
+        ),
+        (["callbacks.lambda_callback.on_train_end={_target_: sentinel.f}"], "callbacks.lambda_callback.on_train_end"),
+        (
+            [
+                "model=graph",
+                "+model.shared.mine={_target_: keras.layers.Dense, args: {bias: [{_target_: sentinel.f}]}}",
+            ],
+            "model.shared.mine.args.bias[0]",
+        ),
+    ],
+    ids=["callback-argument", "args", "hook", "graph-layer-argument"],
+)
+def test_allowed_targets_checks_every_target_at_any_depth_before_importing_it(
+    overrides: list[str], key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sentinel.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\ndef f(*a, **k): pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        validate(compose(["allowed_targets=[keras.]", *overrides]))
+    assert str(err.value) == (
+        f"{key}._target_=sentinel.f: not allowed by allowed_targets (import paths must start with one of: keras.)"
+    )
+    assert not (tmp_path / "imported").exists()
+
+
 def test_user_config_dir_adds_options(tmp_path: Path) -> None:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "tiny.yaml").write_text("# a user's own option\nname: mlp\nhidden_units: [3]\n")

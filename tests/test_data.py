@@ -386,6 +386,55 @@ def test_missing_archive_in_root_names_the_file_and_folder(tmp_path, name, file)
     assert file in message and str(tmp_path) in message and "\n" not in message
 
 
+def _py2_batch(labels: list[int], data: bytes) -> bytes:
+    """A CIFAR batch as Python 2's cPickle wrote the real archives: str as SHORT_BINSTRING, numpy.core names."""
+
+    def s(b: bytes) -> bytes:
+        return b"U" + bytes([len(b)]) + b
+
+    labels_list = b"](" + b"".join(b"K" + bytes([label]) for label in labels) + b"e"
+    dtype = (
+        b"cnumpy\ndtype\n"
+        + s(b"u1")
+        + b"K\x00K\x01\x87R(K\x03"
+        + s(b"|")
+        + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    )
+    shape = b"(K" + bytes([len(labels)]) + b"M\x00\x0ct"  # (n, 3072)
+    array = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + s(b"b") + b"\x87R"
+    array += b"(K\x01" + shape + dtype + b"\x89T" + len(data).to_bytes(4, "little") + data + b"tb"
+    return b"\x80\x02}(" + s(b"labels") + labels_list + s(b"data") + array + b"u."
+
+
+def test_cifar_batches_pickled_by_python_2_and_numpy_1_are_read_as_plain_data():
+    from dltool.data.safe_pickle import loads
+
+    data = np.arange(2 * 3072, dtype=np.uint8).tobytes()
+    batch = loads(_py2_batch([3, 7], data), encoding="bytes")
+    assert batch[b"labels"] == [3, 7] and batch[b"data"].shape == (2, 3072)
+    np.testing.assert_array_equal(batch[b"data"].ravel(), np.frombuffer(data, np.uint8))
+    assert loads(pickle.dumps({b"x": np.arange(3)}, protocol=5))[b"x"].tolist() == [0, 1, 2]  # numpy 2, protocol 5
+
+
+class _Hostile:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")  # unpickled, it would create the file
+
+
+def test_an_extracted_cifar_folder_whose_meta_pickles_code_is_refused_and_the_code_never_runs(tmp_path):
+    write_cifar10(tmp_path / "archive.tar.gz")
+    with tarfile.open(tmp_path / "archive.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")  # -> cifar-10-batches-py/
+    meta = tmp_path / "cifar-10-batches-py" / "batches.meta"
+    meta.write_bytes(pickle.dumps({b"label_names": _Hostile(tmp_path / "code-ran")}, protocol=2))
+    with pytest.raises(ConfigError, match=r"cifar-10-batches-py: batches.meta: it holds a pickled io.open; only"):
+        load_dataset(cfg("cifar10", root=str(tmp_path)), seed=0)
+    assert not (tmp_path / "code-ran").exists()
+
+
 def test_corrupt_archive_is_a_config_error(tmp_path):
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"not a tar file")
     with pytest.raises(ConfigError, match="cifar10: cannot read"):

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import json
 import logging
+import re
 from pathlib import Path
 
 import keras
@@ -91,14 +92,13 @@ def text_folder(root: Path, per_class: int = 30, test: bool = False) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- image folders
-def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_path: Path, caplog) -> None:
+def test_image_folder_loads_splits_and_reports_the_corrupt_file_in_one_line(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "pets")
     cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2, test_split=0.25)
     assert data_spec(cfg).class_names == ("cat", "dog") and data_spec(cfg).task == "binary"
-    with caplog.at_level(logging.WARNING, logger="dltool"):
-        data = load_dataset(cfg, seed=0)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    data = load_dataset(cfg, seed=0)
+    (decision,) = data.decisions  # announced by the run, once, and kept in results.json
+    assert "1 unreadable image file" in decision and "broken.jpg" in decision and "skipped" in decision
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 24  # 25 files, the corrupt one dropped
     assert data.x_train.shape[1:] == (16, 16, 3) and data.x_train.dtype == np.float32
     assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
@@ -175,15 +175,13 @@ def test_image_folder_over_the_memory_budget_streams_unless_stream_is_false(tmp_
         validate(compose(["data=image_folder", "data.stream=maybe"]))
 
 
-def test_streamed_batches_equal_the_in_memory_ones_for_each_epoch(tmp_path: Path, caplog) -> None:
+def test_streamed_batches_equal_the_in_memory_ones_for_each_epoch(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "pets")
     cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], validation_split=0.2)
     memory = load_dataset(dataclasses.replace(cfg, stream=False), seed=3)
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="dltool"):
-        streamed = load_dataset(dataclasses.replace(cfg, stream=True), seed=3)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "1 unreadable image file" in warnings[0] and "broken.jpg" in warnings[0]
+    streamed = load_dataset(dataclasses.replace(cfg, stream=True), seed=3)
+    (decision,) = streamed.decisions
+    assert "1 unreadable image file" in decision and "broken.jpg" in decision
     for split in ("train", "val", "test"):
         x = getattr(streamed, f"x_{split}")
         assert isinstance(x, ImageFiles) and x.shape == getattr(memory, f"x_{split}").shape
@@ -575,7 +573,7 @@ def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Pa
     assert out["data"]["class_names"] == ["cat", "dog"] and out["data"]["input_shape"] == [16, 16, 3]
     assert out["data"]["train"] + out["data"]["validation"] + out["data"]["test"] == 24
     assert (run_dir / "confusion_matrix.png").exists() and "test_accuracy" in out
-    (row,) = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
+    (row,), _ = predict_files(str(run_dir), [str(root / "dog" / "dog1.png")], tmp_path / "p.csv")
     assert row["input"].endswith("dog1.png") and row["prediction"] in ("cat", "dog")
     assert row["p_cat"] + row["p_dog"] == pytest.approx(1.0)
 
@@ -602,7 +600,7 @@ def test_cli_streams_an_image_folder_then_evaluates_and_predicts_the_run(tmp_pat
     assert metrics["examples"] == out["data"]["test"]
     assert metrics["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=1e-6)  # the same split, decoded alike
     assert (eval_dir / "worst_examples.png").exists()
-    rows = predict_files(str(run_dir), [str(root / "dog")], tmp_path / "p.csv")
+    rows, _ = predict_files(str(run_dir), [str(root / "dog")], tmp_path / "p.csv")
     assert len(rows) == 12 and {row["prediction"] for row in rows} <= {"cat", "dog"}
 
 
@@ -624,7 +622,7 @@ def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     assert out["test_mae"] < 1.0  # y spans about +-8; a mean predictor's MAE is about 3
     rows = tmp_path / "new.csv"
     rows.write_text("colour,b,a\nred,0,1\nblue,1,0\n")  # other column order, no target: y = 5 and -2
-    predicted = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
+    predicted, _ = predict_files(str(run_dirs(tmp_path)[0]), [str(rows)], tmp_path / "p.csv")
     values = [row["prediction"] for row in predicted]
     np.testing.assert_allclose(values, [5.0, -2.0], atol=1.5)
 
@@ -638,3 +636,38 @@ def test_cli_text_folder_classification_trains_an_lstm(tmp_path: Path) -> None:
     out = results(run_dir)
     assert "LSTM" in (run_dir / "model_summary.txt").read_text() and out["data"]["class_names"] == ["neg", "pos"]
     assert out["test_accuracy"] >= 0.8  # the two classes use disjoint sentiment words
+
+
+# ---------------------------------------------------------------------------------- decisions announced
+def test_a_grayscale_folder_is_read_as_grayscale_and_says_so(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 255, (10, 10), dtype=np.uint8), mode="L").save(tmp_path / name / f"{i}.png")
+    cfg = ImageFolderConfig(root=str(tmp_path), image_size=[10, 10])
+    assert cfg.color_mode == "auto" and data_spec(cfg).input_shape == (10, 10, 1)
+    data = load_dataset(cfg, seed=0)
+    assert data.x_train.shape[1:] == (10, 10, 1)
+    assert data.decisions == ["color_mode=auto: every sampled image is single-channel, so they are read as grayscale"]
+    colour = image_folder(tmp_path / "colour", corrupt=False)
+    assert data_spec(ImageFolderConfig(root=str(colour), image_size=[10, 10])).input_shape == (10, 10, 3)
+
+
+def test_a_text_that_is_not_utf8_is_read_and_named(tmp_path: Path) -> None:
+    for name, words in (("pos", "good great fine"), ("neg", "bad awful poor")):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            (tmp_path / name / f"{i}.txt").write_text(f"{words} {i}", encoding="utf-8")
+    (tmp_path / "pos" / "latin1.txt").write_bytes("très bien, café".encode("latin-1"))
+    data = load_dataset(TextFolderConfig(root=str(tmp_path), sequence_length=8), seed=0)
+    (decision,) = data.decisions
+    assert decision.startswith("1 file is not UTF-8 (") and "latin1.txt" in decision and "U+FFFD" in decision
+
+
+def test_a_table_says_which_cells_it_filled_and_which_columns_it_encoded(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv")
+    data = load_dataset(CSVConfig(path=str(path), target="y"), seed=0)
+    filled, encoded = data.decisions
+    assert re.fullmatch(r"column 'b': 9 missing cells filled with -?[\d.e-]+ \(the training median\)", filled)
+    assert encoded == "column 'colour': one-hot encoded over 2 categories (blue, red)"

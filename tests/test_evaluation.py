@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def multirun(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], str]:
+    """The four run directories by data set and seed, and what the multirun printed."""
     root = tmp_path_factory.mktemp("runs")
     result = run_dltool(
         "train",
@@ -46,7 +48,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         res = results(run_dir)
         found[f"{res['data']['name']}{res['seed']}"] = run_dir
     assert sorted(found) == ["digits1", "digits2", "function1", "function2"]
-    return found
+    return found, result.stdout
+
+
+@pytest.fixture(scope="module")
+def runs(multirun: tuple[dict[str, Path], str]) -> dict[str, Path]:
+    return multirun[0]
 
 
 def invoke(*args: str | Path) -> tuple[int, str]:
@@ -79,8 +86,9 @@ def test_evaluate_reproduces_the_test_metrics_and_touches_nothing(runs: dict[str
     assert found["test_loss"] == pytest.approx(saved["test_loss"], rel=1e-5)
     assert found["scores"]["accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert found["examples"] == saved["data"]["test"] == 300
-    for name in ("confusion_matrix.png", "worst_examples.png"):
+    for name in ("confusion_matrix.png", "confusion_matrix_normalized.png", "worst_examples.png"):
         assert (out_dir / name).read_bytes()[:8] == PNG, name
+    assert (run_dir / "confusion_matrix_normalized.png").read_bytes()[:8] == PNG  # the training run's own
     report = (out_dir / "classification_report.txt").read_text()
     assert "test split, 300 examples" in report and "macro avg" in report
 
@@ -125,6 +133,19 @@ def test_bad_evaluations_exit_2_with_one_line(runs: dict[str, Path], args: list[
     assert code == 2, output
     assert expected in output
     assert len(output.strip().splitlines()) == 1 and "Traceback" not in output
+
+
+def test_a_damaged_run_is_named_in_one_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = Path(shutil.copytree(runs["digits1"], tmp_path / "run"))
+    best = run_dir / "checkpoints" / "best.keras"
+    best.write_bytes(best.read_bytes()[:3000])
+    code, output = invoke("evaluate", run_dir)
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert f"{best}: corrupt" in output and f"use {run_dir / 'checkpoints' / 'last.keras'} instead" in output
+    (run_dir / ".hydra" / "config.yaml").write_text("data: [unclosed\n")
+    code, output = invoke("evaluate", run_dir / "checkpoints" / "last.keras")
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "config.yaml: not a readable config" in output
 
 
 # ------------------------------------------------------------------------------ ensembles
@@ -192,6 +213,27 @@ def test_predict_writes_one_row_per_input(runs: dict[str, Path], tmp_path: Path)
     assert code == 2 and "already exists" in output
 
 
+def test_predict_writes_a_new_file_in_the_run_by_default(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = runs["digits2"]
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((2, 8, 8, 1), dtype="float32"))
+    code, output = invoke("predict", run, tmp_path / "x.npy")
+    assert code == 0, output
+    second = run_dltool("predict", str(run), str(tmp_path / "x.npy"), cwd=tmp_path)  # a user's next call
+    assert second.returncode == 0, second.stderr
+    written = sorted((run / "predictions").iterdir())
+    assert [p.name for p in written] == [p.name for p in written if re.fullmatch(r"[\d_-]+\.csv", p.name)]
+    assert len(written) == 2 and all(len(p.read_text().splitlines()) == 3 for p in written)
+    assert written[-1].name in second.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]  # nothing in the working directory
+    shutil.copy(run / "checkpoints" / "best.keras", tmp_path / "model.keras")
+    code, output = invoke("predict", tmp_path / "model.keras", tmp_path / "x.npy")
+    assert code == 0, output
+    assert len(list((tmp_path / "predictions").glob("*.csv"))) == 1
+
+
 def test_unsafe_checkpoints_are_refused_unless_asked(tmp_path: Path) -> None:
     import keras
 
@@ -232,7 +274,37 @@ def test_export_gives_the_checkpoints_predictions(runs: dict[str, Path], fmt: st
     assert code == 2 and "already exists" in output
 
 
+def test_export_into_a_path_under_a_file_is_one_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    code, output = invoke("export", runs["digits1"], "format=keras", f"out={tmp_path}/a_file/x.keras")
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert f"{tmp_path / 'a_file'} is a file" in output and (tmp_path / "a_file").read_text() == ""
+
+
 # ----------------------------------------------------------------------------------- runs
+def test_a_multirun_ends_with_its_runs_best_first(multirun: tuple[dict[str, Path], str]) -> None:
+    found, stdout = multirun
+    table = stdout[stdout.index("4 runs of the multirun, best first") :]
+    header = next(line for line in table.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")] == [
+        "run",
+        "data",
+        "trainer.seed",
+        "best_val",
+        "test",
+        "epochs",
+        "status",
+    ], table
+    ids = re.findall(r"^│ (outputs/multirun/\S+) +│ (\w+) +│ (\d) +│", table, re.MULTILINE)
+    by_id = {run_dir.relative_to(run_dir.parents[4]).as_posix(): run_dir for run_dir in found.values()}
+    assert sorted(i for i, _, _ in ids) == sorted(by_id), table  # every job once, its whole id
+    ranked = [results(by_id[i]) for i, _, _ in ids]
+    assert [(r["data"]["name"], str(r["seed"])) for r in ranked] == [(d, s) for _, d, s in ids]
+    assert {r["monitor"] for r in ranked} == {"val_loss"}
+    losses = [r["best_val_loss"] for r in ranked]
+    assert losses == sorted(losses), table  # the monitored metric, best (lowest loss) first
+
+
 def test_runs_lists_sorts_filters_and_survives_broken_directories(
     runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,6 +332,8 @@ def test_runs_lists_sorts_filters_and_survives_broken_directories(
     assert code == 0 and re.search(r"trainer\.seed.*test_mae", output), output
     seeds = [line.split("│")[6].strip() for line in output.splitlines() if "function" in line]
     assert sorted(seeds) == ["1", "2"], output
+    code, output = invoke("runs", "--root", root, "--sort", "test_acuracy")
+    assert code == 2 and "--sort test_acuracy" in output and "did you mean test_accuracy?" in output
     code, output = invoke("runs", "--root", root, "-c", "trainer.seeds")
     assert code == 2 and "--column trainer.seeds" in output and "did you mean trainer.seed?" in output
 
@@ -277,6 +351,7 @@ def test_binary_reports_draw_roc_and_precision_recall_curves(tmp_path: Path) -> 
     assert written == [
         "classification_report.txt",
         "confusion_matrix.png",
+        "confusion_matrix_normalized.png",
         "roc_curve.png",
         "precision_recall_curve.png",
         "worst_examples.png",

@@ -98,6 +98,27 @@ def test_lenet5_by_hand() -> None:
     assert type(model.get_layer("s2")).__name__ == "AveragePooling2D"
 
 
+@pytest.mark.parametrize("padding", ["auto", "valid"])
+def test_lenet5_on_32x32_follows_the_table(padding: str) -> None:
+    model = build_model(LeNet5Config(c1_padding=padding), DataSpec((32, 32, 1), "multiclass", 10), NO_REG)
+    assert model.get_layer("c1").output.shape[1:] == (28, 28, 6)
+    assert model.get_layer("c5").output.shape[1:] == (1, 1, 120)
+    assert model.count_params() == 61_706
+
+
+def test_lenet5_pads_32x32_only_when_asked() -> None:
+    model = build_model(LeNet5Config(c1_padding="same"), DataSpec((32, 32, 1), "multiclass", 10), NO_REG)
+    assert model.get_layer("c1").output.shape[1:] == (32, 32, 6)
+    assert model.count_params() == 91_946
+
+
+def test_show_says_which_lenet5_c1(tmp_path) -> None:
+    result = run_dltool("show", "model=lenet5", "data=synthetic", "data.input_shape=[32,32,1]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Total params: 61,706" in result.stdout
+    assert "LeNet-5: C1 padding 'valid' on the 32x32 input (as the table)" in result.stdout
+
+
 def test_separable_cnn_equals_the_seeds_sequential_model() -> None:
     from keras import layers
 
@@ -179,7 +200,7 @@ def test_xception_needs_71_pixels() -> None:
 
 
 def test_lenet5_on_digits_says_the_image_is_too_small() -> None:
-    with pytest.raises(ConfigError, match=r"model=lenet5 layer C3: a 'valid' 5x5 convolution .* 4x4"):
+    with pytest.raises(ConfigError, match=r"model=lenet5 layer C3: a 'valid' 5x5 convolution .* 2x2"):
         build_model(LeNet5Config(), DataSpec((8, 8, 1), "multiclass", 10), NO_REG)
 
 

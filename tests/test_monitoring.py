@@ -165,3 +165,22 @@ def test_keras_progbar_replaces_the_live_display(tmp_path: Path, capsys: pytest.
     train_run(run, tmp_path)
     out = capsys.readouterr().out
     assert "4/4" in out and "loss:" in out  # Keras' bar: steps of the epoch and its metrics
+
+
+def test_a_resumed_run_drops_the_summaries_of_the_epochs_it_trains_again(tmp_path: Path) -> None:
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from dltool.training.monitoring import drop_replayed_events
+
+    for folder, steps in (("train", range(4)), ("activations", range(1, 5))):  # Keras counts from 0, ours from 1
+        with tf.summary.create_file_writer(str(tmp_path / folder)).as_default():
+            for step in steps:
+                tf.summary.scalar("epoch_loss", 1.0 / (step + 1), step=step)
+    assert drop_replayed_events(tmp_path, epochs_done=2) == 4
+    steps = {}
+    for folder in ("train", "activations"):
+        events = EventAccumulator(str(tmp_path / folder)).Reload()
+        steps[folder] = [e.step for e in events.Tensors("epoch_loss")]
+    assert steps == {"train": [0, 1], "activations": [1, 2]}
+    assert drop_replayed_events(tmp_path, epochs_done=2) == 0

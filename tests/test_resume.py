@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import results, run_dirs, run_dltool, start_dltool
 
@@ -119,6 +120,24 @@ def test_sigkill_during_checkpoint_writes_then_resume_equals_the_uninterrupted_r
         assert got[key] == pytest.approx(want[key], rel=1e-5), key
 
 
+def test_a_second_start_into_a_killed_run_is_refused_with_the_resume_command(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    command = ["train", f"trainer.epochs={EPOCHS * 5}", *TINY, f"hydra.run.dir={run_dir}"]
+    proc = start_dltool(*command, cwd=tmp_path)
+    try:
+        assert wait_until(lambda: backed_up_epochs(run_dir) >= 2, proc, 120)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    history = (run_dir / "metrics.csv").read_text()
+
+    again = run_dltool(*command, cwd=tmp_path, timeout=TIMEOUT)
+    assert again.returncode == 2, again.stdout + again.stderr
+    (line,) = again.stderr.strip().splitlines()
+    assert str(run_dir) in line and f"dltool train resume={run_dir}" in line
+    assert (run_dir / "metrics.csv").read_text() == history  # no second history appended
+
+
 def test_ctrl_c_saves_state_writes_interrupted_and_exits_130(tmp_path: Path) -> None:
     proc = start_dltool("train", f"trainer.epochs={EPOCHS * 5}", *TINY, cwd=tmp_path)
     try:
@@ -140,7 +159,8 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
     run_dir = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
     shutil.copytree(reference, run_dir)
     overrides = (run_dir / ".hydra" / "overrides.yaml").read_text()
-    result = run_dltool("train", "resume=latest", f"trainer.epochs={EPOCHS + 2}", cwd=tmp_path, timeout=TIMEOUT)
+    extend = [f"trainer.epochs={EPOCHS + 2}", "allowed_targets=[keras.]"]  # a safety setting may be added
+    result = run_dltool("train", "resume=latest", *extend, cwd=tmp_path, timeout=TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"resuming {run_dir.resolve()} (latest" in result.stdout
     assert run_dirs(tmp_path) == [run_dir]  # in place: no new run directory
@@ -148,7 +168,7 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
     res = results(run_dir)
     assert res["status"] == "completed" and res["epochs_run"] == EPOCHS + 2 and res["resumed_from_epoch"] == EPOCHS
     assert (run_dir / ".hydra" / "overrides.yaml").read_text() == overrides
-    assert f"trainer.epochs={EPOCHS + 2}" in (run_dir / ".hydra" / "resumes.yaml").read_text()
+    assert yaml.safe_load((run_dir / ".hydra" / "resumes.yaml").read_text())[-1]["overrides"] == extend
     assert f"epochs: {EPOCHS + 2}" in (run_dir / ".hydra" / "config.yaml").read_text()
 
 

@@ -5,10 +5,14 @@ End-to-end runs of real trials are in test_sweep_e2e.py."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -20,7 +24,8 @@ from dltool.config import compose, validate
 from dltool.errors import ConfigError, JobFailed
 from dltool.sweep import run_sweep
 from dltool.sweep import study as studies
-from dltool.sweep.plan import make_plan
+from dltool.sweep.plan import SweepPlan, make_plan
+from dltool.sweep.results import too_few_completed, trials_table, write_plots, write_trials_csv
 from dltool.sweep.runner import SweepRunner
 from dltool.sweep.space import parse_param, parse_space, trial_overrides
 from tests.conftest import run_dltool
@@ -180,6 +185,68 @@ def test_a_trial_its_process_never_claimed_is_queued_again_after_the_grace_perio
     assert study.get_trials()[1].params == orphan.params
 
 
+def test_a_retry_stops_the_previous_attempt_still_training_in_its_run_directory(tmp_path: Path) -> None:
+    # stand-ins whose command lines are those of trial processes; only the one training in run_dir is killed
+    def train_process(run_dir: Path) -> subprocess.Popen:
+        sleeper = "import time; time.sleep(120)"
+        return subprocess.Popen([sys.executable, "-c", sleeper, "dltool", "train", f"hydra.run.dir={run_dir}"])
+
+    run_dir, other_dir = tmp_path / "trials" / "1", tmp_path / "trials" / "2"
+    orphan, neighbour = train_process(run_dir), train_process(other_dir)
+    try:
+        here = socket.gethostname()
+        assert not studies.stop_orphan(f"{here}:{neighbour.pid}", run_dir)  # another trial's
+        assert not studies.stop_orphan(f"elsewhere:{orphan.pid}", run_dir)  # another machine's
+        assert studies.stop_orphan(f"{here}:{orphan.pid}", run_dir)
+        assert orphan.wait(timeout=5) == -signal.SIGKILL
+        assert neighbour.poll() is None
+        assert not studies.stop_orphan(f"{here}:{orphan.pid}", run_dir)  # gone: nothing to do
+    finally:
+        for process in (orphan, neighbour):
+            process.kill()
+            process.wait()
+
+
+LIFELINE_CHILD = """
+import sys, time
+from dltool import lifeline
+if sys.argv[1] == "watchdog":
+    sys.platform = "darwin"  # no PR_SET_PDEATHSIG: the watchdog thread alone
+lifeline.follow_parent()
+print("ready", flush=True)
+time.sleep(120)
+"""
+LIFELINE_PARENT = """
+import os, subprocess, sys
+from dltool.lifeline import child_env
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=child_env(dict(os.environ)))
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@pytest.mark.parametrize("way", ["pdeathsig", "watchdog"])
+def test_a_child_dies_with_its_parent(way: str) -> None:
+    if way == "pdeathsig" and not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LIFELINE_PARENT, LIFELINE_CHILD, way], stdout=subprocess.PIPE, text=True
+    )
+    lines = {parent.stdout.readline().strip() for _ in range(2)}  # the child's pid, and its "ready"
+    lines.discard("ready")
+    (child,) = map(int, lines)
+    assert studies._alive(child)
+    parent.kill()  # SIGKILL: no chance for the parent to clean up
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while studies._alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = studies._alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the child outlived its parent"
+
+
 def test_gpu_slots_spread_trials_one_per_gpu() -> None:
     assert [studies.slot_devices([0, 1, 2, 3], "auto", s) for s in range(5)] == ["0", "1", "2", "3", "0"]
     assert [studies.slot_devices([4, 5, 6, 7], 2, s) for s in range(3)] == ["4,5", "6,7", "4,5"]
@@ -210,6 +277,22 @@ def test_reporter_prunes_a_poor_trial(tmp_path: Path) -> None:
     assert model["poor"].stop_training and reporter.pruned_at == 1
     frozen = study.get_trials()[-1]
     assert frozen.intermediate_values == {1: 0.2} and frozen.user_attrs["pruned_at_epoch"] == 1
+
+
+def test_a_resumed_trial_reports_to_the_retry_that_runs_it(tmp_path: Path) -> None:
+    from dltool.sweep.pruning import OptunaReporter
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=studies.make_storage(url), study_name="s", direction="maximize")
+    first = study.ask()
+    first.report(0.5, 1)
+    studies.fail_and_requeue(study, first._trial_id)  # its sweep died after epoch 1
+    retry = study.ask()
+    # the resumed process has its first attempt's config: it names trial 0
+    reporter = OptunaReporter(url, "s", first.number, "val_accuracy", "none", 3)
+    reporter.set_model(types.SimpleNamespace(stop_training=False))
+    reporter.on_epoch_end(1, {"val_accuracy": 0.7})
+    assert study._storage.get_trial(retry._trial_id).intermediate_values == {2: 0.7}
 
 
 # ------------------------------------------------------- the loop, with stand-in trials
@@ -255,6 +338,35 @@ def test_parallel_workers_finish_exactly_n_trials(tmp_path: Path, monkeypatch: p
         assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
 
 
+def test_a_retry_resumes_its_run_or_records_the_run_that_had_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"])
+    study = optuna.create_study(
+        storage=studies.make_storage(plan.storage), study_name=plan.study_name, direction="maximize"
+    )
+    runner = SweepRunner(plan, study, 1, lambda study: None)
+    trial = study.ask(runner.distributions)
+    started, new = tmp_path / "started", tmp_path / "new"
+    (started / ".hydra").mkdir(parents=True)
+    (started / ".hydra" / "config.yaml").write_text("trainer: {epochs: 3}\n")
+    assert runner.trial_command(trial, started)[-2:] == ["train", f"resume={started}"]
+    assert runner.trial_command(trial, new)[-1] == f"hydra.run.dir={new}"
+
+    # its process wrote results.json, then the sweep died before recording the trial
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    (finished / "results.json").write_text(json.dumps({"status": "completed", "best_val_accuracy": 0.8}))
+    trial.set_user_attr("run_dir", str(finished))
+    studies.fail_and_requeue(study, trial._trial_id)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))  # a trial run again would fail
+    runner.run()
+    (complete,) = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert complete.value == 0.8 and complete.params == trial.params
+    assert not (finished / "output.log").exists()  # recorded, not run
+
+
 def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))
@@ -264,3 +376,76 @@ def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pyt
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
     assert [(r["state"], r["error"]) for r in rows] == [("fail", "exit code 1")] * 3
     assert not (sweep_dir / "best_config.yaml").exists()
+
+
+# ------------------------------------------------------------------ results, from a study in memory
+def study_in_memory(tmp_path: Path, values: list[float | None]) -> tuple[optuna.Study, SweepPlan]:
+    """A study of ``values`` (None: a trial pruned at epoch 1) over a stepped dropout and a log learning rate."""
+    space = parse_space(
+        {
+            "regularization.dropout": "range(0.0, 0.5, step=0.1)",
+            "optimizer.learning_rate": "tag(log, interval(1e-4, 1e-1))",
+        }
+    )
+    plan = SweepPlan(tmp_path, [], None, space, [], [], "", "s", 2, ["best_val_accuracy"], ["maximize"], [])
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    for i, value in enumerate(values):
+        study.enqueue_trial(
+            {"regularization.dropout": (0.1 * 3, 0.4, 0.2)[i], "optimizer.learning_rate": 0.00422463807424846 * (i + 1)}
+        )
+        trial = study.ask({k: p.distribution for k, p in space.items()})
+        trial.report(0.1, 1)
+        study.tell(trial, value, state=None if value is not None else optuna.trial.TrialState.PRUNED)
+    return study, plan
+
+
+def test_parameters_and_values_are_shown_at_12_significant_digits(tmp_path: Path) -> None:
+    study, plan = study_in_memory(tmp_path, [0.8500000238418579, 0.25])
+    assert study.trials[0].params["regularization.dropout"] == 0.30000000000000004  # what Optuna holds
+    write_trials_csv(study, plan, tmp_path / "trials.csv")
+    (first, second) = csv.DictReader((tmp_path / "trials.csv").open())
+    assert first["regularization.dropout"] == "0.3" and first["optimizer.learning_rate"] == "0.00422463807425"
+    assert first["best_val_accuracy"] == "0.850000023842" and second["regularization.dropout"] == "0.4"
+    assert trial_overrides(plan.space, study.trials[0].params) == [
+        "regularization.dropout=0.3",
+        "optimizer.learning_rate=0.00422463807425",
+    ]
+
+
+def test_fewer_than_two_completed_trials_draw_no_importances(tmp_path: Path) -> None:
+    study, plan = study_in_memory(tmp_path, [0.8, None, None])
+    drawn = {p.name for p in write_plots(study, plan)}
+    assert "optimization_history.png" in drawn and not {"param_importances.png", "contour.png"} & drawn
+    assert too_few_completed(study).startswith("param_importances.png and contour.png not drawn: 1 completed trial ")
+    study, plan = study_in_memory(tmp_path, [0.8, None, 0.6])
+    assert too_few_completed(study) is None
+    assert {"param_importances.png", "contour.png"} <= {p.name for p in write_plots(study, plan)}
+
+
+def test_the_closing_table_ranks_completed_trials_best_first_with_whole_headers(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    study, plan = study_in_memory(tmp_path, [0.25, 0.85, None])
+    screen = Console(width=60, record=True, file=io.StringIO())
+    screen.print(trials_table(study, plan, best_first=True))
+    lines = screen.export_text().splitlines()
+    assert [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()] == [
+        "1",
+        "0",
+        "2",
+    ]
+    header = " ".join(line for line in lines if line.startswith("┃"))
+    assert "learning_rate" in header and "dropout" in header and "best so far" not in header
+
+
+def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: 0.5))
+    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"]) == 0
+    (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    why = "param_importances.png and contour.png not drawn: 1 completed trial "
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width
+    assert why in printed and why in (sweep_dir / "sweep.log").read_text()
+    assert (sweep_dir / "optimization_history.png").exists() and not (sweep_dir / "param_importances.png").exists()

@@ -1,7 +1,7 @@
 """``dltool sweep`` end to end: real trials (``dltool train`` processes on 300 digits, 2-3 epochs).
 
 The issue's bars: a 6-trial sweep whose best_config.yaml re-runs to the best trial's accuracy;
-a sweep killed with SIGKILL and resumed; two processes sharing one study.
+a sweep killed with SIGKILL (alone, or with its trials) mid-trial and resumed; two processes sharing one study.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tests.conftest import DLTOOL, results, run_dltool
 pytestmark = pytest.mark.e2e
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 QUICK = ["sweep=quick", "trainer.epochs=2"]
+EPOCHS = 10  # of the killed sweep's trials: an orphaned trial would outlive its sweep for seconds
 
 
 def sweep_dirs(root: Path) -> list[Path]:
@@ -41,6 +42,16 @@ def test_six_trials_plots_and_a_best_config_that_reruns(tmp_path: Path) -> None:
         assert (sweep_dir / f"{plot}.png").stat().st_size > 1000
     best = max(table, key=lambda r: float(r["best_val_accuracy"]))
     assert f"best: trial {best['number']}" in done.stdout
+    for row in table:  # 12 significant digits at most, as the trial's override wrote it
+        assert row["optimizer.learning_rate"] == repr(float(f"{float(row['optimizer.learning_rate']):.12g}"))
+    # the closing table: every trial, best first, under whole headers
+    closing = done.stdout[done.stdout.index("best first") :].splitlines()
+    assert any(line.startswith("┃ trial ") and "┃ learning_rate ┃" in line for line in closing), done.stdout
+    ranked = [line.split("│")[1].strip() for line in closing if line.startswith("│") and line.split("│")[1].strip()]
+    by_accuracy = sorted(table, key=lambda r: -float(r["best_val_accuracy"]))
+    assert [float(table[int(n)]["best_val_accuracy"]) for n in ranked] == [
+        float(r["best_val_accuracy"]) for r in by_accuracy
+    ]
 
     rerun = run_dltool("train", "--config-path", str(sweep_dir), "--config-name", "best_config", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -50,24 +61,54 @@ def test_six_trials_plots_and_a_best_config_that_reruns(tmp_path: Path) -> None:
     assert again["params"]["total"] == int(best["params_total"])
 
 
-def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
+def epochs(run_dir: Path) -> list[int]:
+    with open(run_dir / "metrics.csv") as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+def trial_processes(sweep_dir: Path) -> list[int]:
+    """Pids of the processes (trials) whose command line names ``sweep_dir``."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(sweep_dir).encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # ended meanwhile
+    return pids
+
+
+def no_trial_process_within(sweep_dir: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while trial_processes(sweep_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not trial_processes(sweep_dir)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds trial processes in /proc")
+@pytest.mark.parametrize("kill", ["group", "sweep alone"])
+def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path, kill: str) -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
-        [*DLTOOL, "sweep", *QUICK, "sweep.n_trials=3"],
+        [*DLTOOL, "sweep", "sweep=quick", f"trainer.epochs={EPOCHS}", "sweep.n_trials=2"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its trial processes too: SIGKILL the whole group, as a crash would
+        start_new_session=True,  # its own process group, to kill with its trials as a crash would
     )
     deadline = time.monotonic() + 300
-    # trials run one at a time: once trial 1 has started, trial 0 is complete; kill then, mid-sweep
-    while time.monotonic() < deadline and not list(tmp_path.glob("outputs/sweeps/*/*/trials/1/output.log")):
-        time.sleep(0.1)
-    time.sleep(1)  # its train process is starting
-    os.killpg(process.pid, signal.SIGKILL)
+    # trials run one at a time: once trial 1 has backed up its first epoch, trial 0 is complete; kill then,
+    # mid-trial (the group: trial processes too; alone: the trial is orphaned and must die by itself)
+    while time.monotonic() < deadline and not list(
+        tmp_path.glob("outputs/sweeps/*/*/trials/1/checkpoints/backup/state.json")
+    ):
+        time.sleep(0.01)
+    (os.killpg if kill == "group" else os.kill)(process.pid, signal.SIGKILL)
     process.wait()
     (sweep_dir,) = sweep_dirs(tmp_path)
+    # at once (an orphan would go on for seconds: its EPOCHS - 1 epochs, the test evaluation, the plots)
+    assert no_trial_process_within(sweep_dir, 2), f"trial processes outlived the sweep: {trial_processes(sweep_dir)}"
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{sweep_dir / 'study.db'}")
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert [t.number for t in complete] == [0]
@@ -77,13 +118,18 @@ def test_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{sweep_dir / 'study.db'}")
     finished = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-    assert len(finished) == 3
+    assert len(finished) == 2  # sweep.n_trials
     for number, stamp in stamps.items():  # finished trials are not run again
         assert (sweep_dir / "trials" / str(number) / "results.json").stat().st_mtime == stamp
     (killed,) = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     (retry,) = [t for t in finished if t.system_attrs.get("failed_trial") == killed.number == 1]
+    assert retry.params == killed.params  # the killed parameter set was evaluated after all
     assert retry.user_attrs["run_dir"] == killed.user_attrs["run_dir"]  # continued in place
+    for trial in finished:  # each epoch once: the retry resumed its run rather than starting it again
+        assert epochs(Path(trial.user_attrs["run_dir"])) == list(range(1, EPOCHS + 1)), trial.number
+    assert results(Path(retry.user_attrs["run_dir"]))["resumed_from_epoch"] >= 1
     assert len(rows(sweep_dir)) == len(study.get_trials())
+    assert not trial_processes(sweep_dir)
 
 
 def test_two_processes_share_one_study(tmp_path: Path) -> None:

@@ -61,3 +61,12 @@ def test_mlflow_run_is_readable_by_mlflow_client(workdir) -> None:
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
     assert {"metrics.csv", "results.json", "checkpoints", "train.log"} <= artifacts
     assert "checkpoints/backup" not in {a.path for a in client.list_artifacts(found.info.run_id, "checkpoints")}
+    # a resume goes on with the same MLflow run: one run, one point per epoch
+    result = run_dltool(
+        "train", f"resume={run_dir}", "trainer.epochs=3", cwd=workdir, env={"MLFLOW_TRACKING_URI": ""}
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (again,) = client.search_runs([client.get_experiment_by_name("cookbook").experiment_id])
+    assert again.info.run_id == found.info.run_id and again.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(found.info.run_id, "val_loss")] == [1, 2, 3]
+    assert again.data.tags["dltool.resumed"] == "true"

@@ -1,6 +1,13 @@
 """Configuration: typed schemas, validation, and composition of the Hydra config tree."""
 
-from dltool.config.compose import HydraArgs, builtin_config_dir, compose, expand_sweeps, register_resolvers
+from dltool.config.compose import (
+    HydraArgs,
+    builtin_config_dir,
+    compose,
+    expand_aliases,
+    expand_sweeps,
+    register_resolvers,
+)
 from dltool.config.validate import RunConfig, validate, validate_sweep
 
 __all__ = [
@@ -8,6 +15,7 @@ __all__ = [
     "RunConfig",
     "builtin_config_dir",
     "compose",
+    "expand_aliases",
     "expand_sweeps",
     "register_resolvers",
     "validate",

@@ -8,6 +8,7 @@ composed config directly.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import os
 import re
@@ -27,6 +28,44 @@ def builtin_config_dir() -> Path:
     package = Path(__file__).resolve().parent.parent
     packaged = package / "conf"
     return packaged if packaged.is_dir() else package.parent / "conf"
+
+
+# Short keys as Ultralytics' CLI spells them (``epochs=10 batch=16 lr0=...``), each standing for one full key.
+ALIASES = {
+    "epochs": "trainer.epochs",
+    "batch_size": "trainer.batch_size",
+    "batch": "trainer.batch_size",
+    "lr": "optimizer.learning_rate",
+    "learning_rate": "optimizer.learning_rate",
+    "seed": "trainer.seed",
+    "device": "trainer.devices",
+    "devices": "trainer.devices",
+    "precision": "trainer.precision",
+    "backend": "trainer.backend",
+    "patience": "callbacks.early_stopping.patience",
+    "image_size": "data.image_size",
+    "imgsz": "data.image_size",
+}
+
+
+def expand_aliases(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``argv`` with each short key written out in full, and a note per replaced word.
+
+    >>> argv, notes = expand_aliases(["epochs=10", "lr=0.01", "model=cnn", "-m"])
+    >>> argv
+    ['trainer.epochs=10', 'optimizer.learning_rate=0.01', 'model=cnn', '-m']
+    >>> notes
+    ['epochs=10 → trainer.epochs=10', 'lr=0.01 → optimizer.learning_rate=0.01']
+    """
+    expanded, notes = [], []
+    for word in argv:
+        key, sep, value = word.partition("=")
+        if sep and key in ALIASES:
+            full = f"{ALIASES[key]}={value}"
+            notes.append(f"{word} → {full}")
+            word = full
+        expanded.append(word)
+    return expanded, notes
 
 
 # ------------------------------------------------------------------------- resolvers
@@ -71,6 +110,7 @@ class HydraArgs:
     config_dirs: list[str] = field(default_factory=list)
     config_path: str | None = None
     informational: bool = False  # --help/--hydra-help/--info/--cfg: Hydra answers, nothing runs
+    multirun: bool = False  # -m/--multirun
 
     @classmethod
     def parse(cls, argv: list[str]) -> HydraArgs:
@@ -117,6 +157,8 @@ class HydraArgs:
                 "--experimental-rerun",
             ):
                 args.informational = True
+            elif flag in ("-m", "--multirun"):
+                args.multirun = True
             elif not arg.startswith("-"):
                 args.overrides.append(arg)
             i += 1
@@ -160,11 +202,12 @@ def compose(
         GlobalHydra.instance().clear()
 
 
-def expand_sweeps(overrides: list[str]) -> list[list[str]]:
+def expand_sweeps(overrides: list[str], multirun: bool = True) -> list[list[str]]:
     """One override list per value of each swept key (others at their first value).
 
     ``["model=mlp,cnn", "trainer.epochs=1"]`` gives ``[["model=mlp", ...], ["model=cnn", ...]]``,
-    so every value of a multirun is checked without composing the whole grid.
+    so every value of a multirun is checked without composing the whole grid. Without ``multirun``
+    (no ``-m``), a swept key is a mistake, said in one line.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -175,6 +218,11 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
         raise ConfigError(f"cannot parse the override: {_first_line(err)}") from None
     values: list[list[str]] = []
     for override in parsed:
+        if override.is_sweep_override() and not multirun:
+            raise ConfigError(
+                f"{override.input_line}: several values need -m (--multirun) to run one job each; "
+                f"a list is written [a,b], a string with commas quoted: key='a,b'"
+            )
         prefix = override.get_key_element()
         if override.is_discrete_sweep():
             values.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
@@ -215,22 +263,63 @@ def _composition_message(
     )
     if match:
         key = match.group(1)
-        parent, _, leaf = key.rpartition(".")
-        candidates: list[str] = []
-        groups = [o for o in overrides if "=" in o and "." not in o.split("=")[0].lstrip("+~")]
+        # The same overrides without the unknown key: composing them cannot fail on it again, so this
+        # recursion ends (each level drops one key).
+        rest = [o for o in overrides if _override_key(o) != key]
         try:
-            base = compose(groups, config_name, config_dirs, config_path)
-            node = OmegaConf.select(base, parent) if parent else base
-            if isinstance(node, DictConfig):
-                candidates = [str(k) for k in node if k != "hydra"]
+            base = compose(rest, config_name, config_dirs, config_path)
         except ConfigError:
-            pass
-        hint = did_you_mean(leaf, candidates)
-        valid = f"; valid keys here: {', '.join(candidates)}" if candidates else ""
-        return f"unknown key '{key}'{hint}{valid} (use +{key}=... to add a new key)"
+            base = None
+        return _unknown_key_message(key, _override_value(overrides, key), base)
     if "Ambiguous value" in text:
         return f"{_first_line(err)}: add -m (--multirun) to sweep over the values, or write a list as [a,b]"
     return _first_line(err)
+
+
+def _override_key(override: str) -> str:
+    """The dotted key of ``key=value``, ``+key=value``, ``++key=value`` or ``~key``."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _override_value(overrides: list[str], key: str) -> str | None:
+    values = [o.split("=", 1)[1] for o in overrides if "=" in o and _override_key(o) == key]
+    return values[-1] if values else None
+
+
+def _unknown_key_message(key: str, value: str | None, base: DictConfig | None) -> str:
+    """``unknown key 'epochs' (did you mean trainer.epochs=3?)``: the close matches are looked for among the
+    keys of the node the key names, then among every key of the config by its last part."""
+    parent, _, leaf = key.rpartition(".")
+    siblings: list[str] = []
+    every_key: list[str] = []
+    if base is not None:
+        node = OmegaConf.select(base, parent) if parent else base
+        if isinstance(node, DictConfig):
+            siblings = [str(k) for k in node if k != "hydra"]
+        every_key = [k for k in _dotted_keys(base) if not k.startswith("hydra.")]
+    hint = did_you_mean(leaf, siblings)
+    if not hint:
+        same_leaf = [k for k in every_key if k.rpartition(".")[2] == leaf and k != key]
+        close = same_leaf or difflib.get_close_matches(key, every_key, n=1, cutoff=0.75)
+        if not close:
+            by_leaf = {k.rpartition(".")[2]: k for k in every_key}
+            close = [by_leaf[m] for m in difflib.get_close_matches(leaf, list(by_leaf), n=1, cutoff=0.8)]
+        if close:
+            hint = f" (did you mean {close[0]}{'=' + value if value is not None else ''}?)"
+    valid = f"; valid keys here: {', '.join(siblings)}" if siblings and parent else ""
+    return f"unknown key '{key}'{hint}{valid} (use +{key}=... to add a new key)"
+
+
+def _dotted_keys(node: DictConfig, prefix: str = "") -> list[str]:
+    """Every key of a config, dotted (``trainer.epochs``), interior nodes included."""
+    keys: list[str] = []
+    for name in node:
+        dotted = f"{prefix}{name}"
+        keys.append(dotted)
+        child = node._get_node(name)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            keys.extend(_dotted_keys(child, dotted + "."))
+    return keys
 
 
 def _first_line(err: BaseException) -> str:

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
 TASKS = ("multiclass", "binary", "regression")
@@ -186,7 +186,11 @@ class ImageFolderConfig(SplitDataConfig):
     name: str = "image_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
     image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
-    color_mode: str = opt("rgb", "rgb: 3 channels; grayscale: 1", choices=("rgb", "grayscale"))
+    color_mode: str = opt(
+        "auto",
+        "rgb: 3 channels; grayscale: 1; auto: grayscale when every sampled image is single-channel",
+        choices=("auto", "rgb", "grayscale"),
+    )
     on_bad_file: str = opt(
         "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
     )
@@ -240,6 +244,9 @@ class IMDBConfig(TextConfig, DataConfig):
 # ---------------------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
+    #: the model reads images (height, width, channels): other data is refused before Keras is imported
+    image_input: ClassVar[bool] = False
+
     name: str = opt(help="architecture; see `conf/model/`")
     output_activation: str = opt(
         "auto", "activation of the output layer (auto: from the task)", choices=("auto", *ACTIVATIONS)
@@ -271,6 +278,7 @@ class ConvBlockConfig:
 
 @dataclass
 class CNNConfig(DenseStackConfig):
+    image_input: ClassVar[bool] = True
     name: str = "cnn"
     blocks: list[ConvBlockConfig] = opt([ConvBlockConfig()], "conv/pool blocks, in order")
     dense_units: list[int] = opt([128], "Dense layers after the flatten")
@@ -278,6 +286,7 @@ class CNNConfig(DenseStackConfig):
 
 @dataclass
 class ResNetConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
     width: int | None = opt(
@@ -295,6 +304,7 @@ class ResNetConfig(ModelConfig):
 
 @dataclass
 class AirbenchConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "airbench"
     widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
     stem_filters: int = opt(24, "filters of the 2x2 stem convolution", gt=0)
@@ -304,16 +314,23 @@ class AirbenchConfig(ModelConfig):
     logit_scale: float = opt(1 / 9, "factor on the pooled features before the output layer", gt=0.0)
 
 
+PADDINGS = ("auto", "same", "valid")
+
+
 @dataclass
 class LeNet5Config(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
-    c1_padding: str = opt("same", "same: 28x28 inputs as 32x32 padded ones (MNIST)", choices=("same", "valid"))
+    c1_padding: str = opt(
+        "auto", "auto: 'same' on 28x28 inputs (MNIST as the table's 32x32), else 'valid'", choices=PADDINGS
+    )
     pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
 
 
 @dataclass
 class AlexNetConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "alexnet"
     width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
     final_pool: bool = opt(True, "max-pool 3x3/2 after C7, as the paper (the seeds' table omits it)")
@@ -322,6 +339,7 @@ class AlexNetConfig(ModelConfig):
 
 @dataclass
 class VGGConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "vgg"
     depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
     width: int = opt(64, "filters of the first stage (doubled per stage, at most 8x)", gt=0)
@@ -343,6 +361,7 @@ class InceptionModuleConfig:
 
 @dataclass
 class InceptionConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "inception"
     stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
     modules: list[InceptionModuleConfig] = opt([InceptionModuleConfig()], "inception modules, in order")
@@ -352,6 +371,7 @@ class InceptionConfig(ModelConfig):
 
 @dataclass
 class XceptionConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "xception"
     middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
 
@@ -364,6 +384,7 @@ class ConvStackBlockConfig:
 
 @dataclass
 class SeparableCNNConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "separable_cnn"
     activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
     kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
@@ -374,6 +395,7 @@ class SeparableCNNConfig(ModelConfig):
 
 @dataclass
 class MobileNetV2Config(ModelConfig):
+    image_input: ClassVar[bool] = True
     name: str = "mobilenet_v2"
     alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
     dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
@@ -446,6 +468,7 @@ class FineTuneConfig:
 
 @dataclass
 class TransferConfig(DenseStackConfig):
+    image_input: ClassVar[bool] = True
     name: str = "transfer"
     backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
     weights: str | None = opt("imagenet", "imagenet | null (random) | path of the backbone's weights file (no top)")
@@ -775,6 +798,7 @@ class ExportConfig:
     format: str = opt("savedmodel", "what to write", choices=("savedmodel", "keras", "tflite", "onnx"))
     out: str | None = opt(None, "where to write it (null: <run>/export/<format file>)")
     samples: int = opt(64, "random inputs on which the export is checked against the checkpoint", gt=0)
+    allowed_targets: list[str] | None = opt(None, "import-path prefixes the run's config may name (null: any)")
 
 
 # ---------------------------------------------------------------------------- sweep

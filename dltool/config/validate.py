@@ -14,7 +14,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +77,9 @@ def validate(cfg: DictConfig) -> RunConfig:
     allowed = cfg.get("allowed_targets")
     if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
         raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")
+    if allowed is not None:
+        check_allowed_targets(cfg, list(allowed))
+    _check_name(cfg.get("name"))
     run = RunConfig(
         **groups,
         name=cfg.get("name"),
@@ -82,7 +87,61 @@ def validate(cfg: DictConfig) -> RunConfig:
         allowed_targets=list(allowed) if allowed is not None else None,
     )
     _check_cross_group(run)
+    if allowed is not None:
+        _check_defined_where_named(list(find_targets(cfg)), run.trainer)
     return run
+
+
+def _check_name(name: Any) -> None:
+    """``name`` ends the run directory's name (``<time>_<name>``): a separator or ``..`` would lead out of outputs/."""
+    if name is not None and any(part in str(name) for part in ("/", "\\", "..")):
+        raise ConfigError(
+            f"name={name}: a run name is part of one directory name, so it cannot hold /, \\ or ..; "
+            "use letters, digits, - _ and single dots"
+        )
+
+
+def check_allowed_targets(cfg: DictConfig, allowed: list[str]) -> None:
+    """Every ``_target_`` of the config, at any depth, must start with one of ``allowed``; nothing is imported.
+
+    Hydra's ``instantiate`` builds nested nodes too (a callback's argument, ``_args_``), so a
+    check of the top-level ``_target_`` alone would let a nested one run.
+    """
+    for key, target in find_targets(cfg):
+        if not str(target).startswith(tuple(allowed)):
+            raise ConfigError(
+                f"{key}._target_={target}: not allowed by allowed_targets "
+                f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
+            )
+
+
+def find_targets(cfg: DictConfig) -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` of every ``_target_`` in the config (Hydra's own ``hydra`` node aside), in mappings and lists.
+
+    >>> cfg = OmegaConf.create({"callbacks": {"custom": [{"_target_": "a.B", "_args_": [{"_target_": "c.D"}]}]}})
+    >>> list(find_targets(cfg))
+    [('callbacks.custom[0]', 'a.B'), ('callbacks.custom[0]._args_[0]', 'c.D')]
+    """
+    for top in cfg:
+        if top == "hydra":
+            continue
+        try:
+            node = cfg[top]
+            plain = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+        except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
+            raise ConfigError(f"{top}: {_first_line(err)}") from None
+        yield from _targets(plain, str(top))
+
+
+def _targets(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield key, node["_target_"]
+        for name, value in node.items():
+            yield from _targets(value, f"{key}.{name}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _targets(value, f"{key}[{i}]")
 
 
 def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
@@ -196,7 +255,23 @@ def _check_cross_group(run: RunConfig) -> None:
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, spec in targets.items():
-        _check_target(key, spec, run.allowed_targets)
+        _check_target(key, spec)
+
+
+def require_image_shape(model: str, example_shape: tuple) -> tuple:
+    """``example_shape`` if it is an image's (height, width, channels); else one line saying which models fit.
+
+    >>> require_image_shape("cnn", (1,))
+    Traceback (most recent call last):
+    dltool.errors.ConfigError: model=cnn needs image inputs (height, width, channels); the data gives examples of \
+shape (1,): use model=mlp for them
+    """
+    if len(example_shape) != 3:
+        raise ConfigError(
+            f"model={model} needs image inputs (height, width, channels); the data gives examples of shape "
+            f"{example_shape}: use model=mlp for them"
+        )
+    return example_shape
 
 
 def check_template(key: str, template: str) -> None:
@@ -232,17 +307,17 @@ def _graph_targets(graph: schemas.GraphConfig) -> list[tuple[str, dict[str, Any]
     ]
 
 
-def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None:
-    """A ``_target_`` imports and runs code: it must import, and start with an allowed prefix when a list is set."""
+def _check_target(key: str, spec: Any) -> None:
+    """A ``_target_`` imports and runs code: it must import (its prefix was checked before, by :func:`validate`)."""
     if not isinstance(spec, dict) or "_target_" not in spec:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
-    if allowed is not None and not str(spec["_target_"]).startswith(tuple(allowed)):
-        raise ConfigError(
-            f"{key}._target_={spec['_target_']}: not allowed by allowed_targets "
-            f"(import paths must start with one of: {', '.join(allowed) or 'nothing'})"
-        )
+    _import(key, spec["_target_"])
+
+
+def _import(key: str, target: Any) -> Any:
+    """The object a ``_target_`` names, as Hydra finds it; a one-line ConfigError if it cannot be imported."""
     import logging
 
     from hydra.utils import get_object
@@ -250,12 +325,36 @@ def _check_target(key: str, spec: Any, allowed: list[str] | None = None) -> None
     hydra_log = logging.getLogger("hydra.utils")
     hydra_log.disabled = True  # it logs the failure too: the one line below says it
     try:
-        get_object(spec["_target_"])
+        return get_object(str(target))
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
         reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
-        raise ConfigError(f"{key}._target_={spec['_target_']}: cannot be imported ({reason})") from None
+        raise ConfigError(f"{key}._target_={target}: cannot be imported ({reason})") from None
     finally:
         hydra_log.disabled = False
+
+
+def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: schemas.TrainerConfig) -> None:
+    """Each allowed ``_target_`` must be defined in the package its path starts with.
+
+    Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``
+    starts with ``keras.`` yet is ``shutil.copyfile``. Importing it imports only modules on its
+    (allowed) path.
+    """
+    if not targets:
+        return
+    from dltool.backend import select_backend
+
+    select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
+    for key, target in targets:
+        found = _import(key, target)
+        module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)
+        package = str(target).split(".")[0]
+        if not isinstance(module, str) or module.split(".")[0] != package:
+            what = f"{module}.{getattr(found, '__qualname__', '')}".rstrip(".") if module else type(found).__name__
+            raise ConfigError(
+                f"{key}._target_={target}: leads to {what}, which is not defined in {package}; "
+                "allowed_targets admits only objects defined in the package their path names"
+            )
 
 
 def _unknown_key_message(group: str, schema: type, err: ConfigKeyError) -> str:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dltool.config.validate import require_image_shape
 from dltool.data import archives, digits, images, multi_io, points, sequences, synthetic, tabular, text
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
-__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "check_data", "data_spec", "load_dataset"]
+__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "check_data", "check_model_inputs", "data_spec", "load_dataset"]
 
 DATASETS: dict[str, Source] = {
     "digits": Source(digits.spec, digits.load),
@@ -53,6 +54,14 @@ def check_data(cfg: Any) -> None:
     source = _source(cfg.name)
     if source.check is not None:
         source.check(cfg)
+
+
+def check_model_inputs(model_cfg: Any, data_cfg: Any) -> None:
+    """A model that reads images, given other data, is refused from the data's spec, before Keras is imported."""
+    if getattr(model_cfg, "image_input", False):
+        spec = data_spec(data_cfg)
+        if spec.inputs is None:
+            require_image_shape(model_cfg.name, tuple(spec.input_shape))
 
 
 def load_dataset(cfg: Any, seed: int) -> Dataset:

@@ -29,6 +29,7 @@ import os
 import pickle
 import socket
 import tarfile
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dltool.data import safe_pickle
 from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, make_dataset
 from dltool.errors import ConfigError
 
@@ -88,6 +90,7 @@ READ_ERRORS = (
     KeyError,
     IndexError,
     tarfile.TarError,
+    zipfile.BadZipFile,
     pickle.UnpicklingError,
     zlib.error,
 )
@@ -267,12 +270,12 @@ def _cifar_reader(batches: Iterable[str], test: str, meta: str, label: bytes, na
         missing = [m for m in (*batches, test) if m not in members]
         if missing:
             raise ValueError(f"no {', '.join(missing)} in it")
-        train = [_cifar_batch(members[b], label) for b in batches]
+        train = [_cifar_batch(_unpickle(members, b), label) for b in batches]
         x_train, y_train = np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train])
-        x_test, y_test = _cifar_batch(members[test], label)
+        x_test, y_test = _cifar_batch(_unpickle(members, test), label)
         class_names = None
         if meta in members:
-            class_names = tuple(n.decode() for n in pickle.loads(members[meta], encoding="bytes")[names])
+            class_names = tuple(n.decode() for n in _unpickle(members, meta)[names])
         return x_train, y_train, x_test, y_test, class_names
 
     return read
@@ -291,8 +294,18 @@ def _members(path: Path, names: set[str]) -> dict[str, bytes]:
     return found
 
 
-def _cifar_batch(raw: bytes, label: bytes) -> tuple[np.ndarray, np.ndarray]:
-    batch = pickle.loads(raw, encoding="bytes")
+def _unpickle(members: dict[str, bytes], name: str) -> dict[bytes, object]:
+    """One pickled dict of the archive, as plain data only (a pickle naming code is refused, not run)."""
+    try:
+        found = safe_pickle.loads(members[name], encoding="bytes")  # Python 2 pickles: str keys -> bytes
+    except pickle.UnpicklingError as err:
+        raise pickle.UnpicklingError(f"{name}: {err}") from None
+    if not isinstance(found, dict):
+        raise ValueError(f"{name}: holds a {type(found).__name__}, not a dict")
+    return found
+
+
+def _cifar_batch(batch: dict[bytes, object], label: bytes) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return x, np.asarray(batch[label])
 

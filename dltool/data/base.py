@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -83,6 +83,9 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    #: what loading decided on the user's behalf (cells filled, columns encoded, files skipped), one line
+    #: each, announced once in the log and kept in results.json
+    decisions: list[str] = field(default_factory=list)
 
     def size(self, split: str) -> int:
         """Examples in split ``train``, ``val`` or ``test``."""

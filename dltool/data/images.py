@@ -20,7 +20,8 @@ counted in one warning line naming the first few; with ``error`` the run stops w
 (exit 2).
 
 Two classes make a binary task (one sigmoid output), more a multiclass one. Images are
-``image_size`` (height, width), ``color_mode`` rgb (3 channels) or grayscale (1), in [0, 1].
+``image_size`` (height, width), ``color_mode`` rgb (3 channels), grayscale (1) or auto (grayscale when every
+sampled image is single-channel), in [0, 1].
 
 Example:
     >>> from dltool.config.schemas import ImageFolderConfig
@@ -31,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,14 +60,57 @@ def folder_spec(names: Sequence[str], input_shape: tuple[int, ...], **extra: obj
 
 
 def spec(cfg: ImageFolderConfig) -> DataSpec:
-    """Shape from ``image_size`` and ``color_mode``; classes from the sub-folder names (no file is read)."""
-    channels = 1 if cfg.color_mode == "grayscale" else 3
-    return folder_spec(class_names(cfg.root), (*cfg.image_size, channels))
+    """Shape from ``image_size`` and ``color_mode``; classes from the sub-folder names (with ``color_mode=auto``,
+    the headers of a few files are read)."""
+    return folder_spec(class_names(cfg.root), (*cfg.image_size, color_channels(cfg)))
+
+
+def color_channels(cfg: ImageFolderConfig) -> int:
+    """3 for rgb, 1 for grayscale; for auto, 1 when every sampled image is single-channel."""
+    if cfg.color_mode == "auto":
+        return 1 if _single_channel_folder(str(Path(cfg.root).expanduser().resolve())) else 3
+    return 1 if cfg.color_mode == "grayscale" else 3
+
+
+@functools.lru_cache(maxsize=8)
+def _single_channel_folder(root: str, per_class: int = 4) -> bool:
+    """Whether the first ``per_class`` images of each class are all single-channel (Pillow reads the header
+    alone). Pillow's one-channel modes: 1 (bits), L (grey), I and F (32-bit), I;16 (16-bit)."""
+    from PIL import Image, UnidentifiedImageError
+
+    layout = scan(root, IMAGE_SUFFIXES)
+    files, labels = layout.splits["train"]
+    sampled = [f for c in np.unique(labels) for f in np.asarray(files, dtype=object)[labels == c][:per_class]]
+    modes = set()
+    for path in sampled:
+        try:
+            with Image.open(path) as image:
+                modes.add(image.mode)
+        except (OSError, UnidentifiedImageError):  # a bad file is reported when decoded
+            continue
+    return bool(modes) and modes <= {"1", "L", "I", "F", "I;16"}
 
 
 def check(cfg: ImageFolderConfig) -> None:
-    """Before training: the root exists and holds at least two class folders with image files."""
-    scan(cfg.root, IMAGE_SUFFIXES)
+    """Before training: the root exists and holds at least two class folders with image files; with
+    ``data.on_bad_file=error``, a file that is no image at all (by its first bytes) stops the run here, before
+    TensorFlow is imported (a damaged image of a known format is found when the files are decoded)."""
+    layout = scan(cfg.root, IMAGE_SUFFIXES)
+    if cfg.on_bad_file == "error":
+        _report_bad([str(f) for files, _ in layout.splits.values() for f in files if not _has_image_signature(f)], cfg)
+
+
+# the first bytes of JPEG, PNG, GIF and BMP files (IMAGE_SUFFIXES)
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _has_image_signature(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(_SIGNATURES)
 
 
 def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
@@ -84,7 +129,9 @@ def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
         images, ok = None, readable(paths, cfg.image_size, channels)
     else:
         images, ok = decode_images(paths, cfg.image_size, channels)
-    _report_bad(list(paths[~ok]), cfg)
+    data.decisions += _report_bad(list(paths[~ok]), cfg)
+    if cfg.color_mode == "auto" and channels == 1:
+        data.decisions.append("color_mode=auto: every sampled image is single-channel, so they are read as grayscale")
     streamed, start = images is None, 0
     for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
         part = slice(start, start + len(split_rows))
@@ -267,15 +314,12 @@ class ImageFiles:
         return rows.map(example, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
 
-def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> None:
+def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> list[str]:
+    """Nothing for no bad file; else the stop (``data.on_bad_file=error``) or the line saying they were skipped."""
     if not bad:
-        return
+        return []
     shown = ", ".join(bad[:SHOWN_BAD_FILES]) + (" ..." if len(bad) > SHOWN_BAD_FILES else "")
     line = f"{len(bad)} unreadable image file{'s' if len(bad) > 1 else ''} in data.root={cfg.root}: {shown}"
     if cfg.on_bad_file == "error":
         raise ConfigError(f"{line} (data.on_bad_file=error; skip them with data.on_bad_file=skip)")
-    from dltool.console import print_warning
-
-    line += " (skipped: data.on_bad_file=skip)"
-    log.warning("%s", line)
-    print_warning(line)
+    return [f"{line} (skipped: data.on_bad_file=skip)"]

@@ -107,6 +107,11 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     features = encoder.encode(table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", features[getattr(data, f"x_{split}")])
+    dropped = len(table.columns[table.header[0]]) - len(rows)
+    data.decisions = [
+        *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
+        *encoder.decisions(table, rows),
+    ]
     return data
 
 
@@ -145,6 +150,29 @@ class Encoder:
             mean, std = (float(train.mean()), float(train.std() or 1.0)) if normalize else (0.0, 1.0)
             numeric[name] = (fill, mean, std)
         return cls(numeric, dict(plan.categorical))
+
+    def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
+        """One line per column whose cells were filled, and per one-hot encoded column.
+
+        >>> table = Table(Path("t.csv"), ("a", "c"), {"a": np.array(["1", "", "3"]), "c": np.array(["x", "y", "?"])})
+        >>> Encoder({"a": (2.0, 0.0, 1.0)}, {"c": ("x", "y", "<missing>")}).decisions(table, np.arange(3))
+        ["column 'a': 1 missing cell filled with 2 (the training median)", \
+"column 'c': one-hot encoded over 3 categories (x, y, <missing>); 1 missing cell is the category <missing>"]
+        """
+        lines = []
+        for name, (fill, _, _) in self.numeric.items():
+            missing = int(table.missing(name)[rows].sum())
+            if missing:
+                cells = "cell" if missing == 1 else "cells"
+                lines.append(f"column {name!r}: {missing} missing {cells} filled with {fill:.6g} (the training median)")
+        for name, categories in self.categorical.items():
+            shown = ", ".join(categories[:5]) + (", ..." if len(categories) > 5 else "")
+            line = f"column {name!r}: one-hot encoded over {len(categories)} categories ({shown})"
+            missing = int(table.missing(name)[rows].sum())
+            if missing:
+                line += f"; {missing} missing cell{'s are' if missing > 1 else ' is'} the category {MISSING_CATEGORY}"
+            lines.append(line)
+        return lines
 
     def encode(self, table: Table, rows: np.ndarray | None = None) -> np.ndarray:
         """The float32 feature matrix of ``rows`` of ``table`` (all rows when None)."""

@@ -20,11 +20,12 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data import archives
+from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, index_dataset, make_dataset
 from dltool.data.folders import class_names, scan
 from dltool.data.images import folder_spec
@@ -38,10 +39,10 @@ IMDB_NAMES = ("negative", "positive")
 START, OOV, INDEX_FROM = 1, 2, 3  # keras.datasets.imdb's defaults
 
 
-def read_imdb(path: object) -> archives.Arrays:
-    """``imdb.npz``: ragged reviews of word ranks (object arrays, stored pickled) and 0/1 labels."""
-    with np.load(path, allow_pickle=True) as npz:
-        return npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"], IMDB_NAMES
+def read_imdb(path: Path) -> archives.Arrays:
+    """``imdb.npz``: ragged reviews of word ranks (object arrays, pickled: read as plain data only), 0/1 labels."""
+    npz = safe_pickle.load_npz(path)
+    return npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"], IMDB_NAMES
 
 
 IMDB = archives.Archive(
@@ -79,7 +80,15 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
         folder_text_spec(cfg), cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"]
     )
     vectorizer = keras.layers.TextVectorization(max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length)
-    texts = {split: [_read(files[i]) for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")}
+    not_utf8: list[str] = []
+    texts = {
+        split: [_read(files[i], not_utf8) for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")
+    }
+    if not_utf8:
+        data.decisions.append(
+            f"{len(not_utf8)} file{'s are' if len(not_utf8) > 1 else ' is'} not UTF-8 ({', '.join(not_utf8[:3])}"
+            f"{', ...' if len(not_utf8) > 3 else ''}): read with the undecodable bytes replaced by U+FFFD"
+        )
     vectorizer.adapt(texts["train"])
     for split, split_texts in texts.items():
         tokens = vectorizer(np.asarray(split_texts, dtype=object)) if split_texts else np.zeros((0, 0))
@@ -87,9 +96,15 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
     return data
 
 
-def _read(path: object) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:  # a stray byte must not stop a run
-        return f.read()
+def _read(path: Path, not_utf8: list[str]) -> str:
+    """The text of a file; one with bytes that are no UTF-8 is read all the same (a stray byte must not stop a
+    run), and its name added to ``not_utf8``."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        not_utf8.append(str(path))
+        return raw.decode("utf-8", errors="replace")
 
 
 def imdb_spec(cfg: IMDBConfig) -> DataSpec:

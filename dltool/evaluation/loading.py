@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,11 +101,13 @@ def locate(target: str) -> Target:
             raise ConfigError(f"{target}: not a run directory (no .hydra/config.yaml)")
         for name in ("best.keras", "last.keras"):
             if (path / "checkpoints" / name).is_file():
+                check_archive(path / "checkpoints" / name)
                 return Target(path / "checkpoints" / name, path)
         raise ConfigError(f"{target}: no checkpoint (checkpoints/best.keras or checkpoints/last.keras)")
     if path.is_file():
         if path.suffix != ".keras":
             raise ConfigError(f"{target}: not a .keras file or a run directory")
+        check_archive(path)
         run_dir = path.parent.parent
         inside_run = path.parent.name == "checkpoints" and (run_dir / ".hydra" / "config.yaml").is_file()
         return Target(path, run_dir if inside_run else None)
@@ -130,13 +134,19 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             raise ConfigError(f"{target.checkpoint}: not inside a run directory, so name its dataset, e.g. data=digits")
         cfg = compose([f"data={groups['data']}", *keys])
         return cfg, validate(cfg)
-    cfg = OmegaConf.load(target.run_dir / ".hydra" / "config.yaml")
+    saved = target.run_dir / ".hydra" / "config.yaml"
+    try:
+        cfg = OmegaConf.load(saved)
+    except Exception as err:  # YAML's errors span several lines: the first names the problem
+        raise ConfigError(f"{saved}: not a readable config ({_first_line(err)})") from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"{saved}: not a readable config (expected a mapping of groups)")
     if "data" in groups:
         cfg.data = compose([f"data={groups['data']}"]).data
     try:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(keys))
     except Exception as err:  # OmegaConf's grammar errors name the value
-        raise ConfigError(f"cannot apply {' '.join(keys)}: {str(err).splitlines()[0]}") from None
+        raise ConfigError(f"cannot apply {' '.join(keys)}: {_first_line(err)}") from None
     run = validate(cfg)
     if run.model.name == "gan":  # its checkpoint is a generator: there are no labels to score or predict
         raise ConfigError(
@@ -144,6 +154,10 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             f"{target.checkpoint} and its generated images are in samples/"
         )
     return cfg, run
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def require_single_io(model: Any, command: str, label: str) -> None:
@@ -180,15 +194,43 @@ def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
         raise ConfigError(f"{checkpoint}: cannot be read ({err})") from None
 
 
+def check_archive(checkpoint: Path) -> None:
+    """A ``.keras`` file is a zip archive: a truncated or damaged one is named as such when the command line is
+    read, before Keras is imported, with the run's other checkpoint as the way out."""
+    try:
+        with zipfile.ZipFile(checkpoint) as archive:
+            damaged = archive.testzip()
+    except FileNotFoundError:
+        raise ConfigError(f"{checkpoint}: no such file") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        damaged = str(err) or type(err).__name__
+    if damaged is None:
+        return
+    other = checkpoint.with_name("last.keras" if checkpoint.name == "best.keras" else "best.keras")
+    instead = f"; use {other} instead" if other.is_file() and checkpoint.parent.name == "checkpoints" else ""
+    raise ConfigError(f"{checkpoint}: corrupt (truncated or not a .keras archive: {damaged}){instead}")
+
+
 def new_output_dir(parent: Path, suffix: str = "") -> Path:
     """A new ``parent/<YYYY-MM-DD_HH-MM-SS>[suffix][-N]`` directory (never an existing one)."""
-    stem = parent / (datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + suffix)
+    return _claim_new(parent, suffix, "", os.mkdir)
+
+
+def new_output_file(parent: Path, extension: str) -> Path:
+    """A new, empty ``parent/<YYYY-MM-DD_HH-MM-SS>[-N]<extension>`` file (never an existing one)."""
+    return _claim_new(parent, "", extension, lambda path: os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)))
+
+
+def _claim_new(parent: Path, suffix: str, extension: str, create: Callable[[Path], None]) -> Path:
+    """The first timestamped name under ``parent`` that ``create`` makes (it raises FileExistsError on a taken
+    name): creating is the test, so two commands started in the same second never share a name."""
+    stem = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + suffix
     parent.mkdir(parents=True, exist_ok=True)
     for i in range(1000):
-        candidate = stem if i == 0 else stem.with_name(f"{stem.name}-{i}")
+        candidate = parent / f"{stem}{f'-{i}' if i else ''}{extension}"
         try:
-            os.mkdir(candidate)
+            create(candidate)
             return candidate
         except FileExistsError:
             continue
-    raise ConfigError(f"{parent}: cannot create a new output directory")
+    raise ConfigError(f"{parent}: cannot create a new output {'file' if extension else 'directory'}")

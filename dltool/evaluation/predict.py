@@ -9,9 +9,9 @@ The CSV has one row per example: ``input``, ``prediction`` (class name or value)
 classification, ``p_<class>`` probabilities.
 
 Example:
-    >>> rows = predict_files("outputs/2026-11-23/10-00-00", ["digits/"], Path("predictions.csv"))  # doctest: +SKIP
-    >>> rows[0]["prediction"]  # doctest: +SKIP
-    '7'
+    >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
+    >>> out, rows[0]["prediction"]  # doctest: +SKIP
+    (PosixPath('outputs/2026-11-23/10-00-00/predictions/2026-11-24_09-30-00.csv'), '7')
 """
 
 from __future__ import annotations
@@ -23,11 +23,23 @@ from typing import Any
 
 import numpy as np
 
+from dltool.config import RunConfig
 from dltool.data.images import IMAGE_SUFFIXES
 from dltool.errors import ConfigError
-from dltool.evaluation.loading import Target, load_model, locate, require_single_io, run_config
+from dltool.evaluation.loading import (
+    Target,
+    load_model,
+    locate,
+    new_output_file,
+    parse_overrides,
+    require_single_io,
+    run_config,
+    split_arguments,
+)
+from dltool.rundir import check_creatable
 
 SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
+PREDICTIONS = "predictions"  # the default CSVs' folder in the run directory
 
 
 def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
@@ -112,12 +124,9 @@ def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
     return [(f"{path}[{i}]", example) for i, example in enumerate(array)]
 
 
-def _csv_run_inputs(target: Target, inputs: list[str]) -> tuple[list[str], np.ndarray] | None:
+def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) -> tuple[list[str], np.ndarray] | None:
     """For a ``data=csv`` run: CSV files with its feature columns, encoded as in training; else None."""
-    if target.run_dir is None:
-        return None
-    run = run_config(target, [])[1]
-    if run.data.name != "csv":
+    if run is None or run.data.name != "csv":
         return None
     from dltool.data.tabular import fitted_encoder
 
@@ -130,14 +139,14 @@ def _csv_run_inputs(target: Target, inputs: list[str]) -> tuple[list[str], np.nd
     return [n for names, _ in found for n in names], np.concatenate([x for _, x in found])
 
 
-def output_kind(target: Target, model: Any) -> tuple[str, list[str]]:
+def output_kind(run: RunConfig | None, model: Any) -> tuple[str, list[str]]:
     """The task and class names: from the run's data config, else from the model's output layer."""
     from dltool.evaluation.reports import class_names
 
-    if target.run_dir is not None:
+    if run is not None:
         from dltool.data import data_spec
 
-        spec = data_spec(run_config(target, [])[1].data)
+        spec = data_spec(run.data)
         return spec.task, class_names(spec) if spec.task != "regression" else []
     units = int(model.output_shape[-1])
     if units > 1:
@@ -146,19 +155,37 @@ def output_kind(target: Target, model: Any) -> tuple[str, list[str]]:
     return ("binary", ["0", "1"]) if activation == "sigmoid" else ("regression", [])
 
 
+def _safety_settings(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The input files, and the ``allowed_targets=[...]`` given among them (the one setting predict takes)."""
+    files, overrides = split_arguments(inputs)
+    pairs = parse_overrides(overrides)
+    for (key, _), override in zip(pairs, overrides, strict=True):
+        if key != "allowed_targets":
+            raise ConfigError(f"{override}: no such input file (the one key=value predict takes is allowed_targets=)")
+    return files, pairs
+
+
 def predict_files(
-    target_word: str, inputs: list[str], out: Path, overwrite: bool = False, unsafe: bool = False
-) -> list[dict[str, Any]]:
-    """Predict every input with the target's checkpoint; write ``out`` (CSV) and return its rows."""
+    target_word: str, inputs: list[str], out: Path | None = None, overwrite: bool = False, unsafe: bool = False
+) -> tuple[list[dict[str, Any]], Path]:
+    """Predict every input with the target's checkpoint; write the CSV and return its rows and path.
+
+    The CSV is ``out`` (an existing one only with ``overwrite``), by default a new
+    ``predictions/<YYYY-MM-DD_HH-MM-SS>.csv`` in the run directory (beside a stand-alone ``.keras`` file).
+    """
     from dltool.evaluation.metrics import class_probabilities, predict, predicted_labels
 
-    if out.exists() and not overwrite:
+    if out is not None and out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
+    inputs, safety = _safety_settings(inputs)
     target = locate(target_word)
+    run = run_config(target, safety)[1] if target.run_dir is not None else None  # checked before anything loads
+    _expand(inputs)  # a missing input is one line before the checkpoint (and Keras) is loaded
+    check_creatable(out or target.home / PREDICTIONS, "--out")
     model = load_model(target.checkpoint, unsafe)
     require_single_io(model, "predict", target.label)
-    task, names = output_kind(target, model)
-    labels, x = _csv_run_inputs(target, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
+    task, names = output_kind(run, model)
+    labels, x = _csv_run_inputs(target, run, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)
     rows: list[dict[str, Any]] = []
     if task == "regression":
@@ -173,12 +200,15 @@ def predict_files(
                     **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
                 }
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out is None:
+        out = new_output_file(target.home / PREDICTIONS, ".csv")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows
+    return rows, out
 
 
 def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:

@@ -1,12 +1,13 @@
 """The files of ``eval/<timestamp>/`` that describe predictions: per-class report, figures.
 
-Classification: ``classification_report.txt`` and ``confusion_matrix.png``; binary tasks add
+Classification: ``classification_report.txt``, ``confusion_matrix.png`` and its row-normalised
+companion ``confusion_matrix_normalized.png``; binary tasks add
 ``roc_curve.png`` and ``precision_recall_curve.png``; image inputs add ``worst_examples.png``
 (the examples whose true class got the lowest probability). Regression: ``residuals.png``.
 
 Example:
     >>> write_reports(out_dir, spec, x_test, y_test, outputs, "test", worst=16)  # doctest: +SKIP
-    ['classification_report.txt', 'confusion_matrix.png', 'worst_examples.png']
+    ['classification_report.txt', 'confusion_matrix.png', 'confusion_matrix_normalized.png', 'worst_examples.png']
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def write_reports(
         truth, predicted, labels=list(range(len(names))), target_names=names, digits=4, zero_division=0
     )
     (out_dir / "classification_report.txt").write_text(f"{split} split, {len(truth)} examples\n\n{report}")
-    plot_confusion_matrix(truth, predicted, names, out_dir / "confusion_matrix.png", title=f"{split} split")
-    written = ["classification_report.txt", "confusion_matrix.png"]
+    figures = plot_confusion_matrix(truth, predicted, names, out_dir / "confusion_matrix.png", title=f"{split} split")
+    written = ["classification_report.txt", *(path.name for path in figures)]
     if spec.task == "binary" and len(np.unique(truth)) == 2:
         plot_roc_pr(truth, outputs[:, 0], out_dir / "roc_curve.png", out_dir / "precision_recall_curve.png")
         written += ["roc_curve.png", "precision_recall_curve.png"]

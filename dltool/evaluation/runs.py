@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dltool.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 COLUMNS = ("date", "run", "name", "model", "data", "best_val", "test", "epochs", "status")
 _DATED = re.compile(r"(\d{4}-\d{2}-\d{2})/(\d{2})-(\d{2})-(\d{2})")
@@ -127,7 +130,9 @@ def _matches(value: Any, wanted: str) -> bool:
 
 
 def sort_rows(rows: list[dict[str, Any]], key: str | None, descending: bool = False) -> list[dict[str, Any]]:
-    """Rows ordered by ``key`` (runs without it last), or by date."""
+    """Rows ordered by ``key`` (runs without it last), or by date; a key no run has is refused."""
+    if key:
+        check_keys(rows, [key], "--sort")
     key = key or "date"
     present = [r for r in rows if _lookup(r, key) is not None]
     absent = [r for r in rows if _lookup(r, key) is None]
@@ -145,23 +150,135 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 
 def print_runs(rows: list[dict[str, Any]], root: Path, extra: list[str] | None = None) -> None:
     """The rows as a rich table; ``extra`` adds columns of config or results keys (the keys a comparison varies)."""
-    from rich.table import Table
+    asked = list(dict.fromkeys(extra or []))
+    columns = [*COLUMNS[:5], *[k for k in asked if k not in COLUMNS], *COLUMNS[5:]]
+    print_table(rows, f"{len(rows)} runs under {root}", columns, keep={"run", *asked}, hint="-c NAME")
 
+
+def print_multirun(jobs: list[tuple[Path, list[str]]]) -> None:
+    """A multirun's closing comparison: one row per job (its run directory and its overrides), the values
+    of the keys that differ between jobs, best first by the monitored metric."""
+    values = [dict(_key_value(o) for o in overrides) for _, overrides in jobs]
+    swept = [k for k in dict.fromkeys(k for v in values for k in v) if len({v.get(k) for v in values}) > 1]
+    rows = []
+    for (path, _), given in zip(jobs, values, strict=True):
+        row = read_run(path, path.parent)
+        if not path.is_dir():  # bad input found late removes the run directory
+            row["status"] = "failed"
+        row.update({k: given.get(k) for k in swept}, run=_shown_path(path))
+        rows.append(row)
+    sweep_dir = _shown_path(jobs[0][0].parent)
+    print_table(
+        best_first(rows),
+        f"{len(rows)} runs of the multirun, best first",
+        ["run", *swept, "best_val", "test", "epochs", "status"],
+        keep={"run", *swept},
+        hint=f"dltool runs --root {sweep_dir} -c NAME",
+    )
+
+
+def best_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows by their best monitored value (``callbacks.mode``, or Keras' rule for ``auto``), those without last."""
+    from dltool.training.callbacks import monitor_mode
+
+    def score(row: dict[str, Any]) -> float:
+        config = row["config"] if isinstance(row["config"], dict) else {}
+        mode = (config.get("callbacks") or {}).get("mode", "auto")
+        sign = -1 if (monitor_mode(row["monitor"]) if mode == "auto" else mode) == "max" else 1
+        return sign * row["best_val"]
+
+    scored = [r for r in rows if isinstance(r.get("best_val"), int | float)]
+    return sorted(scored, key=score) + [r for r in rows if r not in scored]
+
+
+def _key_value(override: str) -> tuple[str, str]:
+    key, _, value = override.lstrip("+~").partition("=")
+    return key, value
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (as a command takes it), else absolute."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def print_table(rows: list[dict[str, Any]], title: str, columns: list[str], keep: set[str], hint: str) -> None:
+    """The rows as a table fitted to the terminal's width, then one dim line naming the columns left out and
+    the command that shows one (``hint``)."""
     from dltool.console import console
 
+    table, left_out = runs_table(rows, title, columns, keep, console.width)
+    console.print(table, crop=False)  # columns that must stay and still overflow are not cut off either
+    if left_out:
+        console.print(
+            f"[dim]hidden at {console.width} columns: {', '.join(left_out)}; widen or use {hint}", highlight=False
+        )
+
+
+def runs_table(
+    rows: list[dict[str, Any]], title: str, columns: list[str], keep: set[str], width: int
+) -> tuple[Table, list[str]]:
+    """A table of the rows within ``width`` terminal cells, and the columns left out to fit it.
+
+    The run id (what evaluate, predict and export take) is never shortened nor wrapped; when the
+    terminal is narrow the least important columns go first (``_LEFT_OUT_FIRST``), never those in
+    ``keep``; what still does not fit wraps between words (a word longer than 12 cells folds), and
+    headers stay whole.
+    """
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    # one metric over all rows: its name goes into the title, the cells hold the number alone
+    named = {
+        c: {r.get("monitor" if c == "best_val" else "test_metric") for r in rows if r.get(c) is not None}
+        for c in ("best_val", "test")
+    }
+    cells = {c: [_text(row, c, len(named.get(c, ())) > 1) for row in rows] for c in columns}
+    natural = {c: max([cell_len(c), *map(cell_len, cells[c])]) for c in columns}
+    shown, left_out = _fit(columns, natural, width, keep)
+    shared = [f"{c}: {next(iter(named[c]))}" for c in ("best_val", "test") if c in shown and len(named[c]) == 1]
+    table = Table(title=title + (f" ({', '.join(shared)})" if shared else ""))
+    for column in shown:
+        words = [cell_len(w) for text in cells[column] for w in text.split()]
+        table.add_column(
+            column,
+            justify="right" if column in ("best_val", "test", "epochs") else "left",
+            no_wrap=column == "run",
+            overflow="fold",
+            min_width=natural[column] if column == "run" else max([cell_len(column), *[min(w, 12) for w in words]]),
+        )
     colors = {"completed": "green", "failed": "red", "corrupt": "red", "incomplete": "yellow", "interrupted": "yellow"}
-    columns = [*COLUMNS[:5], *(extra or []), *COLUMNS[5:]]
-    table = Table(title=f"{len(rows)} runs under {root}")
-    for column in columns:
-        table.add_column(column, justify="right" if column in ("best_val", "test", "epochs") else "left")
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column) if column in COLUMNS else _lookup(row, column)
-            if column in ("best_val", "test") and isinstance(value, int | float):
-                value = f"{row['monitor'] if column == 'best_val' else row['test_metric']} {value:.4g}"
-            elif column == "status":
-                value = f"[{colors.get(str(value), 'white')}]{value}"
-            cells.append("" if value is None else str(value))
-        table.add_row(*cells)
-    console.print(table)
+    for i in range(len(rows)):
+        # Text, not markup: a run's name or config value is shown as written
+        table.add_row(*(Text(cells[c][i], style=colors.get(cells[c][i], "") if c == "status" else "") for c in shown))
+    return table, left_out
+
+
+# The order in which columns are left out of a table too wide for the terminal: the date is in the run id
+# of a dated run directory; the run id, the metrics and the status always stay.
+_LEFT_OUT_FIRST = ("name", "data", "epochs", "date", "model")
+
+
+def _fit(columns: list[str], widths: dict[str, int], width: int, keep: set[str]) -> tuple[list[str], list[str]]:
+    """The columns whose natural widths fit ``width`` (cell padding and borders included), and those left out."""
+    shown = list(columns)
+    left_out = []
+    for column in _LEFT_OUT_FIRST:
+        if sum(widths[c] + 3 for c in shown) + 1 <= width:
+            break
+        if column in shown and column not in keep:
+            shown.remove(column)
+            left_out.append(column)
+    return shown, left_out
+
+
+def _text(row: dict[str, Any], column: str, with_metric: bool) -> str:
+    """A cell's plain text; a metric carries its name when the rows do not share one."""
+    value = row.get(column) if column in COLUMNS else _lookup(row, column)
+    if column in ("best_val", "test") and isinstance(value, int | float):
+        metric = row["monitor"] if column == "best_val" else row["test_metric"]
+        return f"{metric} {value:.4g}" if with_metric else f"{value:.4g}"
+    return "" if value is None else str(value)

@@ -34,7 +34,7 @@ from dltool.models.gan import build_gan, generation_spec
 from dltool.models.graph import build_graph
 from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
-from dltool.models.lenet import build_lenet5
+from dltool.models.lenet import build_lenet5, lenet5_note
 from dltool.models.mlp import build_mlp
 from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
@@ -49,6 +49,7 @@ __all__ = [
     "augmentation_layers",
     "build_model",
     "embedding_front",
+    "model_note",
     "model_spec",
     "output_activation",
     "output_units",
@@ -78,6 +79,9 @@ MODELS: dict[str, Callable[..., Any]] = {
 #: Models that change the data's task (their targets are not the dataset's labels).
 TASK_CHANGES: dict[str, Callable[[Any], Any]] = {"autoencoder": reconstruction_spec, "gan": generation_spec}
 
+#: Builders whose layers depend on the input, with the line that says which choice they made.
+NOTES: dict[str, Callable[[Any, tuple], str]] = {"lenet5": lenet5_note}
+
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear", "reconstruction": "sigmoid"}
 
 
@@ -105,6 +109,13 @@ def model_spec(cfg: Any, spec: Any) -> Any:
     ``reconstruction``, whose targets are the inputs)."""
     change = TASK_CHANGES.get(cfg.name)
     return change(spec) if change else spec
+
+
+def model_note(cfg: Any, spec: Any) -> str | None:
+    """The line saying which variant ``cfg`` builds on ``spec``'s examples (``dltool show``), if its layers depend
+    on the input."""
+    note = NOTES.get(cfg.name)
+    return note(cfg, tuple(spec.input_shape)) if note else None
 
 
 def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:

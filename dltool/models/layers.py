@@ -21,6 +21,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from dltool.config.validate import require_image_shape
 from dltool.errors import ConfigError
 
 # Activations whose good default initialization is He's (variance 2/fan_in).
@@ -125,13 +126,7 @@ def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hid
 
 def require_image(inputs: Any, model: str) -> tuple:
     """The example shape of ``inputs``; ConfigError unless it is an image (height, width, channels)."""
-    example_shape = tuple(inputs.shape[1:])
-    if len(example_shape) != 3:
-        raise ConfigError(
-            f"model={model} needs image inputs (height, width, channels); the data gives examples of shape "
-            f"{example_shape}: use model=mlp for them"
-        )
-    return example_shape
+    return require_image_shape(model, tuple(inputs.shape[1:]))
 
 
 def _size(shape: Any) -> str:

@@ -27,14 +27,27 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
-    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``."""
+def plot_history(
+    metrics_csv: str | Path, out: str | Path, best_epoch: int | None = None, monitor: str | None = None
+) -> None:
+    """``history_figure`` of ``metrics.csv``'s rows, saved to ``out`` (nothing when it has no row)."""
     import csv
 
     with open(metrics_csv) as f:
         rows = list(csv.DictReader(f))
-    if not rows:
-        return
+    if rows:
+        _save(history_figure(rows, best_epoch, monitor), out)
+
+
+def history_figure(rows: list[dict[str, str]], best_epoch: int | None = None, monitor: str | None = None) -> Any:
+    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``'s rows.
+
+    Epochs are whole numbers on the x axis (numbered from 1, as in ``metrics.csv``). ``best_epoch`` (the epoch
+    of ``monitor``'s best value, results.json's ``best_epoch``) is a dashed line on every panel, and a star on
+    ``monitor``'s own curve.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
     epochs = [int(r["epoch"]) for r in rows]
     plt = _pyplot()
@@ -47,13 +60,29 @@ def plot_history(metrics_csv: str | Path, out: str | Path) -> None:
         ax.plot(epochs, [float(r[name]) for r in rows], marker=".", label="train")
         if f"val_{name}" in rows[0]:
             ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], marker=".", label="validation")
+        if best_epoch in epochs:
+            _mark_best(ax, rows[epochs.index(best_epoch)], best_epoch, name, monitor)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend()
+    return fig
+
+
+def _save(fig: Any, out: str | Path) -> None:
     fig.tight_layout()
     save_figure(fig, out)
-    plt.close(fig)
+    _pyplot().close(fig)
+
+
+def _mark_best(ax: Any, row: dict[str, str], epoch: int, name: str, monitor: str | None) -> None:
+    """The best epoch's dashed line; on the monitored metric's panel, a star at its best value too."""
+    ax.axvline(epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch {epoch}")
+    if monitor in row and monitor.removeprefix("val_") == name:
+        value = float(row[monitor])
+        ax.plot([epoch], [value], marker="*", markersize=14, color="crimson", linestyle="", label=f"best {monitor}")
+        ax.annotate(f"{value:.4g}", (epoch, value), textcoords="offset points", xytext=(6, 6), color="crimson")
 
 
 def plot_confusion_matrix(
@@ -62,26 +91,58 @@ def plot_confusion_matrix(
     class_names: Sequence[str] | None,
     out: str | Path,
     title: str = "test split",
-) -> None:
-    """scikit-learn's confusion-matrix display of test predictions."""
+) -> list[Path]:
+    """The confusion matrix of test predictions at ``out``, and its row-normalised companion beside it
+    (``<stem>_normalized.png``: each true class's row sums to 1, with a colour bar); returns both paths.
+
+    Readable from 2 to 100+ classes: numbers in the cells up to 20 classes, above that colours and a colour bar,
+    fewer and smaller tick labels, and a figure that grows with the classes up to 16 inches.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    n = len(class_names) if class_names else int(max(y_true.max(), y_pred.max()) + 1)
+    counts = confusion_matrix(y_true, y_pred, labels=list(range(n)))
+    totals = counts.sum(axis=1, keepdims=True)
+    rates = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)  # a class absent from the split: 0
+    names = list(class_names) if class_names else [str(i) for i in range(n)]
+    out = Path(out)
+    normalized = out.with_name(f"{out.stem}_normalized{out.suffix}")
+    _save(matrix_figure(counts, names, title, "examples"), out)
+    _save(matrix_figure(rates, names, f"{title}, normalised per true class", "fraction of the true class"), normalized)
+    return [out, normalized]
+
+
+#: Above this many classes the cells are too small for numbers: colours and a colour bar say it.
+MAX_ANNOTATED_CLASSES = 20
+
+
+def matrix_figure(matrix: np.ndarray, names: list[str], title: str, unit: str) -> Any:
+    """A confusion matrix (counts, or fractions in [0, 1] when ``matrix`` holds floats) with a colour bar in
+    ``unit``, sized and labelled for ``len(names)`` classes."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
     plt = _pyplot()
-    n = len(class_names) if class_names else int(max(y_true.max(), y_pred.max()) + 1)
-    fig, ax = plt.subplots(figsize=(max(4, 0.5 * n + 2), max(4, 0.5 * n + 2)))
-    ConfusionMatrixDisplay.from_predictions(
-        y_true,
-        y_pred,
-        labels=list(range(n)),
-        display_labels=list(class_names) if class_names else None,
+    n = len(names)
+    annotated = n <= MAX_ANNOTATED_CLASSES
+    fractions = matrix.dtype.kind == "f"
+    side = min(16.0, max(5.0, 0.5 * n + 2.5 if annotated else 0.15 * n + 4))
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    display = ConfusionMatrixDisplay(matrix, display_labels=names)
+    display.plot(
         ax=ax,
+        include_values=annotated,
+        values_format=".2f" if fractions else "d",
         colorbar=False,
-        include_values=n <= 30,
+        xticks_rotation="vertical" if n > 10 else "horizontal",
+        im_kw={"vmin": 0.0, "vmax": 1.0} if fractions else {},
     )
+    if not annotated:  # one label in every `step`, small, so that they do not overlap
+        ticks = list(range(0, n, math.ceil(n / 50)))
+        ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7, rotation=90)
+        ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
+    fig.colorbar(display.im_, ax=ax, fraction=0.046, pad=0.04, label=unit)
     ax.set_title(title)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    return fig
 
 
 def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Path) -> None:
@@ -133,7 +194,7 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     """
     out = Path(out)
     dot = model_dot(model)
-    prog = shutil.which("dot") or _graphviz_pure()
+    prog = graphviz_renderer()
     if prog is None:
         out.with_suffix(".dot").write_text(dot.to_string())
         return (
@@ -166,6 +227,8 @@ def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
     return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)
 
 
-def _graphviz_pure() -> str | None:
+def graphviz_renderer() -> str | None:
+    """The program that renders ``model.png``: Graphviz's ``dot``, else ``graphviz-pure`` (beside this Python
+    first, as a virtual environment installs it), else None."""
     candidate = Path(sys.executable).parent / "graphviz-pure"
-    return str(candidate) if candidate.exists() else shutil.which("graphviz-pure")
+    return shutil.which("dot") or (str(candidate) if candidate.exists() else shutil.which("graphviz-pure"))

@@ -77,7 +77,8 @@ def run_sweep(argv: list[str]) -> int:
             f"best: trial {best.number} ({shown}) in {best.user_attrs.get('run_dir')}",
             f"re-run: dltool train --config-path {plan.sweep_dir} --config-name best_config",
         ]
-    console.print("\n".join(lines), highlight=False)
+    skipped = results.too_few_completed(the_study)
+    console.print("\n".join([*lines, *([skipped] if skipped else [])]), highlight=False)
     return 0
 
 
@@ -86,7 +87,7 @@ def _write_results(the_study: Any, plan: Any, results: Any) -> dict[str, Any]:
     results.write_trials_csv(the_study, plan, plan.sweep_dir / "trials.csv")
     best = results.write_best_config(the_study, plan, plan.sweep_dir / "best_config.yaml")
     plots = results.write_plots(the_study, plan)
-    console.print(results.trials_table(the_study, plan, title=f"sweep {plan.study_name}"))
+    console.print(results.trials_table(the_study, plan, title=f"sweep {plan.study_name}, best first", best_first=True))
     log.info("wrote trials.csv, best_config.yaml and %s", ", ".join(p.name for p in plots))
     return {"best_config.yaml": best}
 

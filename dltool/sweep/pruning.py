@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import keras
 
@@ -33,6 +34,20 @@ def reporter_spec(storage: str, study_name: str, trial_number: int, monitor: str
     }
 
 
+def attempt_id(study: Any, trial_number: int) -> int:
+    """The id of the running attempt at trial ``trial_number``: the trial itself, or the retry that runs now.
+
+    A resumed trial process keeps the config of its first attempt, whose trial failed when its
+    sweep died; the retry (same parameters, same run directory) lists it in ``retry_history``.
+    """
+    from optuna.trial import TrialState
+
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial_number in (trial.number, *trial.system_attrs.get("retry_history", ())):
+            return trial._trial_id
+    return study._storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
+
+
 class OptunaReporter(keras.callbacks.Callback):
     """Report ``monitor`` to trial ``trial_number`` each epoch; stop training when the pruner says so."""
 
@@ -44,8 +59,7 @@ class OptunaReporter(keras.callbacks.Callback):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.load_study(study_name=study_name, storage=storage, pruner=make_pruner(pruner, epochs))
-        trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
-        self.trial = optuna.trial.Trial(study, trial_id)  # a running trial, driven from this process
+        self.trial = optuna.trial.Trial(study, attempt_id(study, trial_number))  # driven from this process
         self.monitor = monitor
         self.pruned_at: int | None = None
 

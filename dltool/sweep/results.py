@@ -19,10 +19,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 
 from dltool.sweep.plan import SweepPlan
-from dltool.sweep.space import format_value
+from dltool.sweep.space import format_value, rounded
 
 log = logging.getLogger("dltool.sweep")
 RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
@@ -46,14 +47,15 @@ def best_trials(study: Any) -> list[Any]:
 
 
 def trial_rows(study: Any, plan: SweepPlan) -> list[dict[str, Any]]:
-    """One dict per trial: number, state, metric values, parameters, results, time, run directory."""
+    """One dict per trial: number, state, metric values, parameters, results, time, run directory
+    (floats at 12 significant digits: 0.3, not 0.30000000000000004)."""
     rows = []
     for t in trials(study):
         row: dict[str, Any] = {"number": t.number, "state": t.state.name.lower()}
         values = t.values or ([t.intermediate_values[t.last_step]] if t.last_step is not None else [])
         for i, metric in enumerate(plan.metrics):
-            row[metric] = values[i] if i < len(values) else None
-        row.update({key: t.params.get(key) for key in plan.space})
+            row[metric] = rounded(values[i]) if i < len(values) else None
+        row.update({key: rounded(t.params.get(key)) for key in plan.space})
         row.update({key: t.user_attrs.get(key) for key in RESULT_COLUMNS})
         row.update({k: v for k, v in sorted(t.user_attrs.items()) if k.startswith("test_")})
         row["pruned_at_epoch"] = t.user_attrs.get("pruned_at_epoch")
@@ -103,7 +105,8 @@ def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
 def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
     """History, parameter importances, parallel coordinates, slice and contour of the two most
     important parameters (and the Pareto front with several metrics); a plot that cannot be drawn
-    yet (e.g. importances need two completed trials) is left out, with a line in sweep.log.
+    yet is left out, with a line in sweep.log. Importances and contour need two completed trials:
+    from fewer they would only show the same share for every parameter.
     """
     import optuna.visualization.matplotlib as ovm
 
@@ -120,7 +123,11 @@ def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
         "parallel_coordinate.png": lambda: ovm.plot_parallel_coordinate(study, **target, **named),
         "slice.png": lambda: ovm.plot_slice(study, params=top, **target, **named),
     }
-    if len(top) == 2:
+    skipped = too_few_completed(study)
+    if skipped:
+        log.info("%s", skipped)
+        del plots["param_importances.png"]
+    elif len(top) == 2:
         plots["contour.png"] = lambda: ovm.plot_contour(study, params=top, **target, **named)
     if multi:
         plots["pareto_front.png"] = lambda: ovm.plot_pareto_front(study, target_names=plan.metrics)
@@ -136,6 +143,19 @@ def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as err:
             log.info("%s not drawn: %s", name, err)
     return written
+
+
+def too_few_completed(study: Any) -> str | None:
+    """Why the parameter importances and contour plots are left out (fewer than 2 completed trials), or None."""
+    from optuna.trial import TrialState
+
+    done = sum(t.state == TrialState.COMPLETE for t in trials(study))
+    if done >= 2:
+        return None
+    return (
+        f"param_importances.png and contour.png not drawn: {done} completed trial{'s' * (done != 1)} "
+        "(importances compare at least 2; pruned and failed trials have no final value)"
+    )
 
 
 def _most_important(study: Any, plan: SweepPlan, target: dict[str, Any]) -> list[str]:
@@ -174,30 +194,55 @@ def _write_text(path: Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------ table
-def trials_table(study: Any, plan: SweepPlan, title: str = "sweep") -> Table:
-    """Trial, state, parameters, value, best so far, epochs and time of each trial."""
+def trials_table(study: Any, plan: SweepPlan, title: str = "sweep", best_first: bool = False) -> Table:
+    """Trial, state, parameters, values, epochs and time of each trial: in trial order with the best value
+    so far (the live table), or ``best_first``: completed trials by the first metric, then the others."""
     rows = trial_rows(study, plan)
-    table = Table(title=title)
-    for column in ("trial", "state", *plan.space, *plan.metrics, "best so far", "epochs", "time (s)"):
-        table.add_column(column.removeprefix("optimizer.").removeprefix("model."), overflow="fold")
+    if best_first:
+        rows = _best_first(rows, plan)
+    so_far = [] if best_first else ["best so far"]
     best: float | None = None
     sign = 1 if plan.directions[0] == "maximize" else -1
-    colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    lines = []
     for row in rows:
         value = row[plan.metrics[0]]
         if row["state"] == "complete" and value is not None and (best is None or sign * value > sign * best):
             best = value
-        cells = [
-            str(row["number"]),
-            f"[{colors.get(row['state'], 'white')}]{row['state']}",
-            *[_cell(row[k]) for k in plan.space],
-            *[_cell(row[m]) for m in plan.metrics],
-            _cell(best),
-            _cell(row["epochs_run"]),
-            _cell(row["duration_s"]),
+        lines.append(
+            [
+                str(row["number"]),
+                row["state"],
+                *[_cell(row[k]) for k in plan.space],
+                *[_cell(row[m]) for m in plan.metrics],
+                *[_cell(best) for _ in so_far],
+                _cell(row["epochs_run"]),
+                _cell(row["duration_s"]),
+            ]
+        )
+    table = Table(title=title)
+    headers = ("trial", "state", *plan.space, *plan.metrics, *so_far, "epochs", "time (s)")
+    ends = [k.rsplit(".", 1)[-1] for k in plan.space]
+    # a searched key by its last part (learning_rate), unless two keys end alike
+    short = {k: end for k, end in zip(plan.space, ends, strict=True) if ends.count(end) == 1}
+    for i, column in enumerate(headers):
+        header = short.get(column, column)
+        # headers and short words stay whole; a word longer than 12 cells (a list of units) folds
+        words = [cell_len(w) for w in header.split()] + [
+            min(cell_len(w), 12) for line in lines for w in line[i].split()
         ]
-        table.add_row(*cells)
+        table.add_column(header, overflow="fold", min_width=max(words))
+    colors = {"complete": "green", "pruned": "yellow", "fail": "red", "running": "cyan"}
+    for line in lines:
+        line[1] = f"[{colors.get(line[1], 'white')}]{line[1]}"
+        table.add_row(*line)
     return table
+
+
+def _best_first(rows: list[dict[str, Any]], plan: SweepPlan) -> list[dict[str, Any]]:
+    metric = plan.metrics[0]
+    sign = -1 if plan.directions[0] == "maximize" else 1
+    done = [r for r in rows if r["state"] == "complete" and r[metric] is not None]
+    return sorted(done, key=lambda r: sign * r[metric]) + [r for r in rows if r not in done]
 
 
 def _cell(value: Any) -> str:

@@ -7,6 +7,11 @@ pruned, when its reporter stopped it); anything else -> failed, and the sweep go
 finished and running trials, so that several workers (threads, processes, machines) finish
 exactly ``sweep.n_trials`` between them; a trial that loses that race is closed unrun.
 
+A trial whose process died (with its sweep) is run again in its run directory: its previous
+process is stopped if it still runs here, then ``dltool train resume=<run dir>`` continues it from
+its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial processes
+die with the sweep (:mod:`dltool.lifeline`).
+
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})
     "{_target_:'a.B',path:'sqlite:///x.db',n:3,on:true}"
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dltool.errors import JobFailed
+from dltool.lifeline import child_env
 from dltool.sweep import study as studies
 from dltool.sweep.plan import SweepPlan
 from dltool.sweep.space import format_value, trial_overrides
@@ -146,9 +152,12 @@ class SweepRunner:
 
     # --------------------------------------------------------------- one trial
     def trial_command(self, trial: Any, run_dir: Path) -> list[str]:
-        """The ``dltool train`` command line of one trial."""
+        """The ``dltool train`` command line of one trial (of a retry: the resume of its run)."""
         overrides = [*self.plan.base_overrides, *trial_overrides(self.plan.space, trial.params)]
         trial.set_user_attr("overrides", overrides)
+        if (run_dir / ".hydra" / "config.yaml").is_file():
+            # a retry: the attempt that died saved its config there; go on from its last complete epoch
+            return [sys.executable, "-m", "dltool", "train", f"resume={run_dir}"]
         callbacks = list(self.plan.custom_callbacks)
         if self.settings.pruner != "none":
             from dltool.sweep.pruning import reporter_spec
@@ -176,20 +185,28 @@ class SweepRunner:
         ]
 
     def _run_trial(self, trial: Any, devices: str | None) -> None:
-        # a retried trial (its process died) carries its run directory: BackupAndRestore resumes it
+        # a retried trial (its process died) carries its run directory and its previous attempt's process
         run_dir = Path(trial.user_attrs.get("run_dir") or self.plan.sweep_dir / "trials" / str(trial.number))
         trial.set_user_attr("run_dir", str(run_dir))
+        if studies.stop_orphan(trial.user_attrs.get("process"), run_dir):
+            log.info("trial %d: stopped the previous attempt's process, still running in %s", trial.number, run_dir)
+        if _completed(run_dir):  # the previous attempt finished, but its sweep died before recording it
+            self._finish(trial, 0, run_dir)
+            self.show(self.study)
+            return
         if trial.user_attrs.get("pruned_at_epoch"):
             trial.set_user_attr("pruned_at_epoch", None)  # copied from the interrupted attempt
         command = self.trial_command(trial, run_dir)
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
         if devices is not None:
             env["CUDA_VISIBLE_DEVICES"] = devices
         run_dir.mkdir(parents=True, exist_ok=True)
         log.info("trial %d starts: %s", trial.number, " ".join(trial_overrides(self.plan.space, trial.params)))
         self.show(self.study)
         with open(run_dir / "output.log", "ab") as output:
+            # started from this thread, which waits for it: the child's PR_SET_PDEATHSIG follows this thread
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+            trial.set_user_attr("process", f"{self.identity.rpartition(':')[0]}:{process.pid}")
             with self.lock:
                 self.running[trial._trial_id] = process
             while True:
@@ -260,6 +277,14 @@ class SweepRunner:
             if not t.user_attrs.get("surplus"):
                 counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
         return counts
+
+
+def _completed(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished run (``results.json`` says ``completed``)."""
+    try:
+        return json.loads((run_dir / "results.json").read_text()).get("status") == "completed"
+    except (OSError, ValueError):
+        return False
 
 
 def _state(name: str) -> Any:

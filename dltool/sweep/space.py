@@ -125,25 +125,28 @@ def from_override(key: str, text: str, override: Any) -> Param:
 
 
 def trial_overrides(space: Mapping[str, Param], params: Mapping[str, Any]) -> list[str]:
-    """The ``key=value`` overrides of one trial's sampled ``params``, exactly the values Optuna records
+    """The ``key=value`` overrides of one trial's sampled ``params``, floats at 12 significant digits
     (a stepped float range loses its float noise: 0.30000000000000004 -> 0.3).
     """
-    overrides = []
-    for key, param in space.items():
-        value = params[key]
-        if isinstance(value, float) and getattr(param.distribution, "step", None):
-            value = round(value, 12)
-        overrides.append(f"{key}={format_value(value)}")
-    return overrides
+    return [f"{key}={format_value(params[key])}" for key in space]
 
 
 def format_value(value: Any) -> str:
-    """A value in override syntax (floats exact: their shortest round-trip form).
+    """A value in override syntax; a float at 12 significant digits, its shortest form (0.1 + 0.2 -> 0.3).
 
-    >>> format_value(0.00422463807424846), format_value(1e-05), format_value(16)
-    ('0.00422463807424846', '1e-05', '16')
+    >>> format_value(0.00422463807424846), format_value(1e-05), format_value(0.1 + 0.2), format_value(16)
+    ('0.00422463807425', '1e-05', '0.3', '16')
     """
-    return repr(value) if isinstance(value, float) else str(value)
+    return repr(rounded(value)) if isinstance(value, float) else str(value)
+
+
+def rounded(value: Any) -> Any:
+    """A float at 12 significant digits, the binary noise of decimal steps gone; any other value as it is.
+
+    >>> rounded(0.30000000000000004), rounded(1.5e-07), rounded(float("nan")), rounded("relu")
+    (0.3, 1.5e-07, nan, 'relu')
+    """
+    return float(f"{value:.12g}") if isinstance(value, float) else value
 
 
 def _as_number(text: str) -> int | float | None:

@@ -14,15 +14,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from dltool.errors import ConfigError
@@ -203,6 +206,37 @@ def fail_and_requeue(study: Any, trial_id: int) -> bool:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study._storage.get_heartbeat_stale_trial_callback()(study, study._storage.get_trial(trial_id))
     return True
+
+
+def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool:
+    """Kill the ``dltool train`` of a previous attempt at this trial, if it still runs on this machine.
+
+    ``process`` is the ``host:pid`` the attempt recorded. Its sweep died and it should have died
+    with it (:mod:`dltool.lifeline`); if it did not, it would go on writing into ``run_dir`` beside
+    the new attempt. The pid is killed only if its command line is a ``dltool train`` into
+    ``run_dir`` (a pid may have been reused); returns whether one was killed, once it is gone.
+    """
+    host, _, pid = str(process or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or not _trains_in(int(pid), run_dir):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(int(pid), signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while _trains_in(int(pid), run_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
+def _trains_in(pid: int, run_dir: Path) -> bool:
+    """Whether process ``pid`` is alive and is a ``dltool train`` whose run directory is ``run_dir``."""
+    if Path("/proc/self").is_dir():
+        try:  # a zombie's cmdline is empty: it counts as gone
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return False
+    else:  # no /proc (macOS): ask ps
+        args = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True).stdout.split()
+    return "train" in args and bool({f"hydra.run.dir={run_dir}", f"resume={run_dir}"} & set(args))
 
 
 def _alive(pid: int) -> bool:

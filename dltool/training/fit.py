@@ -21,6 +21,15 @@ from dltool.faults import fault_point
 log = logging.getLogger("dltool")
 
 
+def announce_decisions(decisions: list[str]) -> None:
+    """What loading decided on the user's behalf: once in the log, and on the terminal."""
+    from dltool.console import console
+
+    for decision in decisions:
+        log.info("data: %s", decision)
+        console.print(f"data: {decision}", highlight=False, soft_wrap=True)
+
+
 def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[str, Any]:
     """Train as configured and write every artifact of DESIGN §3 except ``.hydra/`` and ``train.log``.
 
@@ -50,6 +59,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.training.batches import epoch_batches, feed, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.monitoring import drop_replayed_events
     from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
@@ -66,6 +76,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.input_shape,
         spec.task,
     )
+    announce_decisions(data.decisions)
 
     transfer = run.model.name == "transfer"
     if transfer:
@@ -100,6 +111,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
+    if state:
+        drop_replayed_events(run_dir / "tensorboard", first_epoch)
     resume = ResumeState(
         backup, stop, checkpoint, callbacks, state, run.callbacks.backup_and_restore, planned_epochs=run.trainer.epochs
     )
@@ -175,6 +188,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             "test": data.size("test"),
             "input_shape": list(spec.input_shape),
             "class_names": list(spec.class_names) if spec.class_names else None,
+            "decisions": data.decisions,
         },
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
@@ -194,7 +208,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     fault_point("evaluate")
     if epochs_run and (run_dir / "metrics.csv").exists():
-        plot_history(run_dir / "metrics.csv", run_dir / "history.png")
+        plot_history(run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, monitor)
     if checkpoint.best_path.exists():
         full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,37 @@ def _reads(model: keras.Model, x: np.ndarray, key: str) -> bool:
         return True
     log.warning("%s: the trained model reads inputs of shape %s, not %s: nothing recorded", key, expected, x.shape[1:])
     return False
+
+
+def drop_replayed_events(directory: Path, epochs_done: int) -> int:
+    """Remove, from the TensorBoard event files under ``directory``, the summaries of the epochs a resumed run
+    trains again (a killed session may have written epoch ``epochs_done + 1`` before its backup), so that
+    TensorBoard shows each epoch once. Keras' ``train/`` and ``validation/`` count epochs from 0, the activation
+    histograms from 1. Each changed file is rewritten atomically; returns the number of summaries removed.
+    """
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    removed = 0
+    for path in sorted(directory.rglob("events.out.tfevents.*")) if directory.is_dir() else []:
+        first_replayed = epochs_done + (1 if "activations" in path.relative_to(directory).parts else 0)
+        records = list(RawEventFileLoader(str(path)).Load())
+        kept = []
+        for record in records:
+            event = event_pb2.Event.FromString(record)
+            if not event.HasField("summary") or event.step < first_replayed:
+                kept.append(record)
+        if len(kept) == len(records):
+            continue
+        removed += len(records) - len(kept)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as f:
+            writer = RecordWriter(f)
+            for record in kept:
+                writer.write(record)
+        os.replace(tmp, path)
+    return removed
 
 
 def _summary_writer(directory: Path) -> Any:

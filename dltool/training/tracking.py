@@ -2,7 +2,8 @@
 
 One MLflow run per dltool run: the flattened config as params when it starts, every epoch's
 metrics as they come (step = epoch), the final results (``test_*``, ``best_*``) and the run
-directory's files as artifacts when it ends, with the status FINISHED, FAILED or KILLED.
+directory's files as artifacts when it ends, with the status FINISHED, FAILED or KILLED. Its id and
+store are kept in the run directory's ``mlflow.json``, so ``resume=`` goes on with the same MLflow run.
 
 The default store is ``sqlite:///mlruns/mlflow.db`` in the working directory with artifacts in
 ``mlruns/artifacts`` (MLflow's file store is deprecated); ``logger.tracking_uri`` (or MLflow's
@@ -15,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -23,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from dltool.config import RunConfig
+from dltool.training.artifacts import write_json
 
 log = logging.getLogger("dltool")
 
 DEFAULT_STORE = Path("mlruns")
 SKIPPED = ("checkpoints/backup",)  # resume state: large and transient
+RECORD = "mlflow.json"  # in the run directory: the MLflow run a resume goes on with
 
 
 def flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -48,11 +52,21 @@ class MLflowTracker:
 
     def __init__(self, run: RunConfig, run_dir: Path) -> None:
         self.cfg, self.run_dir = run.logger, Path(run_dir)
+        self.resuming = run.resume is not None
         self.run_id: str | None = None
 
     def start(self, config: dict[str, Any]) -> None:
+        """Open the run's MLflow run; a resumed dltool run reopens the one it started (``mlflow.json``)."""
         import mlflow
 
+        record = self.run_dir / RECORD
+        if self.resuming and record.is_file():
+            saved = json.loads(record.read_text())
+            mlflow.set_tracking_uri(saved["tracking_uri"])
+            self.run_id = mlflow.start_run(run_id=saved["run_id"]).info.run_id
+            mlflow.set_tag("dltool.resumed", "true")
+            log.info("mlflow: resuming run %s at %s", self.run_id, saved["tracking_uri"])
+            return
         given = self.cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
         if given:
             uri, artifacts = given, None
@@ -70,6 +84,7 @@ class MLflowTracker:
         )
         active = mlflow.start_run(experiment_id=experiment_id, run_name=self.cfg.run_name or self.run_dir.name)
         self.run_id = active.info.run_id
+        write_json(record, {"run_id": self.run_id, "tracking_uri": uri})
         mlflow.set_tag("dltool.run_dir", str(self.run_dir.resolve()))
         mlflow.log_params({k: "null" if v is None else v for k, v in flatten(config)})
         log.info("mlflow: run %s in experiment %s at %s", self.run_id, self.cfg.experiment, uri)
