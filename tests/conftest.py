@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,14 @@ def train_in_process(run_dir: Path, *overrides: str) -> dict:
         return train_run(validate(compose(list(overrides))), run_dir, show_progress=False)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def stand_in_checkpoint(path: Path) -> Path:
+    """A ``.keras`` file that is a readable archive (it passes the command line's checks) but holds no model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+    return path
 
 
 def run_dirs(root: Path) -> list[Path]:

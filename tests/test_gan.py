@@ -16,6 +16,7 @@ from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.training.fit import train_run
+from tests.conftest import stand_in_checkpoint
 
 SMALL = ["model=gan", "model.latent_dim=8", "model.generator_filters=[16,8]", "model.discriminator_filters=[8,16]"]
 
@@ -84,8 +85,7 @@ def test_evaluate_refuses_a_gan_run_in_one_line(tmp_path: Path) -> None:
     from dltool.evaluation.loading import locate, run_config
 
     (tmp_path / ".hydra").mkdir()
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.keras").write_bytes(b"")
+    stand_in_checkpoint(tmp_path / "checkpoints" / "last.keras")
     OmegaConf.save(compose(SMALL), tmp_path / ".hydra" / "config.yaml")
     with pytest.raises(ConfigError, match=r"a GAN run \(model=gan\) has nothing to score .* samples/"):
         run_config(locate(str(tmp_path)), [])

@@ -3,11 +3,9 @@ epoch, short keys written out, and errors that need no model answered before Ten
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from dltool.config import compose
-from tests.conftest import run_dirs, run_dltool
+from tests.conftest import run_dirs, run_dltool, stand_in_checkpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -45,20 +43,15 @@ def test_verbose_prints_the_whole_config_tree(tmp_path: Path) -> None:
     assert "├── trainer" in result.stdout and "│   ├── epochs: 1" in result.stdout
 
 
-def _run(tmp: Path, name: str, checkpoint: bytes) -> Path:
+def _run(tmp: Path, name: str, intact: bool) -> Path:
+    """A run directory with the default config and a stand-in checkpoint, or one cut short."""
     run_dir = tmp / name
     (run_dir / ".hydra").mkdir(parents=True)
     OmegaConf.save(compose([]), run_dir / ".hydra" / "config.yaml")  # the default run's config
-    (run_dir / "checkpoints").mkdir()
-    (run_dir / "checkpoints" / "best.keras").write_bytes(checkpoint)
+    checkpoint = stand_in_checkpoint(run_dir / "checkpoints" / "best.keras")
+    if not intact:
+        checkpoint.write_bytes(checkpoint.read_bytes()[:20])
     return run_dir
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("config.json", "{}")
-    return buffer.getvalue()
 
 
 def _folder_with_a_non_image(tmp: Path) -> Path:
@@ -83,8 +76,8 @@ def _folder_with_a_non_image(tmp: Path) -> Path:
 )
 def test_errors_that_need_no_model_come_before_tensorflow(args: list[str], expected: str, tmp_path: Path) -> None:
     paths = {
-        "run": _run(tmp_path, "run", _zip()),
-        "corrupt_run": _run(tmp_path, "corrupt_run", b"PK\x03\x04 cut short"),
+        "run": _run(tmp_path, "run", intact=True),
+        "corrupt_run": _run(tmp_path, "corrupt_run", intact=False),
         "images": _folder_with_a_non_image(tmp_path),
     }
     started = time.monotonic()

@@ -191,4 +191,4 @@ def _print(found: dict[str, Any], console: Any) -> None:
             *(f"[bold]{found['ensemble']['scores'][s]:.4f}" for s in scores),
         )
     console.print(table)
-    console.print(f"written: {found['out_dir']}/ ({', '.join(found['files'])})", highlight=False)
+    console.print(f"written: {found['out_dir']}/ ({', '.join(found['files'])})", highlight=False, soft_wrap=True)

@@ -228,4 +228,4 @@ def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:
         extra = [f"{row['p_' + row['prediction']]:.3f}"] if with_probabilities else []
         table.add_row(row["input"], shown, *extra)
     console.print(table)
-    console.print(f"written: {out}", highlight=False)
+    console.print(f"written: {out}", highlight=False, soft_wrap=True)  # a path to copy: never cut in two
