@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,27 @@ def child_env(**extra: str) -> dict[str, str]:
     start-up chatter silenced, then ``extra``."""
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path, **extra}
+
+
+def run_side_process(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run one side's process to its end; when it fails, raise ``RuntimeError`` with its exit status and the last
+    lines of its stderr, for :func:`interleaved` to report before the other sides go on."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"{exit_status(done.returncode)}; the end of its stderr:\n{tail}")
+    return done
+
+
+def exit_status(code: int) -> str:
+    """An exit code as a shell reports it: a process killed by a signal (-11) reads "exit 139 (SIGSEGV)".
+
+    >>> exit_status(-11), exit_status(2)
+    ('exit 139 (SIGSEGV)', 'exit 2')
+    """
+    if code < 0:
+        return f"exit {128 - code} ({signal.Signals(-code).name})"
+    return f"exit {code}"
 
 
 def interleaved(sides: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float | None]]:

@@ -1,14 +1,19 @@
 """CPU training speed: ``dltool train`` against a plain Keras script, plain PyTorch (eager) and PyTorch
 Lightning, on the same networks and CIFAR-shaped synthetic data, in one run.
 
-    pip install 'dltool[bench]'          # torch and lightning
+    pip install 'dltool[bench]'          # torch (its CPU build) and lightning
     python bench/cpu_peers.py                                   # mlp, cnn_cifar, resnet; every side
-    python bench/cpu_peers.py --models resnet --sides dltool torch dltool-jax --epochs 6
+    python bench/cpu_peers.py --models resnet --sides dltool torch dltool-jax --epochs 6 --rounds 3
+    python bench/cpu_peers.py --models mlp --sides dltool torch --samples 512 --epochs 3 --rounds 2   # smoke
 
-Each side trains in its own process, sides one after the other for each network, and records when each
-epoch ends (``bench/epoch_clock.py`` for Keras; the same marks by hand for PyTorch). The first epoch
-(tracing, warm-up) is dropped; samples/s are reported as the median and the best of the other epochs.
-Same for all sides: batch 128, SGD with momentum 0.9, shuffled every epoch, no validation split.
+Each side trains in its own process, so a side that crashes (a segfault, an import error) is reported with its
+exit code and the last lines of its stderr while the others go on. For each network, every round runs each side
+once, in turn (A B C, A B C, ...), so a machine that slows down weighs on every side alike. A process records
+when each epoch ends (``bench/epoch_clock.py`` for Keras; the same marks by hand for PyTorch); its first epoch
+(tracing, warm-up) is dropped and its figure is the median samples/s of the other epochs. Each side's figure is
+divided by the reference side's (``--reference``, PyTorch eager by default) of the same round; the median
+(min–max) of those ratios over the rounds is printed. Same for all sides: batch 128, SGD with momentum 0.9,
+shuffled every epoch, no validation split.
 
 Sides: ``dltool`` (``dltool train`` as users run it: checkpoints, metrics CSV, TensorBoard, backups),
 ``keras`` (the same Keras model, built by dltool's builder, and a bare ``fit`` on NumPy arrays),
@@ -25,18 +30,18 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import child_env, overhead  # noqa: E402
+from bench import child_env, interleaved, median_range, overhead, paired_ratios, run_side_process  # noqa: E402
 
 BATCH = 128
 LEARNING_RATE = 0.01
@@ -177,10 +182,13 @@ def lightning(model_name: str, samples: int, epochs: int, clock: str) -> None:
     Path(clock).write_text(json.dumps(marks))
 
 
-def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Path) -> list[float]:
+def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Path) -> float:
+    """Samples/s of one process of ``side``: the median of its epochs but the first. Raises ``RuntimeError``
+    with the process's exit code and the end of its stderr when it fails."""
     from bench.epoch_clock import epoch_periods
 
     clock = workdir / f"{side}-{model_name}.json"
+    clock.unlink(missing_ok=True)  # a failed process must not leave the previous round's marks to be read
     env = child_env()
     if side.startswith("dltool"):
         overrides, extra_env = VARIANTS.get(side, ([], {}))
@@ -203,17 +211,17 @@ def run_side(side: str, model_name: str, samples: int, epochs: int, workdir: Pat
     else:
         cmd = [sys.executable, __file__, "--side", side, "--models", model_name, "--clock", str(clock)]
         cmd += ["--samples", str(samples), "--epochs", str(epochs)]
-    done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{side} on {model_name} failed:\n{done.stderr[-3000:]}")
-    return epoch_periods(clock)[1:]
+    run_side_process(cmd, workdir, env)
+    return statistics.median(train_size(samples) / p for p in epoch_periods(clock)[1:])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(SAMPLES), choices=list(SAMPLES))
     parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    parser.add_argument("--reference", choices=SIDES, help="the side ratios are taken to (default: torch if run)")
     parser.add_argument("--epochs", type=int, default=6, help="per process; the first is dropped")
+    parser.add_argument("--rounds", type=int, default=3, help="processes per side, interleaved")
     parser.add_argument("--samples", type=int, help="synthetic examples (default: per model, see SAMPLES)")
     parser.add_argument("--side", choices=("keras", "torch", "lightning"), help=argparse.SUPPRESS)
     parser.add_argument("--clock", help=argparse.SUPPRESS)
@@ -223,24 +231,29 @@ def main() -> None:
         side(args.models[0], args.samples, args.epochs, args.clock)
         return
 
+    reference = args.reference or ("torch" if "torch" in args.sides else args.sides[0])
+    sides = list(dict.fromkeys([*args.sides, reference]))
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for model_name in args.models:
             samples = args.samples or SAMPLES[model_name]
-            speeds: dict[str, list[float]] = {}
-            for side in args.sides:
-                periods = run_side(side, model_name, samples, args.epochs, Path(tmp))
-                speeds[side] = [train_size(samples) / p for p in periods]
-                print(f"{model_name:>9} {side:>13}: " + " ".join(f"{s:.0f}" for s in speeds[side]), flush=True)
-            reference = statistics.median(speeds["torch"]) if "torch" in speeds else None
+
+            def measure(side: str, model_name: str = model_name, samples: int = samples) -> float:
+                speed = run_side(side, model_name, samples, args.epochs, Path(tmp))
+                print(f"{model_name:>9} {side:>20}: {speed:.0f} samples/s", flush=True)
+                return speed
+
+            speeds = interleaved({side: partial(measure, side) for side in sides}, args.rounds)
             for side, got in speeds.items():
-                median = statistics.median(got)
-                ratio = f"{median / reference:.2f}" if reference else "-"
-                rows.append(f"| {model_name} | {side} | {median:.0f} | {max(got):.0f} | {ratio} |")
+                done = [s for s in got if s is not None]
+                failed = f", {len(got) - len(done)} failed" if done and len(done) < len(got) else ""
+                ratio = median_range(paired_ratios(got, speeds[reference]), ".2f")
+                rows.append(f"| {model_name} | {side} | {median_range(done, '.0f')}{failed} | {ratio} |")
     print(f"load average at end: {os.getloadavg()}")
-    print("\n| network | side | samples/s, median | best epoch | median / PyTorch eager |")
-    print("| --- | --- | --- | --- | --- |")
+    print(f"\n{args.rounds} rounds, {args.epochs} epochs per process (the first dropped)")
+    print(f"| network | side | samples/s, median (min–max) over rounds | / {reference}, per round: median (min–max) |")
+    print("| --- | --- | --- | --- |")
     print("\n".join(rows))
 
 

@@ -1,6 +1,7 @@
 """Image-folder input pipeline vs the seeds' one-file-at-a-time loader, on the CIFAR-10 JPEG copy.
 
-Variants, interleaved within each repeat (the order rotates), median over repeats:
+Variants, interleaved: each round runs every variant once, in turn (A B C ..., A B C ...), in one process;
+each ratio below is taken per round and printed as the median (min–max) over the rounds:
 
 - ``naive``: what the seeds' ``ImageDataGenerator(...).flow_from_directory`` does (Keras 3 has no
   such class, so it is written out plainly here): for each batch of 32, open every file with
@@ -25,10 +26,13 @@ Variants, interleaved within each repeat (the order rotates), median over repeat
 - ``train streamed``: the same with ``data.stream=true``: every batch of every epoch read and
   decoded from the files (``ImageFiles``) while the model trains.
 
-    python bench/pipeline.py                     # 10,000 files, training on 2,000 for 2 epochs, 3 repeats
-    python bench/pipeline.py --files 50000 --train-files 10000 --epochs 5 --repeats 1
+    python bench/pipeline.py --archive cifar10-jpg.tar.gz          # 10,000 files, training on 2,000, 3 rounds
+    python bench/pipeline.py --folder cifar10-jpg --files 50000 --train-files 10000 --epochs 5 --rounds 5
+    python bench/pipeline.py --archive cifar10-jpg.tar.gz --files 500 --train-files 200 --epochs 1 --rounds 2  # smoke
 
-The archive is extracted once into ``--root`` (default /tmp/cifar10-jpg).
+The images: ``--archive``, a ``.tar.gz`` of ``train/`` and ``test/`` folders of one folder per class (as the
+CIFAR-10 JPEG copy), extracted once into ``--scratch``; or ``--folder``, such a folder already extracted. The
+subsets drawn from it are folders of symbolic links in ``--scratch`` (default /tmp).
 """
 
 from __future__ import annotations
@@ -41,16 +45,19 @@ import sys
 import tarfile
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ARCHIVE = Path("/work/shared/data/cifar10-jpg.tar.gz")
+from bench import interleaved, median_range, paired_ratios  # noqa: E402
+
 BATCH = 32  # flow_from_directory's default batch size
 
 
 def extract(archive: Path, root: Path) -> Path:
+    """``archive`` extracted into ``root``, unless ``root`` already holds its ``train`` folder."""
     if not (root / "train").is_dir():
         root.mkdir(parents=True, exist_ok=True)
         with tarfile.open(archive) as tar:
@@ -58,8 +65,9 @@ def extract(archive: Path, root: Path) -> Path:
     return root
 
 
-def subset_folder(root: Path, files: int, seed: int) -> tuple[Path, list[Path], list[int]]:
-    """A folder of symbolic links to ``files`` random training images (and 500 test ones), same layout."""
+def subset_folder(root: Path, scratch: Path, files: int, seed: int) -> tuple[Path, list[Path], list[int]]:
+    """A folder in ``scratch`` of symbolic links to ``files`` random training images of ``root`` (and 500 test
+    ones), same layout."""
     import numpy as np
 
     from dltool.data.folders import scan
@@ -67,7 +75,7 @@ def subset_folder(root: Path, files: int, seed: int) -> tuple[Path, list[Path], 
 
     layout = scan(root, IMAGE_SUFFIXES)
     rng = np.random.default_rng(seed)
-    folder = root.parent / f"{root.name}-subset-{files}-seed{seed}"  # one folder per draw: never a union of two
+    folder = scratch / f"{root.name}-subset-{files}-seed{seed}"  # one folder per draw: never a union of two
     chosen = {}
     for split, n in (("train", files), ("test", 500)):
         paths, labels = layout.splits[split]
@@ -208,13 +216,22 @@ def train(run, x, y, epochs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path("/tmp/cifar10-jpg"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    images = parser.add_mutually_exclusive_group(required=True)
+    images.add_argument("--archive", type=Path, help="a .tar.gz of train/ and test/ class folders")
+    images.add_argument("--folder", type=Path, help="a folder of train/ and test/ class folders")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp"), help="for the extracted archive and subsets")
     parser.add_argument("--files", type=int, default=10000, help="training images loaded by the loaders")
     parser.add_argument("--train-files", type=int, default=2000, help="training images of the training variants")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    source = args.archive or args.folder
+    if not source.exists():
+        parser.error(f"{source} does not exist")
+    root = extract(args.archive, args.scratch / args.archive.name.split(".")[0]) if args.archive else args.folder
+    if not (root / "train").is_dir():
+        parser.error(f"{source} holds no train/ folder (of one folder per class)")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dltool.config import compose, validate
@@ -223,9 +240,8 @@ def main() -> None:
     from dltool.data.images import decode_images
     from dltool.models import augmentation_layers
 
-    root = extract(ARCHIVE, args.root)
-    _, paths, _ = subset_folder(root, args.files, seed=0)
-    folder, _, _ = subset_folder(root, args.train_files, seed=1)
+    _, paths, _ = subset_folder(root, args.scratch, args.files, seed=0)
+    folder, _, _ = subset_folder(root, args.scratch, args.train_files, seed=1)
     overrides = ["data=image_folder", f"data.root={folder}", "data.image_size=[32,32]", "data.validation_split=0"]
     run = validate(compose([*overrides, "model=cnn_cifar", "regularization=augment", "trainer.batch_size=64"]))
     seeds = RegularizationConfig(augmentation=AugmentationConfig(**SEEDS_AUGMENTATION))
@@ -256,37 +272,46 @@ def main() -> None:
     }
     trainings = ("train preloaded", "train folder", "train streamed")
     counts = {name: len(paths) for name in variants} | {name: n * args.epochs for name in trainings}
-    names = list(variants)
-    times: dict[str, list[float]] = {name: [] for name in names}
     pipeline(paths[:256], (32, 32), augment)  # warm-up: tracing of the decode and augment functions
     augmentation_only(decoded[:256], before)
     loads = []
-    for repeat in range(args.repeats):
-        order = names[repeat % len(names) :] + names[: repeat % len(names)]
-        for name in order:
-            loads.append(os.getloadavg()[0])
-            times[name].append(variants[name]())
-            print(f"repeat {repeat + 1} {name}: {times[name][-1]:.2f} s", flush=True)
-    median = {name: statistics.median(t) for name, t in times.items()}
-    rate = {name: counts[name] / median[name] for name in names}
+
+    def timed(name: str) -> float:
+        loads.append(os.getloadavg()[0])
+        seconds = variants[name]()
+        print(f"{name}: {seconds:.2f} s", flush=True)
+        return seconds
+
+    times = interleaved({name: partial(timed, name) for name in variants}, args.rounds)
     print(
         f"\n{date.today()}, {platform.node()}, {os.cpu_count()} cores, "
         f"1-min load during the run {min(loads):.1f}-{max(loads):.1f}"
     )
+    source_flag = f"--archive {args.archive}" if args.archive else f"--folder {args.folder}"
     print(
-        f"command: python bench/pipeline.py --files {args.files} --train-files {args.train_files} "
-        f"--epochs {args.epochs} --repeats {args.repeats}"
+        f"command: python bench/pipeline.py {source_flag} --files {args.files} --train-files {args.train_files} "
+        f"--epochs {args.epochs} --rounds {args.rounds}"
     )
-    print("| variant | images | median s (min) | images/s |\n| --- | --- | --- | --- |")
-    for name in names:
-        print(f"| {name} | {counts[name]} | {median[name]:.2f} ({min(times[name]):.2f}) | {rate[name]:.0f} |")
-    print(f"pipeline / naive: {rate['pipeline'] / rate['naive']:.1f}x (target >= 3x)")
-    no_aug = rate["pipeline, no augmentation"] / rate["naive, no augmentation"]
-    print(f"pipeline / naive, no augmentation: {no_aug:.1f}x")
-    one = rate["augmentation only"] / rate["augmentation only, one layer per transform"]
-    print(f"augmentation only, RandomAffine / one layer per transform: {one:.1f}x")
-    for name in ("train folder", "train streamed"):
-        print(f"{name} / train preloaded: {rate[name] / rate['train preloaded']:.1%} (target >= 90%)")
+    print("| variant | images | s, median (min–max) | images/s at the median |\n| --- | --- | --- | --- |")
+    for name, got in times.items():
+        done = [t for t in got if t is not None]
+        rate = f"{counts[name] / statistics.median(done):.0f}" if done else "failed"
+        print(f"| {name} | {counts[name]} | {median_range(done, '.2f')} | {rate} |")
+    # other's images/s over base's, of the same images: base's time over other's, taken per round
+    ratios = {
+        "pipeline / naive (target >= 3x)": ("naive", "pipeline"),
+        "pipeline / naive, no augmentation": ("naive, no augmentation", "pipeline, no augmentation"),
+        "augmentation only, RandomAffine / one layer per transform": (
+            "augmentation only, one layer per transform",
+            "augmentation only",
+        ),
+        "train folder / train preloaded (target >= 90%)": ("train preloaded", "train folder"),
+        "train streamed / train preloaded (target >= 90%)": ("train preloaded", "train streamed"),
+    }
+    print("\n| images/s ratio, per round | median (min–max) |\n| --- | --- |")
+    for label, (base, other) in ratios.items():
+        fmt = ".1%" if "train" in label else ".2f"
+        print(f"| {label} | {median_range(paired_ratios(times[base], times[other]), fmt)} |")
 
 
 if __name__ == "__main__":
