@@ -19,6 +19,7 @@ import datetime
 import functools
 import hashlib
 import importlib.util
+import inspect
 import logging
 import os
 import shutil
@@ -164,7 +165,8 @@ def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
     engine: dict[str, Any] = (
         {"connect_args": {"timeout": 60}}  # workers wait on SQLite's lock
         if url.startswith("sqlite")
-        else {"pool_pre_ping": True}  # a server restart leaves dead connections in the pool
+        # a server restart leaves dead connections in the pool; an unanswered connect is a lost database too
+        else {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10} if url.startswith("postgres") else {}}
     )
     url_with_driver = driver_url(url)
     retry = _Retry(shown_url(url), grace_s)
@@ -210,14 +212,15 @@ class _Retry:
                 if not _connection_lost(err):
                     raise
                 reason = _first_line(err.__cause__ if err.__cause__ is not None else err)
-                if time.monotonic() + pause > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     self.gave_up = (
                         f"sweep.storage={self.shown_url}: the database stayed unreachable for "
                         f"{self.patience_s:g} s (sweep.heartbeat_grace_s): {reason}"
                     )
                     raise StorageUnreachable(self.gave_up) from None
-                log.warning("the database is unreachable (%s); trying again in %g s", reason, pause)
-                time.sleep(pause)
+                log.warning("the database is unreachable (%s); trying again in %.3g s", reason, min(pause, left))
+                time.sleep(min(pause, left))
                 pause = min(2 * pause, 8.0)
 
 
@@ -250,7 +253,13 @@ def _storage_class() -> type:
         self.retry = retry  # first: the constructor connects, and may call public methods
         retry.call(base.__init__, self, *args, **kwargs)
 
-    methods = {name: patient(m) for name, m in vars(base).items() if callable(m) and not name.startswith("_")}
+    # the public methods, and the private ones through which Optuna's cache in front of the storage reads and writes
+    cached = ("_create_new_trial", "_get_best_trial_id", "_get_stale_trial_ids", "_get_trials", "_set_trial_param")
+    methods = {
+        name: patient(m)
+        for name, m in vars(base).items()
+        if inspect.isfunction(m) and (not name.startswith("_") or name in cached)
+    }
     return type("PatientRDBStorage", (base,), {**methods, "__init__": __init__})
 
 
@@ -311,13 +320,14 @@ def fail_dead_trials(study: Any) -> list[int]:
     from optuna.trial import TrialState
 
     host = socket.gethostname()
+    backend = getattr(study._storage, "_backend", study._storage)  # behind Optuna's cache
+    grace = getattr(backend, "grace_period", None) or GRACE_S
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if "worker" in trial.user_attrs:
             worker_host, _, pid = str(trial.user_attrs["worker"]).rpartition(":")
             dead = worker_host == host and pid.isdigit() and not _alive(int(pid))
         else:  # Optuna stores the start as naive local time
-            grace = getattr(study._storage, "grace_period", None) or GRACE_S
             dead = (datetime.datetime.now() - trial.datetime_start).total_seconds() > grace
         if dead and fail_and_requeue(study, trial._trial_id):
             failed.append(trial.number)
