@@ -96,6 +96,20 @@ def storage(server: Server, request: pytest.FixtureRequest) -> str:
     return server.new_database(request.node.name.replace("[", "_").rstrip("]").lower())
 
 
+@pytest.fixture(autouse=True)
+def no_worker_left() -> Iterator[None]:
+    """A failing test leaves no worker (nor, through their lifeline, trial) running."""
+    yield
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    STARTED.clear()
+
+
+STARTED: list[subprocess.Popen[str]] = []
+
+
 def worker(storage: str, tmp_path: Path, *overrides: str) -> subprocess.Popen[str]:
     """One ``dltool sweep`` process on study ``s`` of ``storage`` (more overrides last)."""
     command = [
@@ -108,9 +122,11 @@ def worker(storage: str, tmp_path: Path, *overrides: str) -> subprocess.Popen[st
         "trainer.epochs=2",
         *overrides,
     ]
-    return subprocess.Popen(
+    process = subprocess.Popen(
         command, cwd=tmp_path, env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    STARTED.append(process)
+    return process
 
 
 def wait_for(pattern: str, root: Path, timeout: float = 120) -> Path:

@@ -169,7 +169,8 @@ class SweepRunner:
         if (run_dir / ".hydra" / "config.yaml").is_file():
             # a retry: the attempt that died saved its config there; go on from its last complete epoch
             return [sys.executable, "-m", "dltool", "train", f"resume={run_dir}"]
-        if "failed_trial" in trial.system_attrs:  # its directory is on another machine's disk, not a shared one
+        if "failed_trial" in self.study._storage.get_trial(trial._trial_id).system_attrs:
+            # a retry, but the attempt that died left nothing here (its directory is on another machine's disk)
             log.info("trial %d: no earlier attempt in %s; it starts over from epoch 1", trial.number, run_dir)
         callbacks = list(self.plan.custom_callbacks)
         if self.settings.pruner != "none":
