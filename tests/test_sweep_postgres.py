@@ -78,14 +78,15 @@ def server() -> Iterator[Server]:
     if bindir is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql")
     root = Path(tempfile.mkdtemp(prefix="dltool-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
     try:
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
         pg = Server(bindir, root)
         pg.start()
     except (OSError, subprocess.CalledProcessError, LookupError) as err:
         shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"cannot start a PostgreSQL server: {err}")
+        why = (getattr(err, "stderr", None) or b"").decode(errors="replace").strip().splitlines()
+        pytest.skip(f"cannot start a PostgreSQL server: {why[-1] if why else err}")
     yield pg
     pg.stop()
     shutil.rmtree(root, ignore_errors=True)
