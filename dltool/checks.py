@@ -31,7 +31,8 @@ DISTRIBUTIONS = {
     "torch": ("torch",),
 }
 
-#: Optional packages no extra installs, that a feature needs: sweep.storage=postgresql://... needs a driver.
+#: Drivers a feature needs, however installed: sweep.storage=postgresql://... takes psycopg 3 (dltool[postgres])
+#: or psycopg2.
 DRIVERS = {"postgres": ("psycopg2", "psycopg2-binary", "psycopg")}
 
 

@@ -172,14 +172,13 @@ def test_trials_of_a_dead_process_are_queued_again(tmp_path: Path) -> None:
     assert study.ask(space).number == 2  # the next ask runs it, with the same parameters
 
 
-def test_a_trial_its_process_never_claimed_is_queued_again_after_the_grace_period(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_trial_its_process_never_claimed_is_queued_again_after_the_grace_period(tmp_path: Path) -> None:
     # a sweep killed between study.ask and the trial's first heartbeat and ``worker``: no owner to check
-    study = optuna.create_study(storage=studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}"), study_name="s")
+    storage = studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}", grace_s=1)  # sweep.heartbeat_grace_s
+    study = optuna.create_study(storage=storage, study_name="s")
     orphan = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     assert studies.fail_dead_trials(study) == []  # it may be a live worker's that is about to claim it
-    monkeypatch.setattr(studies, "GRACE_S", 0)
+    time.sleep(1.1)
     assert studies.fail_dead_trials(study) == [0]
     assert [t.state.name for t in study.get_trials()] == ["FAIL", "WAITING"]
     assert study.get_trials()[1].params == orphan.params
@@ -449,3 +448,47 @@ def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width
     assert why in printed and why in (sweep_dir / "sweep.log").read_text()
     assert (sweep_dir / "optimization_history.png").exists() and not (sweep_dir / "param_importances.png").exists()
+
+
+def test_postgresql_urls_name_the_installed_driver_or_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed = {"psycopg"}
+    monkeypatch.setattr(studies.importlib.util, "find_spec", lambda name: object() if name in installed else None)
+    assert studies.driver_url("postgresql://me@db/s") == "postgresql+psycopg://me@db/s"
+    installed.add("psycopg2")
+    assert studies.driver_url("postgresql://me@db/s") == "postgresql+psycopg2://me@db/s"
+    assert studies.driver_url("sqlite:///x.db") == "sqlite:///x.db"
+    installed.clear()
+    with pytest.raises(
+        ConfigError, match=r"sweep.storage=postgresql://me:\*\*\*@db/s: .*pip install 'dltool\[postgres\]'"
+    ):
+        studies.driver_url("postgresql://me:secret@db/s")
+
+
+def test_storage_calls_wait_out_a_lost_database_then_give_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    monkeypatch.setattr(studies.time, "sleep", lambda s: None)
+    lost = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    outcomes: list[Exception | str] = [lost, optuna.exceptions.StorageInternalError("commit"), "told"]
+    outcomes[1].__cause__ = lost  # how Optuna reports a connection lost inside a session
+
+    def flaky() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    retry = studies._Retry("postgresql://db/s", patience_s=5)
+    assert retry.call(flaky) == "told" and not outcomes  # a short outage: the call goes through
+    with pytest.raises(ValueError):
+        retry.call(lambda: int("x"))  # other errors are not retried
+
+    def down() -> None:
+        raise lost
+
+    clock = iter(range(100))
+    monkeypatch.setattr(studies.time, "monotonic", lambda: next(clock))
+    with pytest.raises(studies.StorageUnreachable, match=r"unreachable for 5 s \(sweep.heartbeat_grace_s\)"):
+        retry.call(down)
+    with pytest.raises(studies.StorageUnreachable):  # from now on at once, even if it came back
+        retry.call(lambda: "told")

@@ -827,6 +827,9 @@ class SweepConfig:
     study_name: str | None = opt(None, "study name in the storage (null: from the sweep directory)")
     resume: str | None = opt(None, "a sweep directory to continue")
     max_failures: int = opt(3, "stop after this many failed trials in a row", gt=0)
+    heartbeat_grace_s: int = opt(
+        60, "a trial silent this long lost its worker (run again); a worker waits this long on a lost database", gt=0
+    )
 
 
 # ------------------------------------------------------------------------- registry

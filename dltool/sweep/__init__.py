@@ -43,7 +43,7 @@ def run_sweep(argv: list[str]) -> int:
     def make_sampler(seed: int) -> Any:
         return study.make_sampler(settings.sampler, seed, grid, len(plan.space), len(plan.metrics) > 1)
 
-    storage = study.make_storage(plan.storage)
+    storage = study.make_storage(plan.storage, settings.heartbeat_grace_s)
     the_study, created = study.open_study(
         storage,
         plan.study_name,
@@ -53,9 +53,17 @@ def run_sweep(argv: list[str]) -> int:
         settings.seed,
     )
     revived = study.fail_dead_trials(the_study)
+    finished = len(the_study.get_trials(deepcopy=False, states=study.finished_states()))
+    if finished >= n_trials:  # a worker that came late: the others did the work
+        console.print(
+            f"study {plan.study_name} ({study.shown_url(plan.storage)}) already holds {finished} finished trials "
+            f"(sweep.n_trials={n_trials}): nothing to run",
+            highlight=False,
+        )
+        return 0
     console.print(
         f"[bold]sweep[/] {plan.sweep_dir}  study [bold]{plan.study_name}[/] "
-        f"({'new' if created else 'joined'}, {plan.storage})  {settings.sampler} sampler, "
+        f"({'new' if created else 'joined'}, {study.shown_url(plan.storage)})  {settings.sampler} sampler, "
         f"{settings.pruner} pruner, {n_trials} trials, {settings.n_jobs} at once"
         + (f"; trials {revived} were interrupted and run again" if revived else ""),
         highlight=False,

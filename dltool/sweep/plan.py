@@ -29,7 +29,14 @@ from dltool.errors import ConfigError, did_you_mean
 from dltool.sweep.space import Param, from_override, parse_space
 
 PLAN_FILE = "sweep.yaml"
-RESUMABLE = ("sweep.n_trials", "sweep.n_jobs", "sweep.timeout", "sweep.max_failures", "sweep.gpus_per_trial")
+RESUMABLE = (
+    "sweep.n_trials",
+    "sweep.n_jobs",
+    "sweep.timeout",
+    "sweep.max_failures",
+    "sweep.gpus_per_trial",
+    "sweep.heartbeat_grace_s",
+)
 METRIC = re.compile(r"^(best_val_\w+|test_\w+|params\.(total|trainable)|epochs_run|train_time_s|samples_per_s)$")
 METRIC_EXAMPLES = ("best_val_accuracy", "best_val_loss", "test_accuracy", "test_loss", "params.total", "train_time_s")
 

@@ -5,7 +5,7 @@
 stops training when the pruner says so, leaving ``pruned_at_epoch`` on the trial for the sweep.
 
 Example (what the sweep passes to a trial):
-    >>> spec = reporter_spec("sqlite:////tmp/s/study.db", "s", 3, "val_accuracy", "hyperband", 10)
+    >>> spec = reporter_spec("sqlite:////tmp/s/study.db", "s", 3, "val_accuracy", "hyperband", 10, 60)
     >>> spec["_target_"], spec["trial_number"]
     ('dltool.sweep.pruning.OptunaReporter', 3)
 """
@@ -18,11 +18,15 @@ from typing import Any
 
 import keras
 
+from dltool.sweep.study import GRACE_S, make_pruner, make_storage
+
 log = logging.getLogger("dltool")
 
 
-def reporter_spec(storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int) -> dict:
-    """The ``callbacks.custom`` entry of one trial."""
+def reporter_spec(
+    storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int, grace_s: int
+) -> dict:
+    """The ``callbacks.custom`` entry of one trial (``grace_s``: how long it waits out a lost database)."""
     return {
         "_target_": f"{__name__}.OptunaReporter",
         "storage": storage,
@@ -31,6 +35,7 @@ def reporter_spec(storage: str, study_name: str, trial_number: int, monitor: str
         "monitor": monitor,
         "pruner": pruner,
         "epochs": epochs,
+        "grace_s": grace_s,
     }
 
 
@@ -51,14 +56,23 @@ def attempt_id(study: Any, trial_number: int) -> int:
 class OptunaReporter(keras.callbacks.Callback):
     """Report ``monitor`` to trial ``trial_number`` each epoch; stop training when the pruner says so."""
 
-    def __init__(self, storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int):
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        trial_number: int,
+        monitor: str,
+        pruner: str,
+        epochs: int,
+        grace_s: int = GRACE_S,
+    ):
         super().__init__()
         import optuna
 
-        from dltool.sweep.study import make_pruner
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.load_study(study_name=study_name, storage=storage, pruner=make_pruner(pruner, epochs))
+        study = optuna.load_study(
+            study_name=study_name, storage=make_storage(storage, grace_s), pruner=make_pruner(pruner, epochs)
+        )
         self.trial = optuna.trial.Trial(study, attempt_id(study, trial_number))  # driven from this process
         self.monitor = monitor
         self.pruned_at: int | None = None

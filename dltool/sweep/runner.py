@@ -81,6 +81,7 @@ class SweepRunner:
         self.gpus = studies.visible_gpus()
         self.lock = threading.Lock()
         self.stop_reason: str | None = None
+        self.error: BaseException | None = None  # what ended a worker thread: raised by run()
         self.failures_in_a_row = 0
         self.started = time.monotonic()
         self.running: dict[int, subprocess.Popen] = {}  # trial id -> process
@@ -107,8 +108,18 @@ class SweepRunner:
         except KeyboardInterrupt:
             self._interrupt()
             raise
+        if self.error is not None:
+            raise self.error
 
     def _worker(self, devices: str | None) -> None:
+        try:
+            self._trials(devices)
+        except Exception as err:  # e.g. the database stayed away: the other threads stop too, run() raises it
+            with self.lock:
+                self.error = self.error or err
+                self.stop_reason = self.stop_reason or "error"
+
+    def _trials(self, devices: str | None) -> None:
         while True:
             step = self._next_step()
             if step == "stop":
@@ -158,6 +169,9 @@ class SweepRunner:
         if (run_dir / ".hydra" / "config.yaml").is_file():
             # a retry: the attempt that died saved its config there; go on from its last complete epoch
             return [sys.executable, "-m", "dltool", "train", f"resume={run_dir}"]
+        if "failed_trial" in self.study._storage.get_trial(trial._trial_id).system_attrs:
+            # a retry, but the attempt that died left nothing here (its directory is on another machine's disk)
+            log.info("trial %d: no earlier attempt in %s; it starts over from epoch 1", trial.number, run_dir)
         callbacks = list(self.plan.custom_callbacks)
         if self.settings.pruner != "none":
             from dltool.sweep.pruning import reporter_spec
@@ -170,6 +184,7 @@ class SweepRunner:
                     str(self.plan.monitor),
                     self.settings.pruner,
                     self.plan.epochs,
+                    self.settings.heartbeat_grace_s,
                 )
             )
         extra = [f"callbacks.custom={hydra_literal(callbacks)}"] if callbacks != self.plan.custom_callbacks else []
@@ -211,7 +226,7 @@ class SweepRunner:
                 self.running[trial._trial_id] = process
             while True:
                 try:
-                    process.wait(timeout=studies.HEARTBEAT_S)
+                    process.wait(timeout=self.study._storage.get_heartbeat_interval())
                     break
                 except subprocess.TimeoutExpired:
                     self.study._storage.record_heartbeat(trial._trial_id)

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
+import importlib.util
+import inspect
+import logging
 import os
 import shutil
 import signal
@@ -28,10 +32,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dltool.errors import ConfigError
+from dltool.errors import ConfigError, JobFailed
 
-HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often
-GRACE_S = 60  # a trial without a heartbeat for this long belongs to a dead process (another machine)
+log = logging.getLogger("dltool.sweep")
+
+HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often (more often under a short grace)
+GRACE_S = 60  # default sweep.heartbeat_grace_s: a trial without a heartbeat this long has lost its process
 MAX_RETRIES = 3  # a trial whose process died is run again at most this many times
 FINISHED = ("COMPLETE", "PRUNED")
 
@@ -100,33 +106,161 @@ def _optuna() -> Any:
     return optuna
 
 
-def make_storage(url: str) -> Any:
-    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again."""
-    import optuna
-    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+class StorageUnreachable(JobFailed):
+    """The study's database stayed out of reach for the whole grace period (exit 1)."""
 
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}  # workers wait on SQLite's lock
+
+def heartbeat_interval(grace_s: int) -> int:
+    """Seconds between a running trial's heartbeats: several fit in the grace period.
+
+    >>> heartbeat_interval(60), heartbeat_interval(6), heartbeat_interval(1)
+    (10, 2, 1)
+    """
+    return max(1, min(HEARTBEAT_S, grace_s // 3))
+
+
+def driver_url(url: str) -> str:
+    """``url`` with the PostgreSQL driver that is installed: psycopg 3 unless psycopg2 is there.
+
+    SQLAlchemy's plain ``postgresql://`` means psycopg2 in SQLAlchemy 2.0 and psycopg 3 in 2.1;
+    ``dltool[postgres]`` installs psycopg 3, so the plain form is pinned to it when psycopg2 is absent.
+    """
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        return url
+    if scheme in ("postgresql", "postgres"):
+        scheme = "postgresql+psycopg2" if importlib.util.find_spec("psycopg2") else "postgresql+psycopg"
+    if not importlib.util.find_spec(scheme.rpartition("+")[2]):
+        raise ConfigError(
+            f"sweep.storage={shown_url(url)}: no PostgreSQL driver; install it with pip install 'dltool[postgres]'"
+        )
+    return f"{scheme}{sep}{rest}"
+
+
+def shown_url(url: str) -> str:
+    """``url`` without its password, fit to print and log.
+
+    >>> shown_url("postgresql://me:secret@db:5432/s")
+    'postgresql://me:***@db:5432/s'
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
+    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again.
+
+    Each of its calls rides out the database going away for up to ``grace_s`` seconds (a
+    restart, a network blip), retrying with a growing pause; then it raises
+    :class:`StorageUnreachable`, and so does every later call, at once.
+    """
+    import optuna
+    from sqlalchemy.exc import ArgumentError, IntegrityError
+
+    engine: dict[str, Any] = (
+        {"connect_args": {"timeout": 60}}  # workers wait on SQLite's lock
+        if url.startswith("sqlite")
+        # a server restart leaves dead connections in the pool; an unanswered connect is a lost database too
+        else {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10} if url.startswith("postgres") else {}}
+    )
+    url_with_driver = driver_url(url)
+    retry = _Retry(shown_url(url), grace_s)
     for attempt in range(3):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             try:
-                return optuna.storages.RDBStorage(
-                    url,
+                return _storage_class()(
+                    url_with_driver,
+                    retry=retry,
                     engine_kwargs=engine,
-                    heartbeat_interval=HEARTBEAT_S,
-                    grace_period=GRACE_S,
+                    heartbeat_interval=heartbeat_interval(grace_s),
+                    grace_period=grace_s,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                         max_retry=MAX_RETRIES
                     ),
                 )
             except (ArgumentError, ImportError, ModuleNotFoundError) as err:
-                raise ConfigError(f"sweep.storage={url}: not a usable SQLAlchemy URL ({err})") from None
-            except (IntegrityError, OperationalError):
+                raise ConfigError(f"sweep.storage={shown_url(url)}: not a usable SQLAlchemy URL ({err})") from None
+            except IntegrityError:
                 # two workers creating the same new database at once: the other one's tables are there now
                 if attempt == 2:
                     raise
                 time.sleep(1 + attempt)
     raise AssertionError("unreachable")
+
+
+class _Retry:
+    """Calls that wait out a lost database connection: pauses of 0.5, 1, 2 ... 8 s, ``patience_s`` in all."""
+
+    def __init__(self, shown_url: str, patience_s: float) -> None:
+        self.shown_url, self.patience_s = shown_url, patience_s
+        self.gave_up: str | None = None  # why, once the patience ran out: later calls fail at once
+
+    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        deadline, pause = time.monotonic() + self.patience_s, 0.5
+        while True:
+            if self.gave_up:
+                raise StorageUnreachable(self.gave_up)
+            try:
+                return function(*args, **kwargs)
+            except Exception as err:
+                if not _connection_lost(err):
+                    raise
+                reason = _first_line(err.__cause__ if err.__cause__ is not None else err)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.gave_up = (
+                        f"sweep.storage={self.shown_url}: the database stayed unreachable for "
+                        f"{self.patience_s:g} s (sweep.heartbeat_grace_s): {reason}"
+                    )
+                    raise StorageUnreachable(self.gave_up) from None
+                log.warning("the database is unreachable (%s); trying again in %.3g s", reason, min(pause, left))
+                time.sleep(min(pause, left))
+                pause = min(2 * pause, 8.0)
+
+
+def _connection_lost(err: BaseException) -> bool:
+    """Whether ``err`` (or the SQLAlchemy error Optuna wrapped in it) is a failed or broken connection."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return any(isinstance(e, OperationalError | InterfaceError) for e in (err, err.__cause__))
+
+
+def _first_line(err: BaseException) -> str:
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+@functools.cache
+def _storage_class() -> type:
+    """Optuna's RDB storage whose every public method goes through the storage's :class:`_Retry`."""
+    import optuna
+
+    base = optuna.storages.RDBStorage
+
+    def patient(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return self.retry.call(method, self, *args, **kwargs)
+
+        return call
+
+    def __init__(self: Any, *args: Any, retry: _Retry, **kwargs: Any) -> None:
+        self.retry = retry  # first: the constructor connects, and may call public methods
+        retry.call(base.__init__, self, *args, **kwargs)
+
+    # the public methods, and the private ones through which Optuna's cache in front of the storage reads and writes
+    cached = ("_create_new_trial", "_get_best_trial_id", "_get_stale_trial_ids", "_get_trials", "_set_trial_param")
+    methods = {
+        name: patient(m)
+        for name, m in vars(base).items()
+        if inspect.isfunction(m) and (not name.startswith("_") or name in cached)
+    }
+    return type("PatientRDBStorage", (base,), {**methods, "__init__": __init__})
 
 
 def worker_identity() -> str:
@@ -167,6 +301,13 @@ def open_study(
     return study, False
 
 
+def finished_states() -> tuple[Any, ...]:
+    """The Optuna states of :data:`FINISHED` trials (what ``sweep.n_trials`` counts)."""
+    from optuna.trial import TrialState
+
+    return tuple(TrialState[name] for name in FINISHED)
+
+
 def fail_dead_trials(study: Any) -> list[int]:
     """Fail the RUNNING trials whose process is gone, queueing each again; return their numbers.
 
@@ -179,13 +320,15 @@ def fail_dead_trials(study: Any) -> list[int]:
     from optuna.trial import TrialState
 
     host = socket.gethostname()
+    backend = getattr(study._storage, "_backend", study._storage)  # behind Optuna's cache
+    grace = getattr(backend, "grace_period", None) or GRACE_S
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if "worker" in trial.user_attrs:
             worker_host, _, pid = str(trial.user_attrs["worker"]).rpartition(":")
             dead = worker_host == host and pid.isdigit() and not _alive(int(pid))
         else:  # Optuna stores the start as naive local time
-            dead = (datetime.datetime.now() - trial.datetime_start).total_seconds() > GRACE_S
+            dead = (datetime.datetime.now() - trial.datetime_start).total_seconds() > grace
         if dead and fail_and_requeue(study, trial._trial_id):
             failed.append(trial.number)
     optuna.storages.fail_stale_trials(study)
