@@ -213,3 +213,16 @@ def test_the_fault_hook_is_inert_unless_named(tmp_path: Path) -> None:
     code = "from dltool.faults import fault_point; fault_point('step'); fault_point('step'); print('alive')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == -signal.SIGKILL and not done.stdout
+
+
+def test_a_resumed_run_shows_each_epoch_once_in_tensorboard(tmp_path: Path) -> None:
+    """Killed as epoch 2's backup commits, after TensorBoard has written epoch 2: the resume trains epoch 2
+    again, and TensorBoard reads one point per epoch (Keras counts its steps from 0)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    pair = kill_and_resume(tmp_path / "tb", "state.json:2", ("callbacks.tensorboard.enabled=true",))
+    assert pair.killed.returncode == -signal.SIGKILL and pair.left == (2, 1)
+    assert pair.resumed.returncode == 0, pair.resumed.stdout + pair.resumed.stderr
+    for split in ("train", "validation"):
+        events = EventAccumulator(str(pair.run_dir / "tensorboard" / split)).Reload()
+        assert [e.step for e in events.Tensors("epoch_loss")] == list(range(EPOCHS)), split
