@@ -1,4 +1,4 @@
-"""Errors the CLI turns into one line and an exit code (DESIGN §1, §4)."""
+"""Errors the CLI turns into one line and an exit code."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Format of the page (what this file parses)
 ------------------------------------------
-``## N. Title`` opens the section of row N of the course's technique list (``ROWS`` below, a copy
-of TECHNIQUES.md's table). In a section:
+``## N. Title`` opens the section of row N of the course's technique list (``ROWS`` below).
+In a section:
 
 - a fenced block whose info string is ``bash cookbook`` holds the commands, one ``dltool ...`` per
   line (``\\`` continues a line, ``# ...`` is a comment; a trailing ``# exit N`` is the exit code
@@ -63,7 +63,7 @@ FULL = os.environ.get("DLTOOL_COOKBOOK") == "full"
 SHRINK = {"trainer.epochs": "2", "data.max_samples": "64"}
 SWEEP_SHRINK = {"sweep.n_trials": "2"}
 
-# TECHNIQUES.md's table (the course's techniques), copied: the page's section numbers are these rows.
+# The course's techniques: the page's section numbers are these rows.
 ROWS = {
     1: "Sequential MLP classifier (dense stack, softmax head)",
     2: "Perceptron (no hidden layer) on two Gaussian blobs; confusion matrix",

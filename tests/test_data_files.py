@@ -1,4 +1,4 @@
-"""Your own data (issue 4): image folders, CSV tables, text folders, IMDB; augmentation; data figures.
+"""Your own data: image folders, CSV tables, text folders, IMDB; augmentation; data figures.
 
 The four CLI runs are the issue's bars; everything else runs in-process on tiny generated files.
 """

@@ -1,4 +1,4 @@
-"""End-to-end ``dltool`` runs on small real or generated data: the run directory of DESIGN §3."""
+"""End-to-end ``dltool`` runs on small real or generated data: the whole run directory."""
 
 from __future__ import annotations
 

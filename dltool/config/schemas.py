@@ -178,7 +178,7 @@ class ArchiveConfig(DataConfig):
     root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
 
 
-# ------------------------------------------------------ data: your own files (issue 4)
+# ------------------------------------------------------ data: your own files
 @dataclass
 class ImageFolderConfig(SplitDataConfig):
     """Images in one sub-folder per class (or train/val/test sub-folders of them)."""

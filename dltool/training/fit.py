@@ -31,7 +31,7 @@ def announce_decisions(decisions: list[str]) -> None:
 
 
 def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[str, Any]:
-    """Train as configured and write every artifact of DESIGN §3 except ``.hydra/`` and ``train.log``.
+    """Train as configured and write every artifact of the run directory except ``.hydra/`` and ``train.log``.
 
     Returns the content of ``results.json``. Raises :class:`JobFailed` (after writing results.json
     with status ``failed``) when the loss stops being finite, :class:`Interrupted` (status
