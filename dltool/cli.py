@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from dltool import __version__
-from dltool.errors import ConfigError, DltoolError
+from dltool.errors import ConfigError, DltoolError, first_line
 
 app = typer.Typer(
     name="dltool",
@@ -242,8 +242,8 @@ def _user_errors(debug: bool) -> Iterator[None]:
     except Exception as err:  # a failure nothing foresaw is still one line; --debug shows where it came from
         if debug or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        message = next((line for line in str(err).splitlines() if line.strip()), "")
-        typer.secho(f"error: {type(err).__name__}: {message} (--debug shows the traceback)", fg="red", err=True)
+        message = f"{type(err).__name__}: {first_line(err)}" if str(err).strip() else type(err).__name__
+        typer.secho(f"error: {message} (--debug shows the traceback)", fg="red", err=True)
         raise typer.Exit(1) from None
 
 

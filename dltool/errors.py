@@ -38,3 +38,14 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]}?)" if matches else ""
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-blank line of an exception's message (libraries' errors span several), else its type.
+
+    >>> first_line(ValueError("\\n  bad value\\nmore detail"))
+    'bad value'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)

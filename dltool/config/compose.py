@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from dltool.errors import ConfigError, did_you_mean
+from dltool.errors import ConfigError, did_you_mean, first_line
 
 PRIMARY_CONFIG = "config"
 GROUPS = ("data", "model", "optimizer", "regularization", "callbacks", "trainer", "logger", "sweep", "experiment")
@@ -195,7 +195,7 @@ def compose(
     except MissingConfigException as err:
         raise ConfigError(_missing_message(err, config_name)) from None
     except OverrideParseException as err:
-        raise ConfigError(f"cannot parse the override: {_first_line(err)}") from None
+        raise ConfigError(f"cannot parse the override: {first_line(err)}") from None
     except ConfigCompositionException as err:
         raise ConfigError(_composition_message(err, overrides, config_name, config_dirs, config_path)) from None
     finally:
@@ -215,7 +215,7 @@ def expand_sweeps(overrides: list[str], multirun: bool = True) -> list[list[str]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as err:
-        raise ConfigError(f"cannot parse the override: {_first_line(err)}") from None
+        raise ConfigError(f"cannot parse the override: {first_line(err)}") from None
     values: list[list[str]] = []
     for override in parsed:
         if override.is_sweep_override() and not multirun:
@@ -247,7 +247,7 @@ def _missing_message(err: Exception, config_name: str) -> str:
             f"{group}={choice}: no such {group} option{did_you_mean(choice, options)}; "
             f"choices: {', '.join(sorted(options))}"
         )
-    return f"config '{missing or config_name}' not found: {_first_line(err)}"
+    return f"config '{missing or config_name}' not found: {first_line(err)}"
 
 
 def _composition_message(
@@ -272,8 +272,8 @@ def _composition_message(
             base = None
         return _unknown_key_message(key, _override_value(overrides, key), base)
     if "Ambiguous value" in text:
-        return f"{_first_line(err)}: add -m (--multirun) to sweep over the values, or write a list as [a,b]"
-    return _first_line(err)
+        return f"{first_line(err)}: add -m (--multirun) to sweep over the values, or write a list as [a,b]"
+    return first_line(err)
 
 
 def _override_key(override: str) -> str:
@@ -320,7 +320,3 @@ def _dotted_keys(node: DictConfig, prefix: str = "") -> list[str]:
         if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
             keys.extend(_dotted_keys(child, dotted + "."))
     return keys
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from dltool.config import schemas
-from dltool.errors import ConfigError, did_you_mean
+from dltool.errors import ConfigError, did_you_mean, first_line
 
 _BOUNDS = {
     "ge": (">=", lambda v, b: v >= b),
@@ -129,7 +129,7 @@ def find_targets(cfg: DictConfig) -> Iterator[tuple[str, Any]]:
             node = cfg[top]
             plain = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
         except OmegaConfBaseException as err:  # e.g. an interpolation that does not resolve
-            raise ConfigError(f"{top}: {_first_line(err)}") from None
+            raise ConfigError(f"{top}: {first_line(err)}") from None
         yield from _targets(plain, str(top))
 
 
@@ -167,7 +167,7 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
     try:
         raw = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as err:
-        raise ConfigError(f"{group}: {_first_line(err)}") from None
+        raise ConfigError(f"{group}: {first_line(err)}") from None
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
         typed = OmegaConf.to_object(merged)
@@ -327,7 +327,7 @@ def _import(key: str, target: Any) -> Any:
     try:
         return get_object(str(target))
     except Exception as err:  # ImportError, AttributeError, ValueError from Hydra's resolver
-        reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), _first_line(err))
+        reason = next((line.strip() for line in str(err).splitlines() if "Error(" in line), first_line(err))
         raise ConfigError(f"{key}._target_={target}: cannot be imported ({reason})") from None
     finally:
         hydra_log.disabled = False
@@ -371,7 +371,7 @@ def _type_message(group: str, schema: type, err: ValidationError) -> str:
     expected = _field_type(schema, key.split("."))
     names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
     want = names.get(typing.get_args(expected)[0] if typing.get_origin(expected) is typing.Union else expected)
-    shown = f"expected {want}" if want else _first_line(err)
+    shown = f"expected {want}" if want else first_line(err)
     return f"{group}.{key}={err.value if hasattr(err, 'value') else '?'}: {shown}".replace("=None:", ":")
 
 
@@ -387,7 +387,3 @@ def _field_type(schema: Any, path: list[str]) -> Any:
         if typing.get_origin(current) is list:
             current = typing.get_args(current)[0]
     return current
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

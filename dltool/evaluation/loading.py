@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from dltool.config import RunConfig, compose, validate
 from dltool.config.compose import GROUPS
 from dltool.config.validate import validate_node
-from dltool.errors import ConfigError, did_you_mean
+from dltool.errors import ConfigError, did_you_mean, first_line
 
 _OVERRIDE = re.compile(r"^\+{0,2}([A-Za-z_][\w.]*)=(.*)$")
 
@@ -138,7 +138,7 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
     try:
         cfg = OmegaConf.load(saved)
     except Exception as err:  # YAML's errors span several lines: the first names the problem
-        raise ConfigError(f"{saved}: not a readable config ({_first_line(err)})") from None
+        raise ConfigError(f"{saved}: not a readable config ({first_line(err)})") from None
     if not isinstance(cfg, DictConfig):
         raise ConfigError(f"{saved}: not a readable config (expected a mapping of groups)")
     if "data" in groups:
@@ -146,7 +146,7 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
     try:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(keys))
     except Exception as err:  # OmegaConf's grammar errors name the value
-        raise ConfigError(f"cannot apply {' '.join(keys)}: {_first_line(err)}") from None
+        raise ConfigError(f"cannot apply {' '.join(keys)}: {first_line(err)}") from None
     run = validate(cfg)
     if run.model.name == "gan":  # its checkpoint is a generator: there are no labels to score or predict
         raise ConfigError(
@@ -154,10 +154,6 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             f"{target.checkpoint} and its generated images are in samples/"
         )
     return cfg, run
-
-
-def _first_line(err: BaseException) -> str:
-    return next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def require_single_io(model: Any, command: str, label: str) -> None:

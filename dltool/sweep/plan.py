@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 from dltool.config import HydraArgs, compose, validate, validate_sweep
 from dltool.config.compose import unique_run_dir
 from dltool.config.schemas import SweepConfig
-from dltool.errors import ConfigError, did_you_mean
+from dltool.errors import ConfigError, did_you_mean, first_line
 from dltool.sweep.space import Param, from_override, parse_space
 
 PLAN_FILE = "sweep.yaml"
@@ -141,14 +141,13 @@ def _split(overrides: list[str]) -> tuple[list[str], dict[str, Param], list[str]
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    from dltool.config.compose import _first_line
 
     settings, space, fixed = [], {}, []
     for line in overrides:
         try:
             (override,) = OverridesParser.create().parse_overrides([line])
         except OverrideParseException as err:
-            raise ConfigError(f"cannot parse the override {line}: {_first_line(err)}") from None
+            raise ConfigError(f"cannot parse the override {line}: {first_line(err)}") from None
         key = override.key_or_group
         if key == "sweep" or key.startswith("sweep."):
             settings.append(line)

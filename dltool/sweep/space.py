@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dltool.config.compose import _first_line
-from dltool.errors import ConfigError
+from dltool.errors import ConfigError, first_line
 
 SYNTAX = "choice(a,b,...), range(start,stop,step=s), interval(low,high), int(interval(...)), tag(log,interval(...))"
 
@@ -81,7 +80,7 @@ def parse_param(key: str, expression: Any) -> Param:
     try:
         (override,) = OverridesParser.create().parse_overrides([f"{key}={text}"])
     except OverrideParseException as err:
-        raise ConfigError(f"sweep parameter {key}={text}: cannot parse ({_first_line(err)}); use {SYNTAX}") from None
+        raise ConfigError(f"sweep parameter {key}={text}: cannot parse ({first_line(err)}); use {SYNTAX}") from None
     if override.is_delete() or override.is_add() or override.is_force_add():
         raise ConfigError(f"sweep parameter {key}: searched keys are plain keys (no +, ++ or ~ prefix)")
     if not override.is_sweep_override():

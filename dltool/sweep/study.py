@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dltool.errors import ConfigError, JobFailed
+from dltool.errors import ConfigError, JobFailed, first_line
 
 log = logging.getLogger("dltool.sweep")
 
@@ -211,7 +211,7 @@ class _Retry:
             except Exception as err:
                 if not _connection_lost(err):
                     raise
-                reason = _first_line(err.__cause__ if err.__cause__ is not None else err)
+                reason = first_line(err.__cause__ if err.__cause__ is not None else err)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self.gave_up = (
@@ -229,10 +229,6 @@ def _connection_lost(err: BaseException) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     return any(isinstance(e, OperationalError | InterfaceError) for e in (err, err.__cause__))
-
-
-def _first_line(err: BaseException) -> str:
-    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 @functools.cache
