@@ -141,7 +141,6 @@ def _split(overrides: list[str]) -> tuple[list[str], dict[str, Param], list[str]
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-
     settings, space, fixed = [], {}, []
     for line in overrides:
         try:
