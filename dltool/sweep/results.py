@@ -24,6 +24,7 @@ from rich.table import Table
 
 from dltool.sweep.plan import SweepPlan
 from dltool.sweep.space import format_value, rounded
+from dltool.training.artifacts import write_text
 
 log = logging.getLogger("dltool.sweep")
 RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
@@ -73,7 +74,7 @@ def write_trials_csv(study: Any, plan: SweepPlan, path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
-    _write_text(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
@@ -97,7 +98,7 @@ def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
     )
     # dltool's run-directory naming, inline (unresolved): the file needs no config directory beside it
     hydra = OmegaConf.create({"hydra": OmegaConf.load(builtin_config_dir() / "hydra" / "default.yaml")})
-    _write_text(path, header + OmegaConf.to_yaml(cfg, resolve=True) + OmegaConf.to_yaml(hydra))
+    write_text(path, header + OmegaConf.to_yaml(cfg, resolve=True) + OmegaConf.to_yaml(hydra))
     return trial
 
 
@@ -184,12 +185,6 @@ def _save_figure(fig: Any, path: Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     fig.savefig(tmp, dpi=100, bbox_inches="tight")
     _pyplot().close(fig)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
     os.replace(tmp, path)
 
 

@@ -16,8 +16,8 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import io
 import logging
-import os
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +64,8 @@ def drop_replayed_events(directory: Path, epochs_done: int) -> int:
     from tensorboard.compat.proto import event_pb2
     from tensorboard.summary.writer.record_writer import RecordWriter
 
+    from dltool.training.artifacts import write_bytes
+
     removed = 0
     for path in sorted(directory.rglob("events.out.tfevents.*")) if directory.is_dir() else []:
         first_replayed = epochs_done + (1 if "activations" in path.relative_to(directory).parts else 0)
@@ -76,12 +78,11 @@ def drop_replayed_events(directory: Path, epochs_done: int) -> int:
         if len(kept) == len(records):
             continue
         removed += len(records) - len(kept)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
-            writer = RecordWriter(f)
-            for record in kept:
-                writer.write(record)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        writer = RecordWriter(buffer)
+        for record in kept:
+            writer.write(record)
+        write_bytes(path, buffer.getvalue())
     return removed
 
 
