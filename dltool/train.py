@@ -19,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from dltool.config import builtin_config_dir, register_resolvers, validate
-from dltool.config.compose import GROUPS
+from dltool.config.compose import GROUPS, sweep_values
 from dltool.errors import ConfigError, DltoolError, Interrupted, JobFailed
 from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
@@ -197,19 +197,12 @@ def multirun_jobs(sweep_dir: Path, task_overrides: list[str]) -> list[tuple[Path
     >>> [o for _, o in multirun_jobs(Path("nowhere"), ["model=mlp,cnn", "trainer.epochs=1"])]
     [['model=mlp', 'trainer.epochs=1'], ['model=cnn', 'trainer.epochs=1']]
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(task_overrides)
-    choices = [
-        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_discrete_sweep() else [o.input_line]
-        for o in parsed
-    ]
     found = {
         frozenset(OmegaConf.load(saved)): saved.parent.parent for saved in sweep_dir.glob("*/.hydra/overrides.yaml")
     }
     return [
         (found.get(frozenset(job), sweep_dir / str(number)), list(job))
-        for number, job in enumerate(itertools.product(*choices))
+        for number, job in enumerate(itertools.product(*sweep_values(task_overrides)))
     ]
 
 
@@ -217,8 +210,4 @@ def job_exit_code(run_dir: Path) -> int:
     """A job's exit code from what it left: 0 completed, 130 interrupted, 1 failed, 2 bad input (no directory)."""
     if not run_dir.is_dir():
         return ConfigError.exit_code
-    try:
-        status = json.loads((run_dir / "results.json").read_text()).get("status")
-    except (OSError, ValueError):
-        return JobFailed.exit_code
-    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(status, JobFailed.exit_code)
+    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(_status(run_dir), JobFailed.exit_code)

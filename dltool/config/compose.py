@@ -209,6 +209,22 @@ def expand_sweeps(overrides: list[str], multirun: bool = True) -> list[list[str]
     so every value of a multirun is checked without composing the whole grid. Without ``multirun``
     (no ``-m``), a swept key is a mistake, said in one line.
     """
+    values = sweep_values(overrides, multirun)
+    first = [v[0] for v in values if v]
+    combos = [first]
+    for i, options in enumerate(values):
+        for option in options[1:]:
+            combos.append([option if j == i else v[0] for j, v in enumerate(values) if v])
+    return combos
+
+
+def sweep_values(overrides: list[str], multirun: bool = True) -> list[list[str]]:
+    """Each override as the list of ``key=value`` words it stands for: one for a plain override, one per value
+    of a swept key (``model=mlp,cnn``), none for a continuous range (only a search plugin can sample it).
+
+    >>> sweep_values(["model=mlp,cnn", "trainer.epochs=1"])
+    [['model=mlp', 'model=cnn'], ['trainer.epochs=1']]
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
@@ -223,19 +239,11 @@ def expand_sweeps(overrides: list[str], multirun: bool = True) -> list[list[str]
                 f"{override.input_line}: several values need -m (--multirun) to run one job each; "
                 f"a list is written [a,b], a string with commas quoted: key='a,b'"
             )
-        prefix = override.get_key_element()
         if override.is_discrete_sweep():
-            values.append([f"{prefix}={v}" for v in override.sweep_string_iterator()])
-        elif override.is_sweep_override():
-            values.append([])  # a continuous range: only a search plugin can sample it
+            values.append([f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()])
         else:
-            values.append([override.input_line])
-    first = [v[0] for v in values if v]
-    combos = [first]
-    for i, options in enumerate(values):
-        for option in options[1:]:
-            combos.append([option if j == i else v[0] for j, v in enumerate(values) if v])
-    return combos
+            values.append([] if override.is_sweep_override() else [override.input_line])
+    return values
 
 
 def _missing_message(err: Exception, config_name: str) -> str:
