@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from dltool.config.schemas import ExportConfig
 from dltool.config.validate import check_allowed_targets
 from dltool.errors import ConfigError, JobFailed
-from dltool.evaluation.loading import load_model, locate, parse_overrides, require_single_io, settings
+from dltool.evaluation.loading import (
+    load_model,
+    locate,
+    parse_overrides,
+    require_single_io,
+    saved_config,
+    settings,
+)
 from dltool.rundir import check_creatable
 
 Predictor = Callable[[np.ndarray], np.ndarray]
@@ -115,7 +121,7 @@ def export_run(target_word: str, overrides: list[str], unsafe: bool = False) -> 
     exporter = EXPORTERS[setup.format]
     target = locate(target_word)
     if setup.allowed_targets is not None and target.run_dir is not None:  # the config is not used, yet checked
-        check_allowed_targets(OmegaConf.load(target.run_dir / ".hydra" / "config.yaml"), setup.allowed_targets)
+        check_allowed_targets(saved_config(target.run_dir), setup.allowed_targets)
     out = Path(setup.out) if setup.out else target.home / "export" / exporter.filename
     if out.exists():
         raise ConfigError(f"{out}: already exists; choose another path with out=PATH")

@@ -134,13 +134,7 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             raise ConfigError(f"{target.checkpoint}: not inside a run directory, so name its dataset, e.g. data=digits")
         cfg = compose([f"data={groups['data']}", *keys])
         return cfg, validate(cfg)
-    saved = target.run_dir / ".hydra" / "config.yaml"
-    try:
-        cfg = OmegaConf.load(saved)
-    except Exception as err:  # YAML's errors span several lines: the first names the problem
-        raise ConfigError(f"{saved}: not a readable config ({first_line(err)})") from None
-    if not isinstance(cfg, DictConfig):
-        raise ConfigError(f"{saved}: not a readable config (expected a mapping of groups)")
+    cfg = saved_config(target.run_dir)
     if "data" in groups:
         cfg.data = compose([f"data={groups['data']}"]).data
     try:
@@ -154,6 +148,18 @@ def run_config(target: Target, overrides: list[tuple[str, str]]) -> tuple[DictCo
             f"{target.checkpoint} and its generated images are in samples/"
         )
     return cfg, run
+
+
+def saved_config(run_dir: Path) -> DictConfig:
+    """The run's resolved config (``.hydra/config.yaml``); one line if it is not a readable one."""
+    saved = run_dir / ".hydra" / "config.yaml"
+    try:
+        cfg = OmegaConf.load(saved)
+    except Exception as err:  # YAML's errors span several lines: the first names the problem
+        raise ConfigError(f"{saved}: not a readable config ({first_line(err)})") from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"{saved}: not a readable config (expected a mapping of groups)")
+    return cfg
 
 
 def require_single_io(model: Any, command: str, label: str) -> None:
