@@ -130,6 +130,24 @@ def test_checkpoint_keeps_the_best_epoch_and_the_last(tmp_path: Path) -> None:
     assert keras.saving.load_model(tmp_path / "best.keras", safe_mode=True).count_params() == 3
 
 
+def test_checkpoint_and_early_stopping_agree_on_which_way_a_metric_improves(tmp_path: Path) -> None:
+    """R2 goes up (Keras' R2Score says so), though its name has none of the words of an accuracy."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["r2_score"])
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+    model.fit(x, x[:, :1], epochs=1, verbose=0)  # builds the compiled metrics, as fit does before any epoch ends
+    checkpoint = Checkpoint(tmp_path, monitor="val_r2_score", mode="auto", save_best=True, save_last=False)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_r2_score", mode="auto", patience=5)
+    for callback in (checkpoint, stopping):
+        callback.set_model(model)
+        callback.on_train_begin()
+    for epoch, value in enumerate([0.2, 0.6, 0.4]):
+        for callback in (checkpoint, stopping):
+            callback.on_epoch_end(epoch, {"val_r2_score": value})
+    assert stopping.best == 0.6 and stopping.best_epoch == 1  # Keras counts epochs from 0
+    assert checkpoint.best_value == 0.6 and checkpoint.best_epoch == 2
+
+
 class _Probe(keras.callbacks.Callback):
     def __init__(self, deferred: bool) -> None:
         super().__init__()
