@@ -20,7 +20,7 @@ from typing import Any
 
 import keras
 
-from dltool.errors import ConfigError
+from dltool.errors import ConfigError, did_you_mean
 from dltool.training.artifacts import naming, write_bytes, write_text
 from dltool.training.guards import RunStop, scalar
 from dltool.training.progress import EXTRA_COLUMNS
@@ -112,9 +112,12 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
         try:
             super()._set_monitor_op()
         except ValueError:
+            prefix = "val_" if self.monitor.startswith("val_") else ""
+            names = [f"{prefix}{m.name}" for metric in self.model.metrics for m in getattr(metric, "metrics", [metric])]
             raise ConfigError(
-                f"callbacks.monitor={self.monitor}: Keras cannot tell whether it should go down or up "
-                "(it is no loss, nor a compiled metric that says); set callbacks.mode=min or callbacks.mode=max"
+                f"callbacks.monitor={self.monitor}: Keras cannot tell whether it should go down or up (it is "
+                f"neither a loss nor a compiled metric that says){did_you_mean(self.monitor, names)}; "
+                "set callbacks.mode=min or callbacks.mode=max"
             ) from None
 
     def _save_model(self, epoch: int, batch: int | None, logs: dict | None) -> None:
