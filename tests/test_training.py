@@ -97,10 +97,10 @@ def test_a_monitor_keras_cannot_orient_is_a_config_error(tmp_path: Path) -> None
     with pytest.raises(
         ConfigError, match=r"^callbacks.monitor=val_mea: .*\(did you mean val_mae\?\); set callbacks.mode"
     ):
-        checkpoint.on_train_begin()
+        checkpoint.on_train_batch_end(0)
     explicit = Checkpoint(tmp_path, monitor="val_mea", mode="max", save_best=True, save_last=False)
     explicit.set_model(model)
-    explicit.on_train_begin()
+    explicit.on_train_batch_end(0)
     assert explicit.monitor_op is not None
 
 

@@ -102,11 +102,12 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
     def best_value(self) -> float | None:
         return self.best
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        super().on_train_begin(logs)
-        # the compiled metrics are built by now: a monitor Keras cannot orient fails before the first epoch
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        # the compiled metrics are built by the first step: a monitor Keras cannot orient fails there, in one
+        # line, before the end of the epoch, where early stopping and LR reduction would fail with a traceback
         if self.monitor_op is None:
             self._set_monitor_op()
+        super().on_train_batch_end(batch, logs)
 
     def _set_monitor_op(self) -> None:
         try:
@@ -115,9 +116,8 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
             prefix = "val_" if self.monitor.startswith("val_") else ""
             names = [f"{prefix}{m.name}" for metric in self.model.metrics for m in getattr(metric, "metrics", [metric])]
             raise ConfigError(
-                f"callbacks.monitor={self.monitor}: Keras cannot tell whether it should go down or up (it is "
-                f"neither a loss nor a compiled metric that says){did_you_mean(self.monitor, names)}; "
-                "set callbacks.mode=min or callbacks.mode=max"
+                f"callbacks.monitor={self.monitor}: Keras cannot tell whether it should go down or up"
+                f"{did_you_mean(self.monitor, names)}; set callbacks.mode=min or callbacks.mode=max"
             ) from None
 
     def _save_model(self, epoch: int, batch: int | None, logs: dict | None) -> None:
