@@ -59,8 +59,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.training.batches import epoch_batches, feed, steps_per_epoch
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.fine_tuning import check_scheme, extract_features, start_phase_two
     from dltool.training.monitoring import drop_replayed_events
-    from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
