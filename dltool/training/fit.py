@@ -42,10 +42,6 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     started = datetime.now()
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
-    if run.model.name == "gan":  # two networks trained in turn: their own step and loop
-        from dltool.training.gan import train_gan
-
-        return train_gan(run, run_dir, info, started, show_progress)
 
     import keras
 
@@ -60,6 +56,7 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
     from dltool.training.fine_tuning import check_scheme, extract_features, start_phase_two
+    from dltool.training.generation import add_generation_callbacks, generation_results
     from dltool.training.monitoring import drop_replayed_events
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
@@ -108,6 +105,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     callbacks, checkpoint = build_callbacks(
         run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
     )
+    if spec.task == "generation":  # a GAN: its sample grids, and a guard on its two losses
+        add_generation_callbacks(callbacks, run, run_dir, stop)
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
@@ -193,6 +192,8 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
     }
+    if spec.task == "generation":
+        results.update(generation_results(model, run_dir, epochs_run))
     if stop.reason is not None:
         last_good = checkpoint.last_path if checkpoint.last_path.exists() else "none"
         interrupted = stop.reason == "interrupted"
