@@ -52,6 +52,12 @@ def test_gan_pair_shapes_and_parameter_counts() -> None:
     # project 8 -> 7*7*16 (no bias) + BN; up1 4x4 16->16, up2 4x4 16->8 (no bias) + BNs; image 3x3 8->1
     expected = 8 * 784 + 4 * 784 + 16 * 16 * 16 + 4 * 16 + 16 * 16 * 8 + 4 * 8 + 9 * 8 + 1
     assert generator.count_params() == expected
+    # model_summary.txt and model.png show every layer of both networks
+    from dltool.plots import model_dot
+    from dltool.training.artifacts import model_summary_text
+
+    assert "up1 (Conv2DTranspose)" in model_summary_text(pair) and "down2 (Conv2D)" in model_summary_text(pair)
+    assert all(f"<b>{name}</b>" in model_dot(pair).to_string() for name in ("up1", "down2"))
 
 
 @pytest.mark.parametrize(

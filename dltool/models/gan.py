@@ -147,6 +147,17 @@ class GAN(keras.Model):
         networks = {k: keras.saving.deserialize_keras_object(config.pop(k)) for k in ("generator", "discriminator")}
         return cls(**networks, **config)
 
+    def summary(self, **kwargs: Any) -> None:
+        """``Model.summary``, listing the layers of both networks unless ``expand_nested=False``."""
+        kwargs.setdefault("expand_nested", True)
+        super().summary(**kwargs)
+
+    def as_graph(self) -> keras.Model:
+        """Latent vector -> generator -> discriminator as a functional model sharing their layers: what
+        ``model.png`` draws (Keras draws a subclassed model as one box)."""
+        latent = keras.Input((self.latent_dim,), name="latent")
+        return keras.Model(latent, self.discriminator(self.generator(latent)), name=self.name)
+
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         return [self.d_loss_tracker, self.g_loss_tracker]  # reset by Keras at each epoch
