@@ -16,7 +16,7 @@ from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.training.fit import train_run
-from tests.conftest import stand_in_checkpoint
+from tests.conftest import run_dltool, stand_in_checkpoint
 
 SMALL = ["model=gan", "model.latent_dim=8", "model.generator_filters=[16,8]", "model.discriminator_filters=[8,16]"]
 
@@ -147,3 +147,37 @@ def test_a_non_finite_gan_loss_stops_and_discards_the_epoch() -> None:
     assert stop.reason is None and not guard.model.stop_training
     guard.on_epoch_end(1, {"d_loss": 0.7, "g_loss": float("nan")})
     assert stop.reason == "non-finite g_loss nan" and stop.discards(1) and guard.model.stop_training
+
+
+def test_a_gan_run_killed_mid_epoch_resumes_from_the_command_line(tmp_path: Path) -> None:
+    """Killed (SIGKILL) during epoch 2 of the digits_gan preset; ``dltool train resume=DIR`` trains epochs 2-3."""
+    run_dir = tmp_path / "run"
+    args = [
+        "experiment=digits_gan",
+        "trainer.epochs=3",
+        "data.max_samples=200",  # 3 steps an epoch: step 5 is in epoch 2
+        "model.generator_filters=[16,8]",
+        "model.discriminator_filters=[8,16]",
+        "trainer.jit_compile=false",
+        f"hydra.run.dir={run_dir}",
+    ]
+    killed = run_dltool("train", *args, cwd=tmp_path, env={"DLTOOL_FAULT": "step:5"})
+    assert killed.returncode != 0 and not (run_dir / "results.json").exists()
+    before = (run_dir / "metrics.csv").read_text().splitlines()
+    assert len(before) == 2  # the header and epoch 1
+
+    resumed = run_dltool("train", f"resume={run_dir}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    done = json.loads((run_dir / "results.json").read_text())
+    assert (done["status"], done["resumed_from_epoch"], done["epochs_run"], done["monitor"]) == (
+        "completed",
+        1,
+        3,
+        "g_loss",
+    )
+    after = (run_dir / "metrics.csv").read_text().splitlines()
+    rows = list(csv.DictReader(after))
+    assert after[:2] == before and [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert all(math.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss"))
+    assert done["final_d_loss"] == float(rows[-1]["d_loss"]) and done["samples"].endswith("epoch_003.png")
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == [f"epoch_00{i}.png" for i in (1, 2, 3)]
