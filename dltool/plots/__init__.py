@@ -255,6 +255,10 @@ def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
     layer, when they hold at most ``max_nested_layers`` layers in all, else as one box each."""
     import keras
 
+    from dltool.models.gan import GAN
+
+    if isinstance(model, GAN):  # a subclassed model, which Keras draws as one box
+        model = model.as_graph()
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     expand = bool(nested) and sum(len(m.layers) for m in nested) <= max_nested_layers
     return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)

@@ -44,10 +44,6 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     started = datetime.now()
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
-    if run.model.name == "gan":  # two networks trained in turn: their own step and loop
-        from dltool.training.gan import train_gan
-
-        return train_gan(run, run_dir, info, started, show_progress)
 
     session = _prepare(run, run_dir, info, show_progress)
     session_time = _fit(run, info, session)
@@ -88,8 +84,9 @@ def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> S
     from dltool.training.batches import steps_per_epoch
     from dltool.training.build import compile_model, uses_one_hot_labels
     from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.fine_tuning import check_scheme, extract_features
+    from dltool.training.generation import add_generation_callbacks
     from dltool.training.monitoring import drop_replayed_events
-    from dltool.training.transfer import check_scheme, extract_features
 
     data, spec = _load_data(run)
     if run.model.name == "transfer":
@@ -101,6 +98,8 @@ def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> S
     callbacks, checkpoint = build_callbacks(
         run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
     )
+    if spec.task == "generation":  # a GAN: its sample grids, and a guard on its two losses
+        add_generation_callbacks(callbacks, run, run_dir, stop)
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
@@ -203,7 +202,7 @@ def _fit(run: RunConfig, info: Any, s: Session) -> float:
     """Train the epochs left (a transfer model's two phases in turn); return the session's training time."""
     from dltool.models.augment import mix_batches
     from dltool.training.batches import epoch_batches, feed
-    from dltool.training.transfer import start_phase_two
+    from dltool.training.fine_tuning import start_phase_two
 
     data, (y_train, y_val, _) = s.data, s.targets
 
@@ -243,10 +242,12 @@ def _results(
     """results.json's content, but for the test metrics and the time it was finished."""
     from dltool.training.artifacts import versions
     from dltool.training.build import param_counts
+    from dltool.training.generation import generation_results
 
     data, checkpoint = s.data, s.checkpoint
     epochs_run = s.resume.epochs_done
     session_epochs = epochs_run - s.first_epoch
+    generation = generation_results(s.model, run_dir, epochs_run) if s.spec.task == "generation" else {}
     return {
         "status": "completed",
         "run_dir": str(run_dir),
@@ -274,6 +275,7 @@ def _results(
         },
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
+        **generation,
     }
 
 
