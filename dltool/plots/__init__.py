@@ -52,7 +52,11 @@ class Painter:
         try:
             return [job.result() for job in self._jobs]
         finally:
-            self._pool.shutdown(cancel_futures=True)
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Let the figure being drawn finish, drop those not started."""
+        self._pool.shutdown(cancel_futures=True)
 
 
 def _warm_up() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from dltool.config import RunConfig
 from dltool.errors import ConfigError, Interrupted, JobFailed
 from dltool.faults import fault_point
+from dltool.plots import Painter
 from dltool.training.artifacts import write_json
 
 log = logging.getLogger("dltool")
@@ -46,12 +47,17 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
 
     session = _prepare(run, run_dir, info, show_progress)
-    session_time = _fit(run, info, session)
-    results = _results(run, run_dir, info, session, started, session_time)
-    if session.stop.reason is not None:
-        _fail(run, run_dir, session, results)
-    fault_point("evaluate")
-    _evaluate(run, run_dir, session, results)
+    painter = Painter()  # the figures are drawn beside the test evaluation; matplotlib loads during training
+    try:
+        session_time = _fit(run, info, session)
+        results = _results(run, run_dir, info, session, started, session_time)
+        if session.stop.reason is not None:
+            _fail(run, run_dir, session, results)
+        fault_point("evaluate")
+        _evaluate(run, run_dir, session, results, painter)
+        painter.wait()
+    finally:
+        painter.shutdown()
     results["finished_at"] = datetime.now().isoformat(timespec="seconds")
     write_json(run_dir / "results.json", results)
     return results
@@ -295,8 +301,9 @@ def _fail(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]) ->
     raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
 
 
-def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]) -> None:
-    """The best checkpoint's test metrics into ``results``, and the figures of the run directory."""
+def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any], painter: Painter) -> None:
+    """The best checkpoint's test metrics into ``results``, and the figures of the run directory (by ``painter``,
+    but for those that call the model)."""
     import keras
 
     from dltool.plots import plot_confusion_matrix, plot_history, plot_reconstructions
@@ -305,7 +312,7 @@ def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]
 
     data, spec, model, checkpoint = s.data, s.spec, s.model, s.checkpoint
     if s.resume.epochs_done and (run_dir / "metrics.csv").exists():
-        plot_history(run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, s.monitor)
+        painter.submit(plot_history, run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, s.monitor)
     if checkpoint.best_path.exists():
         s.full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(
@@ -321,12 +328,15 @@ def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]
         )
         predicted = probabilities.argmax(-1) if spec.task == "multiclass" else (probabilities[:, 0] > 0.5)
         truth = data.y_test if spec.task == "multiclass" else data.y_test[:, 0]
-        plot_confusion_matrix(
+        painter.submit(
+            plot_confusion_matrix,
             truth.astype(int),
             predicted.astype(int),
             spec.class_names or (("0", "1") if spec.task == "binary" else None),
             run_dir / "confusion_matrix.png",
         )
+    if (spec.input_shape == (2,) and spec.task in ("multiclass", "binary")) or spec.task == "reconstruction":
+        painter.wait()  # matplotlib from one thread at a time
     if spec.input_shape == (2,) and spec.task in ("multiclass", "binary"):  # the 2-D point sets
         plot_decision_boundary(
             lambda grid: model.predict(grid, batch_size=4096, verbose=0),
