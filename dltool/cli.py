@@ -281,7 +281,7 @@ def train(
     from dltool.training.multi_worker import worker_run_dir
 
     with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
-        code = run_hydra(argv + scratch, args.config_name, verbose)
+        code = run_hydra(args.argv + scratch, args.config_name, verbose)
     raise typer.Exit(code)
 
 

@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 
 from dltool.config import HydraArgs, compose, validate, validate_sweep
 from dltool.config.compose import unique_run_dir
-from dltool.config.schemas import SweepConfig
+from dltool.config.sweep import SweepConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
 from dltool.sweep.space import Param, from_override, parse_space
 
