@@ -19,12 +19,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from dltool.config import targets
 from dltool.config.fields import opt
-from dltool.errors import ConfigError, did_you_mean
+from dltool.config.targets import class_arguments
 
 
 @dataclass
@@ -144,20 +144,6 @@ OPTIMIZERS: dict[str, type[OptimizerConfig]] = {
 }
 
 
-def class_arguments(cls: type) -> list[str]:
-    """The keyword arguments ``cls(...)`` takes: its ``__init__``'s named ones, and its parents' while it
-    passes ``**kwargs`` on (as every Keras optimizer does to ``keras.optimizers.Optimizer``)."""
-    names: list[str] = []
-    for klass in cls.__mro__[:-1]:  # object's own __init__ takes nothing
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(vars(klass)["__init__"]).parameters.values()
-        names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            break
-    return [n for n in names if n not in ("self", "name")]  # ``name`` is the option's label
-
-
 def optimizer_kwargs(cfg: OptimizerConfig, cls: type) -> dict[str, Any]:
     """The arguments ``cls`` is built with: every key but ``name`` and ``schedule`` (None ones left to ``cls``).
 
@@ -177,9 +163,5 @@ def optimizer_kwargs(cfg: OptimizerConfig, cls: type) -> dict[str, Any]:
 
 def check_arguments(cfg: TargetOptimizerConfig, cls: type) -> None:
     """One line naming ``optimizer.<key>`` and the arguments of ``cls`` if ``cls`` does not take a key of the node."""
-    takes = class_arguments(cls)
-    for key in optimizer_kwargs(cfg, cls):
-        if key not in takes:
-            raise ConfigError(
-                f"unknown key 'optimizer.{key}'{did_you_mean(key, takes)}: {cfg._target_} takes {', '.join(takes)}"
-            )
+    takes = [name for name in class_arguments(cls) if name != "name"]  # ``name`` is the option's label
+    targets.check_arguments("optimizer", cfg._target_, cls, optimizer_kwargs(cfg, cls), takes)

@@ -267,7 +267,7 @@ def _check_cross_group(run: RunConfig) -> None:
     for key, spec in targets.items():
         _check_target(key, spec)
     if isinstance(run.optimizer, TargetOptimizerConfig):
-        check_arguments(run.optimizer, _import("optimizer", run.optimizer._target_))
+        check_arguments(run.optimizer, import_target("optimizer", run.optimizer._target_))
 
 
 def require_image_shape(model: str, example_shape: tuple) -> tuple:
@@ -325,10 +325,10 @@ def _check_target(key: str, spec: Any) -> None:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
-    _import(key, spec["_target_"])
+    import_target(key, spec["_target_"])
 
 
-def _import(key: str, target: Any) -> Any:
+def import_target(key: str, target: Any) -> Any:
     """The object a ``_target_`` names, as Hydra finds it; a one-line ConfigError if it cannot be imported."""
     import logging
 
@@ -358,7 +358,7 @@ def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: TrainerC
 
     select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, target in targets:
-        found = _import(key, target)
+        found = import_target(key, target)
         module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)
         package = str(target).split(".")[0]
         if not isinstance(module, str) or module.split(".")[0] != package:

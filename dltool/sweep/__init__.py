@@ -63,7 +63,8 @@ def run_sweep(argv: list[str]) -> int:
         return 0
     console.print(
         f"[bold]sweep[/] {plan.sweep_dir}  study [bold]{plan.study_name}[/] "
-        f"({'new' if created else 'joined'}, {study.shown_url(plan.storage)})  {settings.sampler} sampler, "
+        f"({'new' if created else 'joined'}, {study.shown_url(plan.storage)})  "
+        f"{study.sampler_label(settings.sampler)} sampler, "
         f"{settings.pruner} pruner, {n_trials} trials, {settings.n_jobs} at once"
         + (f"; trials {revived} were interrupted and run again" if revived else ""),
         highlight=False,

@@ -27,6 +27,7 @@ from dltool.config.compose import unique_run_dir
 from dltool.config.sweep import SweepConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
 from dltool.sweep.space import Param, from_override, parse_space
+from dltool.sweep.study import check_sampler
 
 PLAN_FILE = "sweep.yaml"
 RESUMABLE = (
@@ -96,6 +97,7 @@ def make_plan(argv: list[str]) -> SweepPlan:
     base_cfg = composed(base)
     run = validate(base_cfg)
     metrics, directions = _objectives(settings)
+    check_sampler(settings.sampler, run.allowed_targets)
     _check_settings(settings, space, metrics)
     _check_space(space, base, composed)
 
