@@ -1,6 +1,6 @@
 """Schema of ``dltool sweep``'s settings (``conf/sweep/``), read by ``dltool.sweep.plan``.
 
-``sampler`` is a name of ``dltool.sweep.study.SAMPLERS`` or an Optuna sampler node with a
+``sampler`` is a name of ``dltool.sweep.samplers.SAMPLERS`` or an Optuna sampler node with a
 ``_target_``; that registry, next to the code that builds them, is what the plan checks it against.
 """
 

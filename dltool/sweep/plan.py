@@ -26,8 +26,8 @@ from dltool.config import HydraArgs, compose, validate, validate_sweep
 from dltool.config.compose import unique_run_dir
 from dltool.config.sweep import SweepConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
+from dltool.sweep.samplers import check_sampler
 from dltool.sweep.space import Param, from_override, parse_space
-from dltool.sweep.study import check_sampler
 
 PLAN_FILE = "sweep.yaml"
 RESUMABLE = (

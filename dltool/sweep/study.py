@@ -1,4 +1,4 @@
-"""The Optuna study: samplers, pruners, storage, worker seeds, stale trials, GPUs per trial.
+"""The Optuna study: pruners, storage, worker seeds, stale trials, GPUs per trial.
 
 Several ``dltool sweep`` processes pointed at one storage URL and study name share one search:
 the storage hands out trial numbers, each process seeds its sampler from the study seed and its
@@ -32,8 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dltool.config.targets import check_arguments, class_arguments
-from dltool.errors import ConfigError, JobFailed, did_you_mean, first_line
+from dltool.errors import ConfigError, JobFailed, first_line
 
 log = logging.getLogger("dltool.sweep")
 
@@ -41,100 +40,6 @@ HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often (mor
 GRACE_S = 60  # default sweep.heartbeat_grace_s: a trial without a heartbeat this long has lost its process
 MAX_RETRIES = 3  # a trial whose process died is run again at most this many times
 FINISHED = ("COMPLETE", "PRUNED")
-
-
-def _grid(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    assert grid is not None  # the plan refuses a grid sampler over a continuous parameter
-    return optuna.samplers.GridSampler(grid, seed=seed)
-
-
-def _tpe(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.TPESampler(seed=seed, multivariate=n_params > 1)
-
-
-def _cmaes(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    # CMA-ES handles numbers only: categorical parameters fall back to random sampling, quietly
-    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-
-
-def _random(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _nsga2(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.NSGAIISampler(seed=seed)
-
-
-# sweep.sampler name -> builder(seed, grid of every parameter's values or None, number of params, several
-# objectives); the one list of names: the plan checks sweep.sampler against it
-SAMPLERS: dict[str, Callable[[int, dict[str, list[Any]] | None, int, bool], Any]] = {
-    "grid": _grid,
-    "random": _random,
-    "tpe": _tpe,
-    "cmaes": _cmaes,
-    "nsga2": _nsga2,
-}
-
-
-def make_sampler(
-    spec: str | dict[str, Any], seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool
-) -> Any:
-    """The sampler ``spec`` names (``grid`` needs every parameter's values), or the one its ``_target_`` node builds.
-
-    A node without a ``seed`` gets ``seed`` when its class takes one, so that each worker proposes its own points.
-    """
-    if isinstance(spec, str):
-        return SAMPLERS[spec](seed, grid, n_params, multi)
-    from hydra.utils import get_object, instantiate
-
-    takes_seed = "seed" in class_arguments(get_object(spec["_target_"]))
-    return instantiate(spec, **({"seed": seed} if takes_seed and "seed" not in spec else {}))
-
-
-def check_sampler(spec: Any, allowed_targets: list[str] | None = None) -> None:
-    """One line unless ``spec`` is a name of :data:`SAMPLERS` or a ``{_target_: ...}`` node of a class that
-    imports (under ``allowed_targets``) and takes the node's other keys.
-
-    >>> check_sampler("tpe")
-    >>> check_sampler("tpr")  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    ConfigError: sweep.sampler=tpr: must be one of grid, random, tpe, cmaes, nsga2 (did you mean tpe?)
-    """
-    from omegaconf import OmegaConf
-
-    from dltool.config.validate import check_allowed_targets, import_target
-
-    if isinstance(spec, str) and spec in SAMPLERS:
-        return
-    if not isinstance(spec, dict) or "_target_" not in spec:
-        raise ConfigError(
-            f"sweep.sampler={spec}: must be one of {', '.join(SAMPLERS)}{did_you_mean(str(spec), SAMPLERS)}, "
-            "or a mapping with a _target_, e.g. {_target_: optuna.samplers.QMCSampler}"
-        )
-    if allowed_targets is not None:
-        check_allowed_targets(OmegaConf.create({"sweep": {"sampler": spec}}), allowed_targets)
-    target = str(spec["_target_"])
-    cls = import_target("sweep.sampler", target)
-    check_arguments("sweep.sampler", target, cls, [key for key in spec if key != "_target_"])
-
-
-def sampler_label(spec: str | dict[str, Any]) -> str:
-    """How the sweep's first line names its sampler: ``tpe``, or the class name of a ``_target_`` node.
-
-    >>> sampler_label({"_target_": "optuna.samplers.QMCSampler", "seed": 3})
-    'QMCSampler'
-    """
-    return spec if isinstance(spec, str) else str(spec["_target_"]).rpartition(".")[2]
 
 
 # name -> builder(max epochs); epochs are the pruners' resource
