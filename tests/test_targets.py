@@ -77,6 +77,20 @@ def test_a_wrong_argument_is_one_line_with_the_class_arguments(tmp_path: Path) -
     assert "Traceback" not in done.stderr and not (tmp_path / "outputs").exists()
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("os.getcwd", r"optimizer._target_=os.getcwd: names a builtin_function_or_method, not a class"),
+        ("keras.optimizers.Lyon", r"optimizer._target_=keras.optimizers.Lyon: cannot be imported"),
+    ],
+)
+def test_a_target_that_is_no_optimizer_class_is_one_line(target: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "optimizer").mkdir()
+    (tmp_path / "optimizer" / "mine.yaml").write_text(f"# mine\n_target_: {target}\n")
+    with pytest.raises(ConfigError, match=message):
+        validate(compose(["optimizer=mine"], config_dirs=[str(tmp_path)]))
+
+
 def test_allowed_targets_refuse_an_optimizer_class(tmp_path: Path) -> None:
     conf = config_dir(tmp_path, "")
     with pytest.raises(ConfigError, match=r"optimizer._target_=keras.optimizers.Lion: not allowed by allowed_targets"):

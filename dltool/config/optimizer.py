@@ -163,5 +163,6 @@ def optimizer_kwargs(cfg: OptimizerConfig, cls: type) -> dict[str, Any]:
 
 def check_arguments(cfg: TargetOptimizerConfig, cls: type) -> None:
     """One line naming ``optimizer.<key>`` and the arguments of ``cls`` if ``cls`` does not take a key of the node."""
+    targets.require_class("optimizer", cfg._target_, cls)
     takes = [name for name in class_arguments(cls) if name != "name"]  # ``name`` is the option's label
     targets.check_arguments("optimizer", cfg._target_, cls, optimizer_kwargs(cfg, cls), takes)

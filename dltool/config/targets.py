@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
+from typing import Any
 
 from dltool.errors import ConfigError, did_you_mean
 
@@ -34,6 +35,18 @@ def class_arguments(cls: type) -> list[str]:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return names
+
+
+def require_class(key: str, target: str, found: Any) -> type:
+    """``found`` (what ``<key>._target_`` imports) if it is a class; else one line saying what it is.
+
+    >>> require_class("optimizer", "os.getcwd", __import__("os").getcwd)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: optimizer._target_=os.getcwd: names a builtin_function_or_method, not a class
+    """
+    if not inspect.isclass(found):
+        raise ConfigError(f"{key}._target_={target}: names a {type(found).__name__}, not a class")
+    return found
 
 
 def check_arguments(key: str, target: str, cls: type, given: Iterable[str], takes: list[str] | None = None) -> None:

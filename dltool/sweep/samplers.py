@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dltool.config.targets import check_arguments, class_arguments
+from dltool.config.targets import check_arguments, class_arguments, require_class
 from dltool.errors import ConfigError, did_you_mean
 
 
@@ -99,7 +99,7 @@ def check_sampler(spec: Any, allowed_targets: list[str] | None = None) -> None:
     if allowed_targets is not None:
         check_allowed_targets(OmegaConf.create({"sweep": {"sampler": spec}}), allowed_targets)
     target = str(spec["_target_"])
-    cls = import_target("sweep.sampler", target)
+    cls = require_class("sweep.sampler", target, import_target("sweep.sampler", target))
     check_arguments("sweep.sampler", target, cls, [key for key in spec if key != "_target_"])
 
 
