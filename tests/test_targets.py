@@ -118,6 +118,10 @@ def test_a_qmc_sampler_node_runs_a_sweep(tmp_path: Path, monkeypatch: pytest.Mon
     [
         (["sweep.sampler=tpr"], r"sweep.sampler=tpr: must be one of grid, random, tpe, cmaes, nsga2 \(did you"),
         (
+            ["sweep.pruner=hyperbnd"],
+            r"sweep.pruner=hyperbnd: must be one of none, median, hyperband, successive_halving \(did you mean hyperb",
+        ),
+        (
             ["sweep.sampler._target_=optuna.samplers.QMCSampler", "sweep.sampler.scrambel=true"],
             r"unknown key 'sweep.sampler.scrambel' \(did you mean scramble\?\): optuna.samplers.QMCSampler takes",
         ),

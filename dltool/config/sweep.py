@@ -1,7 +1,8 @@
 """Schema of ``dltool sweep``'s settings (``conf/sweep/``), read by ``dltool.sweep.plan``.
 
 ``sampler`` is a name of ``dltool.sweep.samplers.SAMPLERS`` or an Optuna sampler node with a
-``_target_``; that registry, next to the code that builds them, is what the plan checks it against.
+``_target_``, ``pruner`` a name of ``dltool.sweep.study.PRUNERS``: those registries, next to the code
+that builds them, are what the plan checks them against.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dltool.config.fields import opt
-
-PRUNERS = ("none", "median", "hyperband", "successive_halving")
 
 
 @dataclass
@@ -25,7 +24,7 @@ class SweepConfig:
     sampler: Any = opt(
         "tpe", "grid | random | tpe (Bayesian) | cmaes | nsga2 (several metrics) | {_target_: optuna.samplers.X, ...}"
     )
-    pruner: str = opt("none", "stop poor trials early, from per-epoch validation metrics", choices=PRUNERS)
+    pruner: str = opt("none", "none | median | hyperband | successive_halving: stop poor trials early")
     metric: Any = opt("best_val_accuracy", "results.json key to optimize (a list of keys with nsga2)")
     direction: Any = opt("maximize", "maximize | minimize (a list, one per metric)")
     n_trials: int = opt(20, "finished trials (completed or pruned) the study should hold", gt=0)

@@ -28,6 +28,7 @@ from dltool.config.sweep import SweepConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
 from dltool.sweep.samplers import check_sampler
 from dltool.sweep.space import Param, from_override, parse_space
+from dltool.sweep.study import check_pruner
 
 PLAN_FILE = "sweep.yaml"
 RESUMABLE = (
@@ -98,6 +99,7 @@ def make_plan(argv: list[str]) -> SweepPlan:
     run = validate(base_cfg)
     metrics, directions = _objectives(settings)
     check_sampler(settings.sampler, run.allowed_targets)
+    check_pruner(settings.pruner)
     _check_settings(settings, space, metrics)
     _check_space(space, base, composed)
 

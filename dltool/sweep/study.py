@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dltool.errors import ConfigError, JobFailed, first_line
+from dltool.errors import ConfigError, JobFailed, did_you_mean, first_line
 
 log = logging.getLogger("dltool.sweep")
 
@@ -49,6 +49,17 @@ PRUNERS: dict[str, Callable[[int], Any]] = {
     "hyperband": lambda epochs: _optuna().pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
     "successive_halving": lambda epochs: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1),
 }
+
+
+def check_pruner(name: str) -> None:
+    """One line unless ``name`` is a pruner of :data:`PRUNERS`.
+
+    >>> check_pruner("hyperbnd")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: sweep.pruner=hyperbnd: must be one of none, median, hyperband, successive_halving (did you mean ...
+    """
+    if name not in PRUNERS:
+        raise ConfigError(f"sweep.pruner={name}: must be one of {', '.join(PRUNERS)}{did_you_mean(name, PRUNERS)}")
 
 
 def make_pruner(name: str, epochs: int) -> Any:
