@@ -130,6 +130,10 @@ def test_a_qmc_sampler_node_runs_a_sweep(tmp_path: Path, monkeypatch: pytest.Mon
             ["sweep.sampler._target_=optuna.samplers.QMCSampler", "allowed_targets=[keras.]"],
             r"sweep.sampler._target_=optuna.samplers.QMCSampler: not allowed by allowed_targets",
         ),
+        (
+            ["sweep.sampler._target_=optuna.samplers._qmc.np.random.Generator", "allowed_targets=[optuna.]"],
+            r"leads to numpy.random._generator.Generator, which is not defined in optuna",
+        ),
     ],
 )
 def test_sampler_errors_name_the_key(argv: list[str], message: str, tmp_path: Path, monkeypatch) -> None:

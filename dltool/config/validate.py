@@ -94,7 +94,7 @@ def validate(cfg: DictConfig) -> RunConfig:
     )
     _check_cross_group(run)
     if allowed is not None:
-        _check_defined_where_named(list(find_targets(cfg)), run.trainer)
+        check_defined_where_named(list(find_targets(cfg)), run.trainer)
     return run
 
 
@@ -345,7 +345,7 @@ def import_target(key: str, target: Any) -> Any:
         hydra_log.disabled = False
 
 
-def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: TrainerConfig) -> None:
+def check_defined_where_named(targets: list[tuple[str, Any]], trainer: TrainerConfig) -> None:
     """Each allowed ``_target_`` must be defined in the package its path starts with.
 
     Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``

@@ -98,7 +98,7 @@ def make_plan(argv: list[str]) -> SweepPlan:
     base_cfg = composed(base)
     run = validate(base_cfg)
     metrics, directions = _objectives(settings)
-    check_sampler(settings.sampler, run.allowed_targets)
+    check_sampler(settings.sampler, run)
     check_pruner(settings.pruner)
     _check_settings(settings, space, metrics)
     _check_space(space, base, composed)

@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from dltool.config.targets import check_arguments, class_arguments, require_class
+from dltool.config.validate import RunConfig, check_allowed_targets, check_defined_where_named, import_target
 from dltool.errors import ConfigError, did_you_mean
 
 
@@ -76,19 +79,15 @@ def make_sampler(
     return instantiate(spec, **({"seed": seed} if takes_seed and "seed" not in spec else {}))
 
 
-def check_sampler(spec: Any, allowed_targets: list[str] | None = None) -> None:
+def check_sampler(spec: Any, run: RunConfig | None = None) -> None:
     """One line unless ``spec`` is a name of :data:`SAMPLERS` or a ``{_target_: ...}`` node of a class that
-    imports (under ``allowed_targets``) and takes the node's other keys.
+    imports and takes the node's other keys (and that the trials' ``allowed_targets`` admit, as any ``_target_``).
 
     >>> check_sampler("tpe")
     >>> check_sampler("tpr")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     ConfigError: sweep.sampler=tpr: must be one of grid, random, tpe, cmaes, nsga2 (did you mean tpe?)
     """
-    from omegaconf import OmegaConf
-
-    from dltool.config.validate import check_allowed_targets, import_target
-
     if isinstance(spec, str) and spec in SAMPLERS:
         return
     if not isinstance(spec, dict) or "_target_" not in spec:
@@ -96,9 +95,10 @@ def check_sampler(spec: Any, allowed_targets: list[str] | None = None) -> None:
             f"sweep.sampler={spec}: must be one of {', '.join(SAMPLERS)}{did_you_mean(str(spec), SAMPLERS)}, "
             "or a mapping with a _target_, e.g. {_target_: optuna.samplers.QMCSampler}"
         )
-    if allowed_targets is not None:
-        check_allowed_targets(OmegaConf.create({"sweep": {"sampler": spec}}), allowed_targets)
     target = str(spec["_target_"])
+    if run is not None and run.allowed_targets is not None:
+        check_allowed_targets(OmegaConf.create({"sweep": {"sampler": spec}}), run.allowed_targets)
+        check_defined_where_named([("sweep.sampler", target)], run.trainer)
     cls = require_class("sweep.sampler", target, import_target("sweep.sampler", target))
     check_arguments("sweep.sampler", target, cls, [key for key in spec if key != "_target_"])
 
