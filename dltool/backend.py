@@ -5,7 +5,7 @@ made as soon as the trainer config is known, before anything (a user's ``_target
 import Keras.
 
 Example:
-    >>> from dltool.config.schemas import TrainerConfig
+    >>> from dltool.config.trainer import TrainerConfig
     >>> backend_environment(TrainerConfig(backend="jax", devices="cpu"))
     {'KERAS_BACKEND': 'jax', 'JAX_PLATFORMS': 'cpu'}
 """
@@ -16,7 +16,7 @@ import importlib.util
 import os
 import sys
 
-from dltool.config.schemas import TrainerConfig
+from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError
 
 INSTALL_HINT = {

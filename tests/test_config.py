@@ -150,6 +150,9 @@ def test_hydra_args_split_flags_from_overrides() -> None:
     args = HydraArgs.parse(["-m", "--config-dir", "/x", "model=cnn", "--cfg", "job", "trainer.epochs=2"])
     assert args.overrides == ["model=cnn", "trainer.epochs=2"]
     assert args.config_dirs == ["/x"] and args.informational
+    # Hydra's own parser takes no override after a flag's value: the flags go first
+    assert args.argv == ["-m", "--config-dir", "/x", "--cfg", "job", "model=cnn", "trainer.epochs=2"]
+    assert HydraArgs.parse(["a=1", "--config-dir=/y", "b=2"]).argv == ["--config-dir=/y", "a=1", "b=2"]
 
 
 def test_expand_sweeps_checks_every_value_once() -> None:

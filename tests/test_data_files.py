@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from dltool.config import compose, validate
+from dltool.config.regularization import AugmentationConfig
 from dltool.config.schemas import (
-    AugmentationConfig,
     CSVConfig,
     ImageFolderConfig,
     IMDBConfig,

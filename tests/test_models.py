@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from dltool.config.regularization import AugmentationConfig
 from dltool.config.schemas import (
     SCHEMAS,
-    AugmentationConfig,
     CNNConfig,
     ConvBlockConfig,
     MLPConfig,

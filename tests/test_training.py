@@ -12,7 +12,8 @@ import pytest
 
 from dltool.backend import select_backend
 from dltool.config import compose, validate
-from dltool.config.schemas import SCHEMAS, ScheduleConfig, SGDConfig
+from dltool.config.optimizer import ScheduleConfig, SGDConfig
+from dltool.config.schemas import SCHEMAS
 from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
@@ -25,7 +26,7 @@ from dltool.training.callbacks import (
     monitor_mode,
 )
 from dltool.training.devices import _choose_gpus, _visible_choice
-from dltool.training.optimizers import KERAS_CLASSES, build_optimizer, epoch_learning_rate
+from dltool.training.optimizers import build_optimizer, epoch_learning_rate
 from tests.conftest import train_in_process
 
 
@@ -33,7 +34,7 @@ from tests.conftest import train_in_process
 def test_every_optimizer_builds_with_its_arguments(name: str) -> None:
     run = validate(compose([f"optimizer={name}", "optimizer.learning_rate=0.02", "optimizer.clipnorm=1.0"]))
     optimizer = build_optimizer(run.optimizer)
-    assert type(optimizer).__name__ == KERAS_CLASSES[name]
+    assert f"keras.optimizers.{type(optimizer).__name__}" == SCHEMAS["optimizer"][name]._target_
     assert float(optimizer.learning_rate) == pytest.approx(0.02)
     assert optimizer.clipnorm == 1.0
 

@@ -44,7 +44,7 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
 
     args = HydraArgs.parse(argv)
     if args.informational:
-        return run_hydra(argv, args.config_name, verbose)
+        return run_hydra(args.argv, args.config_name, verbose)
     resume, overrides = split_resume(args.overrides)
     if resume is not None:
         cfg, run = prepare_resume(resume, overrides, args.multirun)
@@ -56,7 +56,7 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
     if args.multirun:
         strategies = [check_run(compose(job, *where)).trainer.strategy for job in jobs]
         with worker_run_dir(strategies) as scratch:
-            return run_hydra(argv + ([f"hydra.run.dir={scratch}"] if scratch else []), args.config_name, verbose)
+            return run_hydra(args.argv + ([f"hydra.run.dir={scratch}"] if scratch else []), args.config_name, verbose)
     cfg = compose(args.overrides, *where, with_hydra=True)
     run = check_run(cfg)
     with worker_run_dir([run.trainer.strategy]) as scratch:

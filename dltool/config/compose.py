@@ -111,6 +111,13 @@ class HydraArgs:
     config_path: str | None = None
     informational: bool = False  # --help/--hydra-help/--info/--cfg: Hydra answers, nothing runs
     multirun: bool = False  # -m/--multirun
+    flags: list[str] = field(default_factory=list)  # every word that is not an override, in order
+
+    @property
+    def argv(self) -> list[str]:
+        """The command line with its flags first: Hydra's parser takes no override after a flag's value
+        (``a=1 --config-dir d b=2``), which ``dltool train`` accepts anywhere."""
+        return [*self.flags, *self.overrides]
 
     @classmethod
     def parse(cls, argv: list[str]) -> HydraArgs:
@@ -135,6 +142,8 @@ class HydraArgs:
                 "--experimental-rerun",
             )
             value = inline if inline else (argv[i + 1] if takes_value and i + 1 < len(argv) else "")
+            if arg.startswith("-"):
+                args.flags += [arg, value] if takes_value and not inline and i + 1 < len(argv) else [arg]
             if takes_value and not inline:
                 i += 1
             if flag in ("--config-name", "-cn"):

@@ -1,11 +1,13 @@
-"""Typed schemas of every config node.
+"""Typed schemas of the data and model nodes, and the registry of every group's schemas.
 
 Each group option (``conf/<group>/<option>.yaml``) is validated against the schema
 registered under its ``name`` key, so a user's own option file in another config
 directory gets the same checks as a built-in one. Field metadata carries the
 constraints (``choices``, bounds) and a one-line help text.
 
-This module imports neither Keras nor TensorFlow: validation runs before them.
+The other groups' schemas live in their own modules of this package (``optimizer``,
+``regularization``, ``callbacks``, ``trainer``, ``logger``, ``sweep``, ``evaluation``).
+None of them imports Keras or TensorFlow: validation runs before them.
 
 Example:
     >>> from omegaconf import OmegaConf
@@ -15,32 +17,19 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from dltool.config.callbacks import CallbacksConfig
+from dltool.config.fields import opt
+from dltool.config.logger import LOGGERS
+from dltool.config.optimizer import OPTIMIZERS
+from dltool.config.regularization import RegularizationConfig
+from dltool.config.sweep import SweepConfig
+from dltool.config.trainer import TrainerConfig
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
 TASKS = ("multiclass", "binary", "regression")
-BACKENDS = ("tensorflow", "jax", "torch")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-
-
-def opt(default: Any = MISSING, help: str = "", **constraints: Any) -> Any:
-    """A dataclass field with a help text and constraints (choices, ge, gt, le, lt).
-
-    Mutable defaults (lists, dicts, dataclasses) are wrapped in a factory.
-    """
-    metadata = {"help": help, **constraints}
-    if isinstance(default, list | dict) or hasattr(default, "__dataclass_fields__"):
-        value = default
-        return field(default_factory=lambda: _copy(value), metadata=metadata)
-    return field(default=default, metadata=metadata)
-
-
-def _copy(value: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(value)
 
 
 # ----------------------------------------------------------------------------- data
@@ -515,323 +504,6 @@ class GraphConfig:
     )
 
 
-# ------------------------------------------------------------------------ optimizer
-@dataclass
-class ScheduleConfig:
-    name: str = opt(
-        "constant",
-        "learning-rate schedule, per epoch (one_cycle: per step, warm-up then cosine)",
-        choices=("constant", "step", "exponential", "cosine", "one_cycle"),
-    )
-    warmup_epochs: int = opt(0, "epochs of linear warm-up from 0 to the learning rate", ge=0)
-    step_size: int = opt(10, "step: epochs between two decays", gt=0)
-    decay_rate: float = opt(0.1, "step/exponential: factor per step (per epoch for exponential)", gt=0.0, le=1.0)
-    min_learning_rate: float = opt(0.0, "cosine, one_cycle: final learning rate (one_cycle: also the first)", ge=0.0)
-
-
-@dataclass
-class OptimizerConfig:
-    name: str = opt(help="optimizer; see `conf/optimizer/`")
-    learning_rate: float = opt(0.001, "initial learning rate", gt=0.0)
-    weight_decay: float | None = opt(None, "decoupled weight decay", ge=0.0)
-    clipnorm: float | None = opt(None, "clip each gradient to this norm", gt=0.0)
-    clipvalue: float | None = opt(None, "clip each gradient value to [-v, v]", gt=0.0)
-    global_clipnorm: float | None = opt(None, "clip the global gradient norm", gt=0.0)
-    use_ema: bool = opt(False, "keep an exponential moving average of the weights (validated and saved with them)")
-    ema_momentum: float = opt(
-        0.99, "use_ema: weight of the average's past (new = m * average + (1 - m) * weights)", ge=0.0, le=1.0
-    )
-    ema_overwrite_frequency: int | None = opt(
-        None, "use_ema: steps between copies of the average into the weights (null: never)", gt=0
-    )
-    schedule: ScheduleConfig = opt(ScheduleConfig(), "learning-rate schedule")
-
-
-@dataclass
-class SGDConfig(OptimizerConfig):
-    name: str = "sgd"
-    learning_rate: float = opt(0.01, "initial learning rate", gt=0.0)
-    momentum: float = opt(0.0, "momentum (0: plain SGD)", ge=0.0, lt=1.0)
-    nesterov: bool = opt(False, "Nesterov momentum")
-
-
-@dataclass
-class AdagradConfig(OptimizerConfig):
-    name: str = "adagrad"
-    learning_rate: float = opt(0.01, "initial learning rate", gt=0.0)
-    initial_accumulator_value: float = opt(0.1, "starting value of the accumulators", ge=0.0)
-    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
-
-
-@dataclass
-class RMSpropConfig(OptimizerConfig):
-    name: str = "rmsprop"
-    rho: float = opt(0.9, "decay of the moving average of squared gradients", gt=0.0, lt=1.0)
-    momentum: float = opt(0.0, "momentum", ge=0.0, lt=1.0)
-    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
-    centered: bool = opt(False, "normalize by the gradient's variance estimate")
-
-
-@dataclass
-class AdamConfig(OptimizerConfig):
-    name: str = "adam"
-    beta_1: float = opt(0.9, "decay of the first-moment estimate", ge=0.0, lt=1.0)
-    beta_2: float = opt(0.999, "decay of the second-moment estimate", ge=0.0, lt=1.0)
-    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
-    amsgrad: bool = opt(False, "AMSGrad variant")
-
-
-@dataclass
-class AdamWConfig(AdamConfig):
-    name: str = "adamw"
-    weight_decay: float | None = opt(0.004, "decoupled weight decay", ge=0.0)
-
-
-@dataclass
-class NadamConfig(OptimizerConfig):
-    name: str = "nadam"
-    beta_1: float = opt(0.9, "decay of the first-moment estimate", ge=0.0, lt=1.0)
-    beta_2: float = opt(0.999, "decay of the second-moment estimate", ge=0.0, lt=1.0)
-    epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
-
-
-# ------------------------------------------------------------------- regularization
-FILL_MODES = ("nearest", "reflect", "wrap", "constant")
-
-
-@dataclass
-class AugmentationConfig:
-    """Image augmentation (dltool/models/augment.py); every transform is off at 0/false."""
-
-    horizontal_flip: bool = opt(False, "random left-right flips (images only)")
-    vertical_flip: bool = opt(False, "random up-down flips (images only)")
-    translation: float = opt(0.0, "random shift, as a fraction of height and width", ge=0.0, lt=1.0)
-    width_shift: float = opt(
-        0.0, "random horizontal shift, fraction of the width (replaces translation)", ge=0.0, lt=1.0
-    )
-    height_shift: float = opt(
-        0.0, "random vertical shift, fraction of the height (replaces translation)", ge=0.0, lt=1.0
-    )
-    rotation: float = opt(0.0, "random rotation in [-r, r] degrees", ge=0.0, le=180.0)
-    shear: float = opt(0.0, "random shear along both axes, up to this fraction of the image", ge=0.0, le=1.0)
-    zoom: float = opt(0.0, "random zoom in or out by up to this fraction", ge=0.0, lt=1.0)
-    brightness: float = opt(0.0, "random brightness shift, up to this fraction of the [0, 1] range", ge=0.0, le=1.0)
-    contrast: float = opt(0.0, "random contrast factor in [1 - c, 1 + c]", ge=0.0, le=1.0)
-    fill_mode: str = opt("nearest", "points outside the image (rotation, shear, zoom, shift)", choices=FILL_MODES)
-    crop_padding: int = opt(0, "random crop of the image zero-padded by this many pixels (CIFAR: 4)", ge=0)
-    mixup: float = opt(0.0, "MixUp's alpha: mix pairs of images and labels (0: off)", ge=0.0)
-    cutmix: float = opt(0.0, "CutMix's factor: paste patches between images, mix labels (0: off)", ge=0.0)
-
-
-@dataclass
-class RegularizationConfig:
-    l1: float = opt(0.0, "L1 penalty on the kernels of Dense/Conv layers", ge=0.0)
-    l2: float = opt(0.0, "L2 penalty on the kernels of Dense/Conv layers", ge=0.0)
-    dropout: float = opt(0.0, "dropout rate after hidden Dense layers", ge=0.0, lt=1.0)
-    dropout_type: str = opt(
-        "standard", "alpha: AlphaDropout, which keeps SELU's self-normalization", choices=("standard", "alpha")
-    )
-    batch_norm: bool = opt(False, "batch normalization before each hidden activation (mlp, cnn)")
-    label_smoothing: float = opt(0.0, "label smoothing of classification losses", ge=0.0, lt=1.0)
-    augmentation: AugmentationConfig = opt(AugmentationConfig(), "image augmentation, active in training only")
-
-
-# ------------------------------------------------------------------------ callbacks
-@dataclass
-class CheckpointConfig:
-    save_best: bool = opt(True, "keep checkpoints/best.keras (best by callbacks.monitor)")
-    save_last: bool = opt(True, "keep checkpoints/last.keras (the last epoch)")
-
-
-@dataclass
-class EarlyStoppingConfig:
-    enabled: bool = opt(True, "stop when callbacks.monitor stops improving")
-    patience: int = opt(10, "epochs without improvement before stopping", ge=0)
-    min_delta: float = opt(0.0, "smallest change that counts as an improvement", ge=0.0)
-    restore_best_weights: bool = opt(True, "end with the best epoch's weights")
-    start_from_epoch: int = opt(0, "epochs to wait before watching", ge=0)
-
-
-@dataclass
-class ReduceLROnPlateauConfig:
-    enabled: bool = opt(False, "divide the learning rate when callbacks.monitor plateaus")
-    factor: float = opt(0.1, "multiplier of the learning rate", gt=0.0, lt=1.0)
-    patience: int = opt(5, "epochs without improvement before reducing", ge=0)
-    min_delta: float = opt(1e-4, "smallest change that counts as an improvement", ge=0.0)
-    min_lr: float = opt(0.0, "lower bound of the learning rate", ge=0.0)
-
-
-@dataclass
-class TensorBoardConfig:
-    enabled: bool = opt(True, "write tensorboard/ event files")
-    histogram_freq: int = opt(0, "epochs between weight histograms (0: none)", ge=0)
-    write_graph: bool = opt(True, "write the model graph")
-    write_images: bool = opt(False, "also draw the weights as images")
-    embeddings_layer: str | None = opt(
-        None, "layer whose outputs on validation examples go to the embeddings projector (tensorboard/projector/)"
-    )
-    embeddings_samples: int = opt(500, "validation examples shown in the projector", gt=0)
-
-
-@dataclass
-class ActivationLoggerConfig:
-    enabled: bool = opt(False, "save every layer's activations on validation examples: activations/epoch_NNN.npz")
-    samples: int = opt(16, "validation examples fed to the model", gt=0)
-    every: int = opt(1, "epochs between two saves", gt=0)
-    layers: list[str] = opt([], "layer names to record ([]: every layer)")
-    histograms: bool = opt(True, "also write them as TensorBoard histograms (tensorboard/activations/)")
-
-
-@dataclass
-class LambdaCallbackConfig:
-    """keras.callbacks.LambdaCallback from the config: per hook, a message template or a callable.
-
-    A template is formatted with ``epoch`` (1-based) and the hook's logs, e.g.
-    ``"epoch {epoch}: val_loss {val_loss:.4f}"``, and printed and logged; ``{_target_: pkg.fn}``
-    calls that function with the hook's Keras arguments (``epoch, logs`` or ``logs``).
-    """
-
-    on_train_begin: Any = opt(None, "template or {_target_: import.path} run when training starts")
-    on_epoch_begin: Any = opt(None, "template or {_target_: import.path} run when an epoch starts")
-    on_epoch_end: Any = opt(None, "template or {_target_: import.path} run after each epoch (logs: its metrics)")
-    on_train_end: Any = opt(None, "template or {_target_: import.path} run when training ends")
-
-
-@dataclass
-class RemoteMonitorConfig:
-    enabled: bool = opt(False, "POST each epoch's metrics to an HTTP server (a warning if it cannot be reached)")
-    root: str = opt("http://localhost:9000", "server URL")
-    path: str = opt("/publish/epoch/end/", "path the metrics are posted to")
-    field: str = opt("data", "form field holding the JSON metrics (send_as_json: false)")
-    send_as_json: bool = opt(False, "send the metrics as a JSON body instead of a form field")
-
-
-@dataclass
-class CallbacksConfig:
-    monitor: str = opt("val_loss", "metric watched by checkpoint, early stopping and LR reduction")
-    mode: str = opt("auto", "whether the monitored metric should go down or up", choices=("auto", "min", "max"))
-    checkpoint: CheckpointConfig = opt(CheckpointConfig(), "run-directory checkpoints")
-    early_stopping: EarlyStoppingConfig = opt(EarlyStoppingConfig(), "keras.callbacks.EarlyStopping")
-    reduce_lr_on_plateau: ReduceLROnPlateauConfig = opt(ReduceLROnPlateauConfig(), "keras.callbacks.ReduceLROnPlateau")
-    tensorboard: TensorBoardConfig = opt(TensorBoardConfig(), "keras.callbacks.TensorBoard")
-    activation_logger: ActivationLoggerConfig = opt(ActivationLoggerConfig(), "layer activations per epoch")
-    lambda_callback: LambdaCallbackConfig = opt(LambdaCallbackConfig(), "keras.callbacks.LambdaCallback")
-    remote_monitor: RemoteMonitorConfig = opt(RemoteMonitorConfig(), "keras.callbacks.RemoteMonitor")
-    swap_ema_weights: bool = opt(True, "with optimizer.use_ema: validate and checkpoint the averaged weights")
-    progbar_logger: bool = opt(False, "Keras' text ProgbarLogger in place of dltool's live display")
-    terminate_on_nan: bool = opt(True, "stop at the first non-finite loss")
-    backup_and_restore: bool = opt(True, "per-epoch backup in checkpoints/backup (the base of resume)")
-    custom: list[Any] = opt([], "your own callbacks: a list of {_target_: import.path, ...arguments}")
-
-
-# -------------------------------------------------------------------------- trainer
-@dataclass
-class TrainerConfig:
-    epochs: int = opt(30, "number of epochs", ge=0)
-    batch_size: int = opt(32, "examples per step, all replicas together (each replica: batch_size / replicas)", gt=0)
-    seed: int = opt(42, "seed of weights, shuffling and splits", ge=0)
-    deterministic: bool = opt(False, "deterministic kernels (slower; bit-for-bit reruns on CPU)")
-    backend: str = opt("tensorflow", "Keras backend (jax is the fast one on GPUs)", choices=BACKENDS)
-    devices: Any = opt("auto", "auto | cpu | gpu | list of GPU indices")
-    # Distribution (TensorFlow backend): batch_size is the global batch, split evenly over the replicas
-    # (all devices of all workers); the run directory is written once, by the chief worker.
-    strategy: str = opt(
-        "auto",
-        "auto (mirrored on several GPUs) | default | mirrored | multi_worker (TF_CONFIG or SLURM)",
-        choices=STRATEGIES,
-    )
-    precision: str = opt(
-        "float32",
-        "dtype policy (auto: mixed_bfloat16 on GPUs of compute capability >= 8.0, mixed_float16 on older, CPU float32)",
-        choices=PRECISIONS,
-    )
-    jit_compile: Any = opt("auto", "XLA compilation", choices=("auto", True, False))
-    steps_per_execution: int = opt(1, "steps run per call into the compiled function", gt=0)
-    loss: str = opt("auto", "Keras loss name (auto: from the task)")
-    metrics: list[str] = opt(["auto"], "Keras metric names (auto: accuracy, or mae for regression)")
-
-
-# --------------------------------------------------------------------------- logger
-@dataclass
-class LoggerConfig:
-    name: str = opt(help="experiment tracker beyond the run directory; see `conf/logger/`")
-
-
-@dataclass
-class NoLoggerConfig(LoggerConfig):
-    name: str = "none"
-
-
-@dataclass
-class MLflowLoggerConfig(LoggerConfig):
-    """MLflow tracking, switched on only by ``logger=mlflow`` (never because the package is installed)."""
-
-    name: str = "mlflow"
-    tracking_uri: str | None = opt(
-        None,
-        "MLflow tracking URI (null: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db in the working directory)",
-    )
-    experiment: str = opt("dltool", "MLflow experiment the run goes to (created if needed)")
-    run_name: str | None = opt(None, "MLflow run name (null: the run directory's name)")
-    log_artifacts: bool = opt(True, "copy the run directory's files (not the resume backup) to the run's artifacts")
-
-
-# ---------------------------------------------------------- after training (not in conf/)
-@dataclass
-class EnsembleConfig:
-    weights: Any = opt("equal", "member weights: equal, auto (fitted on the validation split) or a list [w1, w2, ...]")
-
-
-@dataclass
-class EvaluateConfig:
-    """``dltool evaluate``'s own keys, given on its command line beside the run's overrides."""
-
-    split: str = opt("test", "split scored (data.split=... is accepted too)", choices=("test", "val", "train"))
-    worst: int = opt(16, "worst-classified examples drawn in worst_examples.png (images)", ge=0)
-    ensemble: EnsembleConfig = opt(EnsembleConfig(), "how several runs are combined")
-
-
-@dataclass
-class ExportConfig:
-    """``dltool export``'s keys."""
-
-    format: str = opt("savedmodel", "what to write", choices=("savedmodel", "keras", "tflite", "onnx"))
-    out: str | None = opt(None, "where to write it (null: <run>/export/<format file>)")
-    samples: int = opt(64, "random inputs on which the export is checked against the checkpoint", gt=0)
-    allowed_targets: list[str] | None = opt(None, "import-path prefixes the run's config may name (null: any)")
-
-
-# ---------------------------------------------------------------------------- sweep
-SAMPLERS = ("grid", "random", "tpe", "cmaes", "nsga2")
-PRUNERS = ("none", "median", "hyperband", "successive_halving")
-
-
-@dataclass
-class SweepConfig:
-    """``dltool sweep``'s settings (``conf/sweep/``); ``dltool train`` refuses them."""
-
-    params: dict[str, Any] = opt(
-        {}, "search space: key -> choice(a,b) | range(lo,hi,step=s) | interval(lo,hi) | tag(log,interval(lo,hi))"
-    )
-    overrides: list[str] = opt([], "fixed overrides every trial gets, before the command line's")
-    sampler: str = opt("tpe", "grid | random | tpe (Bayesian) | cmaes | nsga2 (several metrics)", choices=SAMPLERS)
-    pruner: str = opt("none", "stop poor trials early, from per-epoch validation metrics", choices=PRUNERS)
-    metric: Any = opt("best_val_accuracy", "results.json key to optimize (a list of keys with nsga2)")
-    direction: Any = opt("maximize", "maximize | minimize (a list, one per metric)")
-    n_trials: int = opt(20, "finished trials (completed or pruned) the study should hold", gt=0)
-    timeout: float | None = opt(None, "start no trial after this many seconds", gt=0.0)
-    n_jobs: int = opt(1, "trials run at once by this process", gt=0)
-    gpus_per_trial: Any = opt("auto", "GPUs each trial sees: auto (1 when there are GPUs, else none) or a number")
-    seed: int = opt(0, "sampler seed of the process that creates the study (others derive theirs)", ge=0)
-    storage: str | None = opt(None, "SQLAlchemy URL of the study (null: sqlite:///<sweep dir>/study.db)")
-    study_name: str | None = opt(None, "study name in the storage (null: from the sweep directory)")
-    resume: str | None = opt(None, "a sweep directory to continue")
-    max_failures: int = opt(3, "stop after this many failed trials in a row", gt=0)
-    heartbeat_grace_s: int = opt(
-        60, "a trial silent this long lost its worker (run again); a worker waits this long on a lost database", gt=0
-    )
-
-
 # ------------------------------------------------------------------------- registry
 SCHEMAS: dict[str, dict[str, type]] = {
     "data": {
@@ -876,15 +548,8 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "gan": GANConfig,
         "graph": GraphConfig,
     },
-    "optimizer": {
-        "sgd": SGDConfig,
-        "adagrad": AdagradConfig,
-        "rmsprop": RMSpropConfig,
-        "adam": AdamConfig,
-        "adamw": AdamWConfig,
-        "nadam": NadamConfig,
-    },
-    "logger": {"none": NoLoggerConfig, "mlflow": MLflowLoggerConfig},
+    "optimizer": OPTIMIZERS,
+    "logger": LOGGERS,
 }
 
 FIXED_SCHEMAS: dict[str, type] = {

@@ -24,6 +24,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 from dltool.config import schemas
+from dltool.config.callbacks import CallbacksConfig
+from dltool.config.logger import LoggerConfig, NoLoggerConfig
+from dltool.config.optimizer import OptimizerConfig, TargetOptimizerConfig, check_arguments
+from dltool.config.regularization import RegularizationConfig
+from dltool.config.sweep import SweepConfig
+from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 _BOUNDS = {
@@ -40,14 +46,14 @@ class RunConfig:
 
     data: schemas.DataConfig
     model: schemas.ModelConfig
-    optimizer: schemas.OptimizerConfig
-    regularization: schemas.RegularizationConfig
-    callbacks: schemas.CallbacksConfig
-    trainer: schemas.TrainerConfig
+    optimizer: OptimizerConfig
+    regularization: RegularizationConfig
+    callbacks: CallbacksConfig
+    trainer: TrainerConfig
     name: str | None = None
     resume: str | None = None  # the run directory to continue (set by `dltool train resume=...`)
     allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
-    logger: schemas.LoggerConfig = field(default_factory=schemas.NoLoggerConfig)  # runs saved before it: none
+    logger: LoggerConfig = field(default_factory=NoLoggerConfig)  # runs saved before it: none
 
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
@@ -88,7 +94,7 @@ def validate(cfg: DictConfig) -> RunConfig:
     )
     _check_cross_group(run)
     if allowed is not None:
-        _check_defined_where_named(list(find_targets(cfg)), run.trainer)
+        check_defined_where_named(list(find_targets(cfg)), run.trainer)
     return run
 
 
@@ -144,7 +150,7 @@ def _targets(node: Any, key: str) -> Iterator[tuple[str, Any]]:
             yield from _targets(value, f"{key}[{i}]")
 
 
-def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> schemas.SweepConfig:
+def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> SweepConfig:
     """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied.
 
     The overrides are applied here, not by Hydra, so that a preset needs to hold only the
@@ -168,6 +174,8 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
         raw = OmegaConf.to_container(node, resolve=True)
     except OmegaConfBaseException as err:
         raise ConfigError(f"{group}: {first_line(err)}") from None
+    if schema is TargetOptimizerConfig:  # the class's own arguments go under kwargs, typed by no schema
+        raw = TargetOptimizerConfig.split(raw)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
         typed = OmegaConf.to_object(merged)
@@ -182,6 +190,8 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
 def _schema(group: str, node: DictConfig) -> type:
     if group in schemas.FIXED_SCHEMAS or group in schemas.OPTIONAL_SCHEMAS:
         return {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}[group]
+    if group == "optimizer" and "_target_" in node:
+        return TargetOptimizerConfig
     options = schemas.SCHEMAS[group]
     name = node.get("name")
     if name not in options:
@@ -247,12 +257,14 @@ def _check_cross_group(run: RunConfig) -> None:
             targets[key] = hook
     if isinstance(run.model, schemas.GraphConfig):  # a graph's own layers by import path
         targets.update(_graph_targets(run.model))
-    if targets:
+    if targets or isinstance(run.optimizer, TargetOptimizerConfig):
         from dltool.backend import select_backend
 
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, spec in targets.items():
         _check_target(key, spec)
+    if isinstance(run.optimizer, TargetOptimizerConfig):
+        check_arguments(run.optimizer, import_target("optimizer", run.optimizer._target_))
 
 
 def _check_gan(run: RunConfig) -> None:
@@ -332,10 +344,10 @@ def _check_target(key: str, spec: Any) -> None:
         raise ConfigError(
             f"{key}: must be a mapping with a _target_ import path, e.g. {{_target_: keras.callbacks.LambdaCallback}}"
         )
-    _import(key, spec["_target_"])
+    import_target(key, spec["_target_"])
 
 
-def _import(key: str, target: Any) -> Any:
+def import_target(key: str, target: Any) -> Any:
     """The object a ``_target_`` names, as Hydra finds it; a one-line ConfigError if it cannot be imported."""
     import logging
 
@@ -352,7 +364,7 @@ def _import(key: str, target: Any) -> Any:
         hydra_log.disabled = False
 
 
-def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: schemas.TrainerConfig) -> None:
+def check_defined_where_named(targets: list[tuple[str, Any]], trainer: TrainerConfig) -> None:
     """Each allowed ``_target_`` must be defined in the package its path starts with.
 
     Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``
@@ -365,7 +377,7 @@ def _check_defined_where_named(targets: list[tuple[str, Any]], trainer: schemas.
 
     select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, target in targets:
-        found = _import(key, target)
+        found = import_target(key, target)
         module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)
         package = str(target).split(".")[0]
         if not isinstance(module, str) or module.split(".")[0] != package:

@@ -5,7 +5,7 @@ metrics of a run's best checkpoint equal its ``results.json``. Everything is wri
 ``eval/<YYYY-MM-DD_HH-MM-SS>[_ensemble]/`` directory of the (first) run: ``metrics.json`` and the
 reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched.
 
-The command's own keys (:class:`~dltool.config.schemas.EvaluateConfig`) sit beside the run's
+The command's own keys (:class:`~dltool.config.evaluation.EvaluateConfig`) sit beside the run's
 overrides: ``split=val`` (or ``data.split=val``), ``worst=16``, ``ensemble.weights=auto``.
 
 Example:
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from dltool.config import RunConfig
-from dltool.config.schemas import EvaluateConfig
+from dltool.config.evaluation import EvaluateConfig
 from dltool.errors import ConfigError
 from dltool.evaluation.loading import (
     Target,

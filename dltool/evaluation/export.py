@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dltool.config.schemas import ExportConfig
+from dltool.config.evaluation import ExportConfig
 from dltool.config.validate import check_allowed_targets
 from dltool.errors import ConfigError, JobFailed
 from dltool.evaluation.loading import (

@@ -16,7 +16,7 @@ MixUp and CutMix mix pairs of examples *and their labels*, so they cannot be mod
 Images are in [0, 1] (every image source scales them so): brightness and contrast use that range.
 
 Example:
-    >>> from dltool.config.schemas import AugmentationConfig, RegularizationConfig
+    >>> from dltool.config.regularization import AugmentationConfig, RegularizationConfig
     >>> aug = AugmentationConfig(horizontal_flip=True, rotation=15, zoom=0.1, brightness=0.2)
     >>> [layer.name for layer in augmentation_layers(RegularizationConfig(augmentation=aug), (32, 32, 3))]
     ['augment_affine', 'augment_brightness']

@@ -1,7 +1,7 @@
 """``dltool sweep``: hyperparameter search on Optuna, one full ``dltool train`` run per trial.
 
 Modules: ``space`` (the search-space grammar), ``plan`` (command line -> checked plan),
-``study`` (samplers, pruners, storage, workers), ``runner`` (the trial processes),
+``samplers``, ``study`` (pruners, storage, workers), ``runner`` (the trial processes),
 ``pruning`` (the trial-side reporter), ``results`` (table, trials.csv, best_config.yaml, plots).
 
 Example:
@@ -26,7 +26,7 @@ def run_sweep(argv: list[str]) -> int:
     """Plan, run and report a sweep; return 0, or raise a DltoolError (exit 1 or 2)."""
     import optuna
 
-    from dltool.sweep import results, study
+    from dltool.sweep import results, samplers, study
     from dltool.sweep.plan import make_plan
     from dltool.sweep.runner import run_trials
 
@@ -41,7 +41,7 @@ def run_sweep(argv: list[str]) -> int:
     n_trials = settings.n_trials if grid is None else min(settings.n_trials, math.prod(map(len, grid.values())))
 
     def make_sampler(seed: int) -> Any:
-        return study.make_sampler(settings.sampler, seed, grid, len(plan.space), len(plan.metrics) > 1)
+        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space), len(plan.metrics) > 1)
 
     storage = study.make_storage(plan.storage, settings.heartbeat_grace_s)
     the_study, created = study.open_study(
@@ -63,7 +63,8 @@ def run_sweep(argv: list[str]) -> int:
         return 0
     console.print(
         f"[bold]sweep[/] {plan.sweep_dir}  study [bold]{plan.study_name}[/] "
-        f"({'new' if created else 'joined'}, {study.shown_url(plan.storage)})  {settings.sampler} sampler, "
+        f"({'new' if created else 'joined'}, {study.shown_url(plan.storage)})  "
+        f"{samplers.sampler_label(settings.sampler)} sampler, "
         f"{settings.pruner} pruner, {n_trials} trials, {settings.n_jobs} at once"
         + (f"; trials {revived} were interrupted and run again" if revived else ""),
         highlight=False,

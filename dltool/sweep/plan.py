@@ -24,9 +24,11 @@ from omegaconf import OmegaConf
 
 from dltool.config import HydraArgs, compose, validate, validate_sweep
 from dltool.config.compose import unique_run_dir
-from dltool.config.schemas import SweepConfig
+from dltool.config.sweep import SweepConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
+from dltool.sweep.samplers import check_sampler
 from dltool.sweep.space import Param, from_override, parse_space
+from dltool.sweep.study import check_pruner
 
 PLAN_FILE = "sweep.yaml"
 RESUMABLE = (
@@ -96,6 +98,8 @@ def make_plan(argv: list[str]) -> SweepPlan:
     base_cfg = composed(base)
     run = validate(base_cfg)
     metrics, directions = _objectives(settings)
+    check_sampler(settings.sampler, run)
+    check_pruner(settings.pruner)
     _check_settings(settings, space, metrics)
     _check_space(space, base, composed)
 

@@ -1,4 +1,4 @@
-"""The Optuna study: samplers, pruners, storage, worker seeds, stale trials, GPUs per trial.
+"""The Optuna study: pruners, storage, worker seeds, stale trials, GPUs per trial.
 
 Several ``dltool sweep`` processes pointed at one storage URL and study name share one search:
 the storage hands out trial numbers, each process seeds its sampler from the study seed and its
@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dltool.errors import ConfigError, JobFailed, first_line
+from dltool.errors import ConfigError, JobFailed, did_you_mean, first_line
 
 log = logging.getLogger("dltool.sweep")
 
@@ -42,50 +42,6 @@ MAX_RETRIES = 3  # a trial whose process died is run again at most this many tim
 FINISHED = ("COMPLETE", "PRUNED")
 
 
-def _tpe(seed: int, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.TPESampler(seed=seed, multivariate=n_params > 1)
-
-
-def _cmaes(seed: int, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    # CMA-ES handles numbers only: categorical parameters fall back to random sampling, quietly
-    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-
-
-def _random(seed: int, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _nsga2(seed: int, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.NSGAIISampler(seed=seed)
-
-
-# name -> builder(seed, number of params, several objectives); grid is built from the space (make_sampler)
-SAMPLERS: dict[str, Callable[[int, int, bool], Any]] = {
-    "random": _random,
-    "tpe": _tpe,
-    "cmaes": _cmaes,
-    "nsga2": _nsga2,
-}
-
-
-def make_sampler(name: str, seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    """The sampler ``name`` (``grid`` needs every parameter's values)."""
-    import optuna
-
-    if name == "grid":
-        assert grid is not None
-        return optuna.samplers.GridSampler(grid, seed=seed)
-    return SAMPLERS[name](seed, n_params, multi)
-
-
 # name -> builder(max epochs); epochs are the pruners' resource
 PRUNERS: dict[str, Callable[[int], Any]] = {
     "none": lambda epochs: _optuna().pruners.NopPruner(),
@@ -93,6 +49,17 @@ PRUNERS: dict[str, Callable[[int], Any]] = {
     "hyperband": lambda epochs: _optuna().pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
     "successive_halving": lambda epochs: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1),
 }
+
+
+def check_pruner(name: str) -> None:
+    """One line unless ``name`` is a pruner of :data:`PRUNERS`.
+
+    >>> check_pruner("hyperbnd")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigError: sweep.pruner=hyperbnd: must be one of none, median, hyperband, successive_halving (did you mean ...
+    """
+    if name not in PRUNERS:
+        raise ConfigError(f"sweep.pruner={name}: must be one of {', '.join(PRUNERS)}{did_you_mean(name, PRUNERS)}")
 
 
 def make_pruner(name: str, epochs: int) -> Any:

@@ -3,7 +3,7 @@
 TensorFlow is imported only when it is the backend.
 
 Example:
-    >>> from dltool.config.schemas import TrainerConfig
+    >>> from dltool.config.trainer import TrainerConfig
     >>> info = setup_devices(TrainerConfig(devices="cpu"))  # doctest: +SKIP
     >>> info.device, info.strategy  # doctest: +SKIP
     ('cpu', 'default')
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dltool.backend import select_backend
-from dltool.config.schemas import TrainerConfig
+from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError
 
 

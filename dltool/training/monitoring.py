@@ -26,7 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from dltool.config.schemas import CallbacksConfig, LambdaCallbackConfig
+from dltool.config.callbacks import CallbacksConfig, LambdaCallbackConfig
 from dltool.console import console
 from dltool.errors import ConfigError, did_you_mean
 

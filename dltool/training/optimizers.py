@@ -1,13 +1,17 @@
 """Optimizers and learning-rate schedules from the ``optimizer`` config node.
 
-The schema's fields are the Keras constructor's arguments, so building one is a lookup.
+The node names its class (a built-in schema's ``_target_``, or the ``_target_`` key of an option
+file of your own) and its fields are that class's arguments, so building one is Hydra's
+``instantiate``. Schedules, warm-up and EMA work the same for every class: they only need
+``learning_rate`` (and ``use_ema``), which every Keras optimizer takes.
+
 Schedules ``step``, ``exponential`` and ``cosine`` (and a warm-up alone) set the rate at each
 epoch's start (a ``LearningRateScheduler`` callback, :func:`epoch_learning_rate`); ``one_cycle``
 changes it at every step inside the optimizer (:func:`step_schedule`, Keras' ``CosineDecay`` with
 its linear warm-up), which short runs need and which resumes from the optimizer's step count.
 
 Example:
-    >>> from dltool.config.schemas import SGDConfig
+    >>> from dltool.config.optimizer import SGDConfig
     >>> opt = build_optimizer(SGDConfig(learning_rate=0.1, momentum=0.9, nesterov=True))  # doctest: +SKIP
     >>> epoch_learning_rate(SGDConfig(learning_rate=0.1), epoch=5)
     0.1
@@ -15,36 +19,25 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
-from dltool.config.schemas import OptimizerConfig
-
-KERAS_CLASSES = {
-    "sgd": "SGD",
-    "adagrad": "Adagrad",
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "nadam": "Nadam",
-}
+from dltool.config.optimizer import OptimizerConfig, optimizer_kwargs
 
 
 def build_optimizer(cfg: OptimizerConfig, steps_per_epoch: int | None = None, epochs: int | None = None) -> Any:
-    """A ``keras.optimizers`` instance with the config's arguments (None ones left to Keras).
+    """The optimizer class the node names, built with the node's arguments (None ones left to the class).
 
     ``steps_per_epoch`` and ``epochs`` are needed by a per-step schedule (``one_cycle``) only.
     """
-    import keras
+    from hydra.utils import get_object, instantiate
 
-    kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("name", "schedule")}
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    kwargs = optimizer_kwargs(cfg, get_object(cfg._target_))
     if cfg.schedule.name == "one_cycle":
         if steps_per_epoch is None or epochs is None:
             raise ValueError("optimizer.schedule one_cycle needs steps_per_epoch and epochs")
         kwargs["learning_rate"] = step_schedule(cfg, steps_per_epoch, epochs)
-    return getattr(keras.optimizers, KERAS_CLASSES[cfg.name])(**kwargs)
+    return instantiate({"_target_": cfg._target_, "_convert_": "all"}, **kwargs)
 
 
 def has_schedule(cfg: OptimizerConfig) -> bool:
@@ -57,7 +50,7 @@ def step_schedule(cfg: OptimizerConfig, steps_per_epoch: int, epochs: int) -> An
     then a cosine down to ``min_learning_rate`` at the last step; changed at every step.
 
     Example:
-        >>> from dltool.config.schemas import SGDConfig, ScheduleConfig
+        >>> from dltool.config.optimizer import SGDConfig, ScheduleConfig
         >>> cfg = SGDConfig(learning_rate=0.1, schedule=ScheduleConfig(name="one_cycle", warmup_epochs=1))
         >>> schedule = step_schedule(cfg, steps_per_epoch=10, epochs=3)
         >>> [round(float(schedule(step)), 3) for step in (0, 5, 10, 20, 30)]
