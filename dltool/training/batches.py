@@ -4,7 +4,7 @@ Keras' own ``shuffle=True`` draws each epoch's order from a random state that li
 process: a run resumed in a new process would see other batches than the uninterrupted run.
 Here epoch ``e`` is shuffled with the ``(seed, e)`` permutation, so a resumed run trains on
 exactly the batches the uninterrupted one would have. On the TensorFlow backend the batches
-are a ``tf.data`` pipeline (stateless shuffle, gather); on JAX and PyTorch, which do not import
+are a ``tf.data`` pipeline (stateless shuffle, rows gathered from the NumPy arrays in place); on JAX and PyTorch, which do not import
 TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation (another order, as exact).
 ``x`` and ``y`` may be dicts of arrays keyed by input and output name (models of several inputs
 or outputs): every array is gathered with the same indices.
@@ -65,14 +65,23 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
         .map(order)
         .flat_map(lambda idx: tf.data.Dataset.from_tensor_slices(idx).batch(batch_size))
     )
-    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()  # as Keras does: gather batches from the whole arrays
-    return (
-        tf.data.Dataset.zip((indices, arrays))
-        .map(
-            lambda idx, xy: tf.nest.map_structure(lambda a: tf.gather(a, idx), xy), num_parallel_calls=tf.data.AUTOTUNE
-        )
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    return indices.map(_numpy_gather(x, y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _numpy_gather(x: Any, y: Any) -> Any:
+    """A ``tf.data`` map from a batch's indices to its ``(x, y)``, gathered from the NumPy arrays where they
+    are: TensorFlow would copy whole arrays into its own tensors (once or twice) before gathering from them."""
+    import tensorflow as tf
+
+    arrays = tf.nest.flatten((x, y))
+
+    def gather(idx: Any) -> Any:
+        rows = tf.numpy_function(lambda i: [a[i] for a in arrays], [idx], [tf.as_dtype(a.dtype) for a in arrays])
+        for batch, a in zip(rows, arrays, strict=True):
+            batch.set_shape((None, *a.shape[1:]))
+        return tf.nest.pack_sequence_as((x, y), rows)
+
+    return gather
 
 
 def feed(x: Any, y: Any = None, batch_size: int = 32) -> tuple[Any, ...]:

@@ -257,7 +257,7 @@ def monitoring_callbacks(
         callbacks.append(lam)
     from dltool.training.tracking import active, epoch_callback
 
-    tracker = active()  # logger=mlflow: started by dltool.train for this run
+    tracker = active()  # logger=mlflow: started by dltool.commands.train for this run
     if tracker is not None:
         callbacks.append(epoch_callback(tracker))
     r = cb.remote_monitor
