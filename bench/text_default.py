@@ -12,14 +12,13 @@ scored on the same test files. Printed: test accuracy of each, dltool's paramete
 training samples per second, the baseline's fit time.
 
 Measured on the shared 2-core CPU (300 articles per topic: 1,080 training, 120 validation, 300 test; seed 42;
-baseline 0.973, fit in 2.5-15 s depending on the machine's load):
+baseline 0.973, fit in 2.5-7 s depending on the machine's load):
 
-    overrides                                     test acc.  params     train s  samples/s
-    (none: mlp on TF-IDF bags)                    0.957-0.977  644,549   16-52    500-1,500
-    model=perceptron                              0.967        50,005    12       2,000
-    model=transformer trainer.epochs=10           0.990       686,597    87       117
-    model=conv1d data.sequence_length=500
-      trainer.epochs=5                            0.647     3,905,413    130      35
+    overrides                                         test acc.     params  train s  samples/s
+    (none: mlp on TF-IDF bags)                        0.957        644,549       20      1,316
+    model=perceptron                                  0.970         50,005       12      2,162
+    model=transformer trainer.epochs=10               0.990        686,597       87        117
+    model=conv1d data.sequence_length=500 (5 epochs)  0.647      3,905,413      130         35
 """
 
 from __future__ import annotations
