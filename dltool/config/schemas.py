@@ -212,6 +212,18 @@ class CSVConfig(SplitDataConfig):
 class TextConfig:
     vocab_size: int = opt(10000, "TextVectorization: vocabulary size, padding and unknown tokens included", gt=2)
     sequence_length: int = opt(200, "tokens per example (longer texts cut, shorter padded with 0)", gt=0)
+    vectorize: str = opt(
+        "auto",
+        "tf_idf: a TF-IDF bag of words and word pairs (vocab_size features); int: token sequences; "
+        "auto: int for a model with a token embedding (rnn, conv1d, transformer), else tf_idf",
+        choices=("auto", "tf_idf", "int"),
+    )
+
+    def follow_model(self, model: ModelConfig) -> None:
+        """Resolve ``vectorize=auto`` for ``model``: token sequences for a model that embeds tokens (it has an
+        ``embedding_dim``), else the TF-IDF bag (mlp, perceptron: the strong simple default)."""
+        if self.vectorize == "auto":
+            self.vectorize = "int" if hasattr(model, "embedding_dim") else "tf_idf"
 
 
 @dataclass
@@ -420,6 +432,19 @@ class Conv1DConfig(ModelConfig):
 
 
 @dataclass
+class TransformerConfig(ModelConfig):
+    name: str = "transformer"
+    embedding_dim: int = opt(64, "size of the token embedding and of every encoder block's output", gt=0)
+    num_blocks: int = opt(1, "encoder blocks (self-attention + feed-forward)", gt=0)
+    num_heads: int = opt(2, "attention heads per block", gt=0)
+    key_dim: int | None = opt(None, "size of each head's queries and keys (null: embedding_dim / num_heads)", gt=0)
+    ff_dim: int = opt(128, "hidden units of each block's feed-forward network", gt=0)
+    dropout: float = opt(0.1, "dropout of attention weights, embeddings, sub-layer outputs, head", ge=0.0, lt=1.0)
+    global_pool: str = opt("average", "pooling over the steps after the blocks", choices=("average", "max"))
+    dense_units: list[int] = opt([], "hidden Dense layers after the pooling")
+
+
+@dataclass
 class AutoencoderConfig(ModelConfig):
     name: str = "autoencoder"
     output_activation: str = opt(
@@ -543,6 +568,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "mobilenet_v2": MobileNetV2Config,
         "rnn": RNNConfig,
         "conv1d": Conv1DConfig,
+        "transformer": TransformerConfig,
         "autoencoder": AutoencoderConfig,
         "transfer": TransferConfig,
         "gan": GANConfig,

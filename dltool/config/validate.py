@@ -80,6 +80,8 @@ def validate(cfg: DictConfig) -> RunConfig:
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
+    if isinstance(groups["data"], schemas.TextConfig):  # how texts become numbers follows the model family
+        groups["data"].follow_model(groups["model"])
     allowed = cfg.get("allowed_targets")
     if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
         raise ConfigError(f"allowed_targets={allowed}: must be null or a list of import-path prefixes like [keras.]")

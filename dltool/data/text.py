@@ -1,27 +1,37 @@
-"""Text classification data as integer token sequences: ``data=text_folder`` and ``data=imdb``.
+"""Text classification data: ``data=text_folder`` and ``data=imdb``, as a TF-IDF bag or as token sequences.
 
-Both give examples of shape ``(sequence_length,)``, dtype int32, tokens in ``0..vocab_size-1``
-(0 is padding): the ``rnn`` and ``conv1d`` models put an ``Embedding`` in front of them.
+``data.vectorize`` says how a text becomes numbers; its default, ``auto``, follows the model
+(resolved when the run's config is validated, :meth:`~dltool.config.schemas.TextConfig.follow_model`):
+
+- ``tf_idf`` (for ``mlp`` and ``perceptron``, so ``dltool train data=text_folder data.root=D`` with the
+  default model): float32 examples of shape ``(vocab_size,)``, the TF-IDF weights of the ``vocab_size``
+  most frequent words and word pairs (uni- and bigrams) of the training split. A Dense head on them is
+  a strong, fast text classifier (as TF-IDF + logistic regression is).
+- ``int`` (for models with a token embedding: ``rnn``, ``conv1d``, ``transformer``): examples of shape
+  ``(sequence_length,)``, dtype int32, tokens in ``0..vocab_size-1`` (0 is padding).
 
 - ``text_folder``: ``.txt`` files in one sub-folder per class (layouts in :mod:`dltool.data.folders`,
   e.g. aclImdb's ``train/pos``, ``train/neg``, ``test/...``). A ``keras.layers.TextVectorization``
-  (lower-case, punctuation stripped, ``vocab_size`` most frequent words) is adapted on the
-  training split only, then turns every split into padded token sequences.
+  (lower-case, punctuation stripped) is adapted on the training split only, then turns every split
+  into TF-IDF bags or padded token sequences. A file that is not UTF-8 is read with its undecodable
+  bytes replaced, and named in one line of the run's log (``Dataset.decisions``).
 - ``imdb``: Keras' ``imdb.npz`` (25,000 + 25,000 reviews, already tokenized by frequency rank),
   with Keras' conventions: 1 starts a review, 2 is an out-of-vocabulary word, word ids start at 3;
   words ranked ``vocab_size`` or beyond become 2. Sequences are cut and padded at the front.
   Found in ``data.root``, else in Keras' cache, else downloaded; offline, the error says where to put it.
+  As a TF-IDF bag, each review's word ids are the "words" (their uni- and bigrams counted as for a folder).
 
 Example:
     >>> from dltool.config.schemas import TextFolderConfig
-    >>> spec(TextFolderConfig(root="data/reviews", sequence_length=100)).input_shape  # doctest: +SKIP
+    >>> folder_text_spec(TextFolderConfig(root="data/reviews", vectorize="int", sequence_length=100)).input_shape
+    ... # doctest: +SKIP
     (100,)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,11 +66,57 @@ IMDB = archives.Archive(
 
 
 def _token_spec(base: DataSpec, cfg: TextFolderConfig | IMDBConfig) -> DataSpec:
+    if cfg.vectorize == "tf_idf":
+        return DataSpec((cfg.vocab_size,), base.task, base.num_classes, base.class_names)
     return DataSpec((cfg.sequence_length,), base.task, base.num_classes, base.class_names, "int32", cfg.vocab_size)
 
 
+def _vectorizer(cfg: TextFolderConfig | IMDBConfig, keras: Any, **text_options: Any) -> Any:
+    """The TextVectorization of ``cfg.vectorize`` (``auto`` unresolved: token sequences)."""
+    if cfg.vectorize == "tf_idf":
+        return keras.layers.TextVectorization(
+            max_tokens=cfg.vocab_size, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True, **text_options
+        )
+    return keras.layers.TextVectorization(
+        max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length, **text_options
+    )
+
+
+def _vectorize(vectorizer: Any, texts: dict[str, list[str]], data: Dataset, cfg: TextFolderConfig | IMDBConfig) -> None:
+    """Adapt ``vectorizer`` on the training texts, set every split's ``x`` (batches of 1,024 texts: a TF-IDF
+    bag of the whole split at once would need several copies of it in memory)."""
+    vectorizer.adapt(texts["train"])
+    width = data.spec.input_shape[0]
+    dtype = np.float32 if cfg.vectorize == "tf_idf" else np.int32
+    xs = {}
+    for split, split_texts in texts.items():
+        xs[split] = np.zeros((len(split_texts), width), dtype=dtype)
+        for start in range(0, len(split_texts), 1024):
+            batch = np.asarray(split_texts[start : start + 1024], dtype=object)
+            xs[split][start : start + 1024] = np.asarray(vectorizer(batch))
+    if cfg.vectorize == "tf_idf":
+        _scale_bags(xs)
+        data.decisions.append(
+            f"vectorize={cfg.vectorize}: each text is a TF-IDF bag of its words and word pairs ({width} features, "
+            "fitted on the training split); token sequences are for models with an embedding (rnn, conv1d, "
+            "transformer)"
+        )
+    for split, x in xs.items():
+        setattr(data, f"x_{split}", x)
+
+
+def _scale_bags(bags: dict[str, np.ndarray]) -> None:
+    """Give every bag the same length (as scikit-learn's TfidfVectorizer: a long text weighs no more than a short
+    one), the square root of the training bags' mean count of words: a typical word's weight is then about 1,
+    the scale Dense layers' initializers expect (unit rows, weights of ~0.1, train several times slower)."""
+    words = np.count_nonzero(bags["train"], axis=1)
+    length = np.sqrt(words.mean()) if len(words) else 1.0
+    for x in bags.values():  # in place, row norms without a squared copy: a split's bags can be gigabytes
+        x *= (length / np.maximum(np.sqrt(np.einsum("ij,ij->i", x, x)), 1e-12))[:, None]
+
+
 def folder_text_spec(cfg: TextFolderConfig) -> DataSpec:
-    """Token sequences of ``sequence_length``; classes from the sub-folder names."""
+    """TF-IDF bags or token sequences (``data.vectorize``); classes from the sub-folder names."""
     return _token_spec(folder_spec(class_names(cfg.root), ()), cfg)
 
 
@@ -79,7 +135,6 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
     data = index_dataset(
         folder_text_spec(cfg), cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"]
     )
-    vectorizer = keras.layers.TextVectorization(max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length)
     not_utf8: list[str] = []
     texts = {
         split: [_read(files[i], not_utf8) for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")
@@ -89,10 +144,7 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
             f"{len(not_utf8)} file{'s are' if len(not_utf8) > 1 else ' is'} not UTF-8 ({', '.join(not_utf8[:3])}"
             f"{', ...' if len(not_utf8) > 3 else ''}): read with the undecodable bytes replaced by U+FFFD"
         )
-    vectorizer.adapt(texts["train"])
-    for split, split_texts in texts.items():
-        tokens = vectorizer(np.asarray(split_texts, dtype=object)) if split_texts else np.zeros((0, 0))
-        setattr(data, f"x_{split}", np.asarray(tokens, dtype=np.int32).reshape(-1, cfg.sequence_length))
+    _vectorize(_vectorizer(cfg, keras), texts, data, cfg)
     return data
 
 
@@ -127,8 +179,19 @@ def load_imdb(cfg: IMDBConfig, seed: int) -> Dataset:
         arrays = IMDB.read(path)
     except archives.READ_ERRORS as err:
         raise ConfigError(f"imdb: cannot read {path}: {' '.join(str(err).split())}") from None
+    if cfg.vectorize == "tf_idf":
+        return _imdb_bags(arrays, cfg, seed, keras)
     x_train, x_test = (_tokens(x, cfg, keras) for x in (arrays[0], arrays[2]))
     return make_dataset(imdb_spec(cfg), cfg, seed, x_train, arrays[1], test=(x_test, arrays[3]))
+
+
+def _imdb_bags(arrays: archives.Arrays, cfg: IMDBConfig, seed: int, keras: Any) -> Dataset:
+    """TF-IDF bags of the reviews' word ids (written out as words), adapted on the training split."""
+    reviews = [" ".join(map(str, review)) for review in (*arrays[0], *arrays[2])]
+    data = index_dataset(imdb_spec(cfg), cfg, seed, np.asarray(arrays[1]), test=np.asarray(arrays[3]))
+    texts = {split: [reviews[i] for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")}
+    _vectorize(_vectorizer(cfg, keras, standardize=None, split="whitespace"), texts, data, cfg)
+    return data
 
 
 def _tokens(reviews: np.ndarray, cfg: IMDBConfig, keras: object) -> np.ndarray:

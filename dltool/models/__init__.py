@@ -40,11 +40,13 @@ from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
 from dltool.models.sequence import build_conv1d, build_rnn
 from dltool.models.transfer import build_transfer
+from dltool.models.transformer import PositionEmbedding, build_transformer
 from dltool.models.vgg import build_vgg
 from dltool.models.xception import build_separable_cnn, build_xception
 
 __all__ = [
     "MODELS",
+    "PositionEmbedding",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
@@ -70,6 +72,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "mobilenet_v2": build_mobilenet_v2,
     "rnn": build_rnn,
     "conv1d": build_conv1d,
+    "transformer": build_transformer,
     "autoencoder": build_autoencoder,
     "transfer": build_transfer,
     "gan": build_gan,  # a whole model (the GAN with its own train_step), not a body: see build_model
