@@ -1,8 +1,6 @@
-"""The ``dltool`` command line: a thin Typer app.
-
-``train`` hands its arguments to Hydra's ``@hydra.main`` entry point (every Hydra feature
-works), after composing and validating the same overrides so that bad input is one line and
-exit 2. Heavy imports (Keras, TensorFlow) happen inside the commands that need them.
+"""The ``dltool`` command line: a thin Typer app that forwards each command's arguments to its code
+(``dltool.commands``, ``dltool.sweep``, ``dltool.evaluation``) and turns errors into one line and an exit code.
+Heavy imports (Keras, TensorFlow) happen inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -293,32 +291,10 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print {params, config} as JSON for scripts."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
-    from omegaconf import OmegaConf
-
-    from dltool.config import HydraArgs, compose, validate
+    from dltool.commands.show import show_command
 
     with _user_errors(debug):
-        args = HydraArgs.parse(_full_keys(overrides))
-        cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
-        run = validate(cfg)
-        from dltool.data import data_spec
-        from dltool.models import build_model, model_note
-        from dltool.training.artifacts import model_summary_text
-        from dltool.training.build import param_counts
-
-        spec = data_spec(run.data)
-        model = build_model(run.model, spec, run.regularization)
-    container = OmegaConf.to_container(cfg, resolve=True)
-    if as_json:
-        typer.echo(json.dumps({"params": param_counts(model), "config": container}, indent=2))
-        return
-    from dltool.console import print_config_tree
-
-    print_config_tree(container)
-    typer.echo(model_summary_text(model))
-    note = model_note(run.model, spec)
-    if note:
-        typer.echo(note)
+        show_command(_full_keys(overrides), as_json)
 
 
 @app.command(context_settings=PASS_THROUGH, help=EVALUATE_HELP)
