@@ -5,7 +5,8 @@ process: a run resumed in a new process would see other batches than the uninter
 Here epoch ``e`` is shuffled with the ``(seed, e)`` permutation, so a resumed run trains on
 exactly the batches the uninterrupted one would have. On the TensorFlow backend the batches
 are a ``tf.data`` pipeline (stateless shuffle, rows gathered from the NumPy arrays in place); on
-JAX and PyTorch, which do not import TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation (another order, as exact).
+JAX and PyTorch, which do not import TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation
+(another order, as exact).
 ``x`` and ``y`` may be dicts of arrays keyed by input and output name (models of several inputs
 or outputs): every array is gathered with the same indices.
 
