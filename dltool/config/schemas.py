@@ -241,6 +241,17 @@ class IMDBConfig(TextConfig, DataConfig):
     root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
 
 
+@dataclass
+class ArraysConfig(SplitDataConfig):
+    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=graph``)."""
+
+    name: str = "arrays"
+    path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
+    inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")
+    targets: Any = opt(None, "target arrays: a list of names, or {output name: array name} (null: y, or y_<output>)")
+    tasks: dict[str, str] = opt({}, "task of a target by output name (multiclass|binary|regression; unset: auto)")
+
+
 # ---------------------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
@@ -856,6 +867,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "csv": CSVConfig,
         "text_folder": TextFolderConfig,
         "imdb": IMDBConfig,
+        "arrays": ArraysConfig,
     },
     "model": {
         "mlp": MLPConfig,
