@@ -28,6 +28,7 @@ from dltool.config.schemas import ExportConfig
 from dltool.config.validate import check_allowed_targets
 from dltool.errors import ConfigError, JobFailed
 from dltool.evaluation.loading import (
+    Target,
     has_named_io,
     load_model,
     locate,
@@ -117,15 +118,31 @@ def _reload_onnx(path: Path) -> Predictor:
     return run
 
 
-def _samples(model: Any, samples: int) -> Any:
+def _data_shapes(target: Target, model: Any) -> dict[str, tuple[int, ...]]:
+    """The shapes of the named inputs in the run's data, which fix the model's variable-length axes."""
+    if target.run_dir is None or not has_named_io(model):
+        return {}
+    from dltool.config import validate
+    from dltool.data import data_spec
+
+    try:
+        spec = data_spec(validate(saved_config(target.run_dir)).data)
+    except ConfigError:  # the data's files are gone: the export needs none of them
+        return {}
+    return {name: tuple(found.shape) for name, found in (spec.inputs or {}).items()}
+
+
+def _samples(model: Any, samples: int, shapes: dict[str, tuple[int, ...]]) -> Any:
     """Seeded random inputs: floats in [0, 1], integer (token) inputs 0 or 1; a dict for named inputs.
 
-    A variable-length axis (``None``) gets 8 steps: the export traces any length, these check one.
+    A variable-length axis (``None``) is as long as in the run's data (``shapes``), else 8 steps: the
+    export traces any length, these check one.
     """
     rng = np.random.default_rng(0)
 
-    def sample(tensor: Any) -> np.ndarray:
-        shape = (samples, *(8 if d is None else d for d in tensor.shape[1:]))
+    def sample(name: str, tensor: Any) -> np.ndarray:
+        dims = shapes.get(name, tensor.shape[1:])
+        shape = (samples, *(8 if d is None else d for d in dims))
         if "int" in str(tensor.dtype):
             return rng.integers(0, 2, shape).astype(str(tensor.dtype))
         return rng.random(shape, dtype=np.float32)
@@ -133,8 +150,8 @@ def _samples(model: Any, samples: int) -> Any:
     if not has_named_io(model):
         return rng.random((samples, *model.input_shape[1:]), dtype=np.float32)
     if isinstance(model.input, dict):
-        return {name: sample(tensor) for name, tensor in model.input.items()}
-    return {tensor.name: sample(tensor) for tensor in model.inputs}
+        return {name: sample(name, tensor) for name, tensor in model.input.items()}
+    return {tensor.name: sample(tensor.name, tensor) for tensor in model.inputs}
 
 
 def _difference(expected: Any, got: Any) -> float:
@@ -166,7 +183,7 @@ def export_run(target_word: str, overrides: list[str], unsafe: bool = False) -> 
         raise ConfigError(f"{out}: already exists; choose another path with out=PATH")
     check_creatable(out, "out")
     model = load_model(target.checkpoint, unsafe)
-    x = _samples(model, setup.samples)
+    x = _samples(model, setup.samples, _data_shapes(target, model))
     expected = model.predict(x, verbose=0)  # also builds the traced call an export needs
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".partial-{out.name}")  # renamed once checked: no half-written export under ``out``

@@ -248,7 +248,7 @@ def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs
     dtypes = {name: spec.inputs[name].dtype if spec.inputs else spec.input_dtype for name in input_names}
     outputs = predict(model, {name: x[name].astype(dtypes[name]) for name in input_names})
     columns: dict[str, list[Any]] = {}
-    for name in output_names:
+    for name in spec.outputs or output_names:  # the data's order (Keras sorts the names)
         out = spec.outputs[name] if spec.outputs else spec
         values = outputs[name] if isinstance(outputs, dict) else outputs
         if out.task != "regression":

@@ -1,0 +1,268 @@
+"""data=arrays (named arrays of an .npz file) with model=graph, and evaluate, predict, export on such a run.
+
+The module fixture trains one two-input, three-output graph in-process on a generated file; the
+commands under test then run in-process through Typer's runner.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dltool.cli import app
+from dltool.config.schemas import ArraysConfig
+from dltool.data import data_spec, load_dataset
+from dltool.errors import ConfigError
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_arrays_io")]
+
+# two inputs, three heads: the class needs both inputs, the flag and the amount one each
+GRAPH = """\
+name: graph
+inputs: {a: {}, b: {}}
+nodes:
+  both: {merge: concatenate, inputs: [a, b]}
+  hidden: {layer: Dense, args: {units: 32, activation: relu}}
+  kind: {layer: Dense, inputs: hidden, args: {units: 3, activation: softmax}}
+  flag: {layer: Dense, inputs: hidden, args: {units: 1, activation: sigmoid}}
+  amount: {layer: Dense, inputs: hidden, args: {units: 1}}
+outputs: {kind: {}, flag: {}, amount: {}}
+"""
+QUICK = [
+    "trainer.epochs=25",
+    "trainer.batch_size=32",
+    "optimizer.learning_rate=0.01",
+    "callbacks.early_stopping.enabled=false",
+    "callbacks.tensorboard.enabled=false",
+]
+
+
+def two_inputs_three_targets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Arrays x_a (n, 4), x_b (n, 3) and targets y_kind (3 classes), y_flag (0/1), y_amount (float)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.random((n, 4)).astype("float32"), rng.random((n, 3)).astype("float32")
+    return {
+        "x_a": a,
+        "x_b": b,
+        "y_kind": np.argmax(a[:, :3] + b, axis=1),
+        "y_flag": (a[:, 3] > 0.5).astype(np.int64),
+        "y_amount": 2.0 * a[:, 0] - b[:, 1] + rng.normal(0, 0.05, n),
+    }
+
+
+def invoke(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The run directory of the graph trained on a generated .npz, and that file."""
+    import keras
+    from omegaconf import OmegaConf
+
+    from dltool.config import compose, validate
+    from dltool.training.fit import train_run
+
+    root = tmp_path_factory.mktemp("arrays")
+    path = root / "data.npz"
+    np.savez(path, **two_inputs_three_targets(800))
+    (root / "conf" / "model").mkdir(parents=True)
+    (root / "conf" / "model" / "two_heads.yaml").write_text(GRAPH)
+    cfg = compose(["data=arrays", f"data.path={path}", "model=two_heads", *QUICK], config_dirs=[str(root / "conf")])
+    run_dir = root / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    try:
+        train_run(validate(cfg), run_dir, show_progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return run_dir, path
+
+
+def test_two_inputs_three_targets_beat_the_trivial_baselines(trained: tuple[Path, Path]) -> None:
+    run_dir, path = trained
+    found = json.loads((run_dir / "results.json").read_text())
+    assert found["status"] == "completed"
+    data = load_dataset(ArraysConfig(path=str(path)), found["seed"])
+    y = data.y_test
+    majority = {name: np.bincount(y[name].astype(int).ravel()).max() / len(y[name]) for name in ("kind", "flag")}
+    mean_mae = float(np.abs(y["amount"] - data.y_train["amount"].mean()).mean())
+    assert found["test_kind_accuracy"] > majority["kind"] + 0.2, (found["test_kind_accuracy"], majority)
+    assert found["test_flag_accuracy"] > majority["flag"] + 0.2, (found["test_flag_accuracy"], majority)
+    assert found["test_amount_mae"] < 0.5 * mean_mae, (found["test_amount_mae"], mean_mae)
+
+
+def test_evaluate_scores_each_output_as_training_did(trained: tuple[Path, Path]) -> None:
+    run_dir, _ = trained
+    code, output = invoke("evaluate", run_dir)
+    assert code == 0, output
+    (eval_dir,) = (run_dir / "eval").iterdir()
+    metrics = json.loads((eval_dir / "metrics.json").read_text())
+    saved = json.loads((run_dir / "results.json").read_text())
+    for key in ("test_loss", "test_kind_accuracy", "test_flag_accuracy", "test_amount_mae"):
+        assert metrics[key] == pytest.approx(saved[key], rel=1e-4, abs=1e-5), key
+    assert metrics["scores"]["kind_accuracy"] == pytest.approx(saved["test_kind_accuracy"], abs=1e-6)
+    assert {"kind_macro_f1", "flag_roc_auc", "amount_r2"} <= metrics["scores"].keys()
+    assert metrics["examples"] == 160 and metrics["task"] == "multioutput"
+    assert (eval_dir / "kind" / "confusion_matrix.png").stat().st_size > 0
+    assert (eval_dir / "flag" / "roc_curve.png").exists() and (eval_dir / "amount" / "residuals.png").exists()
+
+
+def test_predict_from_npz_and_csv_writes_a_column_per_output(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    run_dir, _ = trained
+    arrays = two_inputs_three_targets(5, seed=7)
+    np.savez(tmp_path / "new.npz", x_a=arrays["x_a"], x_b=arrays["x_b"])
+    with open(tmp_path / "new.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["b_0", "b_1", "b_2", "a_0", "a_1", "a_2", "a_3", "ignored"])
+        writer.writerows([[*b, *a, "text"] for a, b in zip(arrays["x_a"], arrays["x_b"], strict=True)])
+    code, output = invoke("predict", run_dir, tmp_path / "new.npz", tmp_path / "new.csv", "--out", tmp_path / "p.csv")
+    assert code == 0, output
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert list(rows[0]) == ["input", "kind", "flag", "amount"]
+    assert [r["input"] for r in rows[:2]] == [f"{tmp_path / 'new.npz'}[0]", f"{tmp_path / 'new.npz'}[1]"]
+    assert rows[5]["input"] == f"{tmp_path / 'new.csv'}:2"
+    for npz_row, csv_row in zip(rows[:5], rows[5:], strict=True):  # the same examples, two ways
+        assert (npz_row["kind"], npz_row["flag"]) == (csv_row["kind"], csv_row["flag"])
+        assert float(npz_row["amount"]) == pytest.approx(float(csv_row["amount"]), abs=1e-5)
+    assert {r["kind"] for r in rows} <= {"0", "1", "2"} and {r["flag"] for r in rows} <= {"0", "1"}
+    hits = sum(int(r["kind"]) == k for r, k in zip(rows[:5], arrays["y_kind"], strict=True))
+    assert hits >= 3, (rows, arrays["y_kind"])
+
+    np.savez(tmp_path / "bad.npz", x_a=arrays["x_a"], x_c=arrays["x_b"])
+    code, output = invoke("predict", run_dir, tmp_path / "bad.npz")
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "no array 'x_b' for the input 'b'" in output and "its arrays: x_a, x_c" in output
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])
+def test_export_has_a_dict_signature(trained: tuple[Path, Path], tmp_path: Path, fmt: str) -> None:
+    if fmt == "onnx":
+        pytest.importorskip("tf2onnx")
+        pytest.importorskip("onnxruntime")
+    run_dir, _ = trained
+    out = tmp_path / ("model" if fmt == "savedmodel" else "model.onnx")
+    code, output = invoke("export", run_dir, f"format={fmt}", f"out={out}")
+    assert code == 0, output
+    assert float(re.search(r"max abs difference from the checkpoint (\S+)", output).group(1)) < 1e-5
+    if fmt == "savedmodel":  # reloaded independently: named arrays in, named arrays out
+        import keras
+        import tensorflow as tf
+
+        x = {k[2:]: v for k, v in two_inputs_three_targets(6, seed=3).items() if k.startswith("x_")}
+        loaded = tf.saved_model.load(str(out))  # kept referenced: it owns the variables ``serve`` reads
+        served = loaded.serve({k: tf.constant(v) for k, v in x.items()})
+        expected = keras.saving.load_model(run_dir / "checkpoints" / "best.keras").predict(x, verbose=0)
+        assert sorted(served) == ["amount", "flag", "kind"]
+        assert max(np.abs(served[k].numpy() - expected[k]).max() for k in expected) < 1e-5
+
+
+# ----------------------------------------------------------------------------- the file and its config
+def test_pre_split_arrays_text_classes_and_given_tasks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.npz"
+    np.savez(
+        path,
+        x=rng.random((40, 3)),
+        y=np.array(["cat", "dog", "emu", "dog"] * 10),
+        x_test=rng.random((12, 3)),
+        y_test=np.array(["emu", "cat", "dog"] * 4),
+    )
+    data = load_dataset(ArraysConfig(path=str(path), validation_split=0.25), seed=0)
+    assert data.spec.task == "multiclass" and data.spec.class_names == ("cat", "dog", "emu")
+    assert (data.size("train"), data.size("val"), data.size("test")) == (30, 10, 12)
+    assert data.y_test[:3].tolist() == [2, 0, 1] and data.decisions == [
+        "target 'y' (array 'y'): multiclass over 3 classes from its values (data.tasks.y sets it)"
+    ]
+    np.savez(path, x=rng.random((40, 2)), y=rng.integers(0, 2, 40), z=rng.integers(0, 5, 40))
+    assert data_spec(ArraysConfig(path=str(path))).task == "binary"
+    spec = data_spec(ArraysConfig(path=str(path), targets={"y": "y", "z": "z"}, tasks={"y": "regression"}))
+    assert (spec.outputs["y"].task, spec.outputs["z"].task, spec.outputs["z"].num_classes) == (
+        "regression",
+        "multiclass",
+        5,
+    )
+    assert spec.inputs["x"].shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "overrides", "message"),
+    [
+        (
+            {"x": np.array([{"a": 1}, None], dtype=object), "y": np.zeros(2)},
+            {},
+            "array 'x' is pickled (an object array); only number and text arrays are read (allow_pickle=False)",
+        ),
+        (
+            {"x_a": np.zeros((4, 2)), "y": np.zeros(4)},
+            {"inputs": {"a": "x_b"}},
+            "data.inputs.a=x_b: no array 'x_b' in {path} (did you mean x_a?); its arrays: x_a, y",
+        ),
+        (
+            {"x": np.zeros((4, 2)), "y": np.zeros(3)},
+            {},
+            "data.path={path}: arrays of different numbers of examples (x: 4, y: 3)",
+        ),
+        (
+            {"x": np.zeros((4, 2)), "y": np.zeros(4), "x_test": np.zeros((2, 2))},
+            {},
+            "data.path={path}: x_test is given but not y_test",
+        ),
+        (
+            {"x": np.zeros((4, 2)), "y": np.zeros(4)},
+            {"tasks": {"yy": "binary"}},
+            "data.tasks.yy: no such target (did you mean y?); targets: y",
+        ),
+        (
+            {"x": np.zeros((4, 2)), "y": np.array([0.5, 1, 2, 3])},
+            {"tasks": {"y": "multiclass"}},
+            "data.tasks.y=multiclass: the target holds fractions",
+        ),
+    ],
+)
+def test_bad_files_and_names_are_one_line(tmp_path: Path, arrays: dict, overrides: dict, message: str) -> None:
+    path = tmp_path / "d.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ConfigError) as err:
+        load_dataset(ArraysConfig(path=str(path), **overrides), seed=0)
+    assert message.format(path=path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_graph_not_naming_the_files_inputs_is_one_line_naming_both(tmp_path: Path) -> None:
+    from dltool.config.schemas import GraphConfig, GraphInputConfig, GraphOutputConfig
+    from dltool.models import build_model
+
+    path = tmp_path / "d.npz"
+    np.savez(path, **two_inputs_three_targets(20))
+    spec = data_spec(ArraysConfig(path=str(path)))
+    outputs = {name: GraphOutputConfig() for name in ("kind", "flag", "amount")}
+    nodes = {"kind": {"layer": "Dense", "inputs": "a", "args": {"units": 3}}, "flag": {"layer": "Dense"}}
+    nodes["amount"] = {"layer": "Dense", "inputs": "a", "args": {"units": 1}}
+    cfg = GraphConfig(inputs={"a": GraphInputConfig()}, nodes=nodes, outputs=outputs)
+    with pytest.raises(ConfigError) as err:
+        build_model(cfg, spec, None)
+    assert str(err.value) == (
+        "model.inputs: the data's input 'b' is not declared in the graph; the data's inputs: a, b; the graph's: a"
+    )
+
+
+def test_one_input_and_one_target_train_an_mlp(tmp_path: Path) -> None:
+    from tests.conftest import train_in_process
+
+    rng = np.random.default_rng(1)
+    x = rng.random((300, 5)).astype("float32")
+    path = tmp_path / "one.npz"
+    np.savez(path, x=x, y=(x[:, 0] + x[:, 1] > 1.0).astype(np.int8))
+    (tmp_path / "run").mkdir()
+    found = train_in_process(
+        tmp_path / "run", "data=arrays", f"data.path={path}", "model=mlp", "trainer.epochs=20", *QUICK[2:]
+    )
+    assert found["task"] == "binary"
+    assert found["test_accuracy"] > 0.75, found["test_accuracy"]
