@@ -217,6 +217,8 @@ class CSVConfig(SplitDataConfig):
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
     delimiter: str = opt(",", "field separator")
+    inputs: dict[str, Any] | None = opt(None, "named inputs of a model=graph: {input: [columns]} (with targets)")
+    targets: dict[str, str] | None = opt(None, "named outputs of a model=graph: {output: column} (with inputs)")
 
 
 @dataclass

@@ -12,7 +12,8 @@ A model of named inputs and outputs (``model=graph``; from its run directory, wh
 the shapes and class names) reads ``.npz`` files of named arrays (an input's array has the input's
 name, or the name it had in a ``data=arrays`` run's file; ``(n, *shape)``) or CSV files with a
 column per input value (``<input>`` for one value, else ``<input>_0``, ``<input>_1``... in row-major
-order). Its CSV has ``input`` and one column per output: the class name or the value.
+order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training). Its
+CSV has ``input`` and one column per output: the class name or the value.
 
 Example:
     >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
@@ -273,7 +274,15 @@ def _named_inputs(
     labels: list[str] = []
     parts: dict[str, list[np.ndarray]] = {name: [] for name in shapes}
     for path in files:
-        if path.suffix.lower() == ".npz":
+        if run.data.name == "csv":  # the table's columns, encoded as in training
+            from dltool.data.table_io import read_inputs
+
+            if path.suffix.lower() != ".csv":
+                raise ConfigError(f"{path}: the run was trained on data=csv: give CSV files with its input columns")
+            seed = run.data.seed if run.data.seed is not None else run.trainer.seed
+            names, found = read_inputs(run.data, seed, path)
+            labels += names
+        elif path.suffix.lower() == ".npz":
             found = input_arrays(path, arrays, shapes)
             labels += [f"{path}[{i}]" for i in range(len(next(iter(found.values()))))]
         elif path.suffix.lower() == ".csv":
