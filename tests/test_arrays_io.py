@@ -19,6 +19,7 @@ from dltool.cli import app
 from dltool.config.schemas import ArraysConfig
 from dltool.data import data_spec, load_dataset
 from dltool.errors import ConfigError
+from tests.test_cookbook import table_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_arrays_io")]
 
@@ -290,33 +291,8 @@ TABLE_MAPPING = [
 ]
 
 
-def write_tickets(path: Path, n: int, seed: int = 0) -> list[dict[str, str]]:
-    """A CSV of tickets: numeric size and urgency, categorical team and channel; targets priority (low, mid,
-    high: from the urgency) and department (sales, tech: from the team and the channel)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        urgency, team, channel = rng.random(), rng.choice(["a", "b", "c"]), rng.choice(["email", "phone"])
-        rows.append(
-            {
-                "size": f"{rng.normal(10, 3):.3f}",
-                "urgency": f"{urgency:.3f}",
-                "team": team,
-                "channel": channel,
-                "priority": "low" if urgency < 0.33 else "mid" if urgency < 0.66 else "high",
-                "department": "tech" if (team == "a") != (channel == "email") else "sales",
-            }
-        )
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
-
-
 def test_a_tables_columns_feed_a_graphs_named_inputs_and_outputs(tmp_path: Path) -> None:
-    path = tmp_path / "tickets.csv"
-    write_tickets(path, 600)
+    path = table_file(tmp_path)
     run_dir = train_graph(tmp_path, TABLE_GRAPH, "data=csv", f"data.path={path}", *TABLE_MAPPING)
     found = json.loads((run_dir / "results.json").read_text())
     spec = found["data"]
@@ -324,8 +300,8 @@ def test_a_tables_columns_feed_a_graphs_named_inputs_and_outputs(tmp_path: Path)
     # three classes about equally frequent, two classes half and half: majorities of about 0.34 and 0.5
     assert found["test_priority_accuracy"] > 0.7 and found["test_department_accuracy"] > 0.7, found
 
-    new = tmp_path / "new.csv"
-    rows = write_tickets(new, 40, seed=5)
+    new = table_file(tmp_path, 40, seed=5, name="new.csv")
+    rows = list(csv.DictReader(new.open()))
     code, output = invoke("predict", run_dir, new, "--out", tmp_path / "p.csv")
     assert code == 0, output
     written = list(csv.DictReader((tmp_path / "p.csv").open()))
@@ -353,8 +329,7 @@ def test_a_tables_columns_feed_a_graphs_named_inputs_and_outputs(tmp_path: Path)
 def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, message: str) -> None:
     from dltool.config.schemas import CSVConfig
 
-    path = tmp_path / "tickets.csv"
-    write_tickets(path, 20)
+    path = table_file(tmp_path, 20)
     with pytest.raises(ConfigError) as err:
         data_spec(CSVConfig(path=str(path), **overrides))
     assert message in str(err.value) and "\n" not in str(err.value)

@@ -13,7 +13,8 @@ In a section:
   by a generated Cats-vs-Dogs-like folder (``image_folder``: ``cats/`` and ``dogs/`` sub-folders of
   small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), ``$TEXT_FOLDER`` by a generated
   aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews),
-  ``$ARRAYS_FILE`` by a generated ``.npz`` of two inputs and three targets (``arrays_file``);
+  ``$ARRAYS_FILE`` by a generated ``.npz`` of two inputs and three targets (``arrays_file``),
+  ``$TABLE_FILE`` by a generated CSV of numeric and text columns and two targets (``table_file``);
   a reader passes their own folders and files there.
 - a fenced block whose info string is ``yaml file=PATH`` is a file the reader writes: it is written
   to PATH, relative to the section's working directory, before the section's commands run.
@@ -352,7 +353,33 @@ def arrays_file(root: Path, n: int = 1000) -> Path:
     return path
 
 
-PLACEHOLDERS = {"$IMAGE_FOLDER": image_folder, "$TEXT_FOLDER": text_folder, "$ARRAYS_FILE": arrays_file}
+def table_file(root: Path, n: int = 600, seed: int = 0, name: str = "tickets.csv") -> Path:
+    """A CSV of support tickets under ``root``: numeric ``size`` and ``urgency``, categorical ``team`` and
+    ``channel``; targets ``priority`` (low, mid, high: from the urgency) and ``department`` (sales, tech:
+    from the team and the channel)."""
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    path = root / name
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["size", "urgency", "team", "channel", "priority", "department"])
+        for _ in range(n):
+            urgency, team, channel = rng.random(), rng.choice(["a", "b", "c"]), rng.choice(["email", "phone"])
+            priority = "low" if urgency < 0.33 else "mid" if urgency < 0.66 else "high"
+            department = "tech" if (team == "a") != (channel == "email") else "sales"
+            writer.writerow([f"{rng.normal(10, 3):.3f}", f"{urgency:.3f}", team, channel, priority, department])
+    return path
+
+
+PLACEHOLDERS = {
+    "$IMAGE_FOLDER": image_folder,
+    "$TEXT_FOLDER": text_folder,
+    "$ARRAYS_FILE": arrays_file,
+    "$TABLE_FILE": table_file,
+}
 
 
 def run_section(section: Section, workdir: Path) -> str:
