@@ -2,7 +2,7 @@
 
 Each format is an :class:`Exporter` in :data:`EXPORTERS`: how to write it and how to load it back
 for inference. After writing, the export is loaded back and run on ``samples`` seeded random
-inputs in [0, 1] (integer inputs: token ids 0 and 1); the largest absolute difference from the
+inputs in [0, 1] (a named model's integer inputs: token ids 0 and 1); the largest absolute difference from the
 checkpoint's own predictions must stay within the format's tolerance, else the export counts as
 failed (exit 1). A model of named inputs and outputs (``model=graph``) is exported with a dict
 signature: every format takes ``{input name: array}`` and gives ``{output name: array}``.
