@@ -333,3 +333,21 @@ def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, messag
     with pytest.raises(ConfigError) as err:
         data_spec(CSVConfig(path=str(path), **overrides))
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_missing_feature_of_any_input_drops_its_row_under_missing_drop(tmp_path: Path) -> None:
+    from dltool.config.schemas import CSVConfig
+
+    path = table_file(tmp_path, 30)
+    lines = path.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[3] = ""  # the channel of the third ticket, a column of the second input
+    path.write_text("\n".join([*lines[:3], ",".join(cells), *lines[4:]]) + "\n")
+    mapping = {"inputs": {"numbers": ["size"], "labels": ["team", "channel"]}, "targets": {"p": "priority"}}
+    sizes = {}
+    for missing in ("drop", "fill"):
+        data = load_dataset(CSVConfig(path=str(path), missing=missing, **mapping), seed=0)
+        sizes[missing] = sum(data.size(split) for split in ("train", "val", "test"))
+    assert sizes == {"drop": 29, "fill": 30}
+    assert data.x_train["labels"].shape[1] == 3 + 3  # team a, b, c; channel email, phone, <missing>
+    assert "input 'labels': column 'channel': one-hot encoded over 3 categories" in " ".join(data.decisions)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,12 +45,21 @@ class Layout:
     outputs: dict[str, tabular.Plan]
 
     def joint(self) -> tabular.Plan:
-        """One plan of every target and feature column: the rows every one of them needs."""
-        first = next(iter(self.outputs.values()))
-        categorical = {k: v for plan in self.inputs.values() for k, v in plan.categorical.items()}
-        numeric = tuple(c for plan in self.inputs.values() for c in plan.numeric)
-        targets = tuple(t for plan in self.outputs.values() for t in plan.targets)
-        return tabular.Plan(targets, numeric, categorical, first.task, first.class_names)
+        """One plan of every target and feature column: the rows every one of them needs.
+
+        Each kind of feature column (a tuple or dict field of the plan) is joined over the inputs.
+        """
+        plans = list(self.inputs.values())
+        joined: dict[str, Any] = {"targets": tuple(t for plan in self.outputs.values() for t in plan.targets)}
+        for f in dataclasses.fields(tabular.Plan):
+            values = [getattr(plan, f.name) for plan in plans]
+            if f.name in joined or f.name == "class_names":
+                continue
+            if isinstance(values[0], tuple):
+                joined[f.name] = tuple(v for value in values for v in value)
+            elif isinstance(values[0], dict):
+                joined[f.name] = {k: v for value in values for k, v in value.items()}
+        return dataclasses.replace(plans[0], **joined)
 
 
 def named(cfg: CSVConfig) -> bool:
