@@ -148,7 +148,7 @@ def test_predict_from_npz_and_csv_writes_a_column_per_output(trained: tuple[Path
     assert "no array 'x_b' for the input 'b'" in output and "its arrays: x_a, x_c" in output
 
 
-@pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite", "onnx"])
 def test_export_has_a_dict_signature(trained: tuple[Path, Path], tmp_path: Path, fmt: str) -> None:
     if fmt == "onnx":
         pytest.importorskip("tf2onnx")
@@ -168,6 +168,25 @@ def test_export_has_a_dict_signature(trained: tuple[Path, Path], tmp_path: Path,
         expected = keras.saving.load_model(run_dir / "checkpoints" / "best.keras").predict(x, verbose=0)
         assert sorted(served) == ["amount", "flag", "kind"]
         assert max(np.abs(served[k].numpy() - expected[k]).max() for k in expected) < 1e-5
+
+
+def test_an_ensemble_of_named_models_is_one_line(trained: tuple[Path, Path]) -> None:
+    run_dir, _ = trained
+    code, output = invoke("evaluate", run_dir, run_dir)
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "an ensemble averages one output per model, these have named outputs" in output
+
+
+def test_a_pickled_array_stops_training_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    np.savez(tmp_path / "p.npz", x=np.zeros((4, 2)), y=np.array([[1], "a", None, 2.0], dtype=object))
+    code, output = invoke("train", "data=arrays", f"data.path={tmp_path / 'p.npz'}")
+    assert code == 2, output
+    assert output.strip().splitlines() == [
+        f"error: {tmp_path / 'p.npz'}: array 'y' is pickled (an object array); only number and text arrays are "
+        "read (allow_pickle=False): save it with a plain dtype"
+    ]
+    assert not (tmp_path / "outputs").exists() or not list((tmp_path / "outputs").rglob("metrics.csv"))
 
 
 # ----------------------------------------------------------------------------- the file and its config
