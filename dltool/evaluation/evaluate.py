@@ -3,7 +3,9 @@
 The split is rebuilt from the (first) run's config exactly as training built it, so the test
 metrics of a run's best checkpoint equal its ``results.json``. Everything is written into a new
 ``eval/<YYYY-MM-DD_HH-MM-SS>[_ensemble]/`` directory of the (first) run: ``metrics.json`` and the
-reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched.
+reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched. A model of named
+outputs (``model=graph`` on ``qa``, ``posts``, ``data=arrays``...) is scored per output: Keras'
+``<split>_<output>_<metric>``, ``scores`` as ``<output>_<score>``, each output's reports in ``<output>/``.
 
 The command's own keys (:class:`~dltool.config.schemas.EvaluateConfig`) sit beside the run's
 overrides: ``split=val`` (or ``data.split=val``), ``worst=16``, ``ensemble.weights=auto``.
