@@ -17,19 +17,27 @@ import keras
 class EpochClock(keras.callbacks.Callback):
     """Appends the ``perf_counter`` of every epoch end (and the training start) to a JSON file."""
 
+    now = staticmethod(time.perf_counter)
+
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = Path(path)
         self.marks: list[float] = []
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.marks = [time.perf_counter()]
+        self.marks = [self.now()]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.marks.append(time.perf_counter())
+        self.marks.append(self.now())
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.path.write_text(json.dumps(self.marks))
+
+
+class WallClock(EpochClock):
+    """The same marks on the wall clock (``time.time``), to be read against another process's start."""
+
+    now = staticmethod(time.time)
 
 
 def epoch_periods(path: str | Path) -> list[float]:

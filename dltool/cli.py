@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from dltool import __version__
-from dltool.errors import ConfigError, DltoolError, first_line
+from dltool.errors import DltoolError, first_line
 
 app = typer.Typer(
     name="dltool",
@@ -253,35 +253,12 @@ def train(
     verbose: bool = typer.Option(False, "--verbose", help="Print the whole config tree at the start."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
-    from dltool.config import HydraArgs, compose, expand_sweeps
+    from dltool.commands.train import train_command
     from dltool.lifeline import follow_parent
-    from dltool.resume import split_resume
 
     follow_parent()  # a sweep's trial ends with its sweep
-    argv = _full_keys(overrides)
-    strategies: list[str] = []
     with _user_errors(debug):
-        args = HydraArgs.parse(argv)
-        resume, overrides = split_resume(args.overrides)
-        if resume is not None and not args.informational:
-            raise typer.Exit(_resume(resume, overrides, multirun=args.multirun))
-        if not args.informational:
-            from dltool.config import validate
-            from dltool.data import check_data, check_model_inputs
-            from dltool.train import check_output_dir, refuse_existing_run_dir
-
-            refuse_existing_run_dir(args.overrides)
-            check_output_dir(args.overrides)
-            for overrides in expand_sweeps(args.overrides, args.multirun):
-                run = validate(compose(overrides, args.config_name, args.config_dirs, args.config_path))
-                check_data(run.data)
-                check_model_inputs(run.model, run.data)
-                strategies.append(run.trainer.strategy)
-    from dltool.train import run_hydra
-    from dltool.training.multi_worker import worker_run_dir
-
-    with worker_run_dir(strategies) as scratch:  # a multi-worker run's directory is the chief's alone
-        code = run_hydra(argv + scratch, args.config_name, verbose)
+        code = train_command(_full_keys(overrides), verbose)
     raise typer.Exit(code)
 
 
@@ -293,26 +270,6 @@ def _full_keys(overrides: list[str] | None) -> list[str]:
     if notes:  # on stderr: stdout stays the command's own (show --json, --cfg job)
         typer.secho(f"short keys: {', '.join(notes)}", dim=True, err=True)
     return argv
-
-
-def _resume(value: str, overrides: list[str], multirun: bool) -> int:
-    """``dltool train resume=...``: check the plan (one line and exit 2 if wrong), then train in the run directory."""
-    from dltool.config import HydraArgs, builtin_config_dir, compose, validate
-    from dltool.console import console
-    from dltool.resume import check_epochs, check_unchanged, hydra_arguments, plan_resume
-    from dltool.train import run_hydra
-
-    plan = plan_resume(value, overrides, multirun)
-    with hydra_arguments(plan, builtin_config_dir()) as argv:
-        args = HydraArgs.parse(argv)
-        cfg = compose(args.overrides, args.config_name, [], args.config_path)
-        check_unchanged(plan, cfg)
-        run = validate(cfg)
-        check_epochs(plan, run.trainer.epochs)
-        if run.trainer.strategy == "multi_worker":  # its workers' backups are not kept: only the chief's
-            raise ConfigError(f"resume={value}: a trainer.strategy=multi_worker run cannot be resumed; start it anew")
-        console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
-        return run_hydra(argv, args.config_name)
 
 
 @app.command(context_settings=PASS_THROUGH, help=SWEEP_HELP)

@@ -457,3 +457,22 @@ def test_offline_download_fails_fast_with_the_file_and_folder(tmp_path, monkeypa
     assert "\n" not in message
     assert "mnist.npz" in message and str(tmp_path / "keras" / "datasets") in message and "data.root=" in message
     assert not (tmp_path / "keras" / "datasets" / "mnist.npz").exists()
+
+
+def test_splits_are_views_of_the_data_held_once():
+    """Splitting moves rows in place: the three splits share the source's memory, and every row is in one split."""
+    from dltool.config.schemas import SyntheticConfig
+    from dltool.data.base import make_dataset
+    from dltool.data.synthetic import synthetic_spec
+
+    cfg = SyntheticConfig(num_samples=500, input_shape=[4], num_classes=3, validation_split=0.1, test_split=0.2)
+    x = np.repeat(np.arange(500, dtype=np.float32)[:, None], 4, axis=1)
+    y = np.arange(500) % 3
+    data = make_dataset(synthetic_spec(cfg), cfg, 0, x, y)
+    splits = (data.x_train, data.x_val, data.x_test)
+    assert all(np.shares_memory(part, x) for part in splits)
+    assert [len(part) for part in splits] == [360, 40, 100]
+    rows = np.concatenate([part[:, 0] for part in splits]).astype(int)
+    assert sorted(rows.tolist()) == list(range(500))
+    labels = np.concatenate([data.y_train, data.y_val, data.y_test])
+    assert (labels == rows % 3).all()  # each row kept its label

@@ -173,8 +173,8 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
 
 
 def test_a_full_disk_fails_clearly_and_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    from dltool.commands.train import failure_message
     from dltool.config import compose, validate
-    from dltool.train import failure_message
     from dltool.training import artifacts
     from dltool.training.fit import train_run
 

@@ -82,6 +82,28 @@ def test_monitor_mode() -> None:
     assert monitor_mode("mae") == "min"
 
 
+def test_monitor_mode_follows_the_direction_keras_metrics_declare() -> None:
+    assert monitor_mode("val_r2_score") == "max" and monitor_mode("cosine_similarity") == "max"
+    assert monitor_mode("val_kl_divergence") == "min" and monitor_mode("val_age_loss") == "min"
+    assert monitor_mode("val_acc") == "max" and monitor_mode("val_gender_accuracy") == "max"
+
+
+def test_a_monitor_keras_cannot_orient_is_a_config_error(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0)
+    checkpoint = Checkpoint(tmp_path, monitor="val_mea", mode="auto", save_best=True, save_last=False)
+    checkpoint.set_model(model)
+    with pytest.raises(
+        ConfigError, match=r"^callbacks.monitor=val_mea: .*\(did you mean val_mae\?\); set callbacks.mode"
+    ):
+        checkpoint.on_train_batch_end(0)
+    explicit = Checkpoint(tmp_path, monitor="val_mea", mode="max", save_best=True, save_last=False)
+    explicit.set_model(model)
+    explicit.on_train_batch_end(0)
+    assert explicit.monitor_op is not None
+
+
 def test_gpu_choice_errors_name_the_key() -> None:
     assert _choose_gpus("cpu", 2) == [] and _choose_gpus("auto", 2) == [0, 1] and _choose_gpus([1], 2) == [1]
     with pytest.raises(ConfigError, match=r"trainer.devices=gpu: no GPU"):
@@ -118,6 +140,8 @@ def test_metrics_csv_orders_columns_and_appends(tmp_path: Path) -> None:
         rows = list(csv.reader(f))
     assert rows[0] == ["epoch", "loss", "mae", "val_loss", "lr", "epoch_time_s"]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"] and rows[3][1] == "0.5"
+    # the bytes of earlier versions' files, which resumed runs append to
+    assert path.read_bytes().startswith(b"epoch,loss,mae,val_loss,lr,epoch_time_s\n1,1.0,0.1,2.0,0.01,0.5\r\n2,")
 
 
 def test_checkpoint_keeps_the_best_epoch_and_the_last(tmp_path: Path) -> None:
@@ -128,6 +152,24 @@ def test_checkpoint_keeps_the_best_epoch_and_the_last(tmp_path: Path) -> None:
     assert checkpoint.best_epoch == 2 and checkpoint.best_value == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "last.keras"]  # no temporary left
     assert keras.saving.load_model(tmp_path / "best.keras", safe_mode=True).count_params() == 3
+
+
+def test_checkpoint_and_early_stopping_agree_on_which_way_a_metric_improves(tmp_path: Path) -> None:
+    """R2 goes up (Keras' R2Score says so), though its name has none of the words of an accuracy."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["r2_score"])
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+    model.fit(x, x[:, :1], epochs=1, verbose=0)  # builds the compiled metrics, as fit does before any epoch ends
+    checkpoint = Checkpoint(tmp_path, monitor="val_r2_score", mode="auto", save_best=True, save_last=False)
+    stopping = keras.callbacks.EarlyStopping(monitor="val_r2_score", mode="auto", patience=5)
+    for callback in (checkpoint, stopping):
+        callback.set_model(model)
+        callback.on_train_begin()
+    for epoch, value in enumerate([0.2, 0.6, 0.4]):
+        for callback in (checkpoint, stopping):
+            callback.on_epoch_end(epoch, {"val_r2_score": value})
+    assert stopping.best == 0.6 and stopping.best_epoch == 1  # Keras counts epochs from 0
+    assert checkpoint.best_value == 0.6 and checkpoint.best_epoch == 2
 
 
 class _Probe(keras.callbacks.Callback):
@@ -152,6 +194,26 @@ def test_batch_logs_reach_deferred_callbacks_unconverted() -> None:
     assert len(deferred.seen) == len(plain.seen) == 4
     assert all(t is float for t in plain.seen)
     assert not any(t is float for t in deferred.seen)
+
+
+class _OldStyleProbe(keras.callbacks.Callback):
+    """Implements ``on_batch_end``, which Keras' ``on_train_batch_end`` calls (as ``TerminateOnNaN`` does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.seen.append(batch)
+
+
+def test_callbacks_implementing_on_batch_end_are_called_at_every_step() -> None:
+    model = _tiny_model()
+    probe, nan_guard = _OldStyleProbe(), keras.callbacks.TerminateOnNaN()
+    callbacks = DeferredLogsCallbackList([probe, nan_guard], add_history=True, model=model, epochs=3, steps=4)
+    x = np.zeros((8, 2))
+    model.fit(x, np.full((8, 1), np.inf), batch_size=2, epochs=3, verbose=0, callbacks=callbacks)
+    assert probe.seen == [0]  # Keras' TerminateOnNaN stopped training after the first step's infinite loss
 
 
 def test_non_finite_loss_guard_stops_and_says_where() -> None:

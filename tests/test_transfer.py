@@ -19,8 +19,8 @@ from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.transfer import application, apply_freeze, build_backbone, preprocessing
 from dltool.training.build import compile_model
+from dltool.training.fine_tuning import check_scheme, start_phase_two
 from dltool.training.fit import train_run
-from dltool.training.transfer import check_scheme, start_phase_two
 from tests.conftest import run_dltool
 
 SMALL = ["model=transfer", "model.weights=null", "+model.backbone_args.alpha=0.35", "model.input_size=32"]

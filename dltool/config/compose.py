@@ -1,9 +1,9 @@
 """Where the built-in configs live, dltool's OmegaConf resolvers, and composition with clear errors.
 
-``dltool train`` hands its arguments to Hydra's own ``@hydra.main`` (so every Hydra feature
-works), but first composes the same overrides here, once per value of each swept key, so that
-a typo or a bad value is one line and exit 2 before anything runs. ``dltool show`` uses the
-composed config directly.
+``dltool train`` composes a run's config here once (with its ``hydra`` node), validates it and hands
+it to Hydra's job runner; a multirun goes to Hydra's own ``@hydra.main`` (its sweepers and launchers),
+after each value of each swept key was composed here, so that a typo or a bad value is one line and
+exit 2 before anything runs. ``dltool show`` uses the composed config directly.
 """
 
 from __future__ import annotations
@@ -170,8 +170,12 @@ def compose(
     config_name: str = PRIMARY_CONFIG,
     config_dirs: tuple[str, ...] | list[str] = (),
     config_path: str | None = None,
+    with_hydra: bool = False,
 ) -> DictConfig:
-    """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line."""
+    """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line.
+
+    ``with_hydra`` keeps the ``hydra`` node (run directory, logging): what a job runs with.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -191,7 +195,7 @@ def compose(
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(primary), version_base="1.3"):
-            return hydra_compose(config_name, overrides=[*overrides, *extra])
+            return hydra_compose(config_name, overrides=[*overrides, *extra], return_hydra_config=with_hydra)
     except MissingConfigException as err:
         raise ConfigError(_missing_message(err, config_name)) from None
     except OverrideParseException as err:

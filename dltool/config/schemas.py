@@ -458,7 +458,7 @@ class AutoencoderConfig(ModelConfig):
 
 @dataclass
 class GANConfig(ModelConfig):
-    """A DCGAN pair trained against each other (``dltool.training.gan``)."""
+    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
 
     name: str = "gan"
     latent_dim: int = opt(64, "size of the generator's random input", gt=0)

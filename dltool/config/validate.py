@@ -235,11 +235,8 @@ def _check_cross_group(run: RunConfig) -> None:
 
         if importlib.util.find_spec("mlflow") is None:
             raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
-    if run.model.name == "gan" and trainer.backend != "tensorflow":
-        raise ConfigError(
-            f"trainer.backend={trainer.backend}: model=gan trains with TensorFlow's gradient tapes; "
-            "use trainer.backend=tensorflow"
-        )
+    if run.model.name == "gan":
+        _check_gan(run)
     hooks = {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
              for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
     targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
@@ -256,6 +253,28 @@ def _check_cross_group(run: RunConfig) -> None:
         select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, spec in targets.items():
         _check_target(key, spec)
+
+
+def _check_gan(run: RunConfig) -> None:
+    """The GAN's backend, and its monitor: it logs ``d_loss`` and ``g_loss`` (``val_`` ones with a validation
+    split); ``loss``, the default's ``val_loss``, is the generator's, which its model optimizer minimizes;
+    ``mode=auto`` is ``min``."""
+    backend = run.trainer.backend
+    if backend != "tensorflow":
+        raise ConfigError(
+            f"trainer.backend={backend}: model=gan trains with TensorFlow's gradient tapes; "
+            "use trainer.backend=tensorflow"
+        )
+    cb = run.callbacks
+    if cb.monitor in ("loss", "val_loss"):
+        cb.monitor = cb.monitor.replace("loss", "g_loss")
+    if cb.mode == "auto":  # Keras cannot tell the direction of a metric it does not know: both are losses
+        cb.mode = "min"
+    monitors = ["g_loss", "d_loss", "val_g_loss", "val_d_loss"]
+    if cb.monitor not in monitors:
+        raise ConfigError(
+            f"callbacks.monitor={cb.monitor}: model=gan logs {', '.join(monitors)}{did_you_mean(cb.monitor, monitors)}"
+        )
 
 
 def require_image_shape(model: str, example_shape: tuple) -> tuple:

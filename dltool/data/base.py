@@ -122,14 +122,16 @@ def make_dataset(
     stratified for classification and reproducible from ``seed``. ``cfg.max_samples`` keeps
     a seeded random subset of at most that many examples of each split. ``x`` is divided by
     ``scale`` after the subsetting (uint8 images stay small until then).
+
+    The splits are views of ``x`` and ``y``, whose rows are reordered in place (the arrays are the
+    dataset's from then on): the data is held once, not once whole and once split.
     """
     classify = spec.task != "regression" and spec.outputs is None  # stratified on the single label
+    x, y = _own(x), _own(y)
     if test is None:
-        train, test_idx = _split(y, cfg.test_split, seed, classify, "data.test_split")
-        x, y, test = take(x, train), take(y, train), (take(x, test_idx), take(y, test_idx))
+        x, y, test = _hold_out(x, y, cfg.test_split, seed, classify, "data.test_split")
     if val is None:
-        train, held = _split(y, cfg.validation_split, seed, classify, "data.validation_split")
-        x, y, val = take(x, train), take(y, train), (take(x, held), take(y, held))
+        x, y, val = _hold_out(x, y, cfg.validation_split, seed, classify, "data.validation_split")
     splits = [(x, y), val, test]
     if cfg.max_samples is not None:
         rng = np.random.default_rng(seed)
@@ -162,9 +164,50 @@ def index_dataset(
     parts = np.split(rows, np.cumsum([len(y), 0 if val is None else len(val)]))
     given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
     index_spec = DataSpec(spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64")
-    data = make_dataset(index_spec, cfg, seed, parts[0], y, test=given[1], val=given[0])
+    data = make_dataset(index_spec, cfg, seed, parts[0], np.array(y), test=given[1], val=given[0])  # y: the caller's
     data.spec = spec
     return data
+
+
+def _own(a: Any) -> Any:
+    """``a`` (or each array of a dict) writable, to be reordered in place."""
+    if isinstance(a, dict):
+        return {name: _own(v) for name, v in a.items()}
+    return a if a.flags.writeable and a.flags.c_contiguous else np.array(a)
+
+
+def _hold_out(x: Any, y: Any, fraction: float, seed: int, stratify: bool, key: str) -> tuple[Any, Any, tuple]:
+    """``(x_kept, y_kept, (x_held, y_held))``: ``fraction`` held out (:func:`_split`), as views of ``x`` and
+    ``y`` after moving the held-out rows to their end in place (a copy of at most those rows, not of all).
+
+    >>> x, y = np.arange(10.0)[:, None], np.arange(10)
+    >>> kept, y_kept, (held, y_held) = _hold_out(x, y, 0.3, 0, False, "k")
+    >>> sorted(y_kept.tolist() + y_held.tolist()) == list(range(10)), np.shares_memory(held, x), len(held)
+    (True, True, 3)
+    >>> (kept[:, 0] == y_kept).all() and (held[:, 0] == y_held).all()
+    np.True_
+    """
+    n = num_examples(y)
+    _, held = _split(y, fraction, seed, stratify, key)
+    kept_n = n - len(held)
+    is_held = np.zeros(n, bool)
+    is_held[held] = True
+    front_held = np.flatnonzero(is_held[:kept_n])  # held rows in the kept region, swapped with ...
+    back_kept = kept_n + np.flatnonzero(~is_held[kept_n:])  # ... as many kept rows in the held region
+    for a in [*_arrays(x), *_arrays(y)]:
+        moved = a[front_held]
+        a[front_held] = a[back_kept]
+        a[back_kept] = moved
+    head, tail = slice(0, kept_n), slice(kept_n, n)
+    return _rows(x, head), _rows(y, head), (_rows(x, tail), _rows(y, tail))
+
+
+def _arrays(a: Any) -> list[np.ndarray]:
+    return list(a.values()) if isinstance(a, dict) else [a]
+
+
+def _rows(a: Any, rows: slice) -> Any:
+    return {name: v[rows] for name, v in a.items()} if isinstance(a, dict) else a[rows]
 
 
 def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -216,8 +259,8 @@ def _targets(y: Any, spec: DataSpec) -> Any:
 
 def _x(x: np.ndarray, scale: float, dtype: str = "float32") -> np.ndarray:
     if dtype != "float32":  # integer tokens stay tokens
-        return x.astype(dtype)
-    x = x.astype(np.float32)
+        return x.astype(dtype, copy=False)
+    x = x.astype(np.float32, copy=False)  # the dataset's own rows (make_dataset): scaled in place
     if scale != 1:
         x /= np.float32(scale)
     return x

@@ -72,7 +72,7 @@ MODELS: dict[str, Callable[..., Any]] = {
     "conv1d": build_conv1d,
     "autoencoder": build_autoencoder,
     "transfer": build_transfer,
-    "gan": build_gan,  # a whole model (generator -> discriminator), not a body: see build_model
+    "gan": build_gan,  # a whole model (the GAN with its own train_step), not a body: see build_model
     "graph": build_graph,  # a whole model, not a body: build_graph(cfg, spec, reg) (docs/graph.md)
 }
 
@@ -154,7 +154,7 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         raise ConfigError(
             f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
         ) from None
-    if cfg.name == "gan":  # two networks and no output head: dltool.training.gan trains them
+    if cfg.name == "gan":  # two networks and no output head, trained by the GAN's own train_step
         return body(cfg, spec)
     if cfg.name == "graph":
         return body(cfg, spec, reg)

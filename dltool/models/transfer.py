@@ -13,7 +13,7 @@ their ImageNet statistics, as Keras' transfer-learning guide asks: in Keras 3.15
 given when calling a nested model in a functional graph is not kept by ``fit`` (checked: the moving
 means still move), while a frozen BatchNormalization always runs in inference mode. Two-phase fine-tuning
 (``fine_tune.head_epochs``) and feature extraction (``feature_extraction``) are run by
-:mod:`dltool.training.transfer`.
+:mod:`dltool.training.fine_tuning`.
 
 Parameter parity: the backbone without its top, global average pooling and ``Dense(1000)`` at
 224x224x3 has Keras Applications' published count (ResNet50 25,636,712; InceptionV3 23,851,784;

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,38 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+class Painter:
+    """Draws figures in one background thread, in the order given, while the caller goes on (training's
+    last epoch, the test evaluation): matplotlib is then used from that thread alone. Its first job imports
+    matplotlib, which a training step leaves time for.
+
+    Example:
+        >>> painter = Painter()
+        >>> painter.submit(sum, [1, 2])
+        >>> painter.wait()  # every job's answer, after the imports'; a failed job's error is raised here
+        [None, 3]
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dltool-plots")
+        self._jobs: list[Future] = []
+        self.submit(_warm_up)
+
+    def submit(self, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._jobs.append(self._pool.submit(draw, *args, **kwargs))
+
+    def wait(self) -> list[Any]:
+        try:
+            return [job.result() for job in self._jobs]
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _warm_up() -> None:
+    _pyplot()
+    import sklearn.metrics  # noqa: F401 -- the confusion matrix's
 
 
 def plot_history(
@@ -222,6 +255,10 @@ def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
     layer, when they hold at most ``max_nested_layers`` layers in all, else as one box each."""
     import keras
 
+    from dltool.models.gan import GAN
+
+    if isinstance(model, GAN):  # a subclassed model, which Keras draws as one box
+        model = model.as_graph()
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     expand = bool(nested) and sum(len(m.layers) for m in nested) <= max_nested_layers
     return keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, expand_nested=expand, dpi=72)

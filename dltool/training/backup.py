@@ -33,7 +33,8 @@ import numpy as np
 
 from dltool.errors import ConfigError
 from dltool.training.artifacts import write_bytes, write_json, write_text
-from dltool.training.callbacks import Checkpoint, RunStop, weights_archive
+from dltool.training.checkpoints import Checkpoint, weights_archive
+from dltool.training.guards import RunStop
 
 STATE_FILE = "state.json"
 log = logging.getLogger("dltool")

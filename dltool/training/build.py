@@ -72,6 +72,13 @@ def compile_model(
     optimizer = (
         run.optimizer if learning_rate is None else dataclasses.replace(run.optimizer, learning_rate=learning_rate)
     )
+    settings = {"jit_compile": run.trainer.jit_compile, "steps_per_execution": run.trainer.steps_per_execution}
+    if run.model.name == "gan":  # an optimizer per network; the discriminator's verdicts are logits
+        d_optimizer, g_optimizer = (
+            build_optimizer(optimizer, steps_per_epoch, epochs or run.trainer.epochs) for _ in "dg"
+        )
+        model.compile(d_optimizer, g_optimizer, keras.losses.BinaryCrossentropy(from_logits=True), **settings)
+        return model
     loss_weights = None
     if run.model.name == "graph":
         loss, metrics, loss_weights = graph_losses(run, spec)
@@ -82,8 +89,7 @@ def compile_model(
         loss=loss,
         metrics=metrics,
         loss_weights=loss_weights,
-        jit_compile=run.trainer.jit_compile,
-        steps_per_execution=run.trainer.steps_per_execution,
+        **settings,
     )
     return model
 

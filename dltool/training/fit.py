@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from dltool.config import RunConfig
 from dltool.errors import ConfigError, Interrupted, JobFailed
 from dltool.faults import fault_point
+from dltool.training.artifacts import write_json
 
 log = logging.getLogger("dltool")
 
@@ -42,25 +44,107 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
 
     started = datetime.now()
     info = setup_devices(run.trainer)  # before any tensor exists; validates trainer.devices
-    if run.model.name == "gan":  # two networks trained in turn: their own step and loop
-        from dltool.training.gan import train_gan
 
-        return train_gan(run, run_dir, info, started, show_progress)
+    session = _prepare(run, run_dir, info, show_progress)
+    session_time = _fit(run, info, session)
+    results = _results(run, run_dir, info, session, started, session_time)
+    if session.stop.reason is not None:
+        _fail(run, run_dir, session, results)
+    fault_point("evaluate")
+    _evaluate(run, run_dir, session, results)
+    results["finished_at"] = datetime.now().isoformat(timespec="seconds")
+    write_json(run_dir / "results.json", results)
+    return results
 
-    import keras
 
+@dataclass
+class Session:
+    """What one training session works with, from its preparation to the evaluation of its best checkpoint."""
+
+    data: Any  # dltool.data's Dataset
+    spec: Any  # the ModelSpec
+    model: Any  # the model trained (a transfer model's head during feature extraction)
+    full_model: Any  # the model the checkpoints hold and the test set is evaluated with
+    targets: tuple[Any, Any, Any]  # y of train, validation and test, one-hot where the loss needs it
+    steps: int
+    monitor: str
+    stop: Any  # the RunStop shared by guards and savers
+    checkpoint: Any
+    callbacks: list[Any]
+    callback_list: Any
+    resume: Any  # the ResumeState callback
+    first_epoch: int
+    state: dict[str, Any] | None
+    extraction_s: float | None
+
+
+def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> Session:
+    """Data, the compiled model, the callbacks, and the state restored on resume."""
+    from dltool.training.backup import Backup, ResumeState
+    from dltool.training.batches import steps_per_epoch
+    from dltool.training.build import compile_model, uses_one_hot_labels
+    from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.fine_tuning import check_scheme, extract_features
+    from dltool.training.generation import add_generation_callbacks
+    from dltool.training.monitoring import drop_replayed_events
+
+    data, spec = _load_data(run)
+    if run.model.name == "transfer":
+        check_scheme(run)
+    steps = steps_per_epoch(data.size("train"), run.trainer.batch_size)
+    model = _build_model(run, run_dir, spec, steps, info)
+    monitor = _monitor(run, data.size("val") > 0)
+    stop = RunStop()
+    callbacks, checkpoint = build_callbacks(
+        run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
+    )
+    if spec.task == "generation":  # a GAN: its sample grids, and a guard on its two losses
+        add_generation_callbacks(callbacks, run, run_dir, stop)
+    backup = Backup(run_dir / "checkpoints" / "backup")
+    state = _restore(run, run_dir, model, backup)
+    first_epoch = state["epoch"] if state else 0
+    if state:
+        drop_replayed_events(run_dir / "tensorboard", first_epoch)
+    resume = ResumeState(
+        backup, stop, checkpoint, callbacks, state, run.callbacks.backup_and_restore, planned_epochs=run.trainer.epochs
+    )
+    callbacks.append(resume)  # last: it saves what the others updated
+
+    one_hot = uses_one_hot_labels(run, spec)
+    targets = tuple(_one_hot(y, spec.num_classes) if one_hot else y for y in (data.y_train, data.y_val, data.y_test))
+    full_model, extraction_s = model, None
+    if run.model.name == "transfer" and run.model.feature_extraction:
+        model, extraction_s = extract_features(model, data, run.trainer.batch_size)
+        with info.scope():
+            compile_model(model, run, spec, steps_per_epoch=steps)
+        checkpoint.saved_model = full_model  # the head shares its weights: the checkpoints read images
+    callback_list = DeferredLogsCallbackList(
+        callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
+    )
+    _augmentation_preview(run, data.x_train, run_dir)
+    return Session(
+        data,
+        spec,
+        model,
+        full_model,
+        targets,
+        steps,
+        monitor,
+        stop,
+        checkpoint,
+        callbacks,
+        callback_list,
+        resume,
+        first_epoch,
+        state,
+        extraction_s,
+    )
+
+
+def _load_data(run: RunConfig) -> tuple[Any, Any]:
+    """The run's data set and the model spec it implies (an autoencoder's targets are its inputs)."""
     from dltool.data import load_dataset
     from dltool.models import model_spec
-    from dltool.models.augment import mix_batches
-    from dltool.plots import plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
-    from dltool.plots.data import plot_decision_boundary
-    from dltool.training.artifacts import model_summary_text, versions, write_json, write_text
-    from dltool.training.backup import Backup, ResumeState
-    from dltool.training.batches import epoch_batches, feed, steps_per_epoch
-    from dltool.training.build import build_compiled_model, compile_model, param_counts, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
-    from dltool.training.monitoring import drop_replayed_events
-    from dltool.training.transfer import check_scheme, extract_features, start_phase_two
 
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     data = load_dataset(run.data, seed)
@@ -77,11 +161,15 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         spec.task,
     )
     announce_decisions(data.decisions)
+    return data, spec
 
-    transfer = run.model.name == "transfer"
-    if transfer:
-        check_scheme(run)
-    steps = steps_per_epoch(data.size("train"), run.trainer.batch_size)
+
+def _build_model(run: RunConfig, run_dir: Path, spec: Any, steps: int, info: Any) -> Any:
+    """The compiled model, with model_summary.txt and model.png written."""
+    from dltool.plots import plot_model_diagram
+    from dltool.training.artifacts import model_summary_text, write_text
+    from dltool.training.build import build_compiled_model
+
     with info.scope():
         try:
             model = build_compiled_model(run, spec, steps)
@@ -94,8 +182,11 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
     warning = plot_model_diagram(model, run_dir / "model.png")
     if warning:
         log.warning(warning)
+    return model
 
-    has_validation = data.size("val") > 0
+
+def _monitor(run: RunConfig, has_validation: bool) -> str:
+    """``callbacks.monitor``, or its training counterpart when there is no validation split."""
     monitor = run.callbacks.monitor
     if not has_validation and monitor.startswith("val_"):
         log.warning(
@@ -104,115 +195,121 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
             monitor,
         )
         monitor = monitor.removeprefix("val_")
-    stop = RunStop()
-    callbacks, checkpoint = build_callbacks(
-        run, run_dir, monitor, steps, show_progress, stop, (data.x_val, data.y_val), spec.class_names
-    )
-    backup = Backup(run_dir / "checkpoints" / "backup")
-    state = _restore(run, run_dir, model, backup)
-    first_epoch = state["epoch"] if state else 0
-    if state:
-        drop_replayed_events(run_dir / "tensorboard", first_epoch)
-    resume = ResumeState(
-        backup, stop, checkpoint, callbacks, state, run.callbacks.backup_and_restore, planned_epochs=run.trainer.epochs
-    )
-    callbacks.append(resume)  # last: it saves what the others updated
+    return monitor
 
-    one_hot = uses_one_hot_labels(run, spec)
-    y_train, y_val, y_test = (
-        _one_hot(y, spec.num_classes) if one_hot else y for y in (data.y_train, data.y_val, data.y_test)
-    )
-    full_model, extraction_s = model, None
-    if transfer and run.model.feature_extraction:
-        model, extraction_s = extract_features(model, data, run.trainer.batch_size)
-        with info.scope():
-            compile_model(model, run, spec, steps_per_epoch=steps)
-        checkpoint.saved_model = full_model  # the head shares its weights: the checkpoints read images
-    callback_list = DeferredLogsCallbackList(
-        callbacks, add_history=True, model=model, verbose=0, epochs=run.trainer.epochs, steps=steps
-    )
 
-    _augmentation_preview(run, data.x_train, run_dir)
+def _fit(run: RunConfig, info: Any, s: Session) -> float:
+    """Train the epochs left (a transfer model's two phases in turn); return the session's training time."""
+    from dltool.models.augment import mix_batches
+    from dltool.training.batches import epoch_batches, feed
+    from dltool.training.fine_tuning import start_phase_two
+
+    data, (y_train, y_val, _) = s.data, s.targets
 
     def fit(first: int, last: int) -> None:
         batches, batch_steps = epoch_batches(
             data.x_train, y_train, run.trainer.batch_size, run.trainer.seed, (first, last)
         )
         batches = mix_batches(
-            batches, run.regularization.augmentation, tuple(spec.input_shape), run.trainer.seed + first
+            batches, run.regularization.augmentation, tuple(s.spec.input_shape), run.trainer.seed + first
         )
-        model.fit(
+        s.model.fit(
             batches,
             steps_per_epoch=batch_steps,
-            validation_data=feed(data.x_val, y_val, run.trainer.batch_size) if has_validation else None,
+            validation_data=feed(data.x_val, y_val, run.trainer.batch_size) if data.size("val") > 0 else None,
             epochs=last,
             initial_epoch=first,
             shuffle=False,  # epoch_batches sets the order
-            callbacks=callback_list,
+            callbacks=s.callback_list,
             verbose=0,
         )
 
     fault_point("start")
     start = time.perf_counter()
-    head_epochs = run.model.fine_tune.head_epochs if transfer else 0
-    if first_epoch < run.trainer.epochs and not _stopped_early(run, state):
-        fit(first_epoch, head_epochs or run.trainer.epochs)
-        if head_epochs and stop.reason is None and not model.stop_training:
+    head_epochs = run.model.fine_tune.head_epochs if run.model.name == "transfer" else 0
+    if s.first_epoch < run.trainer.epochs and not _stopped_early(run, s.state):
+        fit(s.first_epoch, head_epochs or run.trainer.epochs)
+        if head_epochs and s.stop.reason is None and not s.model.stop_training:
             with info.scope():
-                start_phase_two(model, run, spec, callbacks, resume.epochs_done, steps)
-            fit(resume.epochs_done, run.trainer.epochs)
-    session_time = time.perf_counter() - start
-    epochs_run = resume.epochs_done
-    session_epochs = epochs_run - first_epoch
+                start_phase_two(s.model, run, s.spec, s.callbacks, s.resume.epochs_done, s.steps)
+            fit(s.resume.epochs_done, run.trainer.epochs)
+    return time.perf_counter() - start
 
-    results: dict[str, Any] = {
+
+def _results(
+    run: RunConfig, run_dir: Path, info: Any, s: Session, started: datetime, session_time: float
+) -> dict[str, Any]:
+    """results.json's content, but for the test metrics and the time it was finished."""
+    from dltool.training.artifacts import versions
+    from dltool.training.build import param_counts
+    from dltool.training.generation import generation_results
+
+    data, checkpoint = s.data, s.checkpoint
+    epochs_run = s.resume.epochs_done
+    session_epochs = epochs_run - s.first_epoch
+    generation = generation_results(s.model, run_dir, epochs_run) if s.spec.task == "generation" else {}
+    return {
         "status": "completed",
         "run_dir": str(run_dir),
-        "task": spec.task,
-        "monitor": monitor,
+        "task": s.spec.task,
+        "monitor": s.monitor,
         "best_epoch": checkpoint.best_epoch,
         **{f"best_{k}": v for k, v in checkpoint.best_logs.items() if k.startswith("val_")},
         "epochs_run": epochs_run,
-        "resumed_from_epoch": first_epoch if run.resume else None,
-        "train_time_s": round(resume.train_time_s, 3),
+        "resumed_from_epoch": s.first_epoch if run.resume else None,
+        "train_time_s": round(s.resume.train_time_s, 3),
         "samples_per_s": round(data.size("train") * session_epochs / session_time, 1) if session_epochs else None,
-        "params": param_counts(full_model),
-        **({"feature_extraction_s": round(extraction_s, 3)} if extraction_s is not None else {}),
+        "params": param_counts(s.full_model),
+        **({"feature_extraction_s": round(s.extraction_s, 3)} if s.extraction_s is not None else {}),
         **info.as_dict(),
-        "jit_compile": bool(model.jit_compile),
+        "jit_compile": bool(s.model.jit_compile),
         "seed": run.trainer.seed,
         "data": {
             "name": run.data.name,
             "train": data.size("train"),
             "validation": data.size("val"),
             "test": data.size("test"),
-            "input_shape": list(spec.input_shape),
-            "class_names": list(spec.class_names) if spec.class_names else None,
+            "input_shape": list(s.spec.input_shape),
+            "class_names": list(s.spec.class_names) if s.spec.class_names else None,
             "decisions": data.decisions,
         },
         "started_at": started.isoformat(timespec="seconds"),
         "versions": versions(),
+        **generation,
     }
-    if stop.reason is not None:
-        last_good = checkpoint.last_path if checkpoint.last_path.exists() else "none"
-        interrupted = stop.reason == "interrupted"
-        where = f"epoch {stop.epoch}" + (f", step {stop.step}" if stop.step else "")
-        results.update(status="interrupted" if interrupted else "failed", error=f"{stop.reason} at {where}")
-        results["finished_at"] = datetime.now().isoformat(timespec="seconds")
-        write_json(run_dir / "results.json", results)
-        if interrupted:
-            raise Interrupted(
-                f"stopped at {where}; {epochs_run} complete epochs saved; resume with: dltool train resume={run_dir}"
-            )
-        raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
 
-    fault_point("evaluate")
-    if epochs_run and (run_dir / "metrics.csv").exists():
-        plot_history(run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, monitor)
+
+def _fail(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]) -> None:
+    """A guard stopped training: write results.json (interrupted or failed) and raise what the run ends with."""
+    stop, epochs_run = s.stop, s.resume.epochs_done
+    last_good = s.checkpoint.last_path if s.checkpoint.last_path.exists() else "none"
+    interrupted = stop.reason == "interrupted"
+    where = f"epoch {stop.epoch}" + (f", step {stop.step}" if stop.step else "")
+    results.update(status="interrupted" if interrupted else "failed", error=f"{stop.reason} at {where}")
+    results["finished_at"] = datetime.now().isoformat(timespec="seconds")
+    write_json(run_dir / "results.json", results)
+    if interrupted:
+        raise Interrupted(
+            f"stopped at {where}; {epochs_run} complete epochs saved; resume with: dltool train resume={run_dir}"
+        )
+    raise JobFailed(f"{results['error']}; last good checkpoint: {last_good}")
+
+
+def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]) -> None:
+    """The best checkpoint's test metrics into ``results``, and the figures of the run directory."""
+    import keras
+
+    from dltool.plots import plot_confusion_matrix, plot_history, plot_reconstructions
+    from dltool.plots.data import plot_decision_boundary
+    from dltool.training.batches import feed
+
+    data, spec, model, checkpoint = s.data, s.spec, s.model, s.checkpoint
+    if s.resume.epochs_done and (run_dir / "metrics.csv").exists():
+        plot_history(run_dir / "metrics.csv", run_dir / "history.png", checkpoint.best_epoch, s.monitor)
     if checkpoint.best_path.exists():
-        full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
+        s.full_model.load_weights(checkpoint.best_path)  # test metrics are those of the best checkpoint
     test = model.evaluate(
-        *feed(data.x_test, y_test, run.trainer.batch_size),
+        *feed(data.x_test, s.targets[2], run.trainer.batch_size),
         batch_size=run.trainer.batch_size,
         return_dict=True,
         verbose=0,
@@ -243,9 +340,6 @@ def train_run(run: RunConfig, run_dir: Path, show_progress: bool = True) -> dict
         plot_reconstructions(
             shown, keras.ops.convert_to_numpy(model.predict(shown, verbose=0)), run_dir / "reconstructions.png"
         )
-    results["finished_at"] = datetime.now().isoformat(timespec="seconds")
-    write_json(run_dir / "results.json", results)
-    return results
 
 
 def _augmentation_preview(run: RunConfig, x_train: Any, run_dir: Path) -> None:

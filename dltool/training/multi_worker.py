@@ -50,17 +50,17 @@ def is_chief(env: Mapping[str, str] | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def worker_run_dir(strategies: list[str]) -> Iterator[list[str]]:
-    """Hydra overrides sending a non-chief worker's run directory to a temporary directory, removed afterwards.
+def worker_run_dir(strategies: list[str]) -> Iterator[str | None]:
+    """A temporary run directory for a non-chief worker (removed afterwards): its run directory is the chief's alone.
 
-    Yields ``[]`` for the chief and for runs that are not multi-worker.
+    Yields None for the chief and for runs that are not multi-worker.
     """
     if "multi_worker" not in strategies or is_chief():
-        yield []
+        yield None
         return
     scratch = tempfile.mkdtemp(prefix="dltool-worker-")
     try:
-        yield [f"hydra.run.dir={scratch}"]
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -22,11 +22,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from dltool.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from dltool.config import RunConfig
 
 KEY = "resume"
 ALLOWED = ("trainer.epochs", "trainer.devices", "allowed_targets")  # allowed_targets: a safety setting, not training
@@ -52,6 +57,26 @@ class ResumePlan:
     def completed(self) -> bool:
         results = self.run_dir / "results.json"
         return results.is_file() and json.loads(results.read_text()).get("status") == "completed"
+
+
+def prepare_resume(value: str, overrides: list[str], multirun: bool) -> tuple[DictConfig, RunConfig]:
+    """``dltool train resume=VALUE``: the run's saved config composed (with its ``hydra`` node) and validated,
+    once the plan is checked (one line and exit 2 if wrong)."""
+    from dltool.commands.train import check_run
+    from dltool.config import HydraArgs, builtin_config_dir, compose
+    from dltool.console import console
+
+    plan = plan_resume(value, overrides, multirun)
+    with hydra_arguments(plan, builtin_config_dir()) as argv:
+        args = HydraArgs.parse(argv)
+        cfg = compose(args.overrides, args.config_name, [], args.config_path, with_hydra=True)
+    check_unchanged(plan, cfg)
+    run = check_run(cfg)
+    check_epochs(plan, run.trainer.epochs)
+    if run.trainer.strategy == "multi_worker":  # its workers' backups are not kept: only the chief's
+        raise ConfigError(f"resume={value}: a trainer.strategy=multi_worker run cannot be resumed; start it anew")
+    console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
+    return cfg, run
 
 
 def split_resume(overrides: list[str]) -> tuple[str | None, list[str]]:

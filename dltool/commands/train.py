@@ -1,11 +1,16 @@
-"""``dltool train``'s Hydra entry point: Hydra composes the config and owns the run directory,
-``.hydra/`` and ``train.log``; this validates, trains, and maps failures to exit codes.
+"""``dltool train``: compose and check the config once, run it as a Hydra job, map failures to exit codes.
+
+A single run (and a resume) is composed and validated once, then run by Hydra's job runner, which
+owns the run directory, ``.hydra/`` and ``train.log``. A multirun (``-m``) is checked value by value,
+then handed to Hydra's ``@hydra.main`` (its sweepers and launchers compose each job); ``--cfg``,
+``--help`` and ``--info`` are answered by Hydra.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import itertools
 import json
 import logging
@@ -18,18 +23,78 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from dltool.config import builtin_config_dir, register_resolvers, validate
+from dltool.config import HydraArgs, RunConfig, builtin_config_dir, compose, expand_sweeps, register_resolvers, validate
 from dltool.config.compose import GROUPS, sweep_values
 from dltool.errors import ConfigError, DltoolError, Interrupted, JobFailed
 from dltool.rundir import check_creatable
 from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
-_exit_codes: list[int] = []
+_exit_codes: list[int] = []  # a multirun's, set by MultirunSummary (its jobs may run in other processes)
 _verbose = False  # the whole config tree at the start of a run, instead of the one-line summary
 
 
-def _task(cfg: DictConfig) -> None:
+def train_command(argv: list[str], verbose: bool = False) -> int:
+    """``dltool train ARGV`` (Hydra's flags and overrides): check the config (one line and exit 2 if wrong), run it.
+
+    Returns the exit code: 0 done, 1 failed, 2 bad input, 130 interrupted (a multirun: its worst job's).
+    """
+    from dltool.commands.resume import prepare_resume, split_resume
+    from dltool.training.multi_worker import worker_run_dir
+
+    args = HydraArgs.parse(argv)
+    if args.informational:
+        return run_hydra(argv, args.config_name, verbose)
+    resume, overrides = split_resume(args.overrides)
+    if resume is not None:
+        cfg, run = prepare_resume(resume, overrides, args.multirun)
+        return run_composed(cfg, run, verbose)
+    refuse_existing_run_dir(args.overrides)
+    check_output_dir(args.overrides)
+    jobs = expand_sweeps(args.overrides, args.multirun)  # without -m, a swept value is one line here
+    where = (args.config_name, args.config_dirs, args.config_path)
+    if args.multirun:
+        strategies = [check_run(compose(job, *where)).trainer.strategy for job in jobs]
+        with worker_run_dir(strategies) as scratch:
+            return run_hydra(argv + ([f"hydra.run.dir={scratch}"] if scratch else []), args.config_name, verbose)
+    cfg = compose(args.overrides, *where, with_hydra=True)
+    run = check_run(cfg)
+    with worker_run_dir([run.trainer.strategy]) as scratch:
+        if scratch:
+            cfg.hydra.run.dir = scratch
+        return run_composed(cfg, run, verbose)
+
+
+def check_run(cfg: DictConfig) -> RunConfig:
+    """The validated run of a composed config, its data and model inputs checked (one line if wrong)."""
+    from dltool.data import check_data, check_model_inputs
+
+    run = validate(cfg)
+    check_data(run.data)
+    check_model_inputs(run.model, run.data)
+    return run
+
+
+def run_composed(cfg: DictConfig, run: RunConfig, verbose: bool = False) -> int:
+    """Run a composed (``with_hydra``) and validated config as ``@hydra.main`` runs a job; return the exit code."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext, RunMode
+
+    _start(verbose)
+    cfg.hydra.mode = RunMode.RUN
+    job = run_job(
+        task_function=functools.partial(_task, run=run),
+        config=cfg,
+        job_dir_key="hydra.run.dir",
+        job_subdir_key=None,
+        hydra_context=HydraContext(config_loader=None, callbacks=Callbacks(cfg)),
+    )
+    return job.return_value  # re-raises what the task raised (HYDRA_FULL_ERROR=1 or --debug)
+
+
+def _task(cfg: DictConfig, run: RunConfig | None = None) -> int:
+    """One job and its exit code: ``run`` is the validated ``cfg`` (validated here when Hydra composed it)."""
     from hydra.core.hydra_config import HydraConfig
 
     from dltool.console import print_config_summary, print_config_tree, print_results
@@ -37,9 +102,9 @@ def _task(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resuming = cfg.get("resume") is not None
     try:
-        run = validate(cfg)
+        run = run or validate(cfg)
         if resuming:
-            from dltool.resume import record_resume
+            from dltool.commands.resume import record_resume
 
             record_resume(run_dir, OmegaConf.to_container(cfg), list(HydraConfig.get().overrides.task))
         if _verbose:
@@ -57,7 +122,7 @@ def _task(cfg: DictConfig) -> None:
         stop_tracking(results, "FINISHED")
         log.info("results: %s", {k: v for k, v in results.items() if k.startswith(("status", "test_", "best_"))})
         print_results(results)
-        _exit_codes.append(0)
+        return 0
     except DltoolError as err:
         stop_tracking(None, "KILLED" if isinstance(err, Interrupted) else "FAILED")
         log.error("%s", err)
@@ -66,12 +131,12 @@ def _task(cfg: DictConfig) -> None:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         _say("interrupted" if isinstance(err, Interrupted) else "error", str(err))
-        _exit_codes.append(err.exit_code)
+        return err.exit_code
     except KeyboardInterrupt:  # a second Ctrl-C, or one before training started
         stop_tracking(None, "KILLED")
         _record_failure(run_dir, "interrupted", "interrupted before the end of an epoch")
         _say("interrupted", f"resume with: dltool train resume={run_dir}")
-        _exit_codes.append(Interrupted.exit_code)
+        return Interrupted.exit_code
     except Exception as err:
         stop_tracking(None, "FAILED")
         log.exception("run failed")
@@ -79,7 +144,7 @@ def _task(cfg: DictConfig) -> None:
             raise
         _record_failure(run_dir, "failed", f"{type(err).__name__}: {err}")
         _say("error", failure_message(err, run_dir))
-        _exit_codes.append(1)
+        return 1
 
 
 def failure_message(err: Exception, run_dir: Path) -> str:
@@ -155,10 +220,7 @@ def check_output_dir(overrides: list[str]) -> None:
     check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
-def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = False) -> int:
-    """Run Hydra's ``@hydra.main`` on ``argv`` (every Hydra flag works); return the exit code."""
-    import hydra
-
+def _start(verbose: bool) -> None:
     global _verbose
     _verbose = verbose
     register_resolvers()
@@ -166,6 +228,13 @@ def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = Fals
     # a train.log write that fails (a full disk) must not print a traceback per log record: the run ends
     # with one line saying the disk is full
     logging.raiseExceptions = False
+
+
+def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = False) -> int:
+    """Run Hydra's ``@hydra.main`` on ``argv`` (every Hydra flag works); return the exit code."""
+    import hydra
+
+    _start(verbose)
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = ["dltool train", *argv]

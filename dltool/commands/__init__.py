@@ -1,0 +1,1 @@
+"""What each ``dltool`` command does, one module per command; ``dltool.cli`` only forwards argv here."""
