@@ -370,3 +370,13 @@ def test_a_missing_feature_of_any_input_drops_its_row_under_missing_drop(tmp_pat
     assert sizes == {"drop": 29, "fill": 30}
     assert data.x_train["labels"].shape[1] == 3 + 3  # team a, b, c; channel email, phone, <missing>
     assert "input 'labels': column 'channel': one-hot encoded over 3 categories" in " ".join(data.decisions)
+
+
+def test_loading_twice_gives_the_same_splits(tmp_path: Path) -> None:
+    """The file's arrays are read once (cached): splitting must leave them as they are."""
+    path = tmp_path / "d.npz"
+    np.savez(path, **two_inputs_three_targets(60))
+    first, second = (load_dataset(ArraysConfig(path=str(path)), seed=0) for _ in range(2))
+    for split in ("x_train", "x_test", "y_train", "y_val"):
+        for name, values in getattr(first, split).items():
+            np.testing.assert_array_equal(values, getattr(second, split)[name])

@@ -180,6 +180,7 @@ def _read(path: Path, mtime: float) -> dict[str, np.ndarray]:
         for name in archive.files:
             try:
                 arrays[name] = archive[name]
+                arrays[name].flags.writeable = False  # cached: a split reorders a copy, never these rows
             except ValueError:  # object arrays need pickle, which could run code stored in the file
                 raise ConfigError(
                     f"{path}: array {name!r} is pickled (an object array); only number and text arrays are "
