@@ -12,8 +12,12 @@ In a section:
   runs made (e.g. ``dltool evaluate $RUNS`` after ``dltool train -m``). ``$IMAGE_FOLDER`` is replaced
   by a generated Cats-vs-Dogs-like folder (``image_folder``: ``cats/`` and ``dogs/`` sub-folders of
   small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), ``$TEXT_FOLDER`` by a generated
-  aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews);
-  a reader passes their own folders there.
+  aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews),
+  ``$ARRAYS_FILE`` by a generated ``.npz`` of two inputs and three targets (``arrays_file``),
+  ``$TABLE_FILE`` by a generated CSV of numeric and text columns and two targets (``table_file``);
+  a reader passes their own folders and files there.
+- a fenced block whose info string is ``yaml file=PATH`` is a file the reader writes: it is written
+  to PATH, relative to the section's working directory, before the section's commands run.
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
   a comment):
 
@@ -129,6 +133,7 @@ class Section:
     commands: list[Command] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     slow: bool = False
+    files: dict[str, str] = field(default_factory=dict)  # the page's ``yaml file=PATH`` blocks, by PATH
 
 
 _HEADING = re.compile(r"^## (\d+)\. (.+)$")
@@ -181,6 +186,8 @@ def _close_block(section: Section | None, info: str, lines: list[str]) -> None:
             if argv[0] != "dltool":
                 raise ValueError(f"docs/cookbook.md, row {section.row}: not a dltool command: {command}")
             section.commands.append(Command(argv[1:], int(exit_match.group(1)) if exit_match else 0))
+    elif words[:1] == ["yaml"] and words[1:2] and words[1].startswith("file=") and section is not None:
+        section.files[words[1].removeprefix("file=")] = "\n".join(lines) + "\n"
     elif words[:1] == ["expect"] and section is not None:
         section.checks += [c for line in lines if (c := line.split(" #")[0].strip()) and not c.startswith("#")]
 
@@ -327,7 +334,52 @@ def text_folder(root: Path, per_class: int = 40, length: int = 12) -> Path:
     return folder
 
 
-PLACEHOLDERS = {"$IMAGE_FOLDER": image_folder, "$TEXT_FOLDER": text_folder}
+def arrays_file(root: Path, n: int = 1000) -> Path:
+    """An .npz of named arrays under ``root``: inputs ``x_signal`` (n, 16) and ``x_meta`` (n, 3), targets
+    ``y_kind`` (3 classes: needs both inputs), ``y_alarm`` (0/1) and ``y_level`` (a float)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    signal, meta = rng.normal(size=(n, 16)).astype("float32"), rng.random((n, 3)).astype("float32")
+    path = root / "sensors.npz"
+    np.savez(
+        path,
+        x_signal=signal,
+        x_meta=meta,
+        y_kind=np.argmax(signal[:, :3] + 2 * meta, axis=1),
+        y_alarm=(signal[:, 3] > 0).astype(np.int64),
+        y_level=2 * signal[:, 4] + meta[:, 0] + rng.normal(0, 0.1, n),
+    )
+    return path
+
+
+def table_file(root: Path, n: int = 600, seed: int = 0, name: str = "tickets.csv") -> Path:
+    """A CSV of support tickets under ``root``: numeric ``size`` and ``urgency``, categorical ``team`` and
+    ``channel``; targets ``priority`` (low, mid, high: from the urgency) and ``department`` (sales, tech:
+    from the team and the channel)."""
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    path = root / name
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["size", "urgency", "team", "channel", "priority", "department"])
+        for _ in range(n):
+            urgency, team, channel = rng.random(), rng.choice(["a", "b", "c"]), rng.choice(["email", "phone"])
+            priority = "low" if urgency < 0.33 else "mid" if urgency < 0.66 else "high"
+            department = "tech" if (team == "a") != (channel == "email") else "sales"
+            writer.writerow([f"{rng.normal(10, 3):.3f}", f"{urgency:.3f}", team, channel, priority, department])
+    return path
+
+
+PLACEHOLDERS = {
+    "$IMAGE_FOLDER": image_folder,
+    "$TEXT_FOLDER": text_folder,
+    "$ARRAYS_FILE": arrays_file,
+    "$TABLE_FILE": table_file,
+}
 
 
 def run_section(section: Section, workdir: Path) -> str:
@@ -341,6 +393,9 @@ def run_section(section: Section, workdir: Path) -> str:
         if line.startswith("shrink:"):
             overrides.update(o.split("=", 1) for o in line.removeprefix("shrink:").split())
     output, last_runs, seen = "", [], set()
+    for relative, text in section.files.items():
+        (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / relative).write_text(text)
     used = {arg for command in section.commands for arg in command.argv}
     folders = {name: str(make(workdir)) for name, make in PLACEHOLDERS.items() if any(name in arg for arg in used)}
     for command in section.commands:

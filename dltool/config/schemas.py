@@ -206,6 +206,8 @@ class CSVConfig(SplitDataConfig):
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
     delimiter: str = opt(",", "field separator")
+    inputs: dict[str, Any] | None = opt(None, "named inputs of a model=graph: {input: [columns]} (with targets)")
+    targets: dict[str, str] | None = opt(None, "named outputs of a model=graph: {output: column} (with inputs)")
 
 
 @dataclass
@@ -240,6 +242,17 @@ class IMDBConfig(TextConfig, DataConfig):
 
     name: str = "imdb"
     root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
+
+
+@dataclass
+class ArraysConfig(SplitDataConfig):
+    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=graph``)."""
+
+    name: str = "arrays"
+    path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
+    inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")
+    targets: Any = opt(None, "target arrays: a list of names, or {output name: array name} (null: y, or y_<output>)")
+    tasks: dict[str, str] = opt({}, "task of a target by output name (multiclass|binary|regression; unset: auto)")
 
 
 # ---------------------------------------------------------------------------- model
@@ -553,6 +566,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "csv": CSVConfig,
         "text_folder": TextFolderConfig,
         "imdb": IMDBConfig,
+        "arrays": ArraysConfig,
     },
     "model": {
         "mlp": MLPConfig,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from dltool.config.validate import require_image_shape
-from dltool.data import archives, digits, images, multi_io, points, sequences, synthetic, tabular, text
+from dltool.data import archives, arrays, digits, images, multi_io, points, sequences, synthetic, table_io, text
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
@@ -38,9 +38,10 @@ DATASETS: dict[str, Source] = {
     **{name: Source(archives.spec, archives.load, archives.check) for name in archives.ARCHIVES},
     # your own files
     "image_folder": Source(images.spec, images.load, images.check),
-    "csv": Source(tabular.spec, tabular.load, tabular.check),
+    "csv": Source(table_io.spec, table_io.load, table_io.check),
     "text_folder": Source(text.folder_text_spec, text.load_folder, text.check_folder),
     "imdb": Source(text.imdb_spec, text.load_imdb, text.check_imdb),
+    "arrays": Source(arrays.spec, arrays.load, arrays.check),
 }
 
 

@@ -3,7 +3,9 @@
 The split is rebuilt from the (first) run's config exactly as training built it, so the test
 metrics of a run's best checkpoint equal its ``results.json``. Everything is written into a new
 ``eval/<YYYY-MM-DD_HH-MM-SS>[_ensemble]/`` directory of the (first) run: ``metrics.json`` and the
-reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched.
+reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched. A model of named
+outputs (``model=graph`` on ``qa``, ``posts``, ``data=arrays``...) is scored per output: Keras'
+``<split>_<output>_<metric>``, ``scores`` as ``<output>_<score>``, each output's reports in ``<output>/``.
 
 The command's own keys (:class:`~dltool.config.evaluation.EvaluateConfig`) sit beside the run's
 overrides: ``split=val`` (or ``data.split=val``), ``worst=16``, ``ensemble.weights=auto``.
@@ -17,15 +19,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dltool.config import RunConfig
 from dltool.config.evaluation import EvaluateConfig
+from dltool.data.base import DataSpec, num_examples
 from dltool.errors import ConfigError
 from dltool.evaluation.loading import (
     Target,
+    check_names,
     locate,
     new_output_dir,
     parse_overrides,
@@ -58,12 +63,11 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     from dltool.evaluation.ensemble import check_members, combine, explicit_weights, fit_weights
 
     specs = [data_spec(run.data) for run in runs]
-    for target, run, spec in zip(targets, runs, specs, strict=True):
-        if spec.inputs is not None or spec.outputs is not None:
-            raise ConfigError(
-                f"{target.label}: dltool evaluate takes models of one input and one output; data={run.data.name} "
-                "has named inputs and outputs (the run's test metrics per output are in its results.json)"
-            )
+    if len(targets) > 1 and any(spec.outputs is not None for spec in specs):
+        raise ConfigError(
+            f"data={runs[0].data.name}: an ensemble averages one output per model, these have named outputs; "
+            "evaluate them one at a time"
+        )
     check_members([t.label for t in targets], specs)
     weights = explicit_weights(setup.ensemble.weights, len(targets))
     _warn_if_splits_differ(targets, runs)
@@ -71,17 +75,18 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     from dltool.console import console
     from dltool.evaluation.loading import load_model
     from dltool.evaluation.metrics import fit_loss, predict
-    from dltool.evaluation.reports import write_reports
     from dltool.training.artifacts import write_json
 
     reference, spec = runs[0], specs[0]
     data = load_dataset(reference.data, reference.trainer.seed)
     x, y = getattr(data, f"x_{setup.split}"), getattr(data, f"y_{setup.split}")
-    if len(x) == 0:
+    if num_examples(x) == 0:
         raise ConfigError(f"data.split={setup.split}: that split is empty here (data.validation_split=0?)")
     models = [load_model(target.checkpoint, unsafe) for target in targets]
     for target, model in zip(targets, models, strict=True):
-        if tuple(model.input_shape[1:]) != tuple(spec.input_shape):
+        if spec.inputs is not None or spec.outputs is not None:
+            check_names(model, spec, target.label)
+        elif tuple(model.input_shape[1:]) != tuple(spec.input_shape):
             raise ConfigError(
                 f"data={reference.data.name}: examples of shape {tuple(spec.input_shape)}, but {target.label} "
                 f"expects {tuple(model.input_shape[1:])}"
@@ -93,7 +98,7 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     ]
     found: dict[str, Any] = {
         "split": setup.split,
-        "examples": len(x),
+        "examples": num_examples(x),
         "task": spec.task,
         "data": dataclasses.asdict(reference.data),
     }
@@ -116,7 +121,7 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
             "scores": prediction_scores(spec.task, y, outputs),
         }
     out_dir = new_output_dir(targets[0].home / "eval", "_ensemble" if len(targets) > 1 else "")
-    found["files"] = ["metrics.json", *write_reports(out_dir, spec, x, y, outputs, setup.split, setup.worst)]
+    found["files"] = ["metrics.json", *_reports(out_dir, spec, x, y, outputs, setup)]
     found["out_dir"] = str(out_dir)
     write_json(out_dir / "metrics.json", found)
     _print(found, console)
@@ -127,20 +132,48 @@ def _member(
     target: Target, run: RunConfig, model: Any, spec: Any, x: np.ndarray, y: np.ndarray, split: str, compare: bool
 ) -> dict[str, Any]:
     """One checkpoint's Keras metrics (``<split>_<metric>``), prediction scores and outputs."""
-    from dltool.evaluation.metrics import keras_scores, predict, prediction_scores
+    from dltool.evaluation.metrics import keras_scores, predict
 
     outputs = predict(model, x)
     member: dict[str, Any] = {
         "run": target.label,
         "checkpoint": str(target.checkpoint),
         **{f"{split}_{k}": v for k, v in keras_scores(model, run, spec, x, y).items()},
-        "scores": prediction_scores(spec.task, y, outputs),
+        "scores": _scores(spec, y, outputs),
         "outputs": outputs,
     }
     results = target.results() if compare and split == "test" and target.checkpoint.name == "best.keras" else None
     if results:
         member["results_json"] = {k: v for k, v in results.items() if k.startswith("test_") and k in member}
     return member
+
+
+def _scores(spec: Any, y: Any, outputs: Any) -> dict[str, float]:
+    """The prediction scores of the task, or ``<output>_<score>`` of each named output."""
+    from dltool.evaluation.metrics import prediction_scores
+
+    if spec.outputs is None:
+        return prediction_scores(spec.task, y, outputs)
+    return {
+        f"{name}_{key}": value
+        for name, out in spec.outputs.items()
+        for key, value in prediction_scores(out.task, y[name], outputs[name]).items()
+    }
+
+
+def _reports(out_dir: Path, spec: Any, x: Any, y: Any, outputs: Any, setup: EvaluateConfig) -> list[str]:
+    """The task's report files; each named output's in its own ``<output>/`` folder."""
+    from dltool.evaluation.reports import write_reports
+
+    if spec.outputs is None:
+        return write_reports(out_dir, spec, x, y, outputs, setup.split, setup.worst)
+    written = []
+    for name, out in spec.outputs.items():
+        (out_dir / name).mkdir()
+        output_spec = DataSpec((), out.task, out.num_classes, out.class_names)  # no image input: no worst examples
+        files = write_reports(out_dir / name, output_spec, x, y[name], outputs[name], setup.split, 0)
+        written += [f"{name}/{file}" for file in files]
+    return written
 
 
 def _warn_if_splits_differ(targets: list[Target], runs: list[RunConfig]) -> None:

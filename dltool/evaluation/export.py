@@ -2,8 +2,10 @@
 
 Each format is an :class:`Exporter` in :data:`EXPORTERS`: how to write it and how to load it back
 for inference. After writing, the export is loaded back and run on ``samples`` seeded random
-inputs in [0, 1]; the largest absolute difference from the checkpoint's own predictions must stay
-within the format's tolerance, else the export counts as failed (exit 1).
+inputs in [0, 1] (a named model's integer inputs: token ids 0 and 1); the largest absolute difference from the
+checkpoint's own predictions must stay within the format's tolerance, else the export counts as
+failed (exit 1). A model of named inputs and outputs (``model=graph``) is exported with a dict
+signature: every format takes ``{input name: array}`` and gives ``{output name: array}``.
 
 Example:
     >>> found = export_run("outputs/2026-11-23/10-00-00", ["format=savedmodel"])  # doctest: +SKIP
@@ -26,16 +28,17 @@ from dltool.config.evaluation import ExportConfig
 from dltool.config.validate import check_allowed_targets
 from dltool.errors import ConfigError, JobFailed
 from dltool.evaluation.loading import (
+    Target,
+    has_named_io,
     load_model,
     locate,
     parse_overrides,
-    require_single_io,
     saved_config,
     settings,
 )
 from dltool.rundir import check_creatable
 
-Predictor = Callable[[np.ndarray], np.ndarray]
+Predictor = Callable[[Any], Any]  # an array, or a dict of arrays keyed by input (output) name
 
 
 class Exporter(NamedTuple):
@@ -55,7 +58,7 @@ def _reload_savedmodel(path: Path) -> Predictor:
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))  # kept referenced: it owns the variables ``serve`` reads
-    return lambda x: loaded.serve(tf.constant(x)).numpy()
+    return lambda x: tf.nest.map_structure(lambda t: t.numpy(), loaded.serve(tf.nest.map_structure(tf.constant, x)))
 
 
 def _write_keras(model: Any, path: Path) -> None:
@@ -64,7 +67,7 @@ def _write_keras(model: Any, path: Path) -> None:
 
 def _reload_keras(path: Path) -> Predictor:
     model = load_model(path)
-    return lambda x: np.asarray(model.predict(x, verbose=0))
+    return lambda x: model.predict(x, verbose=0)
 
 
 def _write_tflite(model: Any, path: Path) -> None:
@@ -78,8 +81,10 @@ def _write_tflite(model: Any, path: Path) -> None:
 def _reload_tflite(path: Path) -> Predictor:
     import tensorflow as tf
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: Any) -> Any:
         interpreter = tf.lite.Interpreter(model_path=str(path))
+        if isinstance(x, dict):  # the signature's inputs and outputs are named as the model's
+            return interpreter.get_signature_runner()(**x)
         source = interpreter.get_input_details()[0]["index"]
         interpreter.resize_tensor_input(source, list(x.shape))
         interpreter.allocate_tensors()
@@ -103,8 +108,59 @@ def _reload_onnx(path: Path) -> Predictor:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path))
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
+    inputs, outputs = session.get_inputs(), [o.name for o in session.get_outputs()]
+
+    def run(x: Any) -> Any:
+        if isinstance(x, dict):
+            return dict(zip(outputs, session.run(None, {i.name: x[i.name] for i in inputs}), strict=True))
+        return session.run(None, {inputs[0].name: x})[0]
+
+    return run
+
+
+def _data_shapes(target: Target, model: Any) -> dict[str, tuple[int, ...]]:
+    """The shapes of the named inputs in the run's data, which fix the model's variable-length axes."""
+    if target.run_dir is None or not has_named_io(model):
+        return {}
+    from dltool.config import validate
+    from dltool.data import data_spec
+
+    try:
+        spec = data_spec(validate(saved_config(target.run_dir)).data)
+    except ConfigError:  # the data's files are gone: the export needs none of them
+        return {}
+    return {name: tuple(found.shape) for name, found in (spec.inputs or {}).items()}
+
+
+def _samples(model: Any, samples: int, shapes: dict[str, tuple[int, ...]]) -> Any:
+    """Seeded random inputs: floats in [0, 1], integer (token) inputs 0 or 1; a dict for named inputs.
+
+    A variable-length axis (``None``) is as long as in the run's data (``shapes``), else 8 steps: the
+    export traces any length, these check one.
+    """
+    rng = np.random.default_rng(0)
+
+    def sample(name: str, tensor: Any) -> np.ndarray:
+        dims = shapes.get(name, tensor.shape[1:])
+        shape = (samples, *(8 if d is None else d for d in dims))
+        if "int" in str(tensor.dtype):
+            return rng.integers(0, 2, shape).astype(str(tensor.dtype))
+        return rng.random(shape, dtype=np.float32)
+
+    if not has_named_io(model):
+        return rng.random((samples, *model.input_shape[1:]), dtype=np.float32)
+    if isinstance(model.input, dict):
+        return {name: sample(name, tensor) for name, tensor in model.input.items()}
+    return {tensor.name: sample(tensor.name, tensor) for tensor in model.inputs}
+
+
+def _difference(expected: Any, got: Any) -> float:
+    """The largest absolute difference between two outputs, or between the outputs of the same names."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict) or sorted(got) != sorted(expected):
+            return float("inf")  # the export lost the output names
+        return max(_difference(expected[name], got[name]) for name in expected)
+    return float(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(expected, dtype=np.float64)).max())
 
 
 EXPORTERS: dict[str, Exporter] = {
@@ -127,14 +183,13 @@ def export_run(target_word: str, overrides: list[str], unsafe: bool = False) -> 
         raise ConfigError(f"{out}: already exists; choose another path with out=PATH")
     check_creatable(out, "out")
     model = load_model(target.checkpoint, unsafe)
-    require_single_io(model, "export", target.label)
-    x = np.random.default_rng(0).random((setup.samples, *model.input_shape[1:]), dtype=np.float32)
-    expected = np.asarray(model.predict(x, verbose=0))  # also builds the traced call an export needs
+    x = _samples(model, setup.samples, _data_shapes(target, model))
+    expected = model.predict(x, verbose=0)  # also builds the traced call an export needs
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".partial-{out.name}")  # renamed once checked: no half-written export under ``out``
     try:
         exporter.write(model, partial)
-        difference = float(np.abs(np.asarray(exporter.reload(partial)(x)) - expected).max())
+        difference = _difference(expected, exporter.reload(partial)(x))
         if not difference <= exporter.tolerance:
             raise JobFailed(
                 f"format={setup.format}: the export's predictions differ from the checkpoint's by up to "

@@ -162,19 +162,30 @@ def saved_config(run_dir: Path) -> DictConfig:
     return cfg
 
 
-def require_single_io(model: Any, command: str, label: str) -> None:
-    """Refuse, in one line, a model of several (or named) inputs or outputs: ``command`` reads plain arrays."""
-    names = [getattr(t, "name", "?") for t in model.inputs], list(getattr(model, "output_names", []) or [])
-    if (
-        len(model.inputs) > 1
-        or len(model.outputs) > 1
+def has_named_io(model: Any) -> bool:
+    """Whether a model takes or gives dicts keyed by name (several inputs or outputs: ``model=graph``)."""
+    return (
+        isinstance(model.input, dict)
         or isinstance(model.output, dict)
-        or isinstance(model.input, dict)
-    ):
-        raise ConfigError(
-            f"{label}: dltool {command} takes models of one input and one output; this graph has inputs "
-            f"{', '.join(names[0])} and outputs {', '.join(names[1])} (its test metrics per output are in results.json)"
-        )
+        or len(model.inputs) > 1
+        or len(model.outputs) > 1
+    )
+
+
+def io_names(model: Any) -> tuple[list[str], list[str]]:
+    """The names of a model's inputs and of its outputs."""
+    inputs = list(model.input) if isinstance(model.input, dict) else [getattr(t, "name", "?") for t in model.inputs]
+    return inputs, list(getattr(model, "output_names", []) or [])
+
+
+def check_names(model: Any, spec: Any, label: str) -> None:
+    """The model's named inputs and outputs are the data's, by name; else one line naming both sides."""
+    for what, names, given in zip(("inputs", "outputs"), io_names(model), (spec.inputs, spec.outputs), strict=True):
+        if given is not None and sorted(names) != sorted(given):
+            raise ConfigError(
+                f"{label}: the model's {what} are {', '.join(names)}, the data's are {', '.join(given)} "
+                f"(data.{what if what == 'inputs' else 'targets'} names them)"
+            )
 
 
 def load_model(checkpoint: Path, unsafe: bool = False) -> Any:

@@ -23,10 +23,14 @@ from dltool.data import DataSpec
 
 def keras_scores(model: Any, run: RunConfig, spec: DataSpec, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """``model.evaluate`` with the run's loss and metrics, as ``{metric: value}``."""
-    from dltool.training.build import loss_and_metrics, uses_one_hot_labels
+    from dltool.training.build import graph_losses, loss_and_metrics, uses_one_hot_labels
 
-    loss, metrics = loss_and_metrics(run, spec)
-    model.compile(loss=loss, metrics=metrics, jit_compile=False)
+    weights = None
+    if run.model.name == "graph":  # each output's loss, metrics and weight, as training compiled them
+        loss, metrics, weights = graph_losses(run, spec)
+    else:
+        loss, metrics = loss_and_metrics(run, spec)
+    model.compile(loss=loss, metrics=metrics, loss_weights=weights, jit_compile=False)
     labels = np.eye(spec.num_classes, dtype="float32")[y] if uses_one_hot_labels(run, spec) else y
     from dltool.training.batches import feed
 
@@ -35,8 +39,9 @@ def keras_scores(model: Any, run: RunConfig, spec: DataSpec, x: np.ndarray, y: n
     return {name: float(value) for name, value in scores.items()}
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The model's outputs as a NumPy array (probabilities, or values for regression)."""
+def predict(model: Any, x: Any, batch_size: int = 256) -> Any:
+    """The model's outputs as a NumPy array (probabilities, or values for regression); a dict of them keyed
+    by output name for a model of named outputs."""
     import logging
 
     import keras
@@ -47,6 +52,8 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     outputs = model.predict(*feed(x, batch_size=batch_size), batch_size=batch_size, verbose=0)
+    if isinstance(outputs, dict):
+        return {name: keras.ops.convert_to_numpy(v).astype("float64") for name, v in outputs.items()}
     return keras.ops.convert_to_numpy(outputs).astype("float64")
 
 

@@ -1,4 +1,4 @@
-"""``dltool predict``: a checkpoint's predictions for image files, CSV rows or ``.npy`` arrays, to CSV.
+"""``dltool predict``: a checkpoint's predictions for image files, CSV rows, ``.npy`` or ``.npz`` arrays, to CSV.
 
 Inputs are converted to the training conventions: images are resized to the model's input size,
 grey or RGB as the model expects, scaled to [0, 1]; a CSV row (a header row is skipped) or an
@@ -7,6 +7,13 @@ For a ``data=csv`` run, CSV files hold named columns: its feature columns are en
 training (the training CSV is read again for the statistics); other columns are ignored.
 The CSV has one row per example: ``input``, ``prediction`` (class name or value) and, for
 classification, ``p_<class>`` probabilities.
+
+A model of named inputs and outputs (``model=graph``; from its run directory, whose data config gives
+the shapes and class names) reads ``.npz`` files of named arrays (an input's array has the input's
+name, or the name it had in a ``data=arrays`` run's file; ``(n, *shape)``) or CSV files with a
+column per input value (``<input>`` for one value, else ``<input>_0``, ``<input>_1``... in row-major
+order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training). Its
+CSV has ``input`` and one column per output: the class name or the value.
 
 Example:
     >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
@@ -25,20 +32,22 @@ import numpy as np
 
 from dltool.config import RunConfig
 from dltool.data.images import IMAGE_SUFFIXES
-from dltool.errors import ConfigError
+from dltool.errors import ConfigError, did_you_mean
 from dltool.evaluation.loading import (
     Target,
+    check_names,
+    has_named_io,
+    io_names,
     load_model,
     locate,
     new_output_file,
     parse_overrides,
-    require_single_io,
     run_config,
     split_arguments,
 )
 from dltool.rundir import check_creatable
 
-SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy")
+SUFFIXES = (*IMAGE_SUFFIXES, ".csv", ".npy", ".npz")
 PREDICTIONS = "predictions"  # the default CSVs' folder in the run directory
 
 
@@ -111,6 +120,8 @@ def _csv_rows(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]
 
 
 def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    if path.suffix.lower() == ".npz":
+        raise ConfigError(f"{path}: named arrays (.npz) are for a model of named inputs; give this one .npy arrays")
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
@@ -173,8 +184,6 @@ def predict_files(
     The CSV is ``out`` (an existing one only with ``overwrite``), by default a new
     ``predictions/<YYYY-MM-DD_HH-MM-SS>.csv`` in the run directory (beside a stand-alone ``.keras`` file).
     """
-    from dltool.evaluation.metrics import class_probabilities, predict, predicted_labels
-
     if out is not None and out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     inputs, safety = _safety_settings(inputs)
@@ -183,7 +192,25 @@ def predict_files(
     _expand(inputs)  # a missing input is one line before the checkpoint (and Keras) is loaded
     check_creatable(out or target.home / PREDICTIONS, "--out")
     model = load_model(target.checkpoint, unsafe)
-    require_single_io(model, "predict", target.label)
+    if has_named_io(model):
+        rows = _named_predictions(target, run, model, inputs)
+    else:
+        rows = _predictions(target, run, model, inputs)
+    if out is None:
+        out = new_output_file(target.home / PREDICTIONS, ".csv")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows, out
+
+
+def _predictions(target: Target, run: RunConfig | None, model: Any, inputs: list[str]) -> list[dict[str, Any]]:
+    """Rows ``input``, ``prediction`` and, for classification, ``p_<class>`` of a model of one input and output."""
+    from dltool.evaluation.metrics import class_probabilities, predict, predicted_labels
+
     task, names = output_kind(run, model)
     labels, x = _csv_run_inputs(target, run, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)
@@ -200,15 +227,101 @@ def predict_files(
                     **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
                 }
             )
-    if out is None:
-        out = new_output_file(target.home / PREDICTIONS, ".csv")
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows, out
+    return rows
+
+
+def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs: list[str]) -> list[dict[str, Any]]:
+    """Rows ``input`` and one column per output (class name or value) of a model of named inputs and outputs."""
+    from dltool.data import data_spec
+    from dltool.evaluation.metrics import predict, predicted_labels
+    from dltool.evaluation.reports import class_names
+
+    if run is None:
+        raise ConfigError(
+            f"{target.label}: a model of named inputs predicts from its run directory (its data config gives the "
+            "inputs' shapes and the classes)"
+        )
+    spec = data_spec(run.data)
+    check_names(model, spec, target.label)
+    input_names, output_names = io_names(model)
+    shapes = {name: spec.inputs[name].shape if spec.inputs else tuple(spec.input_shape) for name in input_names}
+    labels, x = _named_inputs(run, _expand(inputs), shapes)
+    dtypes = {name: spec.inputs[name].dtype if spec.inputs else spec.input_dtype for name in input_names}
+    outputs = predict(model, {name: x[name].astype(dtypes[name]) for name in input_names})
+    columns: dict[str, list[Any]] = {}
+    for name in spec.outputs or output_names:  # the data's order (Keras sorts the names)
+        out = spec.outputs[name] if spec.outputs else spec
+        values = outputs[name] if isinstance(outputs, dict) else outputs
+        if out.task != "regression":
+            names = class_names(out)
+            columns[name] = [names[i] for i in predicted_labels(out.task, values)]
+        elif values.shape[1] == 1:
+            columns[name] = [float(v) for v in values[:, 0]]
+        else:
+            columns.update({f"{name}_{j}": [float(v) for v in values[:, j]] for j in range(values.shape[1])})
+    return [{"input": label, **{k: v[i] for k, v in columns.items()}} for i, label in enumerate(labels)]
+
+
+def _named_inputs(
+    run: RunConfig, files: list[Path], shapes: dict[str, tuple[Any, ...]]
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The examples of ``.npz`` and CSV files for the named inputs of ``shapes``, with a name per example."""
+    from dltool.data.arrays import as_mapping, input_arrays
+
+    arrays = {name: f"x_{name}" for name in shapes}  # the default names of a data=arrays file
+    if run.data.name == "arrays" and run.data.inputs is not None:
+        arrays = as_mapping(run.data.inputs)
+    labels: list[str] = []
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in shapes}
+    for path in files:
+        if run.data.name == "csv":  # the table's columns, encoded as in training
+            from dltool.data.table_io import read_inputs
+
+            if path.suffix.lower() != ".csv":
+                raise ConfigError(f"{path}: the run was trained on data=csv: give CSV files with its input columns")
+            seed = run.data.seed if run.data.seed is not None else run.trainer.seed
+            names, found = read_inputs(run.data, seed, path)
+            labels += names
+        elif path.suffix.lower() == ".npz":
+            found = input_arrays(path, arrays, shapes)
+            labels += [f"{path}[{i}]" for i in range(len(next(iter(found.values()))))]
+        elif path.suffix.lower() == ".csv":
+            names, found = _named_csv(path, shapes)
+            labels += names
+        else:
+            raise ConfigError(f"{path}: a model of named inputs reads .npz files of named arrays or CSV files")
+        for name in shapes:
+            parts[name].append(found[name])
+    return labels, {name: np.concatenate(part) for name, part in parts.items()}
+
+
+def _named_csv(path: Path, shapes: dict[str, tuple[Any, ...]]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """A CSV's columns ``<input>`` (one value) or ``<input>_0``, ``<input>_1``... as the named inputs' examples."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = [h.strip() for h in next(reader, [])]
+        rows = [row for row in reader if row]
+    found = {}
+    for name, shape in shapes.items():
+        if None in shape:
+            raise ConfigError(f"{path}: the input {name!r} takes any length (shape {shape}); give an .npz file")
+        size = math.prod(shape)
+        columns = [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
+        absent = [c for c in columns if c not in header]
+        if absent:
+            raise ConfigError(
+                f"{path}: no column {absent[0]!r} for the input {name!r}{did_you_mean(absent[0], header)}; "
+                f"an input of shape {shape} takes the columns {columns[0]}{f' to {columns[-1]}' if size > 1 else ''}"
+            )
+        index = [header.index(c) for c in columns]
+        values = np.empty((len(rows), size))
+        for line, row in enumerate(rows, start=2):
+            try:
+                values[line - 2] = [float(row[i]) for i in index]
+            except (ValueError, IndexError):
+                raise ConfigError(f"{path}:{line}: the columns of input {name!r} must hold numbers") from None
+        found[name] = values.reshape(len(rows), *shape)
+    return [f"{path}:{line}" for line in range(2, len(rows) + 2)], found
 
 
 def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:
@@ -218,14 +331,20 @@ def print_predictions(rows: list[dict[str, Any]], out: Path, show: int) -> None:
     from dltool.console import console
 
     table = Table(title=f"{len(rows)} predictions" + (f" (first {show})" if len(rows) > show else ""))
-    table.add_column("input")
-    table.add_column("prediction", justify="right")
-    with_probabilities = any(k.startswith("p_") for k in rows[0])
-    if with_probabilities:
-        table.add_column("probability", justify="right")
-    for row in rows[:show]:
-        shown = row["prediction"] if with_probabilities else f"{row['prediction']:.4g}"
-        extra = [f"{row['p_' + row['prediction']]:.3f}"] if with_probabilities else []
-        table.add_row(row["input"], shown, *extra)
+    if "prediction" not in rows[0]:  # a model of named outputs: a column each
+        for column in rows[0]:
+            table.add_column(column, justify="left" if column == "input" else "right")
+        for row in rows[:show]:
+            table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+    else:
+        table.add_column("input")
+        table.add_column("prediction", justify="right")
+        with_probabilities = any(k.startswith("p_") for k in rows[0])
+        if with_probabilities:
+            table.add_column("probability", justify="right")
+        for row in rows[:show]:
+            shown = row["prediction"] if with_probabilities else f"{row['prediction']:.4g}"
+            extra = [f"{row['p_' + row['prediction']]:.3f}"] if with_probabilities else []
+            table.add_row(row["input"], shown, *extra)
     console.print(table)
     console.print(f"written: {out}", highlight=False, soft_wrap=True)  # a path to copy: never cut in two

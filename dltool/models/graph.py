@@ -105,7 +105,10 @@ def _check_io_names(cfg: Any, spec: Any) -> None:
                 )
         missing = [name for name in given if name not in declared]
         if missing:
-            raise ConfigError(f"model.{key}: the data's {key[:-1]} '{missing[0]}' is not declared in the graph")
+            raise ConfigError(
+                f"model.{key}: the data's {key[:-1]} '{missing[0]}' is not declared in the graph; the data's "
+                f"{key}: {', '.join(given)}; the graph's: {', '.join(declared)}"
+            )
 
 
 def _input(name: str, node: Any, spec: Any) -> Any:

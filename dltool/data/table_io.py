@@ -1,0 +1,164 @@
+"""``data=csv`` with named inputs and outputs: a table's columns mapped to a ``model=graph``'s names.
+
+``data.inputs`` maps each input name to its columns (``{title: [title], tags: [tag_a, tag_b]}``),
+``data.targets`` each output name to its target column (``{priority: priority}``). Every input is
+encoded as :mod:`dltool.data.tabular` encodes features (numeric columns standardized with the
+training split's statistics, the others, or ``data.categorical``, one-hot), into its own vector;
+every target's task is inferred as a single target's is (``data.task``, when set, applies to each).
+Rows whose targets are missing are dropped; missing features follow ``data.missing``. The splits
+are drawn at random (not stratified: there are several targets). Without ``data.inputs`` and
+``data.targets`` the table is read as :mod:`dltool.data.tabular` reads it.
+
+Example:
+    >>> from dltool.config.schemas import CSVConfig
+    >>> cfg = CSVConfig(path="tickets.csv", inputs={"text": ["title"], "meta": ["size", "team"]},
+    ...                 targets={"priority": "priority", "hours": "hours"})  # doctest: +SKIP
+    >>> data = load(cfg, seed=0)  # doctest: +SKIP
+    >>> sorted(data.x_train), data.spec.outputs["hours"].task  # doctest: +SKIP
+    (['meta', 'text'], 'regression')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+# the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
+from dltool.data import tabular
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_dataset
+from dltool.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dltool.config.schemas import CSVConfig
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Each input's features (a tabular plan without targets) and each output's target plan."""
+
+    table: tabular.Table
+    inputs: dict[str, tabular.Plan]
+    outputs: dict[str, tabular.Plan]
+
+    def joint(self) -> tabular.Plan:
+        """One plan of every target and feature column: the rows every one of them needs.
+
+        Each kind of feature column (a tuple or dict field of the plan) is joined over the inputs.
+        """
+        plans = list(self.inputs.values())
+        joined: dict[str, Any] = {"targets": tuple(t for plan in self.outputs.values() for t in plan.targets)}
+        for f in dataclasses.fields(tabular.Plan):
+            values = [getattr(plan, f.name) for plan in plans]
+            if f.name in joined or f.name == "class_names":
+                continue
+            if isinstance(values[0], tuple):
+                joined[f.name] = tuple(v for value in values for v in value)
+            elif isinstance(values[0], dict):
+                joined[f.name] = {k: v for value in values for k, v in value.items()}
+        return dataclasses.replace(plans[0], **joined)
+
+
+def named(cfg: CSVConfig) -> bool:
+    """Whether the config maps the table to named inputs and outputs."""
+    return cfg.inputs is not None or cfg.targets is not None
+
+
+def spec(cfg: CSVConfig) -> DataSpec:
+    """Each input's width after encoding, each output's task and classes; the table's spec without names."""
+    if not named(cfg):
+        return tabular.spec(cfg)
+    found = layout(cfg)
+    inputs = {name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}
+    first = next(iter(inputs.values()))
+    return DataSpec(first.shape, "multioutput", 1, inputs=inputs, outputs=_outputs(found))
+
+
+def check(cfg: CSVConfig) -> None:
+    """Before training: the file exists and holds every column named."""
+    if named(cfg):
+        layout(cfg)
+    else:
+        tabular.check(cfg)
+
+
+def load(cfg: CSVConfig, seed: int) -> Dataset:
+    """Encode the targets, split the rows, then fit each input's encoding on the training rows."""
+    if not named(cfg):
+        return tabular.load(cfg, seed)
+    found, rows, data, encoders = _fit(cfg, seed)
+    for split in ("train", "val", "test"):
+        index = rows[getattr(data, f"x_{split}")]
+        setattr(data, f"x_{split}", {name: e.encode(found.table, index) for name, e in encoders.items()})
+    dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
+    data.spec = spec(cfg)
+    data.decisions = [
+        *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
+        *(f"input {name!r}: {line}" for name, e in encoders.items() for line in e.decisions(found.table, rows)),
+    ]
+    return data
+
+
+def read_inputs(cfg: CSVConfig, seed: int, path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Names (``file:line``) and each input's encoded features of another CSV's rows, encoded as in the
+    training run of this data config and seed (for ``dltool predict``)."""
+    encoders = _fit(cfg, seed)[3]
+    found = {name: encoder.read(path, cfg.delimiter) for name, encoder in encoders.items()}
+    return next(iter(found.values()))[0], {name: features for name, (_, features) in found.items()}
+
+
+def layout(cfg: CSVConfig) -> Layout:
+    """The plans of ``data.inputs`` and ``data.targets`` over the table of ``data.path``."""
+    if cfg.inputs is None or cfg.targets is None:
+        given, absent = ("inputs", "targets") if cfg.inputs is not None else ("targets", "inputs")
+        raise ConfigError(f"data.{given} is set, data.{absent} is not: a table of named inputs needs both")
+    if not cfg.inputs or not cfg.targets:
+        raise ConfigError("data.inputs and data.targets: name at least one input and one target")
+    table = tabular.read_table(cfg)
+    outputs = {}
+    for name, column in cfg.targets.items():
+        column = tabular._column(table, str(column), f"data.targets.{name}")
+        task, class_names = tabular._task(cfg, table, (column,))
+        outputs[name] = tabular.Plan((column,), (), {}, task, class_names)
+    inputs = {}
+    for name, columns in cfg.inputs.items():
+        columns = [columns] if isinstance(columns, str) else [str(c) for c in columns]
+        if not columns:
+            raise ConfigError(f"data.inputs.{name}: empty; name its columns")
+        for column in columns:
+            tabular._column(table, column, f"data.inputs.{name}")
+            if column in cfg.targets.values():
+                raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
+        inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
+    return Layout(table, inputs, outputs)
+
+
+def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]) -> tabular.Plan:
+    """The tabular plan of one target and these feature columns (categorical: the config's, else the text ones)."""
+    categorical = None if cfg.categorical is None else [c for c in cfg.categorical if c in features]
+    return tabular._plan(dataclasses.replace(cfg, target=target, features=features, categorical=categorical), table)
+
+
+def _outputs(found: Layout) -> dict[str, OutputSpec]:
+    outputs = {}
+    for name, plan in found.outputs.items():
+        if plan.task == "multiclass":
+            outputs[name] = OutputSpec("multiclass", len(plan.class_names), plan.class_names)
+        else:
+            outputs[name] = OutputSpec(plan.task, 1, plan.class_names)
+    return outputs
+
+
+def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[str, tabular.Encoder]]:
+    """The layout, the rows kept, the split of row numbers, and each input's encoder fitted on the training rows."""
+    found = layout(cfg)
+    rows = tabular._rows_kept(cfg, found.table, found.joint())
+    y = {name: tabular._targets(found.table, plan, rows) for name, plan in found.outputs.items()}
+    index_spec = DataSpec((1,), "multioutput", 1, input_dtype="int64", outputs=_outputs(found))
+    data = make_dataset(index_spec, cfg, seed, np.arange(len(rows)), y)
+    train = rows[data.x_train]
+    encoders = {name: tabular.Encoder.fit(found.table, p, train, cfg.normalize) for name, p in found.inputs.items()}
+    return found, rows, data, encoders
