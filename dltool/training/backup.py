@@ -9,7 +9,10 @@ training batches needs no state: it is a function of (seed, epoch) (:mod:`dltool
 
 Files: ``epoch-<N>.weights.h5`` and ``epoch-<N>.npz`` hold epoch N; ``state.json`` names them and is
 replaced last (atomically), then the files of the previous epoch are removed. A run killed at any
-moment leaves a ``state.json`` naming complete files of one epoch.
+moment leaves a ``state.json`` naming complete files of one epoch. The weights file is Keras' own
+``.weights.h5`` (``model.load_weights`` reads it back), made in memory by
+:func:`~dltool.training.checkpoints.weights_archive`, the one use of Keras internals: ``save_weights`` takes
+only a path, and HDF5 writing into a file on a full disk crashes the process.
 
 Example:
     >>> backup = Backup(run_dir / "checkpoints" / "backup")  # doctest: +SKIP
@@ -38,7 +41,8 @@ from dltool.training.guards import RunStop
 
 STATE_FILE = "state.json"
 log = logging.getLogger("dltool")
-# attributes of Keras callbacks that carry over from one epoch to the next (their on_train_begin resets them)
+# attributes of Keras callbacks that carry over from one epoch to the next (their on_train_begin resets them):
+# Keras callbacks have no get_state/set_state, as our Checkpoint has, so these attributes are their state
 CALLBACK_STATE = {
     keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
     keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),

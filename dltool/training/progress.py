@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import keras
 
@@ -108,6 +109,10 @@ class DeferredLogsCallbackList(keras.callbacks.CallbackList):
     they are; any other callback with a batch hook still gets Python numbers, converted once per step.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hooks: dict[tuple[str, int], list[tuple[Any, bool]]] = {}
+
     def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._dispatch("on_train_batch_end", batch, logs)
 
@@ -119,15 +124,25 @@ class DeferredLogsCallbackList(keras.callbacks.CallbackList):
 
     def _dispatch(self, hook: str, batch: int, logs: dict | None) -> None:
         converted = None
-        for callback in self.callbacks:
-            if not _has_batch_hook(callback, hook):
-                continue  # nothing to convert for
-            if getattr(callback, "deferred_logs", False):
-                getattr(callback, hook)(batch, logs=logs)
+        for method, deferred in self._batch_hooks(hook):
+            if deferred:
+                method(batch, logs=logs)
             else:
                 if converted is None:
                     converted = {k: scalar(v) for k, v in (logs or {}).items()}
-                getattr(callback, hook)(batch, logs=converted)
+                method(batch, logs=converted)
+
+    def _batch_hooks(self, hook: str) -> list[tuple[Any, bool]]:
+        """The bound ``hook`` of each callback that does something in it, and whether it takes deferred logs;
+        found once per list of callbacks, not at every step."""
+        key = (hook, len(self.callbacks))
+        if key not in self._hooks:
+            self._hooks[key] = [
+                (getattr(c, hook), bool(getattr(c, "deferred_logs", False)))
+                for c in self.callbacks
+                if _has_batch_hook(c, hook)
+            ]
+        return self._hooks[key]
 
 
 def _has_batch_hook(callback: keras.callbacks.Callback, hook: str) -> bool:
