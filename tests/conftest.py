@@ -85,3 +85,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.test_cookbook import SECTIONS, coverage_line
 
     terminalreporter.write_line(coverage_line(SECTIONS))
+
+
+def checked(cfg):
+    """``validate(cfg)`` and the imports of what its ``_target_`` keys name: the checks ``dltool train`` makes."""
+    from dltool.config import validate
+    from dltool.training.backend import check_run_imports
+
+    run = validate(cfg)
+    check_run_imports(cfg, run)
+    return run

@@ -11,6 +11,7 @@ from dltool.config import HydraArgs, builtin_config_dir, compose, expand_sweeps,
 from dltool.config.compose import unique_run_dir
 from dltool.config.schemas import FIXED_SCHEMAS, SCHEMAS
 from dltool.errors import ConfigError
+from tests.conftest import checked
 
 CONF = builtin_config_dir()
 
@@ -96,7 +97,7 @@ def test_overrides_reach_the_typed_config() -> None:
 )
 def test_bad_input_is_one_line_naming_the_key(overrides: list[str], expected: str) -> None:
     with pytest.raises(ConfigError) as err:
-        validate(compose(overrides))
+        checked(compose(overrides))
     message = str(err.value)
     assert expected in message
     assert "\n" not in message
@@ -178,3 +179,15 @@ def test_run_dirs_started_in_the_same_second_are_distinct(tmp_path: Path) -> Non
 def test_the_run_dir_is_resolved_once_per_process(tmp_path: Path) -> None:
     base = str(tmp_path / "a")
     assert unique_run_dir(base) == unique_run_dir(base) == base
+
+
+def test_validation_imports_nothing_a_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a config (a received run's, for evaluate) runs none of its code; a run about to start imports it."""
+    (tmp_path / "sentinel.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\nclass Hook: pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = compose(["callbacks.custom=[{_target_: sentinel.Hook}]"])
+    run = validate(cfg)
+    assert run.callbacks.custom == [{"_target_": "sentinel.Hook"}]
+    assert not (tmp_path / "imported").exists()
+    checked(cfg)
+    assert (tmp_path / "imported").exists()

@@ -18,7 +18,7 @@ from dltool.errors import ConfigError
 from dltool.sweep import run_sweep
 from dltool.sweep.plan import make_plan
 from dltool.sweep.runner import SweepRunner
-from tests.conftest import run_dltool
+from tests.conftest import checked, run_dltool
 from tests.test_sweep import stand_in
 
 LION = "# Lion: sign of an interpolated momentum (keras.optimizers.Lion).\n_target_: keras.optimizers.Lion\n"
@@ -88,7 +88,7 @@ def test_a_target_that_is_no_optimizer_class_is_one_line(target: str, message: s
     (tmp_path / "optimizer").mkdir()
     (tmp_path / "optimizer" / "mine.yaml").write_text(f"# mine\n_target_: {target}\n")
     with pytest.raises(ConfigError, match=message):
-        validate(compose(["optimizer=mine"], config_dirs=[str(tmp_path)]))
+        checked(compose(["optimizer=mine"], config_dirs=[str(tmp_path)]))
 
 
 def test_allowed_targets_refuse_an_optimizer_class(tmp_path: Path) -> None:

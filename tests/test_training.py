@@ -10,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 
-from dltool.backend import select_backend
 from dltool.config import compose, validate
 from dltool.config.optimizer import ScheduleConfig, SGDConfig
 from dltool.config.schemas import SCHEMAS
 from dltool.data import DataSpec
 from dltool.errors import ConfigError
+from dltool.training.backend import select_backend
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
 from dltool.training.callbacks import (
     Checkpoint,

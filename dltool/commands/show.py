@@ -15,11 +15,13 @@ def show_command(argv: list[str], as_json: bool = False) -> None:
     from dltool.data import data_spec
     from dltool.models import build_model, model_note
     from dltool.training.artifacts import model_summary_text
+    from dltool.training.backend import check_run_imports
     from dltool.training.build import param_counts
 
     args = HydraArgs.parse(argv)
     cfg = compose(args.overrides, args.config_name, args.config_dirs, args.config_path)
     run = validate(cfg)
+    check_run_imports(cfg, run)  # the model built below may use the config's own layers
     spec = data_spec(run.data)
     model = build_model(run.model, spec, run.regularization)
     container = OmegaConf.to_container(cfg, resolve=True)

@@ -66,10 +66,13 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
 
 
 def check_run(cfg: DictConfig) -> RunConfig:
-    """The validated run of a composed config, its data and model inputs checked (one line if wrong)."""
+    """The validated run of a composed config, what its ``_target_`` keys name imported (on its backend), its data
+    and model inputs checked (one line if wrong)."""
     from dltool.data import check_data, check_model_inputs
+    from dltool.training.backend import check_run_imports
 
     run = validate(cfg)
+    check_run_imports(cfg, run)
     check_data(run.data)
     check_model_inputs(run.model, run.data)
     return run

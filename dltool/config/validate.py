@@ -95,9 +95,24 @@ def validate(cfg: DictConfig) -> RunConfig:
         allowed_targets=list(allowed) if allowed is not None else None,
     )
     _check_cross_group(run)
-    if allowed is not None:
-        check_defined_where_named(list(find_targets(cfg)), run.trainer)
     return run
+
+
+def check_imports(cfg: DictConfig, run: RunConfig) -> None:
+    """Import what the config's ``_target_`` keys name (callbacks, hooks, a graph's layers, an optimizer class)
+    and check it, as training will use it: a one-line ConfigError for each problem.
+
+    Importing runs the named modules' code, so :func:`validate` does not: this is for the config of a run
+    about to start, not for one that is only read (``dltool evaluate`` of a received run). The caller points
+    Keras at the run's backend first (:func:`dltool.training.backend.check_run_imports`), as a user's module
+    may import Keras.
+    """
+    for key, spec in _built_targets(run).items():
+        _check_target(key, spec)
+    if isinstance(run.optimizer, TargetOptimizerConfig):
+        check_arguments(run.optimizer, import_target("optimizer", run.optimizer._target_))
+    if run.allowed_targets is not None:
+        check_defined_where_named(list(find_targets(cfg)))
 
 
 def _check_name(name: Any) -> None:
@@ -249,24 +264,23 @@ def _check_cross_group(run: RunConfig) -> None:
             raise ConfigError("logger=mlflow: the mlflow package is not installed: pip install 'dltool[mlflow]'")
     if run.model.name == "gan":
         _check_gan(run)
-    hooks = {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
-             for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
-    targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
-    for key, hook in hooks.items():
+    for key, hook in _hooks(run).items():
         if isinstance(hook, str):
             check_template(key, hook)
-        elif hook is not None:
-            targets[key] = hook
+
+
+def _hooks(run: RunConfig) -> dict[str, Any]:
+    return {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
+            for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip
+
+
+def _built_targets(run: RunConfig) -> dict[str, Any]:
+    """The config's objects built from a ``_target_``, by key: custom callbacks, hooks, a graph's own layers."""
+    targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
+    targets.update({key: hook for key, hook in _hooks(run).items() if hook is not None and not isinstance(hook, str)})
     if isinstance(run.model, schemas.GraphConfig):  # a graph's own layers by import path
         targets.update(_graph_targets(run.model))
-    if targets or isinstance(run.optimizer, TargetOptimizerConfig):
-        from dltool.backend import select_backend
-
-        select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
-    for key, spec in targets.items():
-        _check_target(key, spec)
-    if isinstance(run.optimizer, TargetOptimizerConfig):
-        check_arguments(run.optimizer, import_target("optimizer", run.optimizer._target_))
+    return targets
 
 
 def _check_gan(run: RunConfig) -> None:
@@ -366,18 +380,13 @@ def import_target(key: str, target: Any) -> Any:
         hydra_log.disabled = False
 
 
-def check_defined_where_named(targets: list[tuple[str, Any]], trainer: TrainerConfig) -> None:
+def check_defined_where_named(targets: list[tuple[str, Any]]) -> None:
     """Each allowed ``_target_`` must be defined in the package its path starts with.
 
     Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``
     starts with ``keras.`` yet is ``shutil.copyfile``. Importing it imports only modules on its
     (allowed) path.
     """
-    if not targets:
-        return
-    from dltool.backend import select_backend
-
-    select_backend(trainer)  # importing a user's target may import Keras: on the configured backend
     for key, target in targets:
         found = import_target(key, target)
         module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)

@@ -29,6 +29,7 @@ from dltool.errors import ConfigError, did_you_mean, first_line
 from dltool.sweep.samplers import check_sampler
 from dltool.sweep.space import Param, from_override, parse_space
 from dltool.sweep.study import check_pruner
+from dltool.training.backend import check_run_imports
 
 PLAN_FILE = "sweep.yaml"
 RESUMABLE = (
@@ -97,6 +98,7 @@ def make_plan(argv: list[str]) -> SweepPlan:
     base = [o for o in base if _key(o) not in space]  # a searched key wins over a fixed value
     base_cfg = composed(base)
     run = validate(base_cfg)
+    check_run_imports(base_cfg, run)
     metrics, directions = _objectives(settings)
     check_sampler(settings.sampler, run)
     check_pruner(settings.pruner)
@@ -222,7 +224,8 @@ def _check_space(space: dict[str, Param], base: list[str], composed: Any) -> Non
             combos.append([f"{key}={value}" if k == key else o for k, o in first.items()])
     for combo in combos:
         try:
-            validate(composed([*base, *combo]))
+            cfg = composed([*base, *combo])
+            check_run_imports(cfg, validate(cfg))
         except ConfigError as err:
             raise ConfigError(f"search space: {err}") from None
 

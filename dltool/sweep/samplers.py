@@ -98,7 +98,7 @@ def check_sampler(spec: Any, run: RunConfig | None = None) -> None:
     target = str(spec["_target_"])
     if run is not None and run.allowed_targets is not None:
         check_allowed_targets(OmegaConf.create({"sweep": {"sampler": spec}}), run.allowed_targets)
-        check_defined_where_named([("sweep.sampler", target)], run.trainer)
+        check_defined_where_named([("sweep.sampler", target)])
     cls = require_class("sweep.sampler", target, import_target("sweep.sampler", target))
     check_arguments("sweep.sampler", target, cls, [key for key in spec if key != "_target_"])
 

@@ -15,9 +15,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from dltool.backend import select_backend
 from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError
+from dltool.training.backend import select_backend
 
 
 @dataclass

@@ -15,9 +15,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from dltool.config.trainer import TrainerConfig
+from dltool.config.validate import check_imports
 from dltool.errors import ConfigError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from dltool.config import RunConfig
 
 INSTALL_HINT = {
     "tensorflow": "pip install 'dltool[cpu]' (or 'dltool[gpu]' for NVIDIA GPUs)",
@@ -40,6 +47,13 @@ def backend_environment(trainer: TrainerConfig) -> dict[str, str]:
     elif isinstance(trainer.devices, list):
         env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, trainer.devices))
     return env
+
+
+def check_run_imports(cfg: DictConfig, run: RunConfig) -> None:
+    """Point Keras at the run's backend, then import and check what the config's ``_target_`` keys name
+    (:func:`dltool.config.validate.check_imports`): a user's module may import Keras."""
+    select_backend(run.trainer)
+    check_imports(cfg, run)
 
 
 def select_backend(trainer: TrainerConfig) -> None:
