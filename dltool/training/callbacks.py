@@ -5,7 +5,7 @@ The callbacks themselves live in :mod:`~dltool.training.guards` (what stops a ru
 :mod:`~dltool.training.checkpoints` (the files written) and :mod:`~dltool.training.progress` (what is shown).
 
 Example:
-    >>> callbacks = build_callbacks(run, run_dir, steps_per_epoch=45, has_validation=True)  # doctest: +SKIP
+    >>> callbacks, checkpoint = build_callbacks(run, run_dir, "val_loss", steps_per_epoch=45)  # doctest: +SKIP
 """
 
 from __future__ import annotations
