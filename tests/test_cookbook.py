@@ -13,7 +13,9 @@ In a section:
   by a generated Cats-vs-Dogs-like folder (``image_folder``: ``cats/`` and ``dogs/`` sub-folders of
   small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), ``$TEXT_FOLDER`` by a generated
   aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews);
-  a reader passes their own folders there.
+  a reader passes their own folders there. ``$CHARGES_CSV`` and ``$MESSAGES_CSV`` are generated tables
+  (``charges_table``: a medical-insurance-like table with a text column; ``messages_table``: SMS-spam-like
+  messages).
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
   a comment):
 
@@ -103,6 +105,7 @@ ROWS = {
     33: "Training history plot; evaluation on the test set",
     34: "Saving and loading: checkpoints, SavedModel",
     35: "Experiment tracking beyond TensorBoard (MLflow)",
+    36: "Tables of typed columns (numbers, categories, free text), CSV or Parquet, against gradient boosting",
 }
 
 # Rows with no section yet: what dltool does not do yet. Adding a section means removing its row here.
@@ -327,7 +330,49 @@ def text_folder(root: Path, per_class: int = 40, length: int = 12) -> Path:
     return folder
 
 
-PLACEHOLDERS = {"$IMAGE_FOLDER": image_folder, "$TEXT_FOLDER": text_folder}
+def charges_table(root: Path, rows: int = 400) -> Path:
+    """A medical-insurance-like CSV: age, sex, bmi, children, smoker, region and a free-text ``note``; ``charges``
+    jump for smokers, and again for smokers of bmi over 30."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    notes = ["no visits this year", "one visit for a check up", "follow up after a fall", "yearly blood test"]
+    lines = ["age,sex,bmi,children,smoker,region,note,charges"]
+    for i in range(rows):
+        age, bmi, children, smoker = int(rng.integers(18, 65)), rng.normal(30.7, 6.1), i % 4, rng.random() < 0.2
+        charges = 250 * age + 500 * children + rng.gamma(2.0, 1500.0) + smoker * (15000 + 20000 * (bmi > 30))
+        region = ("northeast", "northwest", "southeast", "southwest")[i % 4]
+        note = f"{notes[i % 4]} {i}"
+        lines.append(f"{age},{('female', 'male')[i % 2]},{bmi:.2f},{children},{'yes' if smoker else 'no'},{region},")
+        lines[-1] += f"{note},{charges:.2f}"
+    path = root / "charges.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def messages_table(root: Path, rows: int = 400) -> Path:
+    """An SMS-spam-like CSV: a free-text ``message`` (a few words of its class among common ones) and ``label``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    own = {"spam": ["free", "win", "cash", "prize", "claim"], "ham": ["lunch", "later", "home", "sorry", "meeting"]}
+    common = [f"w{i}" for i in range(60)]
+    lines = ["message,label"]
+    for i in range(rows):
+        label = "spam" if i % 4 == 0 else "ham"
+        words = rng.choice(common, 6).tolist() + rng.choice(own[label], 2).tolist()
+        lines.append(f"{' '.join(rng.permutation(words))},{label}")
+    path = root / "messages.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+PLACEHOLDERS = {
+    "$IMAGE_FOLDER": image_folder,
+    "$TEXT_FOLDER": text_folder,
+    "$CHARGES_CSV": charges_table,
+    "$MESSAGES_CSV": messages_table,
+}
 
 
 def run_section(section: Section, workdir: Path) -> str:

@@ -209,8 +209,8 @@ class CSVConfig(SplitDataConfig):
     target: Any = opt("target", "target column, or a list of them (several: multi-output regression)")
     features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
     categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
-    columns: dict[str, str] = opt(
-        {}, "column types by name: number, binary, category or text (the others are inferred from their cells)"
+    columns: dict[str, str] | None = opt(
+        None, "column types by name: number, binary, category or text (the others are inferred from their cells)"
     )
     max_categories: int = opt(
         50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1

@@ -94,10 +94,7 @@ def check(cfg: CSVConfig) -> None:
 
 def load(cfg: CSVConfig, seed: int) -> Dataset:
     """Encode the targets, split, then fit the feature preprocessing on the training rows."""
-    table = read_table(cfg)
-    plan = _plan(cfg, table)
-    rows = _rows_kept(cfg, table, plan)
-    data = index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
+    table, plan, rows, data = _split(cfg, seed)
     encoder = Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
     for name in dict.fromkeys((*plan.numeric, *plan.categorical, *plan.binary, *plan.text)):  # 0/1: in two
         log.info("data: column %s: %s (%s)", name, plan.kind(name), plan.why[name])
@@ -129,11 +126,29 @@ def _type_decisions(plan: Plan, encoder: Encoder) -> list[str]:
 
 def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
     """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
+    table, plan, rows, data = _split(cfg, seed)
+    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+
+
+def split_rows(cfg: CSVConfig, seed: int) -> dict[str, np.ndarray]:
+    """The rows of the table (0: the first after the header) in the ``train``, ``val`` and ``test`` splits of a run
+    with this data config and seed: what another model must fit and score on to be compared with it."""
+    _, _, rows, data = _split(cfg, seed)
+    return {split: rows[getattr(data, f"x_{split}")] for split in ("train", "val", "test")}
+
+
+def column_types(cfg: CSVConfig) -> dict[str, str]:
+    """The type of each feature column (``number``, ``binary``, ``category``, ``text``), in the table's order."""
+    plan = _plan(cfg, read_table(cfg))
+    return {name: plan.kind(name) for name in read_table(cfg).header if name in plan.why}
+
+
+def _split(cfg: CSVConfig, seed: int) -> tuple[Table, Plan, np.ndarray, Dataset]:
+    """The table, its plan, the rows kept and a dataset of their indices into those rows."""
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    data = index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
-    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+    return table, plan, rows, index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
 
 
 def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
