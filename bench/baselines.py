@@ -222,13 +222,13 @@ def compare(table: Path, target: str, work: Path, overrides: list[str]) -> dict:
 
 
 def print_table(lines: list[dict]) -> None:
-    print(f"{'table':<18}{'task':<12}{'metric':<10}{'dltool':>11}{'best baseline':>30}{'mean':>11}{'ratio':>8}")
+    print(f"{'table':<18} {'task':<11} {'metric':<9} {'dltool':>10}  {'best baseline':<34} {'mean':>10} {'ratio':>6}")
     for line in lines:
         s, best = line["scores"], line["best_baseline"]
         best_text = f"{s[best]:.4g} ({best})"
         print(
-            f"{line['table']:<18}{line['task']:<12}{line['metric']:<10}{s['dltool']:>11.4g}{best_text:>30}"
-            f"{s['mean']:>11.4g}{line['ratio']:>8.3f}"
+            f"{line['table']:<18} {line['task']:<11} {line['metric']:<9} {s['dltool']:>10.4g}  {best_text:<34}"
+            f" {s['mean']:>10.4g} {line['ratio']:>6.3f}"
         )
 
 

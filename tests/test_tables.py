@@ -12,7 +12,7 @@ from sklearn.datasets import load_diabetes
 
 from dltool.config.schemas import CSVConfig
 from dltool.data import check_data, data_spec, load_dataset
-from dltool.data.tabular import fitted_encoder
+from dltool.data.tabular import fitted_encoder, read_table
 from dltool.errors import ConfigError
 from tests.conftest import train_in_process
 
@@ -116,6 +116,8 @@ def test_a_text_column_is_learned_and_new_rows_are_encoded_alike(tmp_path: Path)
     _, x = encoder.read(tmp_path / "new.csv", ",")
     data = load_dataset(cfg, seed=42)
     assert x.shape == (2, 5000) and data.x_train.shape[1] == 5000
+    every_split = np.concatenate([data.x_train, data.x_val, data.x_test])  # the vocabulary fitted again is the same
+    np.testing.assert_allclose(np.sort(encoder.encode(read_table(cfg)), 0), np.sort(every_split, 0), rtol=1e-6)
     vocabulary = encoder.text["message"].layer.get_vocabulary()
     assert x[0, vocabulary.index("free")] > 0 and x[1, vocabulary.index("lunch")] > 0
 
