@@ -141,3 +141,30 @@ def test_a_parquet_table_loads_as_its_csv(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(ConfigError, match=r"bad\.parquet: not a readable Parquet file"):
         check_data(CSVConfig(path=str(tmp_path / "bad.parquet"), target="y"))
+
+
+def test_target_scale_predicts_in_units_with_the_gradient_of_standardized_targets(tmp_path: Path) -> None:
+    import keras
+    import tensorflow as tf
+
+    from dltool.config.schemas import FunctionConfig
+    from dltool.models import TargetScale
+
+    data = load_dataset(FunctionConfig(), seed=0)  # any regression data set, not only tables
+    (mean,), (std,) = data.spec.target_scale
+    assert mean == pytest.approx(float(data.y_train.mean()), rel=1e-5)
+    assert std == pytest.approx(float(data.y_train.std()), rel=1e-5)
+    layer = TargetScale(mean=[100.0, -3.0], std=[10.0, 0.5])
+    z = tf.Variable([[0.5, 2.0], [-1.0, 0.0]])
+    y = tf.constant([[110.0, -2.0], [95.0, -3.5]])
+    with tf.GradientTape() as tape:
+        predicted = layer(z)
+        loss = keras.losses.MeanSquaredError()(y, predicted)
+    np.testing.assert_allclose(predicted.numpy(), [[105.0, -2.0], [90.0, -3.0]])
+    standardized = (y.numpy() - [100.0, -3.0]) / [10.0, 0.5]
+    expected = 2 * (z.numpy() - standardized) / z.numpy().size  # d/dz of the MSE of standardized targets
+    np.testing.assert_allclose(tape.gradient(loss, z).numpy(), expected, rtol=1e-5)
+    model = keras.Sequential([keras.Input((2,)), layer])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(z.numpy(), verbose=0), predicted.numpy())
