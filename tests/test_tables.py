@@ -78,6 +78,11 @@ def test_column_types_are_inferred_encoded_and_announced(tmp_path: Path) -> None
     shop = data.x_train[:, 5:9]
     assert (shop.sum(1) == 1).all() and shop[:, 3].sum() > 0  # every row in one column; some are <other>
     assert (data.x_train[:, -30:] > 0).any(1).all()  # every message has TF-IDF weights
+    encoder, table = fitted_encoder(cfg, seed=0), read_table(cfg)
+    whole = encoder.encode(table)
+    np.testing.assert_array_equal(encoder.encode(table, columns=["message", "size"]), whole[:, [0, *range(11, 41)]])
+    with pytest.raises(ConfigError, match=r"^y: not a feature column; feature columns: size, flag, colour, shop"):
+        encoder.encode(table, columns=["y"])
 
 
 def test_declared_column_types_override_the_inferred_ones(tmp_path: Path) -> None:

@@ -225,27 +225,40 @@ class Encoder:
             lines.append(line)
         return lines
 
-    def encode(self, table: Table, rows: np.ndarray | None = None) -> np.ndarray:
-        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None)."""
+    def encode(self, table: Table, rows: np.ndarray | None = None, columns: list[str] | None = None) -> np.ndarray:
+        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None): every feature column's block,
+        or only those of ``columns`` (e.g. the columns of one named model input), in :attr:`columns`' order."""
         rows = np.arange(len(next(iter(table.columns.values())))) if rows is None else rows
-        parts: list[np.ndarray] = []
-        for name, (fill, mean, std) in self.numeric.items():
-            values = table.floats(name)[rows]
-            parts.append(((np.where(np.isnan(values), fill, values) - mean) / std)[:, None])
-        for name, categories in self.categorical.items():
-            cells = [_category(c) for c in table.columns[name][rows]]
-            parts.append(one_hot(cells, categories, other=name in self.other))
-        for name, (positive, fill) in self.binary.items():
-            cells = table.columns[name][rows]
-            missing = table.missing(name)[rows]
-            parts.append(np.where(missing, fill, cells == positive).astype(np.float32)[:, None])
-        parts += [column.encode(_texts(table.columns[name][rows])) for name, column in self.text.items()]
+        wanted = set(self.columns if columns is None else columns)
+        unknown = sorted(wanted - set(self.columns))
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: not a feature column; feature columns: {', '.join(self.columns)}")
+        parts = [self._encode_column(table, name, rows) for name in self.columns if name in wanted]
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _encode_column(self, table: Table, name: str, rows: np.ndarray) -> np.ndarray:
+        if name in self.numeric:
+            fill, mean, std = self.numeric[name]
+            values = table.floats(name)[rows]
+            return ((np.where(np.isnan(values), fill, values) - mean) / std)[:, None]
+        if name in self.categorical:
+            cells = [_category(c) for c in table.columns[name][rows]]
+            return one_hot(cells, self.categorical[name], other=name in self.other)
+        if name in self.binary:
+            positive, fill = self.binary[name]
+            missing = table.missing(name)[rows]
+            return np.where(missing, fill, table.columns[name][rows] == positive).astype(np.float32)[:, None]
+        return self.text[name].encode(_texts(table.columns[name][rows]))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The feature columns, in the order of the matrix's blocks."""
+        return (*self.numeric, *self.categorical, *self.binary, *self.text)
 
     def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray]:
         """Names (``file:line``) and encoded features of the rows of another CSV with the feature columns."""
         table = read_path(path, delimiter)
-        for name in (*self.numeric, *self.categorical, *self.binary, *self.text):
+        for name in self.columns:
             _column(table, name, "data.features")
         try:
             features = self.encode(table)
