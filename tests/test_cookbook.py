@@ -330,19 +330,19 @@ def text_folder(root: Path, per_class: int = 40, length: int = 12) -> Path:
     return folder
 
 
-def charges_table(root: Path, rows: int = 400) -> Path:
+def charges_table(root: Path, rows: int = 1338) -> Path:
     """A medical-insurance-like CSV: age, sex, bmi, children, smoker, region and a free-text ``note``; ``charges``
     jump for smokers, and again for smokers of bmi over 30."""
     import numpy as np
 
     rng = np.random.default_rng(0)
-    notes = ["no visits this year", "one visit for a check up", "follow up after a fall", "yearly blood test"]
+    words = ["visit", "check", "up", "fall", "blood", "test", "clinic", "doctor", "after", "this", "year", "a"]
     lines = ["age,sex,bmi,children,smoker,region,note,charges"]
     for i in range(rows):
         age, bmi, children, smoker = int(rng.integers(18, 65)), rng.normal(30.7, 6.1), i % 4, rng.random() < 0.2
         charges = 250 * age + 500 * children + rng.gamma(2.0, 1500.0) + smoker * (15000 + 20000 * (bmi > 30))
         region = ("northeast", "northwest", "southeast", "southwest")[i % 4]
-        note = f"{notes[i % 4]} {i}"
+        note = " ".join(rng.choice(words, 5))  # free text that says nothing of the charges
         lines.append(f"{age},{('female', 'male')[i % 2]},{bmi:.2f},{children},{'yes' if smoker else 'no'},{region},")
         lines[-1] += f"{note},{charges:.2f}"
     path = root / "charges.csv"
