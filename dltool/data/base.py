@@ -27,9 +27,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -148,7 +147,7 @@ def make_dataset(
             f"data={cfg.name}: the training split holds a single class; a classifier needs examples of at least 2"
         )
     if spec.task == "regression" and spec.outputs is None:
-        spec = dataclasses.replace(spec, target_scale=target_scale(arrays[1]))
+        spec = replace(spec, target_scale=target_scale(arrays[1]))
     return Dataset(spec, *arrays)
 
 
@@ -186,7 +185,7 @@ def index_dataset(
     given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
     index_spec = DataSpec(spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64")
     data = make_dataset(index_spec, cfg, seed, parts[0], y, test=given[1], val=given[0])
-    data.spec = dataclasses.replace(spec, target_scale=data.spec.target_scale)
+    data.spec = replace(spec, target_scale=data.spec.target_scale)
     return data
 
 
