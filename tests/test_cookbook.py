@@ -14,8 +14,10 @@ In a section:
   small PNG and JPEG images, and one unreadable ``cats/broken.jpg``), ``$TEXT_FOLDER`` by a generated
   aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews),
   ``$ARRAYS_FILE`` by a generated ``.npz`` of two inputs and three targets (``arrays_file``),
-  ``$TABLE_FILE`` by a generated CSV of numeric and text columns and two targets (``table_file``);
-  a reader passes their own folders and files there.
+  ``$TABLE_FILE`` by a generated CSV of numeric and text columns and two targets (``table_file``),
+  ``$CHARGES_CSV`` and ``$MESSAGES_CSV`` by generated tables (``charges_table``: a medical-insurance-like
+  table with a text column; ``messages_table``: SMS-spam-like messages); a reader passes their own folders
+  and files there.
 - a fenced block whose info string is ``yaml file=PATH`` is a file the reader writes: it is written
   to PATH, relative to the section's working directory, before the section's commands run.
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
@@ -107,6 +109,7 @@ ROWS = {
     33: "Training history plot; evaluation on the test set",
     34: "Saving and loading: checkpoints, SavedModel",
     35: "Experiment tracking beyond TensorBoard (MLflow)",
+    36: "Tables of typed columns (numbers, categories, free text), CSV or Parquet, against gradient boosting",
 }
 
 # Rows with no section yet: what dltool does not do yet. Adding a section means removing its row here.
@@ -371,6 +374,42 @@ def table_file(root: Path, n: int = 600, seed: int = 0, name: str = "tickets.csv
             priority = "low" if urgency < 0.33 else "mid" if urgency < 0.66 else "high"
             department = "tech" if (team == "a") != (channel == "email") else "sales"
             writer.writerow([f"{rng.normal(10, 3):.3f}", f"{urgency:.3f}", team, channel, priority, department])
+
+
+def charges_table(root: Path, rows: int = 1338) -> Path:
+    """A medical-insurance-like CSV: age, sex, bmi, children, smoker, region and a free-text ``note``; ``charges``
+    jump for smokers, and again for smokers of bmi over 30."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = ["visit", "check", "up", "fall", "blood", "test", "clinic", "doctor", "after", "this", "year", "a"]
+    lines = ["age,sex,bmi,children,smoker,region,note,charges"]
+    for i in range(rows):
+        age, bmi, children, smoker = int(rng.integers(18, 65)), rng.normal(30.7, 6.1), i % 4, rng.random() < 0.2
+        charges = 250 * age + 500 * children + rng.gamma(2.0, 1500.0) + smoker * (15000 + 20000 * (bmi > 30))
+        region = ("northeast", "northwest", "southeast", "southwest")[i % 4]
+        note = " ".join(rng.choice(words, 5))  # free text that says nothing of the charges
+        lines.append(f"{age},{('female', 'male')[i % 2]},{bmi:.2f},{children},{'yes' if smoker else 'no'},{region},")
+        lines[-1] += f"{note},{charges:.2f}"
+    path = root / "charges.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def messages_table(root: Path, rows: int = 400) -> Path:
+    """An SMS-spam-like CSV: a free-text ``message`` (a few words of its class among common ones) and ``label``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    own = {"spam": ["free", "win", "cash", "prize", "claim"], "ham": ["lunch", "later", "home", "sorry", "meeting"]}
+    common = [f"w{i}" for i in range(60)]
+    lines = ["message,label"]
+    for i in range(rows):
+        label = "spam" if i % 4 == 0 else "ham"
+        words = rng.choice(common, 6).tolist() + rng.choice(own[label], 2).tolist()
+        lines.append(f"{' '.join(rng.permutation(words))},{label}")
+    path = root / "messages.csv"
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
@@ -379,6 +418,8 @@ PLACEHOLDERS = {
     "$TEXT_FOLDER": text_folder,
     "$ARRAYS_FILE": arrays_file,
     "$TABLE_FILE": table_file,
+    "$CHARGES_CSV": charges_table,
+    "$MESSAGES_CSV": messages_table,
 }
 
 

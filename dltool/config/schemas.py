@@ -191,13 +191,20 @@ class ImageFolderConfig(SplitDataConfig):
 
 @dataclass
 class CSVConfig(SplitDataConfig):
-    """A CSV table with a header row: feature columns and one or several target columns."""
+    """A CSV or Parquet table with a header row: typed feature columns and one or several target columns."""
 
     name: str = "csv"
-    path: str | None = opt(None, "the CSV file (first row: column names)")
+    path: str | None = opt(None, "the CSV file (first row: column names), or a .parquet file")
     target: Any = opt("target", "target column, or a list of them (several: multi-output regression)")
     features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
-    categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the non-numeric ones)")
+    categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
+    columns: dict[str, str] | None = opt(
+        None, "column types by name: number, binary, category or text (the others are inferred from their cells)"
+    )
+    max_categories: int = opt(
+        50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
+    )
+    text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
     task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
     missing: str = opt(
         "fill",

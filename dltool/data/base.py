@@ -8,6 +8,10 @@ out the test split (unless the source has its own), the validation split, applie
 - multiclass ``y`` int32 of shape ``(n,)``; binary ``y`` float32 0/1 and regression ``y``
   float32, both of shape ``(n, 1)``.
 
+Regression targets stay in their own units; the loaded spec's ``target_scale`` holds the training
+split's mean and standard deviation of each target, with which the model standardizes them
+for training (:mod:`dltool.models.targets`).
+
 A source for a model of several inputs or outputs (``model=graph``) gives ``x`` and ``y`` as dicts
 of such arrays keyed by input and output name; its spec lists them in ``inputs`` and ``outputs``.
 
@@ -24,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -52,6 +56,9 @@ class DataSpec:
     vocab_size: int | None = None
     inputs: dict[str, InputSpec] | None = None  # several named inputs: x is a dict keyed by their names
     outputs: dict[str, OutputSpec] | None = None  # several named outputs: y is a dict keyed by their names
+    #: regression: the training targets' (mean, std) per target, known once the data is loaded (so not compared:
+    #: a loaded dataset's spec equals the config's)
+    target_scale: tuple[tuple[float, ...], tuple[float, ...]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,22 @@ def make_dataset(
         raise ConfigError(
             f"data={cfg.name}: the training split holds a single class; a classifier needs examples of at least 2"
         )
+    if spec.task == "regression" and spec.outputs is None:
+        spec = replace(spec, target_scale=target_scale(arrays[1]))
     return Dataset(spec, *arrays)
+
+
+def target_scale(y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation of each target (the last axis) over the examples; a constant target's std is 1.
+
+    >>> target_scale(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    ((2.0, 5.0), (1.0, 1.0))
+    """
+    flat = y.reshape(-1, y.shape[-1]).astype(np.float64)
+    if len(flat) == 0:
+        return (0.0,) * flat.shape[1], (1.0,) * flat.shape[1]
+    std = flat.std(0)
+    return tuple(float(m) for m in flat.mean(0)), tuple(float(s) if s > 0 else 1.0 for s in std)
 
 
 def index_dataset(
@@ -165,7 +187,7 @@ def index_dataset(
     given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
     index_spec = DataSpec(spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64")
     data = make_dataset(index_spec, cfg, seed, parts[0], np.array(y), test=given[1], val=given[0])  # y: the caller's
-    data.spec = spec
+    data.spec = replace(spec, target_scale=data.spec.target_scale)
     return data
 
 

@@ -1,11 +1,15 @@
 """``data=csv``: a table of measurements, one row per example, a header row naming the columns.
 
-Features (``data.features``, default every column but the targets):
+The file is a CSV, or a Parquet file (``data.path=<file>.parquet``, read with pyarrow).
+Features (``data.features``, default every column but the targets) are typed
+(:mod:`dltool.data.columns`: ``data.columns`` names them, or their cells tell) and encoded into
+one float matrix, with statistics of the training split:
 
-- numeric columns (every non-missing cell a number) are standardized with the training split's
-  mean and standard deviation (``data.normalize``);
-- categorical columns (``data.categorical``, default the non-numeric ones) are one-hot encoded over
-  the values found in the file.
+- ``number``: standardized with the mean and standard deviation (``data.normalize``);
+- ``binary``: one 0/1 column;
+- ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
+  file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
+- ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs.
 
 Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
 classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
@@ -25,16 +29,16 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dltool.data.base import Dataset, DataSpec, index_dataset
+from dltool.data.columns import OTHER_CATEGORY, TextColumn, declared, infer, most_frequent, one_hot
+from dltool.data.tables import MISSING, Table, read_path, read_table
 from dltool.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -42,52 +46,43 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 MISSING_CATEGORY = "<missing>"
 
 
 @dataclass(frozen=True)
-class Table:
-    """The columns of a CSV file as text cells, and which ones are numeric."""
-
-    path: Path
-    header: tuple[str, ...]
-    columns: dict[str, np.ndarray]  # object arrays of stripped cells
-
-    def missing(self, name: str) -> np.ndarray:
-        return np.array([c.lower() in MISSING for c in self.columns[name]], dtype=bool)
-
-    def numeric(self, name: str) -> bool:
-        try:
-            self.floats(name)
-        except ValueError:
-            return False
-        return True
-
-    def floats(self, name: str) -> np.ndarray:
-        """The column as float64, NaN where missing (ValueError if a cell is not a number)."""
-        cells = self.columns[name]
-        return np.array([np.nan if c.lower() in MISSING else float(c) for c in cells], dtype=np.float64)
-
-
-@dataclass(frozen=True)
 class Plan:
-    """What the config makes of a table: targets, numeric and categorical features, task, classes."""
+    """What the config makes of a table: targets, the features of each type, task, classes."""
 
     targets: tuple[str, ...]
-    numeric: tuple[str, ...]
+    numeric: tuple[str, ...]  # number columns, and binary ones of 0/1 numbers (not standardized)
     categorical: dict[str, tuple[str, ...]]  # column -> its categories, in sorted order
     task: str
     class_names: tuple[str, ...] | None
+    binary: dict[str, tuple[str, str] | None] = field(default_factory=dict)  # column -> its 2 values (None: 0/1)
+    text: tuple[str, ...] = ()
+    why: dict[str, str] = field(default_factory=dict)  # column -> why it has its type
+    max_categories: int | None = None
+    text_tokens: int = 0
 
     @property
     def width(self) -> int:
-        return len(self.numeric) + sum(len(c) for c in self.categorical.values())
+        one_hot = sum(min(len(c), self.max_categories or len(c)) for c in self.categorical.values())
+        strings = sum(1 for values in self.binary.values() if values is not None)
+        return len(self.numeric) + one_hot + strings + self.text_tokens * len(self.text)
+
+    def kind(self, name: str) -> str:
+        """The column's type (see :mod:`dltool.data.columns`)."""
+        if name in self.binary:
+            return "binary"
+        return "category" if name in self.categorical else "text" if name in self.text else "number"
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
     """Reads the file (once per version of it): feature count after one-hot encoding, task, classes."""
-    plan = _plan(cfg, read_table(cfg))
+    return _spec(_plan(cfg, read_table(cfg)))
+
+
+def _spec(plan: Plan) -> DataSpec:
     outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
     return DataSpec((plan.width,), plan.task, outputs, plan.class_names)
 
@@ -99,11 +94,10 @@ def check(cfg: CSVConfig) -> None:
 
 def load(cfg: CSVConfig, seed: int) -> Dataset:
     """Encode the targets, split, then fit the feature preprocessing on the training rows."""
-    table = read_table(cfg)
-    plan = _plan(cfg, table)
-    rows = _rows_kept(cfg, table, plan)
-    data = index_dataset(spec(cfg), cfg, seed, _targets(table, plan, rows))
+    table, plan, rows, data = _split(cfg, seed)
     encoder = Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+    for name in dict.fromkeys((*plan.numeric, *plan.categorical, *plan.binary, *plan.text)):  # 0/1: in two
+        log.info("data: column %s: %s (%s)", name, plan.kind(name), plan.why[name])
     features = encoder.encode(table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", features[getattr(data, f"x_{split}")])
@@ -111,17 +105,50 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
         *encoder.decisions(table, rows),
+        *_type_decisions(plan, encoder),
     ]
     return data
 
 
+def _type_decisions(plan: Plan, encoder: Encoder) -> list[str]:
+    """What became of the binary and text columns, and why they got that type."""
+    lines = []
+    for name, values in plan.binary.items():
+        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
+        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
+    for name, column in encoder.text.items():
+        lines.append(
+            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
+            f"the training split; {plan.why[name]})"
+        )
+    return lines
+
+
 def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
     """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
+    table, plan, rows, data = _split(cfg, seed)
+    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+
+
+def split_rows(cfg: CSVConfig, seed: int) -> dict[str, np.ndarray]:
+    """The rows of the table (0: the first after the header) in the ``train``, ``val`` and ``test`` splits of a run
+    with this data config and seed: what another model must fit and score on to be compared with it."""
+    _, _, rows, data = _split(cfg, seed)
+    return {split: rows[getattr(data, f"x_{split}")] for split in ("train", "val", "test")}
+
+
+def column_types(cfg: CSVConfig) -> dict[str, str]:
+    """The type of each feature column (``number``, ``binary``, ``category``, ``text``), in the table's order."""
+    plan = _plan(cfg, read_table(cfg))
+    return {name: plan.kind(name) for name in read_table(cfg).header if name in plan.why}
+
+
+def _split(cfg: CSVConfig, seed: int) -> tuple[Table, Plan, np.ndarray, Dataset]:
+    """The table, its plan, the rows kept and a dataset of their indices into those rows."""
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    data = index_dataset(spec(cfg), cfg, seed, _targets(table, plan, rows))
-    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+    return table, plan, rows, index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
 
 
 def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
@@ -134,22 +161,41 @@ def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Encoder:
-    """Numeric features: missing cells filled, standardized; categorical ones one-hot (unknown values: zeros)."""
+    """Numeric features: missing cells filled, standardized; categorical ones one-hot (unknown values: zeros, or
+    ``<other>`` for a column cut to its most frequent values); binary ones 0/1; text ones TF-IDF vectors."""
 
     numeric: dict[str, tuple[float, float, float]]  # column -> (fill, mean, std)
     categorical: dict[str, tuple[str, ...]]
+    other: dict[str, int] = field(default_factory=dict)  # column cut to its most frequent values -> all values
+    binary: dict[str, tuple[str, float]] = field(default_factory=dict)  # text column -> (the value of 1, fill)
+    text: dict[str, TextColumn] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
-        """Statistics of the training rows: median (the fill), mean and std of each numeric column."""
+        """Statistics of the training rows: median (the fill), mean and std of each numeric column; the most
+        frequent categories of a column of many; each text column's vocabulary."""
         numeric = {}
         for name in plan.numeric:
             train = table.floats(name)[train_rows]
             fill = float(np.nanmedian(train)) if np.isfinite(train).any() else 0.0
             train = np.where(np.isnan(train), fill, train)
-            mean, std = (float(train.mean()), float(train.std() or 1.0)) if normalize else (0.0, 1.0)
+            scaled = normalize and name not in plan.binary  # 0/1 columns stay 0/1
+            mean, std = (float(train.mean()), float(train.std() or 1.0)) if scaled else (0.0, 1.0)
             numeric[name] = (fill, mean, std)
-        return cls(numeric, dict(plan.categorical))
+        categorical, other = {}, {}
+        for name, categories in plan.categorical.items():
+            if plan.max_categories is not None and len(categories) > plan.max_categories:
+                cells = np.array([_category(c) for c in table.columns[name][train_rows]], dtype=object)
+                other[name] = len(categories)
+                categories = most_frequent(cells, categories, plan.max_categories - 1)
+            categorical[name] = categories
+        binary = {}
+        for name, values in plan.binary.items():
+            if values is not None:
+                ones = np.mean(table.columns[name][train_rows] == values[1])
+                binary[name] = (values[1], float(ones > 0.5))
+        text = {name: TextColumn(_texts(table.columns[name][train_rows]), plan.text_tokens) for name in plan.text}
+        return cls(numeric, categorical, other, binary, text)
 
     def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
         """One line per column whose cells were filled, and per one-hot encoded column.
@@ -168,33 +214,51 @@ class Encoder:
         for name, categories in self.categorical.items():
             shown = ", ".join(categories[:5]) + (", ..." if len(categories) > 5 else "")
             line = f"column {name!r}: one-hot encoded over {len(categories)} categories ({shown})"
+            if name in self.other:
+                line = (
+                    f"column {name!r}: {self.other[name]:,} categories; one-hot encoded over the {len(categories)} "
+                    f"most frequent in the training split ({shown}) and {OTHER_CATEGORY} (data.max_categories)"
+                )
             missing = int(table.missing(name)[rows].sum())
             if missing:
                 line += f"; {missing} missing cell{'s are' if missing > 1 else ' is'} the category {MISSING_CATEGORY}"
             lines.append(line)
         return lines
 
-    def encode(self, table: Table, rows: np.ndarray | None = None) -> np.ndarray:
-        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None)."""
+    def encode(self, table: Table, rows: np.ndarray | None = None, columns: list[str] | None = None) -> np.ndarray:
+        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None): every feature column's block,
+        or only those of ``columns`` (e.g. the columns of one named model input), in :attr:`columns`' order."""
         rows = np.arange(len(next(iter(table.columns.values())))) if rows is None else rows
-        parts: list[np.ndarray] = []
-        for name, (fill, mean, std) in self.numeric.items():
-            values = table.floats(name)[rows]
-            parts.append(((np.where(np.isnan(values), fill, values) - mean) / std)[:, None])
-        for name, categories in self.categorical.items():
-            cells = [MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name][rows]]
-            index = {c: i for i, c in enumerate(categories)}
-            one_hot = np.zeros((len(cells), len(categories)))
-            for i, cell in enumerate(cells):
-                if cell in index:
-                    one_hot[i, index[cell]] = 1.0
-            parts.append(one_hot)
+        wanted = set(self.columns if columns is None else columns)
+        unknown = sorted(wanted - set(self.columns))
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: not a feature column; feature columns: {', '.join(self.columns)}")
+        parts = [self._encode_column(table, name, rows) for name in self.columns if name in wanted]
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _encode_column(self, table: Table, name: str, rows: np.ndarray) -> np.ndarray:
+        if name in self.numeric:
+            fill, mean, std = self.numeric[name]
+            values = table.floats(name)[rows]
+            return ((np.where(np.isnan(values), fill, values) - mean) / std)[:, None]
+        if name in self.categorical:
+            cells = [_category(c) for c in table.columns[name][rows]]
+            return one_hot(cells, self.categorical[name], other=name in self.other)
+        if name in self.binary:
+            positive, fill = self.binary[name]
+            missing = table.missing(name)[rows]
+            return np.where(missing, fill, table.columns[name][rows] == positive).astype(np.float32)[:, None]
+        return self.text[name].encode(_texts(table.columns[name][rows]))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The feature columns, in the order of the matrix's blocks."""
+        return (*self.numeric, *self.categorical, *self.binary, *self.text)
 
     def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray]:
         """Names (``file:line``) and encoded features of the rows of another CSV with the feature columns."""
-        table = _read(path.resolve(), delimiter, path.stat().st_mtime)
-        for name in (*self.numeric, *self.categorical):
+        table = read_path(path, delimiter)
+        for name in self.columns:
             _column(table, name, "data.features")
         try:
             features = self.encode(table)
@@ -203,32 +267,13 @@ class Encoder:
         return [f"{path}:{line}" for line in range(2, len(features) + 2)], features
 
 
-@functools.lru_cache(maxsize=4)
-def _read(path: Path, delimiter: str, mtime: float) -> Table:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader, None)
-        if not header:
-            raise ConfigError(f"data.path={path}: empty file (expected a header row of column names)")
-        header = tuple(h.strip() for h in header)
-        rows = [[c.strip() for c in row] for row in reader if row]
-    for line, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise ConfigError(f"{path}:{line}: {len(row)} fields, the header has {len(header)} (data.delimiter?)")
-    if not rows:
-        raise ConfigError(f"data.path={path}: a header and no data rows")
-    cells = np.array(rows, dtype=object).reshape(len(rows), len(header))
-    return Table(path, header, {name: cells[:, i] for i, name in enumerate(header)})
+def _category(cell: str) -> str:
+    return MISSING_CATEGORY if cell.lower() in MISSING else cell
 
 
-def read_table(cfg: CSVConfig) -> Table:
-    """The CSV of ``data.path`` (cached while the file is unchanged), or a one-line ConfigError."""
-    if cfg.path is None:
-        raise ConfigError("data.path is not set: give the CSV file (data.path=<file.csv> data.target=<column>)")
-    path = Path(cfg.path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"data.path={cfg.path}: no such file")
-    return _read(path.resolve(), cfg.delimiter, path.stat().st_mtime)
+def _texts(cells: np.ndarray) -> np.ndarray:
+    """Text cells, the missing ones empty."""
+    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
 
 
 def _column(table: Table, name: str, key: str) -> str:
@@ -248,17 +293,55 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
     features = [_column(table, f, "data.features") for f in names]
     if not features:
         raise ConfigError(f"data.features: no feature column left in {table.path} besides the targets")
-    categorical = (
-        [_column(table, c, "data.categorical") for c in cfg.categorical]
-        if cfg.categorical is not None
-        else [f for f in features if not table.numeric(f)]
-    )
-    categories = {}
-    for name in (f for f in features if f in categorical):
+    types = _types(cfg, table, features)
+    categories, binary = {}, {}
+    for name in features:
+        kind = types[name][0]
         found = {MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name]}
-        categories[name] = tuple(sorted(found))
+        if kind == "category":
+            categories[name] = tuple(sorted(found))
+        elif kind == "binary":
+            zero_one = table.numeric(name) and set(np.unique(table.floats(name)[~table.missing(name)])) <= {0.0, 1.0}
+            binary[name] = None if zero_one else tuple(sorted(found - {MISSING_CATEGORY}))
+            if binary[name] is not None and len(binary[name]) != 2:
+                raise ConfigError(
+                    f"data.columns.{name}=binary: column {name!r} holds {len(binary[name])} values, not 2; "
+                    "make it a category"
+                )
     task, class_names = _task(cfg, table, targets)
-    return Plan(targets, tuple(f for f in features if f not in categories), categories, task, class_names)
+    return Plan(
+        targets,
+        tuple(f for f in features if types[f][0] == "number" or binary.get(f, ()) is None),
+        categories,
+        task,
+        class_names,
+        binary,
+        tuple(f for f in features if types[f][0] == "text"),
+        {name: why for name, (_, why) in types.items()},
+        cfg.max_categories,
+        cfg.text_tokens,
+    )
+
+
+def _types(cfg: CSVConfig, table: Table, features: list[str]) -> dict[str, tuple[str, str]]:
+    """Each feature's type and why: ``data.columns``, else ``data.categorical``, else inferred from its cells."""
+    given = declared(cfg.columns, table.header, table.path)
+    listed = [_column(table, c, "data.categorical") for c in cfg.categorical or ()]
+    types = {}
+    for name in features:
+        numeric = table.numeric(name)
+        if name in given:
+            if given[name] == "number" and not numeric:
+                example = next(c for c, m in zip(table.columns[name], table.missing(name), strict=True) if not m)
+                raise ConfigError(f"data.columns.{name}=number: column {name!r} holds text ({example!r})")
+            types[name] = (given[name], f"data.columns.{name}")
+        elif cfg.categorical is not None:
+            types[name] = ("category", "data.categorical") if name in listed else ("number", "numbers")
+        else:
+            present = ~table.missing(name)
+            values = table.floats(name)[present] if numeric else None
+            types[name] = infer(table.columns[name][present], numeric, values)
+    return types
 
 
 def _task(cfg: CSVConfig, table: Table, targets: tuple[str, ...]) -> tuple[str, tuple[str, ...] | None]:
@@ -308,7 +391,7 @@ def _rows_kept(cfg: CSVConfig, table: Table, plan: Plan) -> np.ndarray:
     keep = ~np.any([table.missing(t) for t in plan.targets], axis=0)
     if not keep.all():
         log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    features = (*plan.numeric, *plan.categorical)
+    features = (*plan.numeric, *plan.categorical, *plan.binary, *plan.text)
     if cfg.missing != "fill":
         for name in features:
             missing = table.missing(name) & keep

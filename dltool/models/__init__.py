@@ -39,6 +39,7 @@ from dltool.models.mlp import build_mlp
 from dltool.models.mobilenet import build_mobilenet_v2
 from dltool.models.resnet import build_resnet
 from dltool.models.sequence import build_conv1d, build_rnn
+from dltool.models.targets import TargetScale, scaled_output
 from dltool.models.transfer import build_transfer
 from dltool.models.transformer import PositionEmbedding, build_transformer
 from dltool.models.vgg import build_vgg
@@ -47,6 +48,7 @@ from dltool.models.xception import build_separable_cnn, build_xception
 __all__ = [
     "MODELS",
     "PositionEmbedding",
+    "TargetScale",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
@@ -183,4 +185,4 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         dtype="float32",
         name="output",
     )(x)
-    return keras.Model(inputs, outputs, name=cfg.name)
+    return keras.Model(inputs, scaled_output(outputs, spec), name=cfg.name)

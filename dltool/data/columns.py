@@ -1,0 +1,120 @@
+"""The type of each feature column of a table, and the encoders that are not a plain statistic.
+
+Types (``data.columns: {review: text, zip: category}`` sets them by name; the others are inferred):
+
+- ``number``: every non-missing cell a number; standardized with the training split's mean and std;
+- ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
+- ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
+  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``;
+- ``text``: free text, inferred for a non-numeric column whose cells mostly hold spaces and are
+  mostly distinct; a TF-IDF bag of words and word pairs (Keras ``TextVectorization``, its
+  vocabulary of ``data.text_tokens`` fitted on the training split).
+
+Example:
+    >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)
+    >>> infer(cells, numeric=False)
+    ('text', '3 distinct values in 3 rows, 67% with spaces')
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from dltool.errors import ConfigError, did_you_mean
+
+TYPES = ("number", "binary", "category", "text")
+OTHER_CATEGORY = "<other>"
+
+#: a non-numeric column is text when at least this share of its cells holds a space ...
+TEXT_SPACES = 0.5
+#: ... and at least this share of its cells is distinct (a category repeats its few values)
+TEXT_DISTINCT = 0.5
+
+
+def infer(cells: np.ndarray, numeric: bool, values: np.ndarray | None = None) -> tuple[str, str]:
+    """The type of a column of non-missing ``cells`` and why: numbers are ``number`` (``binary`` when all 0 or 1,
+    ``values`` being their floats); text cells ``text`` when mostly distinct and with spaces, else ``category``."""
+    if numeric:
+        if values is not None and len(values) and set(np.unique(values)) <= {0.0, 1.0}:
+            return "binary", "numbers that are all 0 or 1"
+        return "number", "numbers"
+    distinct = len(set(cells.tolist()))
+    spaces = float(np.mean([" " in c for c in cells])) if len(cells) else 0.0
+    why = f"{distinct:,} distinct values in {len(cells):,} rows, {spaces:.0%} with spaces"
+    if len(cells) and spaces >= TEXT_SPACES and distinct >= TEXT_DISTINCT * len(cells):
+        return "text", why
+    return "category", why
+
+
+def declared(columns: dict[str, Any], header: tuple[str, ...], path: Any) -> dict[str, str]:
+    """``data.columns`` checked: known columns, known type names (a one-line ConfigError otherwise)."""
+    types = {}
+    for name, kind in (columns or {}).items():
+        if name not in header:
+            raise ConfigError(
+                f"data.columns.{name}: no column {name!r} in {path}{did_you_mean(str(name), header)}; "
+                f"columns: {', '.join(header)}"
+            )
+        if kind not in TYPES:
+            raise ConfigError(
+                f"data.columns.{name}={kind}: unknown column type{did_you_mean(str(kind), TYPES)}; "
+                f"choose one of {', '.join(TYPES)}"
+            )
+        types[str(name)] = str(kind)
+    return types
+
+
+def most_frequent(train_cells: np.ndarray, categories: tuple[str, ...], keep: int) -> tuple[str, ...]:
+    """The ``keep`` categories most frequent in the training cells (ties: in ``categories``' order).
+
+    >>> most_frequent(np.array(["b", "c", "c"]), ("a", "b", "c"), 2)
+    ('c', 'b')
+    """
+    counts = Counter(train_cells.tolist())
+    order = sorted(range(len(categories)), key=lambda i: (-counts[categories[i]], i))
+    return tuple(categories[i] for i in order[:keep])
+
+
+def one_hot(cells: list[str], categories: tuple[str, ...], other: bool) -> np.ndarray:
+    """One column per category (the last one ``<other>`` for every cell not among them when ``other``)."""
+    index = {c: i for i, c in enumerate(categories)}
+    encoded = np.zeros((len(cells), len(categories) + int(other)), dtype=np.float32)
+    for row, cell in enumerate(cells):
+        column = index.get(cell, len(categories) if other else None)
+        if column is not None:
+            encoded[row, column] = 1.0
+    return encoded
+
+
+class TextColumn:
+    """A TF-IDF vector of ``tokens`` entries per cell: Keras ``TextVectorization`` over words and word pairs,
+    its vocabulary and inverse document frequencies fitted on the training cells.
+
+    Args:
+        train_cells: the training split's texts (missing ones as empty strings).
+        tokens: vocabulary size (the vector's length; unused entries stay 0).
+    """
+
+    def __init__(self, train_cells: np.ndarray, tokens: int) -> None:
+        import keras
+
+        self.tokens = int(tokens)
+        self.layer = keras.layers.TextVectorization(
+            max_tokens=self.tokens, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True
+        )
+        self.layer.adapt(np.asarray(train_cells, dtype=str))
+
+    @property
+    def vocabulary_size(self) -> int:
+        return int(self.layer.vocabulary_size())
+
+    def encode(self, cells: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """``(len(cells), tokens)`` float32 TF-IDF weights (in batches: a large table's vectors are built in parts)."""
+        import keras
+
+        texts = np.asarray(cells, dtype=str)
+        parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.tokens), np.float32)
