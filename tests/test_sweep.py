@@ -307,6 +307,9 @@ results = {"status": "completed", "best_val_accuracy": value, "test_accuracy": v
 """
 
 
+PROCESS = "sweep.isolation=process"  # a stand-in is a Python command line, not a dltool one a worker runs
+
+
 def stand_in(value_of: dict) -> object:
     """A trial command that writes results.json with a value from its parameters (or fails if < 0)."""
 
@@ -320,7 +323,7 @@ def stand_in(value_of: dict) -> object:
 def test_parallel_workers_finish_exactly_n_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: p["optimizer.learning_rate"] * 10))
-    argv = ["sweep=quick", "sweep.n_trials=5", "sweep.n_jobs=3", "sweep.pruner=none", "sweep.sampler=random"]
+    argv = ["sweep=quick", "sweep.n_trials=5", "sweep.n_jobs=3", "sweep.pruner=none", "sweep.sampler=random", PROCESS]
     assert run_sweep(argv) == 0
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
@@ -341,7 +344,7 @@ def test_a_retry_resumes_its_run_or_records_the_run_that_had_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"])
+    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none", PROCESS])
     study = optuna.create_study(
         storage=studies.make_storage(plan.storage), study_name=plan.study_name, direction="maximize"
     )
@@ -370,7 +373,7 @@ def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))
     with pytest.raises(JobFailed, match="3 trials failed in a row"):
-        run_sweep(["sweep=quick", "sweep.n_trials=10", "sweep.max_failures=3"])
+        run_sweep(["sweep=quick", "sweep.n_trials=10", "sweep.max_failures=3", PROCESS])
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
     assert [(r["state"], r["error"]) for r in rows] == [("fail", "exit code 1")] * 3
@@ -442,7 +445,7 @@ def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: 0.5))
-    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"]) == 0
+    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none", PROCESS]) == 0
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     why = "param_importances.png and contour.png not drawn: 1 completed trial "
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width
