@@ -51,6 +51,7 @@ class TrialWorker:
         self.max_trials, self.max_rss_mb = max_trials, max_rss_mb
         self.process: subprocess.Popen | None = None
         self.trials = 0  # run by the current process
+        self.busy = False  # a trial was handed over and has not ended
         self._pending = b""  # read from the pipe, not yet written out
 
     def submit(self, argv: list[str], output: BinaryIO) -> subprocess.Popen:
@@ -67,7 +68,7 @@ class TrialWorker:
             )
             self.trials = 0
         output.write(self._pending)  # what the worker printed between trials (its start-up) goes to this one
-        self._pending = b""
+        self._pending, self.busy = b"", True
         with contextlib.suppress(BrokenPipeError):  # it died meanwhile: wait() reads its end and exit status
             self.process.stdin.write(json.dumps(argv).encode() + b"\n")
             self.process.stdin.flush()
@@ -86,6 +87,7 @@ class TrialWorker:
                 output.write(self._pending)
                 code = self.process.wait()
                 self._discard()
+                self.busy = False
                 return code
             data = self._pending + chunk
             at = data.find(MARK)
@@ -103,15 +105,19 @@ class TrialWorker:
         return None
 
     def _after_trial(self, rss_mb: int) -> None:
-        self.trials += 1
+        self.trials, self.busy = self.trials + 1, False
         if self.trials >= self.max_trials or (self.max_rss_mb is not None and rss_mb > self.max_rss_mb):
             log.debug("trial worker %d replaced after %d trials (%d MiB)", self.process.pid, self.trials, rss_mb)
             self.close()
 
     def close(self) -> None:
-        """End the worker (it exits once its stdin closes; killed if it does not within 30 s)."""
+        """End the worker: once its trial is over it exits when its stdin closes (killed if it does not within
+        30 s); left in the middle of a trial (the sweep failed), it is killed, as a trial process dies with its
+        sweep."""
         if self.process is None:
             return
+        if self.busy:
+            self.process.kill()
         try:  # closes its stdin, and reads what it prints on its way out, so that it cannot block
             self.process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -137,7 +143,11 @@ def serve() -> None:
 
         quiet_libraries()
     environment = dict(os.environ)
-    for line in sys.stdin:
+    requests = os.fdopen(os.dup(0), encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)  # a trial that reads its stdin gets nothing, not the next trial
+    os.dup2(null, 0)
+    os.close(null)
+    for line in requests:
         code = run_trial(json.loads(line))
         reset(environment)
         sys.stdout.flush()
@@ -164,10 +174,15 @@ def run_trial(argv: list[str]) -> int:
 
 
 def reset(environment: dict[str, str]) -> None:
-    """Leave nothing of a trial to the next: the environment it may have changed, Keras' session and dtype
-    policy (a trial with mixed precision would otherwise pass it on), and its garbage."""
+    """Leave nothing of a trial to the next: the environment it may have changed, the logging Hydra set up
+    (what the next trial logs before Hydra's own set-up must not land in this trial's ``train.log``), Keras'
+    session and dtype policy (a trial with mixed precision would otherwise pass it on), and its garbage."""
     os.environ.clear()
     os.environ.update(environment)
+    for handler in logging.root.handlers[:]:
+        logging.root.removeHandler(handler)
+        handler.close()
+    logging.root.setLevel(logging.WARNING)  # as in a new process
     if "keras" in sys.modules:
         import keras
 
