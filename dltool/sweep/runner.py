@@ -121,7 +121,7 @@ class SweepRunner:
             raise self.error
 
     def _slot(self, devices: str | None) -> None:
-        """One slot's trials, in its worker process (started by this thread: see :meth:`_run_trial`)."""
+        """One slot's trials, in its worker process or a process each, started by this thread (which waits for them)."""
         env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
         if devices is not None:
             env["CUDA_VISIBLE_DEVICES"] = devices
