@@ -99,6 +99,8 @@ def test_plan_reads_preset_and_command_line(tmp_path: Path, monkeypatch: pytest.
         (["sweep.metric=val_accuracy", "sweep.pruner=none"], r"metric \(did you mean best_val_accuracy\?\)"),
         (["sweep.direction=maximise"], r"did you mean maximize"),
         (["sweep.n_trials=0"], r"sweep.n_trials=0: must be > 0"),
+        (["sweep.isolation=proces"], r"sweep.isolation=proces: must be one of worker, process \(did you mean process"),
+        (["sweep.worker_max_rss_mb=0"], r"sweep.worker_max_rss_mb=0.0: must be > 0"),
         (["model=mlp,cnnn"], r"search space: model=cnnn: no such model option \(did you mean cnn\?\)"),
         (["+trainer.foo=1,2"], r"plain key"),
     ],
@@ -129,6 +131,8 @@ def test_resume_keeps_the_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     again = make_plan([f"sweep.resume={plan.sweep_dir}", "sweep.n_trials=9"])
     assert again.sweep_dir == plan.sweep_dir and again.settings.n_trials == 9
     assert again.study_name == plan.study_name and list(again.space) == list(plan.space)
+    isolated = make_plan([f"sweep.resume={plan.sweep_dir}", "sweep.isolation=process", "sweep.worker_trials=5"])
+    assert (isolated.settings.isolation, isolated.settings.worker_trials) == ("process", 5)  # how, not what
     with pytest.raises(ConfigError, match="cannot change on resume"):
         make_plan([f"sweep.resume={plan.sweep_dir}", "trainer.epochs=9"])
     with pytest.raises(ConfigError, match="not a sweep directory"):
