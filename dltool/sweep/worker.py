@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -175,8 +174,8 @@ def run_trial(argv: list[str]) -> int:
 
 def reset(environment: dict[str, str]) -> None:
     """Leave nothing of a trial to the next: the environment it may have changed, the logging Hydra set up
-    (what the next trial logs before Hydra's own set-up must not land in this trial's ``train.log``), Keras'
-    session and dtype policy (a trial with mixed precision would otherwise pass it on), and its garbage."""
+    (what the next trial logs before Hydra's own set-up must not land in this trial's ``train.log``), and Keras'
+    state: ``clear_session`` also resets the dtype policy a mixed-precision trial set, and collects garbage."""
     os.environ.clear()
     os.environ.update(environment)
     for handler in logging.root.handlers[:]:
@@ -187,8 +186,6 @@ def reset(environment: dict[str, str]) -> None:
         import keras
 
         keras.backend.clear_session()
-        keras.mixed_precision.set_global_policy("float32")
-    gc.collect()
 
 
 def rss_mb() -> float:
