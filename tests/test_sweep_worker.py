@@ -81,6 +81,30 @@ def test_a_trial_that_kills_its_worker_gets_its_exit_status_and_the_next_trial_a
         worker.close()
 
 
+SPLIT_MARK = """
+import os, sys, time
+from dltool.sweep.worker import MARK
+for piece in (b"its last line", MARK[:4], MARK[4:] + b"3 10\\n"):
+    os.write(1, piece)
+    time.sleep(0.3)  # each piece its own read
+sys.stdin.read()
+"""
+
+
+def test_an_end_mark_that_arrives_in_pieces_ends_the_trial_and_stays_out_of_its_log(tmp_path: Path) -> None:
+    worker = new_worker(tmp_path)
+    worker.process = subprocess.Popen(
+        [sys.executable, "-c", SPLIT_MARK], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=worker.env
+    )
+    worker.busy = True
+    output = io.BytesIO()
+    try:
+        assert worker.wait(output, 30) == 3
+    finally:
+        worker.close()
+    assert output.getvalue() == b"its last line"  # the newline before the mark is the mark's
+
+
 def test_a_retry_stops_a_worker_of_its_sweep_still_running(tmp_path: Path) -> None:
     def worker_like(trials_dir: Path) -> subprocess.Popen:
         sleeper = "import time; time.sleep(120)"
