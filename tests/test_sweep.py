@@ -99,6 +99,8 @@ def test_plan_reads_preset_and_command_line(tmp_path: Path, monkeypatch: pytest.
         (["sweep.metric=val_accuracy", "sweep.pruner=none"], r"metric \(did you mean best_val_accuracy\?\)"),
         (["sweep.direction=maximise"], r"did you mean maximize"),
         (["sweep.n_trials=0"], r"sweep.n_trials=0: must be > 0"),
+        (["sweep.isolation=proces"], r"sweep.isolation=proces: must be one of worker, process \(did you mean process"),
+        (["sweep.worker_max_rss_mb=0"], r"sweep.worker_max_rss_mb=0.0: must be > 0"),
         (["model=mlp,cnnn"], r"search space: model=cnnn: no such model option \(did you mean cnn\?\)"),
         (["+trainer.foo=1,2"], r"plain key"),
     ],
@@ -129,6 +131,8 @@ def test_resume_keeps_the_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     again = make_plan([f"sweep.resume={plan.sweep_dir}", "sweep.n_trials=9"])
     assert again.sweep_dir == plan.sweep_dir and again.settings.n_trials == 9
     assert again.study_name == plan.study_name and list(again.space) == list(plan.space)
+    isolated = make_plan([f"sweep.resume={plan.sweep_dir}", "sweep.isolation=process", "sweep.worker_trials=5"])
+    assert (isolated.settings.isolation, isolated.settings.worker_trials) == ("process", 5)  # how, not what
     with pytest.raises(ConfigError, match="cannot change on resume"):
         make_plan([f"sweep.resume={plan.sweep_dir}", "trainer.epochs=9"])
     with pytest.raises(ConfigError, match="not a sweep directory"):
@@ -307,6 +311,9 @@ results = {"status": "completed", "best_val_accuracy": value, "test_accuracy": v
 """
 
 
+PROCESS = "sweep.isolation=process"  # a stand-in is a Python command line, not a dltool one a worker runs
+
+
 def stand_in(value_of: dict) -> object:
     """A trial command that writes results.json with a value from its parameters (or fails if < 0)."""
 
@@ -320,7 +327,7 @@ def stand_in(value_of: dict) -> object:
 def test_parallel_workers_finish_exactly_n_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: p["optimizer.learning_rate"] * 10))
-    argv = ["sweep=quick", "sweep.n_trials=5", "sweep.n_jobs=3", "sweep.pruner=none", "sweep.sampler=random"]
+    argv = ["sweep=quick", "sweep.n_trials=5", "sweep.n_jobs=3", "sweep.pruner=none", "sweep.sampler=random", PROCESS]
     assert run_sweep(argv) == 0
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
@@ -341,7 +348,7 @@ def test_a_retry_resumes_its_run_or_records_the_run_that_had_finished(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"])
+    plan = make_plan(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none", PROCESS])
     study = optuna.create_study(
         storage=studies.make_storage(plan.storage), study_name=plan.study_name, direction="maximize"
     )
@@ -370,7 +377,7 @@ def test_failed_trials_are_recorded_and_bounded(tmp_path: Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: -1))
     with pytest.raises(JobFailed, match="3 trials failed in a row"):
-        run_sweep(["sweep=quick", "sweep.n_trials=10", "sweep.max_failures=3"])
+        run_sweep(["sweep=quick", "sweep.n_trials=10", "sweep.max_failures=3", PROCESS])
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     rows = list(csv.DictReader((sweep_dir / "trials.csv").open()))
     assert [(r["state"], r["error"]) for r in rows] == [("fail", "exit code 1")] * 3
@@ -442,7 +449,7 @@ def test_a_sweep_of_one_completed_trial_says_why_it_draws_no_importances(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: 0.5))
-    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none"]) == 0
+    assert run_sweep(["sweep=quick", "sweep.n_trials=1", "sweep.pruner=none", PROCESS]) == 0
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
     why = "param_importances.png and contour.png not drawn: 1 completed trial "
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps lines at its width

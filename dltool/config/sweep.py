@@ -39,3 +39,10 @@ class SweepConfig:
     heartbeat_grace_s: int = opt(
         60, "a trial silent this long lost its worker (run again); a worker waits this long on a lost database", gt=0
     )
+    isolation: str = opt(
+        "worker",
+        "worker: a process per slot runs trial after trial (TensorFlow imported once) | process: one per trial",
+        choices=("worker", "process"),
+    )
+    worker_trials: int = opt(20, "trials a worker runs before a fresh one replaces it", gt=0)
+    worker_max_rss_mb: float | None = opt(8192.0, "a worker above this resident memory (MiB) is replaced", gt=0.0)

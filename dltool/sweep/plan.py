@@ -39,6 +39,9 @@ RESUMABLE = (
     "sweep.max_failures",
     "sweep.gpus_per_trial",
     "sweep.heartbeat_grace_s",
+    "sweep.isolation",
+    "sweep.worker_trials",
+    "sweep.worker_max_rss_mb",
 )
 METRIC = re.compile(r"^(best_val_\w+|test_\w+|params\.(total|trainable)|epochs_run|train_time_s|samples_per_s)$")
 METRIC_EXAMPLES = ("best_val_accuracy", "best_val_loss", "test_accuracy", "test_loss", "params.total", "train_time_s")

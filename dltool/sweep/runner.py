@@ -1,7 +1,9 @@
 """The trial runner: ``sweep.n_jobs`` threads, each asking the study for a trial and running it as a
-``dltool train`` subprocess in its own run directory (memory cannot grow across trials).
+``dltool train`` run in its own run directory: in the slot's worker process (``sweep.isolation=worker``,
+:mod:`dltool.sweep.worker`: TensorFlow is imported once per worker, not once per trial), or in a
+process of its own (``sweep.isolation=process``).
 
-A trial's state comes from its process: exit 0 and the metric in ``results.json`` -> complete (or
+A trial's state comes from its run: exit 0 and the metric in ``results.json`` -> complete (or
 pruned, when its reporter stopped it); anything else -> failed, and the sweep goes on until
 ``sweep.max_failures`` trials fail in a row. Before each trial the worker counts the study's
 finished and running trials, so that several workers (threads, processes, machines) finish
@@ -9,8 +11,9 @@ exactly ``sweep.n_trials`` between them; a trial that loses that race is closed 
 
 A trial whose process died (with its sweep) is run again in its run directory: its previous
 process is stopped if it still runs here, then ``dltool train resume=<run dir>`` continues it from
-its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial processes
-die with the sweep (:mod:`dltool.lifeline`).
+its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial and worker
+processes die with the sweep (:mod:`dltool.lifeline`); a trial whose worker died is failed, as a trial
+whose process died is, and the next trial gets a fresh worker.
 
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})
@@ -35,9 +38,11 @@ from dltool.lifeline import child_env
 from dltool.sweep import study as studies
 from dltool.sweep.plan import SweepPlan
 from dltool.sweep.space import format_value, trial_overrides
+from dltool.sweep.worker import TrialWorker
 
 log = logging.getLogger("dltool.sweep")
 POLL_S = 2.0  # a waiting worker looks at the study this often
+DLTOOL = [sys.executable, "-m", "dltool"]  # a trial's command line starts so; a worker is handed the rest
 
 
 def hydra_literal(value: Any) -> str:
@@ -84,7 +89,11 @@ class SweepRunner:
         self.error: BaseException | None = None  # what ended a worker thread: raised by run()
         self.failures_in_a_row = 0
         self.started = time.monotonic()
-        self.running: dict[int, subprocess.Popen] = {}  # trial id -> process
+        self.running: dict[int, subprocess.Popen] = {}  # trial id -> its process (or its worker's)
+        self.isolation = self.settings.isolation
+        if self.isolation == "worker" and "trainer.backend" in plan.space:
+            log.info("sweep.isolation=process: Keras' backend (trainer.backend, searched) is chosen once per process")
+            self.isolation = "process"
         from optuna.distributions import BaseDistribution
 
         self.distributions: dict[str, BaseDistribution] = {k: p.distribution for k, p in plan.space.items()}
@@ -96,7 +105,7 @@ class SweepRunner:
 
         devices = [slot_devices(self.gpus, self.settings.gpus_per_trial, slot) for slot in range(self.settings.n_jobs)]
         threads = [
-            threading.Thread(target=self._worker, args=(devices[slot],), daemon=True, name=f"trial-slot-{slot}")
+            threading.Thread(target=self._slot, args=(devices[slot],), daemon=True, name=f"trial-slot-{slot}")
             for slot in range(self.settings.n_jobs)
         ]
         for thread in threads:
@@ -111,15 +120,27 @@ class SweepRunner:
         if self.error is not None:
             raise self.error
 
-    def _worker(self, devices: str | None) -> None:
+    def _slot(self, devices: str | None) -> None:
+        """One slot's trials, in its worker process or a process each, started by this thread (which waits for them)."""
+        env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
+        if devices is not None:
+            env["CUDA_VISIBLE_DEVICES"] = devices
+        worker = None
+        if self.isolation == "worker":
+            worker = TrialWorker(
+                env, self.plan.sweep_dir / "trials", self.settings.worker_trials, self.settings.worker_max_rss_mb
+            )
         try:
-            self._trials(devices)
+            self._trials(env, worker)
         except Exception as err:  # e.g. the database stayed away: the other threads stop too, run() raises it
             with self.lock:
                 self.error = self.error or err
                 self.stop_reason = self.stop_reason or "error"
+        finally:
+            if worker is not None:
+                worker.close()
 
-    def _trials(self, devices: str | None) -> None:
+    def _trials(self, env: dict[str, str], worker: TrialWorker | None) -> None:
         while True:
             step = self._next_step()
             if step == "stop":
@@ -134,7 +155,7 @@ class SweepRunner:
                 trial.set_user_attr("surplus", True)
                 self.study.tell(trial, state=_state("FAIL"))
                 continue
-            self._run_trial(trial, devices)
+            self._run_trial(trial, env, worker)
 
     def _next_step(self) -> str:
         """``go`` (start a trial), ``wait`` (others may still fail) or ``stop``."""
@@ -168,7 +189,7 @@ class SweepRunner:
         trial.set_user_attr("overrides", overrides)
         if (run_dir / ".hydra" / "config.yaml").is_file():
             # a retry: the attempt that died saved its config there; go on from its last complete epoch
-            return [sys.executable, "-m", "dltool", "train", f"resume={run_dir}"]
+            return [*DLTOOL, "train", f"resume={run_dir}"]
         if "failed_trial" in self.study._storage.get_trial(trial._trial_id).system_attrs:
             # a retry, but the attempt that died left nothing here (its directory is on another machine's disk)
             log.info("trial %d: no earlier attempt in %s; it starts over from epoch 1", trial.number, run_dir)
@@ -189,9 +210,7 @@ class SweepRunner:
             )
         extra = [f"callbacks.custom={hydra_literal(callbacks)}"] if callbacks != self.plan.custom_callbacks else []
         return [
-            sys.executable,
-            "-m",
-            "dltool",
+            *DLTOOL,
             "train",
             *self.plan.hydra_flags,
             *overrides,
@@ -199,7 +218,7 @@ class SweepRunner:
             f"hydra.run.dir={run_dir}",
         ]
 
-    def _run_trial(self, trial: Any, devices: str | None) -> None:
+    def _run_trial(self, trial: Any, env: dict[str, str], worker: TrialWorker | None) -> None:
         # a retried trial (its process died) carries its run directory and its previous attempt's process
         run_dir = Path(trial.user_attrs.get("run_dir") or self.plan.sweep_dir / "trials" / str(trial.number))
         trial.set_user_attr("run_dir", str(run_dir))
@@ -212,29 +231,26 @@ class SweepRunner:
         if trial.user_attrs.get("pruned_at_epoch"):
             trial.set_user_attr("pruned_at_epoch", None)  # copied from the interrupted attempt
         command = self.trial_command(trial, run_dir)
-        env = child_env({**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
-        if devices is not None:
-            env["CUDA_VISIBLE_DEVICES"] = devices
         run_dir.mkdir(parents=True, exist_ok=True)
         log.info("trial %d starts: %s", trial.number, " ".join(trial_overrides(self.plan.space, trial.params)))
         self.show(self.study)
         with open(run_dir / "output.log", "ab") as output:
             # started from this thread, which waits for it: the child's PR_SET_PDEATHSIG follows this thread
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+            if worker is None:
+                process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+            else:
+                process = worker.submit(command[len(DLTOOL) :], output)
             trial.set_user_attr("process", f"{self.identity.rpartition(':')[0]}:{process.pid}")
             with self.lock:
                 self.running[trial._trial_id] = process
-            while True:
-                try:
-                    process.wait(timeout=self.study._storage.get_heartbeat_interval())
-                    break
-                except subprocess.TimeoutExpired:
-                    self.study._storage.record_heartbeat(trial._trial_id)
+            interval = self.study._storage.get_heartbeat_interval()
+            while (returncode := _wait(process, worker, output, interval)) is None:
+                self.study._storage.record_heartbeat(trial._trial_id)
         with self.lock:
             self.running.pop(trial._trial_id, None)
             if self.stop_reason == "interrupted":
                 return  # _interrupt() closed the trial
-        self._finish(trial, process.returncode, run_dir)
+        self._finish(trial, returncode, run_dir)
         self.show(self.study)
 
     def _finish(self, trial: Any, returncode: int, run_dir: Path) -> None:
@@ -292,6 +308,16 @@ class SweepRunner:
             if not t.user_attrs.get("surplus"):
                 counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
         return counts
+
+
+def _wait(process: subprocess.Popen, worker: TrialWorker | None, output: Any, timeout: float) -> int | None:
+    """The trial's exit code, or None if it still runs after ``timeout`` seconds."""
+    if worker is not None:
+        return worker.wait(output, timeout)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _completed(run_dir: Path) -> bool:

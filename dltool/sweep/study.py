@@ -334,7 +334,8 @@ def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool
 
 
 def _trains_in(pid: int, run_dir: Path) -> bool:
-    """Whether process ``pid`` is alive and is a ``dltool train`` whose run directory is ``run_dir``."""
+    """Whether process ``pid`` is alive and is a ``dltool train`` whose run directory is ``run_dir``, or a
+    trial worker of ``run_dir``'s sweep."""
     if Path("/proc/self").is_dir():
         try:  # a zombie's cmdline is empty: it counts as gone
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
@@ -342,6 +343,8 @@ def _trains_in(pid: int, run_dir: Path) -> bool:
             return False
     else:  # no /proc (macOS): ask ps
         args = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True).stdout.split()
+    if "dltool.sweep.worker" in args:  # a trial worker names the trials folder it runs in
+        return str(run_dir.parent) in args
     return "train" in args and bool({f"hydra.run.dir={run_dir}", f"resume={run_dir}"} & set(args))
 
 
