@@ -59,24 +59,28 @@ class ResumePlan:
         return results.is_file() and json.loads(results.read_text()).get("status") == "completed"
 
 
-def prepare_resume(value: str, overrides: list[str], multirun: bool) -> tuple[DictConfig, RunConfig]:
-    """``dltool train resume=VALUE``: the run's saved config composed (with its ``hydra`` node) and validated,
-    once the plan is checked (one line and exit 2 if wrong)."""
-    from dltool.commands.train import check_run
+def resume_config(value: str, overrides: list[str], multirun: bool) -> tuple[ResumePlan, DictConfig]:
+    """``dltool train resume=VALUE``: the plan (checked: one line and exit 2 if wrong) and the run's saved config
+    composed with its ``hydra`` node and the overrides (only those that keep it the same experiment)."""
     from dltool.config import HydraArgs, builtin_config_dir, compose
-    from dltool.console import console
 
     plan = plan_resume(value, overrides, multirun)
     with hydra_arguments(plan, builtin_config_dir()) as argv:
         args = HydraArgs.parse(argv)
         cfg = compose(args.overrides, args.config_name, [], args.config_path, with_hydra=True)
     check_unchanged(plan, cfg)
-    run = check_run(cfg)
+    return plan, cfg
+
+
+def check_resumable(value: str, plan: ResumePlan, run: RunConfig) -> None:
+    """``resume=VALUE``'s validated config can continue the run: epochs only up, not a multi-worker run; then say
+    which run it continues."""
+    from dltool.console import console
+
     check_epochs(plan, run.trainer.epochs)
     if run.trainer.strategy == "multi_worker":  # its workers' backups are not kept: only the chief's
         raise ConfigError(f"resume={value}: a trainer.strategy=multi_worker run cannot be resumed; start it anew")
     console.print(f"resuming {plan.run_dir} ({plan.chosen})", highlight=False)
-    return cfg, run
 
 
 def split_resume(overrides: list[str]) -> tuple[str | None, list[str]]:

@@ -39,7 +39,7 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
 
     Returns the exit code: 0 done, 1 failed, 2 bad input, 130 interrupted (a multirun: its worst job's).
     """
-    from dltool.commands.resume import prepare_resume, split_resume
+    from dltool.commands.resume import check_resumable, resume_config, split_resume
     from dltool.training.multi_worker import worker_run_dir
 
     args = HydraArgs.parse(argv)
@@ -47,7 +47,9 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
         return run_hydra(args.argv, args.config_name, verbose)
     resume, overrides = split_resume(args.overrides)
     if resume is not None:
-        cfg, run = prepare_resume(resume, overrides, args.multirun)
+        plan, cfg = resume_config(resume, overrides, args.multirun)
+        run = check_run(cfg)
+        check_resumable(resume, plan, run)
         return run_composed(cfg, run, verbose)
     refuse_existing_run_dir(args.overrides)
     check_output_dir(args.overrides)

@@ -343,7 +343,7 @@ def _trains_in(pid: int, run_dir: Path) -> bool:
             return False
     else:  # no /proc (macOS): ask ps
         args = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True).stdout.split()
-    if "dltool.sweep.worker" in args:  # a trial worker names the trials folder it runs in
+    if "dltool.trial_worker" in args:  # a trial worker names the trials folder it runs in
         return str(run_dir.parent) in args
     return "train" in args and bool({f"hydra.run.dir={run_dir}", f"resume={run_dir}"} & set(args))
 
