@@ -3,9 +3,10 @@
 Each round runs one sweep of each side, in turn (none, hyperband, none, hyperband, ...). Reports, for each
 side, the trials by state, the epochs trained in total (the resource pruning saves), the best value of the
 metric and the test accuracy of the best trial, and wall time, as median (min–max) over the rounds; and the
-ratios hyperband / none of epochs and of wall time, taken per round. Every trial is a ``dltool train`` process,
-so TensorFlow's start-up (~6-20 s on 2 cores) is paid per trial by both sides alike: epochs, not seconds, are
-what pruning saves here. A sweep that fails is reported (exit code, the end of its stderr) and the rest go on.
+ratios hyperband / none of epochs and of wall time, taken per round. Every trial is a ``dltool train`` run, and
+both sides pay the same start-up and per-trial overhead (a worker process per slot imports TensorFlow once):
+epochs, not seconds, are what pruning saves here. A sweep that fails is reported (exit code, the end of its
+stderr) and the rest go on.
 
     python bench/sweep_pruning.py                          # about 20 minutes on 2 cores
     python bench/sweep_pruning.py --trials 20 --epochs 27 --rounds 3

@@ -55,10 +55,11 @@ device (devices), precision, backend, patience, image_size (imgsz): epochs=10 is
 Ctrl-C stops after the current step, saves, and prints the resume command (exit 130).
 """
 
-SWEEP_HELP = """Search hyperparameters with Optuna: every trial is a full `dltool train` run in its own process.
+SWEEP_HELP = """Search hyperparameters with Optuna: every trial is a full `dltool train` run in its own directory,
+run by a worker process that imports TensorFlow once (sweep.isolation=process: a process per trial).
 
 OVERRIDES: sweep=<preset> (conf/sweep/), sweep.* settings (sampler, pruner, metric, direction, n_trials,
-timeout, n_jobs, gpus_per_trial, storage, study_name, resume), searched keys in Hydra's sweep grammar
+timeout, n_jobs, gpus_per_trial, storage, study_name, resume, isolation), searched keys in Hydra's sweep grammar
 (choice(a,b) or a,b; range(lo,hi,step=s); interval(lo,hi); tag(log,interval(lo,hi))), and fixed
 overrides every trial gets. Writes outputs/sweeps/<date>/<time>/ (trials/, trials.csv, best_config.yaml,
 plots); exit 130 on Ctrl-C, and sweep.resume=<that directory> continues.
