@@ -374,6 +374,7 @@ def table_file(root: Path, n: int = 600, seed: int = 0, name: str = "tickets.csv
             priority = "low" if urgency < 0.33 else "mid" if urgency < 0.66 else "high"
             department = "tech" if (team == "a") != (channel == "email") else "sales"
             writer.writerow([f"{rng.normal(10, 3):.3f}", f"{urgency:.3f}", team, channel, priority, department])
+    return path
 
 
 def charges_table(root: Path, rows: int = 1338) -> Path:
