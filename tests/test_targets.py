@@ -19,7 +19,7 @@ from dltool.sweep import run_sweep
 from dltool.sweep.plan import make_plan
 from dltool.sweep.runner import SweepRunner
 from tests.conftest import checked, run_dltool
-from tests.test_sweep import stand_in
+from tests.test_sweep import PROCESS, stand_in
 
 LION = "# Lion: sign of an interpolated momentum (keras.optimizers.Lion).\n_target_: keras.optimizers.Lion\n"
 
@@ -101,7 +101,7 @@ def test_allowed_targets_refuse_an_optimizer_class(tmp_path: Path) -> None:
 def test_a_qmc_sampler_node_runs_a_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SweepRunner, "trial_command", stand_in(lambda p: p["optimizer.learning_rate"] * 10))
-    argv = ["sweep=quick", "sweep.n_trials=4", "sweep.pruner=none"]
+    argv = ["sweep=quick", "sweep.n_trials=4", "sweep.pruner=none", PROCESS]
     argv += ["sweep.sampler._target_=optuna.samplers.QMCSampler", "sweep.sampler.scramble=true"]
     assert run_sweep(argv) == 0
     (sweep_dir,) = (tmp_path / "outputs" / "sweeps").glob("*/*")

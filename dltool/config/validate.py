@@ -269,6 +269,12 @@ def _check_cross_group(run: RunConfig) -> None:
             check_template(key, hook)
 
 
+def imports_something(cfg: DictConfig, run: RunConfig) -> bool:
+    """Whether the config names objects to import (``_target_`` keys, an optimizer class)."""
+    named = run.allowed_targets is not None and any(True for _ in find_targets(cfg))
+    return bool(_built_targets(run)) or isinstance(run.optimizer, TargetOptimizerConfig) or named
+
+
 def _hooks(run: RunConfig) -> dict[str, Any]:
     return {f"callbacks.lambda_callback.{h.name}": getattr(run.callbacks.lambda_callback, h.name)
             for h in dataclasses.fields(run.callbacks.lambda_callback)}  # fmt: skip

@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dltool.config.trainer import TrainerConfig
-from dltool.config.validate import check_imports
+from dltool.config.validate import check_imports, imports_something
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ def backend_environment(trainer: TrainerConfig) -> dict[str, str]:
 def check_run_imports(cfg: DictConfig, run: RunConfig) -> None:
     """Point Keras at the run's backend, then import and check what the config's ``_target_`` keys name
     (:func:`dltool.config.validate.check_imports`): a user's module may import Keras."""
-    select_backend(run.trainer)
-    check_imports(cfg, run)
+    if imports_something(cfg, run):  # else Keras' backend is chosen where training starts (devices.setup_devices)
+        select_backend(run.trainer)
+        check_imports(cfg, run)
 
 
 def select_backend(trainer: TrainerConfig) -> None:
