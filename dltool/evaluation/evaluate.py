@@ -84,13 +84,7 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
         raise ConfigError(f"data.split={setup.split}: that split is empty here (data.validation_split=0?)")
     models = [load_model(target.checkpoint, unsafe) for target in targets]
     for target, model in zip(targets, models, strict=True):
-        if spec.inputs is not None or spec.outputs is not None:
-            check_names(model, spec, target.label)
-        elif tuple(model.input_shape[1:]) != tuple(spec.input_shape):
-            raise ConfigError(
-                f"data={reference.data.name}: examples of shape {tuple(spec.input_shape)}, but {target.label} "
-                f"expects {tuple(model.input_shape[1:])}"
-            )
+        _check_inputs(model, spec, target.label, reference.data.name)
 
     members = [
         _member(target, run, model, spec, x, y, setup.split, compare=not run_pairs)
@@ -126,6 +120,17 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     write_json(out_dir / "metrics.json", found)
     _print(found, console)
     return found
+
+
+def _check_inputs(model: Any, spec: DataSpec, label: str, data_name: str) -> None:
+    """The model takes the data's examples: its named inputs and outputs, or the shape of one input."""
+    if spec.inputs is not None or spec.outputs is not None:
+        check_names(model, spec, label)
+    elif tuple(model.input_shape[1:]) != tuple(spec.input_shape):
+        raise ConfigError(
+            f"data={data_name}: examples of shape {tuple(spec.input_shape)}, but {label} "
+            f"expects {tuple(model.input_shape[1:])}"
+        )
 
 
 def _member(
