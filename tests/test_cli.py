@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -90,5 +91,9 @@ def test_an_unforeseen_failure_is_one_line_unless_debug(monkeypatch: pytest.Monk
     result = CliRunner().invoke(app, ["evaluate", "somewhere"])
     assert result.exit_code == 1
     assert result.output.strip() == "error: RuntimeError: the reader met something odd (--debug shows the traceback)"
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     result = CliRunner().invoke(app, ["evaluate", "--debug", "somewhere"])
     assert isinstance(result.exception, RuntimeError)
+    assert "HYDRA_FULL_ERROR" not in os.environ  # --debug is the command's: the next one in this process is not
+    result = CliRunner().invoke(app, ["evaluate", "somewhere"])
+    assert result.exit_code == 1

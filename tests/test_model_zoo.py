@@ -242,7 +242,7 @@ def test_rnn_stack_bidirectional_and_seq2seq() -> None:
 
 def test_tokens_need_a_model_with_an_embedding() -> None:
     spec = DataSpec((10,), "binary", 1, input_dtype="int32", vocab_size=20)
-    with pytest.raises(ConfigError, match=r"model=mlp cannot read integer tokens .*\(rnn, conv1d\)"):
+    with pytest.raises(ConfigError, match=r"model=mlp cannot read integer tokens .*\(rnn, conv1d, transformer\)"):
         build_model(MLPConfig(), spec, NO_REG)
     with pytest.raises(ConfigError, match=r"model=rnn needs sequences"):
         build_model(RNNConfig(), DataSpec((2,), "binary", 1), NO_REG)
