@@ -198,9 +198,12 @@ def _own(a: Any) -> Any:
     return a if a.flags.writeable and a.flags.c_contiguous else np.array(a)
 
 
+SWAP_ROWS = 1024  # rows moved at once by _hold_out
+
+
 def _hold_out(x: Any, y: Any, fraction: float, seed: int, stratify: bool, key: str) -> tuple[Any, Any, tuple]:
     """``(x_kept, y_kept, (x_held, y_held))``: ``fraction`` held out (:func:`_split`), as views of ``x`` and
-    ``y`` after moving the held-out rows to their end in place (a copy of at most those rows, not of all).
+    ``y`` after moving the held-out rows to their end in place (copies of ``SWAP_ROWS`` rows at a time).
 
     >>> x, y = np.arange(10.0)[:, None], np.arange(10)
     >>> kept, y_kept, (held, y_held) = _hold_out(x, y, 0.3, 0, False, "k")
@@ -217,9 +220,11 @@ def _hold_out(x: Any, y: Any, fraction: float, seed: int, stratify: bool, key: s
     front_held = np.flatnonzero(is_held[:kept_n])  # held rows in the kept region, swapped with ...
     back_kept = kept_n + np.flatnonzero(~is_held[kept_n:])  # ... as many kept rows in the held region
     for a in [*_arrays(x), *_arrays(y)]:
-        moved = a[front_held]
-        a[front_held] = a[back_kept]
-        a[back_kept] = moved
+        for start in range(0, len(front_held), SWAP_ROWS):  # a few rows at a time: the copies stay small
+            front, back = front_held[start : start + SWAP_ROWS], back_kept[start : start + SWAP_ROWS]
+            moved = a[front]
+            a[front] = a[back]
+            a[back] = moved
     head, tail = slice(0, kept_n), slice(kept_n, n)
     return _rows(x, head), _rows(y, head), (_rows(x, tail), _rows(y, tail))
 
