@@ -69,42 +69,62 @@ def _tf_batches(x: Any, y: Any, batch_size: int, seed: int, epochs: tuple[int, i
     return indices.map(_numpy_gather(x, y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _numpy_gather(x: Any, y: Any) -> Any:
-    """A ``tf.data`` map from a batch's indices to its ``(x, y)``, gathered from the NumPy arrays where they
-    are: TensorFlow would copy whole arrays into its own tensors (once or twice) before gathering from them."""
+def _numpy_gather(x: Any, y: Any = None) -> Any:
+    """A ``tf.data`` map from a batch's indices to its ``(x, y)`` (``x`` alone without ``y``), gathered from the
+    NumPy arrays where they are: TensorFlow would copy whole arrays into its own tensors before gathering."""
     import tensorflow as tf
 
-    arrays = tf.nest.flatten((x, y))
+    structure = x if y is None else (x, y)
+    arrays = tf.nest.flatten(structure)
 
     def gather(idx: Any) -> Any:
         rows = tf.numpy_function(lambda i: [a[i] for a in arrays], [idx], [tf.as_dtype(a.dtype) for a in arrays])
         for batch, a in zip(rows, arrays, strict=True):
             batch.set_shape((None, *a.shape[1:]))
-        return tf.nest.pack_sequence_as((x, y), rows)
+        return tf.nest.pack_sequence_as(structure, rows)
 
     return gather
 
 
 def feed(x: Any, y: Any = None, batch_size: int = 32) -> tuple[Any, ...]:
     """``x`` (and ``y``) as the positional arguments of ``model.evaluate`` or ``model.predict``, or as
-    ``validation_data``: arrays as they are; an :class:`~dltool.data.images.ImageFiles` as batches
-    decoded in order (``tf.data`` on TensorFlow, a ``PyDataset`` on JAX and PyTorch), never whole.
+    ``validation_data``, never whole: on TensorFlow, batches in order gathered from the arrays where they are
+    (Keras would copy whole arrays into tensors), or decoded from an :class:`~dltool.data.images.ImageFiles`;
+    on JAX and PyTorch, arrays as they are and a ``PyDataset`` of decoded images.
 
     Example:
         >>> import numpy as np
-        >>> x, y = np.zeros((3, 2)), np.ones(3)
-        >>> feed(x, y)[1] is y, len(feed(x))
-        (True, 1)
+        >>> x, y = np.arange(6.0).reshape(3, 2), np.ones(3)
+        >>> [tuple(b.shape) for b, _ in feed(x, y, batch_size=2)[0]]
+        [(2, 2), (1, 2)]
     """
-    if not isinstance(x, ImageFiles):
-        return (x,) if y is None else (x, y)
     import keras
 
-    if keras.backend.backend() == "tensorflow":
+    tensorflow = keras.backend.backend() == "tensorflow"
+    if not isinstance(x, ImageFiles):
+        if not tensorflow or not all(_numeric(a) for a in _arrays(x, y)):  # texts, lists: Keras' own adapters
+            return (x,) if y is None else (x, y)
+        import tensorflow as tf
+
+        batches = tf.data.Dataset.range(num_examples(x)).batch(batch_size)
+        return (batches.map(_numpy_gather(x, y)).prefetch(tf.data.AUTOTUNE),)
+    if tensorflow:
         import tensorflow as tf
 
         return (x.batches(batch_size, y).prefetch(tf.data.AUTOTUNE),)
     return (_py_dataset(x, y, batch_size, None, 0),)
+
+
+def _numeric(a: Any) -> bool:
+    import numpy as np
+
+    return isinstance(a, np.ndarray) and a.dtype.kind in "biuf"
+
+
+def _arrays(x: Any, y: Any) -> list[Any]:
+    import tensorflow as tf
+
+    return tf.nest.flatten(x if y is None else (x, y))
 
 
 def _py_dataset(x: Any, y: Any, batch_size: int, seed: int | None, first_epoch: int) -> Any:
