@@ -213,8 +213,8 @@ class CSVConfig(SplitDataConfig):
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
     delimiter: str = opt(",", "field separator")
-    inputs: dict[str, Any] | None = opt(None, "named inputs of a model=graph: {input: [columns]} (with targets)")
-    targets: dict[str, str] | None = opt(None, "named outputs of a model=graph: {output: column} (with inputs)")
+    inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
+    targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column} (with inputs)")
 
 
 @dataclass
@@ -253,7 +253,7 @@ class IMDBConfig(TextConfig, DataConfig):
 
 @dataclass
 class ArraysConfig(SplitDataConfig):
-    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=graph``)."""
+    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
 
     name: str = "arrays"
     path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
