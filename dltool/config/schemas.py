@@ -199,12 +199,16 @@ class CSVConfig(SplitDataConfig):
     features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
     categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
     columns: dict[str, str] | None = opt(
-        None, "column types by name: number, binary, category or text (the others are inferred from their cells)"
+        None,
+        "column types by name: number, binary, category, text or sequence (the others are inferred from their cells)",
     )
     max_categories: int = opt(
         50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
     )
     text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
+    sequence_length: int = opt(
+        32, "values (or token ids) of each sequence column: longer cells cut, shorter padded with 0", gt=0
+    )
     task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
     missing: str = opt(
         "fill",

@@ -134,6 +134,13 @@ def layout(cfg: CSVConfig) -> Layout:
             if column in cfg.targets.values():
                 raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
         inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
+        if inputs[name].tokens:  # ids are not features of a vector: such a column is an input of its own
+            column = next(iter(inputs[name].tokens))
+            raise ConfigError(
+                f"data.inputs.{name}: column {column!r} is a sequence of tokens, read as a model input of its own "
+                "without data.inputs and data.targets (one target); list number, binary, category, text or "
+                "number-sequence columns here"
+            )
     return Layout(table, inputs, outputs)
 
 

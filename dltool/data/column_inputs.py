@@ -1,0 +1,110 @@
+"""``data=csv``'s sequence columns: numbers in the feature matrix, tokens as model inputs of their own.
+
+A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
+the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
+column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
+on the training split), which ``model=mlp``'s combiner embeds: the dataset's ``x`` is then a dict of
+``features`` (the matrix of the other columns, when there are any) and one entry per such column, and its
+spec lists them in ``inputs``; the target stays the model's single output.
+
+Example:
+    >>> from dltool.data.tables import Table
+    >>> from pathlib import Path
+    >>> cells = {"n": np.array(["1 2 3", "4 5"], dtype=object), "t": np.array(["a b", "b c"], dtype=object)}
+    >>> sequence_kinds(Table(Path("t.csv"), ("n", "t"), cells), ["n", "t"])  # t: 3 tokens, padding and unknown
+    ({'n': None}, {'t': 5})
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dltool.data.base import DataSpec, InputSpec
+from dltool.data.columns import TokenColumn, number_counts, number_sequences, token_vocabulary
+from dltool.data.tables import MISSING, Table
+
+if TYPE_CHECKING:
+    from dltool.data.tabular import Encoder, Plan
+
+FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
+
+
+def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
+    """The sequence columns of numbers (as dict keys, in order), and those of tokens with the vocabulary each
+    needs (at most ``cap`` ids)."""
+    numbers, tokens = {}, {}
+    for name in names:
+        cells = _cells(table.columns[name])
+        if number_counts(cells) is not None:
+            numbers[name] = None
+        else:
+            tokens[name] = token_vocabulary(cells, cap)
+    return numbers, tokens
+
+
+def spec(plan: Plan) -> DataSpec:
+    """The spec of a table with token columns: ``features`` (when the plan has other features) and an int32
+    input per token column; the plan's single task."""
+    outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
+    inputs = {FEATURES: InputSpec((plan.width,))} if plan.width else {}
+    for name, vocabulary in plan.tokens.items():
+        inputs[name] = InputSpec((plan.sequence_length,), "int32", vocabulary)
+    first = next(iter(inputs.values()))
+    return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
+
+
+def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tuple[dict, dict]:
+    """Each number sequence's (mean, std) over its training numbers, each token column's vocabulary."""
+    stats = {}
+    for name in plan.sequence:
+        values = number_sequences(_cells(table.columns[name][train_rows]), plan.sequence_length)
+        present = values[~np.isnan(values)]
+        stats[name] = (float(present.mean()), float(present.std() or 1.0)) if normalize and present.size else (0.0, 1.0)
+    tokens = {
+        name: TokenColumn(_cells(table.columns[name][train_rows]), plan.sequence_length, vocabulary)
+        for name, vocabulary in plan.tokens.items()
+    }
+    return stats, tokens
+
+
+def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -> np.ndarray:
+    """A number sequence's block of the feature matrix: standardized values, padding 0."""
+    mean, std = stats
+    values = (number_sequences(_cells(cells), length) - mean) / std
+    return np.nan_to_num(values, nan=0.0)
+
+
+def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
+    """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each token column's ids."""
+    if not encoder.tokens:
+        return encoder.encode(table, rows)
+    x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
+    for name, column in encoder.tokens.items():
+        x[name] = column.encode(_cells(table.columns[name][rows]))
+    return x
+
+
+def decisions(plan: Plan, encoder: Encoder) -> list[str]:
+    """What became of each sequence column, and why it is one."""
+    lines = []
+    for name in plan.sequence:
+        mean, std = encoder.sequence[name]
+        lines.append(
+            f"column {name!r}: sequence of numbers ({plan.why[name]}): {plan.sequence_length} values "
+            f"(data.sequence_length; longer cut, shorter padded with 0), standardized with mean {mean:.6g} and "
+            f"std {std:.6g}"
+        )
+    for name, column in encoder.tokens.items():
+        lines.append(
+            f"column {name!r}: sequence of tokens ({plan.why[name]}): {plan.sequence_length} ids "
+            f"(data.sequence_length), a vocabulary of {column.vocabulary_size:,} fitted on the training split; "
+            f"the model input {name!r}, embedded by model=mlp's combiner"
+        )
+    return lines
+
+
+def _cells(cells: np.ndarray) -> np.ndarray:
+    """Cells, the missing ones empty (no numbers, no tokens)."""
+    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
