@@ -115,4 +115,4 @@ def test_token_columns_are_refused_where_they_cannot_be_read(tmp_path: Path) -> 
     cfg.targets = {"label": "label"}
     with pytest.raises(ConfigError) as err:
         data_spec(cfg)
-    assert str(err.value).startswith("data.inputs.a: column 'tags' is a sequence of tokens, read as a model input")
+    assert str(err.value).startswith("data.inputs.a: column 'tags' (sequence) is read as a model input of its own")

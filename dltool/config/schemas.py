@@ -200,7 +200,7 @@ class CSVConfig(SplitDataConfig):
     categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
     columns: dict[str, str] | None = opt(
         None,
-        "column types by name: number, binary, category, text or sequence (the others are inferred from their cells)",
+        "column types by name: number, binary, category, text, sequence or image (the others: inferred from cells)",
     )
     max_categories: int = opt(
         50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
@@ -208,6 +208,10 @@ class CSVConfig(SplitDataConfig):
     text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
     sequence_length: int = opt(
         32, "values (or token ids) of each sequence column: longer cells cut, shorter padded with 0", gt=0
+    )
+    image_size: list[int] = opt([64, 64], "[height, width] the images of an image column are resized to")
+    color_mode: str = opt(
+        "rgb", "images of an image column: rgb (3 channels) or grayscale (1)", choices=("rgb", "grayscale")
     )
     task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
     missing: str = opt(

@@ -1,11 +1,12 @@
-"""``data=csv``'s sequence columns: numbers in the feature matrix, tokens as model inputs of their own.
+"""``data=csv``'s sequence and image columns: numbers in the feature matrix, tokens and images as model inputs.
 
 A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
 the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
 column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
-on the training split), which ``model=mlp``'s combiner embeds: the dataset's ``x`` is then a dict of
-``features`` (the matrix of the other columns, when there are any) and one entry per such column, and its
-spec lists them in ``inputs``; the target stays the model's single output.
+on the training split), which ``model=mlp``'s combiner embeds; an ``image`` column its own input of the
+decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner convolves. The
+dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there are any) and
+one entry per such column, and its spec lists them in ``inputs``; the target stays the single output.
 
 Example:
     >>> from dltool.data.tables import Table
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,11 +26,27 @@ import numpy as np
 from dltool.data.base import DataSpec, InputSpec
 from dltool.data.columns import TokenColumn, number_counts, number_sequences, token_vocabulary
 from dltool.data.tables import MISSING, Table
+from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
     from dltool.data.tabular import Encoder, Plan
 
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
+
+
+def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tuple[dict, dict, dict]:
+    """The plan's number sequences, token columns (with their vocabulary size) and image columns (with their
+    example shape), each file of an image column checked."""
+    numbers, tokens = sequence_kinds(
+        table, [f for f, (kind, _) in types.items() if kind == "sequence"], cfg.text_tokens
+    )
+    shape = (*(int(s) for s in cfg.image_size), 1 if cfg.color_mode == "grayscale" else 3)
+    images = {name: shape for name, (kind, _) in types.items() if kind == "image"}
+    for name in images:
+        for line, path in _image_paths(table, name, np.arange(len(table.columns[name]))):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{table.path}:{line}: column {name!r}: no image file {path}")
+    return numbers, tokens, images
 
 
 def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
@@ -51,6 +69,8 @@ def spec(plan: Plan) -> DataSpec:
     inputs = {FEATURES: InputSpec((plan.width,))} if plan.width else {}
     for name, vocabulary in plan.tokens.items():
         inputs[name] = InputSpec((plan.sequence_length,), "int32", vocabulary)
+    for name, shape in plan.images.items():
+        inputs[name] = InputSpec(shape)
     first = next(iter(inputs.values()))
     return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
 
@@ -78,12 +98,40 @@ def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -
 
 def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
     """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each token column's ids."""
-    if not encoder.tokens:
+    if not encoder.tokens and not encoder.images:
         return encoder.encode(table, rows)
     x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
     for name, column in encoder.tokens.items():
         x[name] = column.encode(_cells(table.columns[name][rows]))
+    for name, shape in encoder.images.items():
+        x[name] = _images(table, name, rows, shape)
     return x
+
+
+def _images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """The float32 images of ``rows`` of an image column (a missing cell: zeros); one line for a file that is
+    not there or not an image."""
+    from dltool.data.images import decode_images, scaled
+
+    paths = _image_paths(table, name, rows)
+    found = [(line, path) for line, path in paths if path is not None]
+    decoded, ok = decode_images([str(path) for _, path in found], shape[:2], shape[2])
+    for (line, path), good in zip(found, ok, strict=True):
+        if not good:
+            what = "no image file" if not path.is_file() else "not a readable image"
+            raise ConfigError(f"{table.path}:{line}: column {name!r}: {what} {path}")
+    images = np.zeros((len(rows), *shape), dtype=np.uint8)
+    images[[path is not None for _, path in paths]] = decoded
+    return scaled(images)
+
+
+def _image_paths(table: Table, name: str, rows: np.ndarray) -> list[tuple[int, Path | None]]:
+    """Each row's line in the table and its image's path (relative to the table's folder; None: missing)."""
+    cells = table.columns[name][rows]
+    return [
+        (int(row) + 2, None if c.lower() in MISSING else table.path.parent / c)
+        for row, c in zip(rows, cells, strict=True)
+    ]
 
 
 def decisions(plan: Plan, encoder: Encoder) -> list[str]:
@@ -95,6 +143,12 @@ def decisions(plan: Plan, encoder: Encoder) -> list[str]:
             f"column {name!r}: sequence of numbers ({plan.why[name]}): {plan.sequence_length} values "
             f"(data.sequence_length; longer cut, shorter padded with 0), standardized with mean {mean:.6g} and "
             f"std {std:.6g}"
+        )
+    for name, shape in plan.images.items():
+        lines.append(
+            f"column {name!r}: image ({plan.why[name]}): decoded at {shape[0]}x{shape[1]}x{shape[2]} "
+            f"(data.image_size, data.color_mode), in [0, 1]; the model input {name!r}, convolved by model=mlp's "
+            "combiner"
         )
     for name, column in encoder.tokens.items():
         lines.append(

@@ -12,7 +12,10 @@ Types (``data.columns: {review: text, zip: category}`` sets them by name; the ot
 - ``sequence``: space-separated numbers or tokens in a cell, inferred for a column of numbers only, at least
   two in most cells (tokens: declared). Numbers: ``data.sequence_length`` values (longer cut, shorter padded
   with 0), standardized with the training split's mean and std of its numbers, in the feature matrix; tokens:
-  as many integer ids (:class:`TokenColumn`), the column's own model input.
+  as many integer ids (:class:`TokenColumn`), the column's own model input;
+- ``image``: a path to an image file (relative to the table's folder, or absolute), inferred when every cell
+  ends with an image suffix (.png, .jpg, .jpeg, .bmp, .gif) and the first file exists; decoded as image
+  folders are (``data.image_size``, ``data.color_mode``), the column's own model input.
 
 Example:
     >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)
@@ -23,13 +26,15 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dltool.data.images import IMAGE_SUFFIXES
 from dltool.errors import ConfigError, did_you_mean
 
-TYPES = ("number", "binary", "category", "text", "sequence")
+TYPES = ("number", "binary", "category", "text", "sequence", "image")
 OTHER_CATEGORY = "<other>"
 
 #: a non-numeric column is text when at least this share of its cells holds a space ...
@@ -40,9 +45,15 @@ TEXT_DISTINCT = 0.5
 SEQUENCE_SHARE = 0.5
 
 
-def infer(cells: np.ndarray, numeric: bool, values: np.ndarray | None = None) -> tuple[str, str]:
+def infer(
+    cells: np.ndarray, numeric: bool, values: np.ndarray | None = None, folder: Path | None = None
+) -> tuple[str, str]:
     """The type of a column of non-missing ``cells`` and why: numbers are ``number`` (``binary`` when all 0 or 1,
-    ``values`` being their floats); text cells ``text`` when mostly distinct and with spaces, else ``category``."""
+    ``values`` being their floats); paths of image files (relative to ``folder``) ``image``; space-separated
+    numbers ``sequence``; text cells ``text`` when mostly distinct and with spaces, else ``category``."""
+    images = folder is not None and len(cells) and all(str(c).lower().endswith(IMAGE_SUFFIXES) for c in cells)
+    if images and (folder / cells[0]).is_file():  # an absolute cell replaces the folder
+        return "image", f"paths of image files ({cells[0]}...)"
     if numeric:
         if values is not None and len(values) and set(np.unique(values)) <= {0.0, 1.0}:
             return "binary", "numbers that are all 0 or 1"

@@ -134,12 +134,12 @@ def layout(cfg: CSVConfig) -> Layout:
             if column in cfg.targets.values():
                 raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
         inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
-        if inputs[name].tokens:  # ids are not features of a vector: such a column is an input of its own
-            column = next(iter(inputs[name].tokens))
+        own = [*inputs[name].tokens, *inputs[name].images]
+        if own:  # ids and images are not features of a vector: such a column is an input of its own
             raise ConfigError(
-                f"data.inputs.{name}: column {column!r} is a sequence of tokens, read as a model input of its own "
-                "without data.inputs and data.targets (one target); list number, binary, category, text or "
-                "number-sequence columns here"
+                f"data.inputs.{name}: column {own[0]!r} ({inputs[name].kind(own[0])}) is read as a model input of "
+                "its own without data.inputs and data.targets (one target); list number, binary, category, text "
+                "or number-sequence columns here"
             )
     return Layout(table, inputs, outputs)
 

@@ -10,8 +10,8 @@ one float matrix, with statistics of the training split:
 - ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
   file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
 - ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs;
-- ``sequence``: ``data.sequence_length`` numbers, or as many token ids as a model input of its own
-  (:mod:`dltool.data.column_inputs`).
+- ``sequence``: ``data.sequence_length`` numbers, or as many token ids as a model input of its own;
+  ``image``: an image file's path, its image a model input of its own (:mod:`dltool.data.column_inputs`).
 
 Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
 classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
@@ -69,6 +69,7 @@ class Plan:
     sequence: tuple[str, ...] = ()  # sequence columns of numbers (in the feature matrix)
     tokens: dict[str, int] = field(default_factory=dict)  # sequence columns of tokens -> their vocabulary size
     sequence_length: int = 0
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
 
     @property
     def width(self) -> int:
@@ -80,12 +81,14 @@ class Plan:
     @property
     def features(self) -> tuple[str, ...]:
         """The feature columns, by type (a 0/1 binary column twice)."""
-        return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence, *self.tokens)
+        return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence, *self.tokens, *self.images)
 
     def kind(self, name: str) -> str:
         """The column's type (see :mod:`dltool.data.columns`)."""
         if name in self.binary:
             return "binary"
+        if name in self.images:
+            return "image"
         if name in self.sequence or name in self.tokens:
             return "sequence"
         return "category" if name in self.categorical else "text" if name in self.text else "number"
@@ -97,7 +100,7 @@ def spec(cfg: CSVConfig) -> DataSpec:
 
 
 def _spec(plan: Plan) -> DataSpec:
-    if plan.tokens:  # the token columns are model inputs of their own
+    if plan.tokens or plan.images:  # token and image columns are model inputs of their own
         return column_inputs.spec(plan)
     outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
     return DataSpec((plan.width,), plan.task, outputs, plan.class_names)
@@ -189,6 +192,7 @@ class Encoder:
     sequence: dict[str, tuple[float, float]] = field(default_factory=dict)  # numbers -> (mean, std)
     tokens: dict[str, TokenColumn] = field(default_factory=dict)  # token columns, model inputs of their own
     sequence_length: int = 0
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
 
     @classmethod
     def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
@@ -216,7 +220,7 @@ class Encoder:
                 binary[name] = (values[1], float(ones > 0.5))
         text = {name: TextColumn(_texts(table.columns[name][train_rows]), plan.text_tokens) for name in plan.text}
         sequence, tokens = column_inputs.fit(table, plan, train_rows, normalize)
-        return cls(numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length)
+        return cls(numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length, plan.images)
 
     def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
         """One line per column whose cells were filled, and per one-hot encoded column.
@@ -282,7 +286,7 @@ class Encoder:
         """Names (``file:line``) and encoded features (and token columns) of the rows of another CSV with the
         feature columns."""
         table = read_path(path, delimiter)
-        for name in (*self.columns, *self.tokens):
+        for name in (*self.columns, *self.tokens, *self.images):
             _column(table, name, "data.features")
         try:
             features = column_inputs.inputs(self, table, np.arange(len(table.columns[table.header[0]])))
@@ -333,8 +337,7 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
                     "make it a category"
                 )
     task, class_names = _task(cfg, table, targets)
-    sequences = [f for f in features if types[f][0] == "sequence"]
-    numbers, tokens = column_inputs.sequence_kinds(table, sequences, cfg.text_tokens)
+    numbers, tokens, images = column_inputs.own_inputs(cfg, table, types)
     return Plan(
         targets,
         tuple(f for f in features if types[f][0] == "number" or binary.get(f, ()) is None),
@@ -349,6 +352,7 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
         tuple(numbers),
         tokens,
         cfg.sequence_length,
+        images,
     )
 
 
@@ -369,7 +373,7 @@ def _types(cfg: CSVConfig, table: Table, features: list[str]) -> dict[str, tuple
         else:
             present = ~table.missing(name)
             values = table.floats(name)[present] if numeric else None
-            types[name] = infer(table.columns[name][present], numeric, values)
+            types[name] = infer(table.columns[name][present], numeric, values, table.path.parent)
     return types
 
 
