@@ -205,6 +205,11 @@ class CSVConfig(SplitDataConfig):
     max_categories: int = opt(
         50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
     )
+    embed_categories: bool = opt(
+        False,
+        "a category column of more than max_categories values: an integer id, a model input of its own that "
+        "model=mlp's combiner embeds (false: one-hot of its most frequent values and <other>)",
+    )
     text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
     sequence_length: int = opt(
         32, "values (or token ids) of each sequence column: longer cells cut, shorter padded with 0", gt=0

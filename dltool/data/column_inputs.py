@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dltool.data.base import DataSpec, InputSpec
-from dltool.data.columns import TokenColumn, number_counts, number_sequences, token_vocabulary
+from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
 from dltool.data.tables import MISSING, Table
 from dltool.errors import ConfigError
 
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
 
 
-def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tuple[dict, dict, dict]:
-    """The plan's number sequences, token columns (with their vocabulary size) and image columns (with their
-    example shape), each file of an image column checked."""
+def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tuple[dict, dict, dict, dict]:
+    """The plan's number sequences, token columns (with their vocabulary size), image columns (with their
+    example shape; each file checked) and, with ``data.embed_categories``, the category columns of more than
+    ``data.max_categories`` values (with their vocabulary size: the values and the unknown id 0)."""
     numbers, tokens = sequence_kinds(
         table, [f for f, (kind, _) in types.items() if kind == "sequence"], cfg.text_tokens
     )
@@ -46,7 +47,14 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
         for line, path in _image_paths(table, name, np.arange(len(table.columns[name]))):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{table.path}:{line}: column {name!r}: no image file {path}")
-    return numbers, tokens, images
+    embedded = {}
+    for name, (kind, _) in types.items():
+        values = (
+            len(set(_categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
+        )
+        if values > cfg.max_categories:
+            embedded[name] = values + 1
+    return numbers, tokens, images, embedded
 
 
 def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
@@ -71,6 +79,8 @@ def spec(plan: Plan) -> DataSpec:
         inputs[name] = InputSpec((plan.sequence_length,), "int32", vocabulary)
     for name, shape in plan.images.items():
         inputs[name] = InputSpec(shape)
+    for name, vocabulary in plan.embedded.items():
+        inputs[name] = InputSpec((1,), "int32", vocabulary)
     first = next(iter(inputs.values()))
     return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
 
@@ -86,6 +96,9 @@ def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tu
         name: TokenColumn(_cells(table.columns[name][train_rows]), plan.sequence_length, vocabulary)
         for name, vocabulary in plan.tokens.items()
     }
+    for name in plan.embedded:  # read as the token columns are: ids, a model input of their own
+        categories = tuple(sorted(set(_categories(table.columns[name]).tolist())))
+        tokens[name] = CategoryIds(_categories(table.columns[name][train_rows]), categories)
     return stats, tokens
 
 
@@ -102,7 +115,8 @@ def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
         return encoder.encode(table, rows)
     x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
     for name, column in encoder.tokens.items():
-        x[name] = column.encode(_cells(table.columns[name][rows]))
+        cells = table.columns[name][rows]
+        x[name] = column.encode(_categories(cells) if isinstance(column, CategoryIds) else _cells(cells))
     for name, shape in encoder.images.items():
         x[name] = _images(table, name, rows, shape)
     return x
@@ -135,8 +149,16 @@ def _image_paths(table: Table, name: str, rows: np.ndarray) -> list[tuple[int, P
 
 
 def decisions(plan: Plan, encoder: Encoder) -> list[str]:
-    """What became of each sequence column, and why it is one."""
+    """What became of the binary, text, sequence, image and embedded category columns, and why they got their type."""
     lines = []
+    for name, values in plan.binary.items():
+        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
+        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
+    for name, column in encoder.text.items():
+        lines.append(
+            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
+            f"the training split; {plan.why[name]})"
+        )
     for name in plan.sequence:
         mean, std = encoder.sequence[name]
         lines.append(
@@ -151,6 +173,14 @@ def decisions(plan: Plan, encoder: Encoder) -> list[str]:
             "combiner"
         )
     for name, column in encoder.tokens.items():
+        if name in plan.embedded:
+            lines.append(
+                f"column {name!r}: category ({plan.why[name]}): {plan.embedded[name] - 1:,} values, over "
+                f"data.max_categories={plan.max_categories}: an integer id each, {column.vocabulary_size - 1:,} "
+                "found in the training split (0: any other value; data.embed_categories); the model input "
+                f"{name!r}, embedded by model=mlp's combiner"
+            )
+            continue
         lines.append(
             f"column {name!r}: sequence of tokens ({plan.why[name]}): {plan.sequence_length} ids "
             f"(data.sequence_length), a vocabulary of {column.vocabulary_size:,} fitted on the training split; "
@@ -162,3 +192,10 @@ def decisions(plan: Plan, encoder: Encoder) -> list[str]:
 def _cells(cells: np.ndarray) -> np.ndarray:
     """Cells, the missing ones empty (no numbers, no tokens)."""
     return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
+
+
+def _categories(cells: np.ndarray) -> np.ndarray:
+    """Category cells, the missing ones the category of their own (as one-hot columns have it)."""
+    from dltool.data.tabular import MISSING_CATEGORY
+
+    return np.array([MISSING_CATEGORY if c.lower() in MISSING else c for c in cells], dtype=object)

@@ -5,7 +5,8 @@ Types (``data.columns: {review: text, zip: category}`` sets them by name; the ot
 - ``number``: every non-missing cell a number; standardized with the training split's mean and std;
 - ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
 - ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
-  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``;
+  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``, or with
+  ``data.embed_categories`` an integer id per value (:class:`CategoryIds`), a model input of its own;
 - ``text``: free text, inferred for a non-numeric column whose cells mostly hold spaces and are
   mostly distinct; a TF-IDF bag of words and word pairs (Keras ``TextVectorization``, its
   vocabulary of ``data.text_tokens`` fitted on the training split);
@@ -215,3 +216,25 @@ def token_vocabulary(cells: np.ndarray, cap: int) -> int:
     5
     """
     return min(int(cap), len({token for cell in cells for token in cell.split()}) + 2)
+
+
+class CategoryIds:
+    """One integer id per cell: 1, 2... for the categories found in the training cells (in ``categories``' order),
+    0 for any other value (the combiner's embedding leaves 0 out: an unseen value adds nothing).
+
+    >>> ids = CategoryIds(np.array(["b", "a", "b"]), ("a", "b", "c"))
+    >>> ids.encode(np.array(["a", "b", "c", "z"])).ravel().tolist(), ids.vocabulary_size
+    ([1, 2, 0, 0], 3)
+    """
+
+    def __init__(self, train_cells: np.ndarray, categories: tuple[str, ...]) -> None:
+        seen = set(train_cells.tolist())
+        self.index = {c: i for i, c in enumerate((c for c in categories if c in seen), start=1)}
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.index) + 1
+
+    def encode(self, cells: np.ndarray) -> np.ndarray:
+        """``(len(cells), 1)`` int32 ids."""
+        return np.array([self.index.get(c, 0) for c in cells], dtype=np.int32).reshape(-1, 1)

@@ -134,7 +134,7 @@ def layout(cfg: CSVConfig) -> Layout:
             if column in cfg.targets.values():
                 raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
         inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
-        own = [*inputs[name].tokens, *inputs[name].images]
+        own = [*inputs[name].tokens, *inputs[name].images, *inputs[name].embedded]
         if own:  # ids and images are not features of a vector: such a column is an input of its own
             raise ConfigError(
                 f"data.inputs.{name}: column {own[0]!r} ({inputs[name].kind(own[0])}) is read as a model input of "

@@ -40,7 +40,16 @@ import numpy as np
 
 from dltool.data import column_inputs
 from dltool.data.base import Dataset, DataSpec, index_dataset, num_examples, take
-from dltool.data.columns import OTHER_CATEGORY, TextColumn, TokenColumn, declared, infer, most_frequent, one_hot
+from dltool.data.columns import (
+    OTHER_CATEGORY,
+    CategoryIds,
+    TextColumn,
+    TokenColumn,
+    declared,
+    infer,
+    most_frequent,
+    one_hot,
+)
 from dltool.data.tables import MISSING, Table, read_path, read_table
 from dltool.errors import ConfigError, did_you_mean
 
@@ -70,6 +79,7 @@ class Plan:
     tokens: dict[str, int] = field(default_factory=dict)  # sequence columns of tokens -> their vocabulary size
     sequence_length: int = 0
     images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
+    embedded: dict[str, int] = field(default_factory=dict)  # category columns read as ids -> their vocabulary size
 
     @property
     def width(self) -> int:
@@ -81,7 +91,8 @@ class Plan:
     @property
     def features(self) -> tuple[str, ...]:
         """The feature columns, by type (a 0/1 binary column twice)."""
-        return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence, *self.tokens, *self.images)
+        own = (*self.sequence, *self.tokens, *self.images, *self.embedded)  # dltool.data.column_inputs'
+        return (*self.numeric, *self.categorical, *self.binary, *self.text, *own)
 
     def kind(self, name: str) -> str:
         """The column's type (see :mod:`dltool.data.columns`)."""
@@ -91,7 +102,9 @@ class Plan:
             return "image"
         if name in self.sequence or name in self.tokens:
             return "sequence"
-        return "category" if name in self.categorical else "text" if name in self.text else "number"
+        if name in self.categorical or name in self.embedded:
+            return "category"
+        return "text" if name in self.text else "number"
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
@@ -100,7 +113,7 @@ def spec(cfg: CSVConfig) -> DataSpec:
 
 
 def _spec(plan: Plan) -> DataSpec:
-    if plan.tokens or plan.images:  # token and image columns are model inputs of their own
+    if plan.tokens or plan.images or plan.embedded:  # model inputs of their own: dltool.data.column_inputs
         return column_inputs.spec(plan)
     outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
     return DataSpec((plan.width,), plan.task, outputs, plan.class_names)
@@ -124,24 +137,9 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
         *encoder.decisions(table, rows),
-        *_type_decisions(plan, encoder),
         *column_inputs.decisions(plan, encoder),
     ]
     return data
-
-
-def _type_decisions(plan: Plan, encoder: Encoder) -> list[str]:
-    """What became of the binary and text columns, and why they got that type."""
-    lines = []
-    for name, values in plan.binary.items():
-        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
-        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
-    for name, column in encoder.text.items():
-        lines.append(
-            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
-            f"the training split; {plan.why[name]})"
-        )
-    return lines
 
 
 def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
@@ -190,7 +188,7 @@ class Encoder:
     binary: dict[str, tuple[str, float]] = field(default_factory=dict)  # text column -> (the value of 1, fill)
     text: dict[str, TextColumn] = field(default_factory=dict)
     sequence: dict[str, tuple[float, float]] = field(default_factory=dict)  # numbers -> (mean, std)
-    tokens: dict[str, TokenColumn] = field(default_factory=dict)  # token columns, model inputs of their own
+    tokens: dict[str, TokenColumn | CategoryIds] = field(default_factory=dict)  # ids: model inputs of their own
     sequence_length: int = 0
     images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
 
@@ -322,11 +320,12 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
     if not features:
         raise ConfigError(f"data.features: no feature column left in {table.path} besides the targets")
     types = _types(cfg, table, features)
+    numbers, tokens, images, embedded = column_inputs.own_inputs(cfg, table, types)
     categories, binary = {}, {}
     for name in features:
         kind = types[name][0]
         found = {MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name]}
-        if kind == "category":
+        if kind == "category" and name not in embedded:
             categories[name] = tuple(sorted(found))
         elif kind == "binary":
             zero_one = table.numeric(name) and set(np.unique(table.floats(name)[~table.missing(name)])) <= {0.0, 1.0}
@@ -337,7 +336,6 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
                     "make it a category"
                 )
     task, class_names = _task(cfg, table, targets)
-    numbers, tokens, images = column_inputs.own_inputs(cfg, table, types)
     return Plan(
         targets,
         tuple(f for f in features if types[f][0] == "number" or binary.get(f, ()) is None),
@@ -353,6 +351,7 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
         tokens,
         cfg.sequence_length,
         images,
+        embedded,
     )
 
 
