@@ -1,12 +1,14 @@
-"""``data=csv``'s sequence and image columns: numbers in the feature matrix, tokens and images as model inputs.
+"""``data=csv``'s columns read as model inputs of their own, and its number sequences.
 
 A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
 the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
 column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
-on the training split), which ``model=mlp``'s combiner embeds; an ``image`` column its own input of the
-decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner convolves. The
-dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there are any) and
-one entry per such column, and its spec lists them in ``inputs``; the target stays the single output.
+on the training split), which ``model=mlp``'s combiner embeds, as it embeds a category column of more than
+``data.max_categories`` values under ``data.embed_categories`` (an id per value); an ``image`` column its
+own input of the decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner
+convolves. The dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there
+are any) and one entry per such column, and its spec lists them in ``inputs``; the target stays the single
+output.
 
 Example:
     >>> from dltool.data.tables import Table
@@ -71,8 +73,9 @@ def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dic
 
 
 def spec(plan: Plan) -> DataSpec:
-    """The spec of a table with token columns: ``features`` (when the plan has other features) and an int32
-    input per token column; the plan's single task."""
+    """The spec of a table with columns read as inputs of their own: ``features`` (when the plan has other
+    features), an int32 input per token or embedded category column, a float32 one per image column; the plan's
+    single task."""
     outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
     inputs = {FEATURES: InputSpec((plan.width,))} if plan.width else {}
     for name, vocabulary in plan.tokens.items():
@@ -86,7 +89,8 @@ def spec(plan: Plan) -> DataSpec:
 
 
 def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tuple[dict, dict]:
-    """Each number sequence's (mean, std) over its training numbers, each token column's vocabulary."""
+    """Each number sequence's (mean, std) over its training numbers; each token column's vocabulary and each
+    embedded category column's ids, fitted on the training rows."""
     stats = {}
     for name in plan.sequence:
         values = number_sequences(_cells(table.columns[name][train_rows]), plan.sequence_length)
@@ -110,7 +114,7 @@ def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -
 
 
 def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
-    """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each token column's ids."""
+    """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each id or image column's input."""
     if not encoder.tokens and not encoder.images:
         return encoder.encode(table, rows)
     x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
