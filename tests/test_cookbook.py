@@ -15,9 +15,9 @@ In a section:
   aclImdb-like one (``text_folder``: ``pos/`` and ``neg/`` sub-folders of short ``.txt`` reviews),
   ``$ARRAYS_FILE`` by a generated ``.npz`` of two inputs and three targets (``arrays_file``),
   ``$TABLE_FILE`` by a generated CSV of numeric and text columns and two targets (``table_file``),
-  ``$CHARGES_CSV`` and ``$MESSAGES_CSV`` by generated tables (``charges_table``: a medical-insurance-like
-  table with a text column; ``messages_table``: SMS-spam-like messages); a reader passes their own folders
-  and files there.
+  ``$CHARGES_CSV``, ``$MESSAGES_CSV`` and ``$PHOTOS_CSV`` by generated tables (``charges_table``: a
+  medical-insurance-like table with a text column; ``messages_table``: SMS-spam-like messages;
+  ``photos_table``: image files' paths and a category); a reader passes their own folders and files there.
 - a fenced block whose info string is ``yaml file=PATH`` is a file the reader writes: it is written
   to PATH, relative to the section's working directory, before the section's commands run.
 - an optional fenced block whose info string is ``expect`` holds checks, one per line (``#`` starts
@@ -414,6 +414,26 @@ def messages_table(root: Path, rows: int = 400) -> Path:
     return path
 
 
+def photos_table(root: Path, rows: int = 160, name: str = "photos.csv") -> Path:
+    """A CSV of an ``image`` column ``photo`` (``photos/<i>.png`` or ``.jpg`` beside it, 24x24 noise, bright or
+    dark), a category ``room`` (kitchen, hall, cellar) and the class ``light`` (bright or dark: the pixels')."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(len(name))
+    (root / "photos").mkdir(parents=True, exist_ok=True)
+    lines = ["photo,room,light"]
+    for i in range(rows):
+        bright = bool(rng.integers(0, 2))
+        pixels = rng.uniform(130, 255, (24, 24, 3)) if bright else rng.uniform(0, 125, (24, 24, 3))
+        photo = f"photos/{Path(name).stem}_{i:03d}{'.png' if i % 2 else '.jpg'}"
+        Image.fromarray(pixels.astype(np.uint8)).save(root / photo)
+        lines.append(f"{photo},{rng.choice(['kitchen', 'hall', 'cellar'])},{'bright' if bright else 'dark'}")
+    path = root / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 PLACEHOLDERS = {
     "$IMAGE_FOLDER": image_folder,
     "$TEXT_FOLDER": text_folder,
@@ -421,6 +441,7 @@ PLACEHOLDERS = {
     "$TABLE_FILE": table_file,
     "$CHARGES_CSV": charges_table,
     "$MESSAGES_CSV": messages_table,
+    "$PHOTOS_CSV": photos_table,
 }
 
 

@@ -199,12 +199,25 @@ class CSVConfig(SplitDataConfig):
     features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
     categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
     columns: dict[str, str] | None = opt(
-        None, "column types by name: number, binary, category or text (the others are inferred from their cells)"
+        None,
+        "column types by name: number, binary, category, text, sequence or image (the others: inferred from cells)",
     )
     max_categories: int = opt(
         50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
     )
+    embed_categories: bool = opt(
+        False,
+        "a category column of more than max_categories values: an integer id, a model input of its own that "
+        "model=mlp's combiner embeds (false: one-hot of its most frequent values and <other>)",
+    )
     text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
+    sequence_length: int = opt(
+        32, "values (or token ids) of each sequence column: longer cells cut, shorter padded with 0", gt=0
+    )
+    image_size: list[int] = opt([64, 64], "[height, width] the images of an image column are resized to")
+    color_mode: str = opt(
+        "rgb", "images of an image column: rgb (3 channels) or grayscale (1)", choices=("rgb", "grayscale")
+    )
     task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
     missing: str = opt(
         "fill",
@@ -213,8 +226,8 @@ class CSVConfig(SplitDataConfig):
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
     delimiter: str = opt(",", "field separator")
-    inputs: dict[str, Any] | None = opt(None, "named inputs of a model=graph: {input: [columns]} (with targets)")
-    targets: dict[str, str] | None = opt(None, "named outputs of a model=graph: {output: column} (with inputs)")
+    inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
+    targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column} (with inputs)")
 
 
 @dataclass
@@ -253,7 +266,7 @@ class IMDBConfig(TextConfig, DataConfig):
 
 @dataclass
 class ArraysConfig(SplitDataConfig):
-    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=graph``)."""
+    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
 
     name: str = "arrays"
     path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")

@@ -19,7 +19,7 @@ Embedding in front, of the largest id + 1 tokens). The file is read with ``allow
 object array is refused.
 
 One input and one target give plain arrays (any model); otherwise ``x`` and ``y`` are dicts keyed
-by input and output name, for a ``model=graph`` that declares those names.
+by input and output name, for ``model=mlp`` (its combiner) or a ``model=graph`` that declares those names.
 
 Example:
     >>> import numpy as np, tempfile, os

@@ -8,12 +8,12 @@ out the test split (unless the source has its own), the validation split, applie
 - multiclass ``y`` int32 of shape ``(n,)``; binary ``y`` float32 0/1 and regression ``y``
   float32, both of shape ``(n, 1)``.
 
-Regression targets stay in their own units; the loaded spec's ``target_scale`` holds the training
-split's mean and standard deviation of each target, with which the model standardizes them
-for training (:mod:`dltool.models.targets`).
+Regression targets stay in their own units; the loaded spec's ``target_scale`` (each regression
+output's, for named outputs) holds the training split's mean and standard deviation of each target,
+with which the model standardizes them for training (:mod:`dltool.models.targets`).
 
-A source for a model of several inputs or outputs (``model=graph``) gives ``x`` and ``y`` as dicts
-of such arrays keyed by input and output name; its spec lists them in ``inputs`` and ``outputs``.
+A source for a model of several inputs or outputs (``model=mlp``'s combiner, ``model=graph``) gives ``x`` and
+``y`` as dicts of such arrays keyed by input and output name; its spec lists them in ``inputs`` and ``outputs``.
 
 Example:
     >>> import numpy as np
@@ -77,6 +77,8 @@ class OutputSpec:
     task: str
     num_classes: int = 1
     class_names: tuple[str, ...] | None = None
+    #: regression: the training targets' (mean, std), as :attr:`DataSpec.target_scale`
+    target_scale: tuple[tuple[float, ...], tuple[float, ...]] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -150,7 +152,17 @@ def make_dataset(
         )
     if spec.task == "regression" and spec.outputs is None:
         spec = replace(spec, target_scale=target_scale(arrays[1]))
+    if spec.outputs is not None:
+        spec = replace(spec, outputs=scaled_outputs(spec.outputs, arrays[1]))
     return Dataset(spec, *arrays)
+
+
+def scaled_outputs(outputs: dict[str, OutputSpec], y_train: dict[str, np.ndarray]) -> dict[str, OutputSpec]:
+    """``outputs`` with each regression output's :attr:`OutputSpec.target_scale` from its training targets."""
+    return {
+        name: replace(out, target_scale=target_scale(y_train[name])) if out.task == "regression" else out
+        for name, out in outputs.items()
+    }
 
 
 def target_scale(y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

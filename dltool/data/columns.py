@@ -5,10 +5,18 @@ Types (``data.columns: {review: text, zip: category}`` sets them by name; the ot
 - ``number``: every non-missing cell a number; standardized with the training split's mean and std;
 - ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
 - ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
-  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``;
+  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``, or with
+  ``data.embed_categories`` an integer id per value (:class:`CategoryIds`), a model input of its own;
 - ``text``: free text, inferred for a non-numeric column whose cells mostly hold spaces and are
   mostly distinct; a TF-IDF bag of words and word pairs (Keras ``TextVectorization``, its
-  vocabulary of ``data.text_tokens`` fitted on the training split).
+  vocabulary of ``data.text_tokens`` fitted on the training split);
+- ``sequence``: space-separated numbers or tokens in a cell, inferred for a column of numbers only, at least
+  two in most cells (tokens: declared). Numbers: ``data.sequence_length`` values (longer cut, shorter padded
+  with 0), standardized with the training split's mean and std of its numbers, in the feature matrix; tokens:
+  as many integer ids (:class:`TokenColumn`), the column's own model input;
+- ``image``: a path to an image file (relative to the table's folder, or absolute), inferred when every cell
+  ends with an image suffix (.png, .jpg, .jpeg, .bmp, .gif) and the first file exists; decoded as image
+  folders are (``data.image_size``, ``data.color_mode``), the column's own model input.
 
 Example:
     >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)
@@ -19,34 +27,64 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dltool.data.images import IMAGE_SUFFIXES
 from dltool.errors import ConfigError, did_you_mean
 
-TYPES = ("number", "binary", "category", "text")
+TYPES = ("number", "binary", "category", "text", "sequence", "image")
 OTHER_CATEGORY = "<other>"
 
 #: a non-numeric column is text when at least this share of its cells holds a space ...
 TEXT_SPACES = 0.5
 #: ... and at least this share of its cells is distinct (a category repeats its few values)
 TEXT_DISTINCT = 0.5
+#: a column of space-separated numbers is a sequence when more than this share of its cells holds two or more
+SEQUENCE_SHARE = 0.5
 
 
-def infer(cells: np.ndarray, numeric: bool, values: np.ndarray | None = None) -> tuple[str, str]:
+def infer(
+    cells: np.ndarray, numeric: bool, values: np.ndarray | None = None, folder: Path | None = None
+) -> tuple[str, str]:
     """The type of a column of non-missing ``cells`` and why: numbers are ``number`` (``binary`` when all 0 or 1,
-    ``values`` being their floats); text cells ``text`` when mostly distinct and with spaces, else ``category``."""
+    ``values`` being their floats); paths of image files (relative to ``folder``) ``image``; space-separated
+    numbers ``sequence``; text cells ``text`` when mostly distinct and with spaces, else ``category``."""
+    images = folder is not None and len(cells) and all(str(c).lower().endswith(IMAGE_SUFFIXES) for c in cells)
+    if images and (folder / cells[0]).is_file():  # an absolute cell replaces the folder
+        return "image", f"paths of image files ({cells[0]}...)"
     if numeric:
         if values is not None and len(values) and set(np.unique(values)) <= {0.0, 1.0}:
             return "binary", "numbers that are all 0 or 1"
         return "number", "numbers"
+    lengths = number_counts(cells)
+    if len(cells) and lengths is not None and np.mean(lengths >= 2) > SEQUENCE_SHARE:
+        return "sequence", f"space-separated numbers, {np.median(lengths):.0f} in the median cell"
     distinct = len(set(cells.tolist()))
     spaces = float(np.mean([" " in c for c in cells])) if len(cells) else 0.0
     why = f"{distinct:,} distinct values in {len(cells):,} rows, {spaces:.0%} with spaces"
     if len(cells) and spaces >= TEXT_SPACES and distinct >= TEXT_DISTINCT * len(cells):
         return "text", why
     return "category", why
+
+
+def number_counts(cells: np.ndarray) -> np.ndarray | None:
+    """How many space-separated numbers each cell holds; None when a cell holds anything else.
+
+    >>> number_counts(np.array(["1 2.5 3", "4"])).tolist(), number_counts(np.array(["1 a"]))
+    ([3, 1], None)
+    """
+    counts = []
+    for cell in cells:
+        parts = cell.split()
+        try:
+            [float(p) for p in parts]
+        except ValueError:
+            return None
+        counts.append(len(parts))
+    return np.array(counts, dtype=np.int64)
 
 
 def declared(columns: dict[str, Any], header: tuple[str, ...], path: Any) -> dict[str, str]:
@@ -118,3 +156,85 @@ class TextColumn:
         texts = np.asarray(cells, dtype=str)
         parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.tokens), np.float32)
+
+
+def number_sequences(cells: np.ndarray, length: int) -> np.ndarray:
+    """``(len(cells), length)`` float64 values of space-separated numbers (longer cut, shorter padded with NaN).
+
+    >>> number_sequences(np.array(["1 2 3", ""]), 2).tolist()
+    [[1.0, 2.0], [nan, nan]]
+    """
+    values = np.full((len(cells), length), np.nan)
+    for row, cell in enumerate(cells):
+        found = [float(p) for p in cell.split()[:length]]
+        values[row, : len(found)] = found
+    return values
+
+
+class TokenColumn:
+    """``length`` integer ids per cell of space-separated tokens (0: padding, 1: a token not in the vocabulary):
+    Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of at most
+    ``max_tokens`` ids fitted on the training cells.
+
+    Args:
+        train_cells: the training split's cells (missing ones as empty strings).
+        length: ids per cell (longer cut, shorter padded with 0).
+        max_tokens: vocabulary size, padding and unknown ids included (the model's embedding rows).
+    """
+
+    def __init__(self, train_cells: np.ndarray, length: int, max_tokens: int) -> None:
+        import keras
+
+        self.length, self.max_tokens = int(length), int(max_tokens)
+        self.layer = keras.layers.TextVectorization(
+            max_tokens=self.max_tokens,
+            standardize=None,
+            split="whitespace",
+            output_mode="int",
+            output_sequence_length=self.length,
+        )
+        self.layer.adapt(np.asarray(train_cells, dtype=str))
+
+    @property
+    def vocabulary_size(self) -> int:
+        return int(self.layer.vocabulary_size())
+
+    def encode(self, cells: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """``(len(cells), length)`` int32 ids, in batches."""
+        import keras
+
+        texts = np.asarray(cells, dtype=str)
+        parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        return np.concatenate(parts).astype(np.int32) if parts else np.zeros((0, self.length), np.int32)
+
+
+def token_vocabulary(cells: np.ndarray, cap: int) -> int:
+    """Ids a token column needs: its distinct tokens (in the whole column, so that the model's size is known before
+    the split) and the padding and unknown ids, at most ``cap``.
+
+    >>> token_vocabulary(np.array(["a b", "b c"]), 100)
+    5
+    """
+    return min(int(cap), len({token for cell in cells for token in cell.split()}) + 2)
+
+
+class CategoryIds:
+    """One integer id per cell: 1, 2... for the categories found in the training cells (in ``categories``' order),
+    0 for any other value (the combiner's embedding leaves 0 out: an unseen value adds nothing).
+
+    >>> ids = CategoryIds(np.array(["b", "a", "b"]), ("a", "b", "c"))
+    >>> ids.encode(np.array(["a", "b", "c", "z"])).ravel().tolist(), ids.vocabulary_size
+    ([1, 2, 0, 0], 3)
+    """
+
+    def __init__(self, train_cells: np.ndarray, categories: tuple[str, ...]) -> None:
+        seen = set(train_cells.tolist())
+        self.index = {c: i for i, c in enumerate((c for c in categories if c in seen), start=1)}
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.index) + 1
+
+    def encode(self, cells: np.ndarray) -> np.ndarray:
+        """``(len(cells), 1)`` int32 ids."""
+        return np.array([self.index.get(c, 0) for c in cells], dtype=np.int32).reshape(-1, 1)

@@ -1,4 +1,5 @@
-"""``data=csv`` with named inputs and outputs: a table's columns mapped to a ``model=graph``'s names.
+"""``data=csv`` with named inputs and outputs: a table's columns mapped to the names that ``model=mlp``'s
+combiner or a ``model=graph`` reads.
 
 ``data.inputs`` maps each input name to its columns (``{title: [title], tags: [tag_a, tag_b]}``),
 ``data.targets`` each output name to its target column (``{priority: priority}``). Every input is
@@ -94,7 +95,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         index = rows[getattr(data, f"x_{split}")]
         setattr(data, f"x_{split}", {name: e.encode(found.table, index) for name, e in encoders.items()})
     dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
-    data.spec = spec(cfg)
+    data.spec = dataclasses.replace(spec(cfg), outputs=data.spec.outputs)  # the outputs' training scales
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
         *(f"input {name!r}: {line}" for name, e in encoders.items() for line in e.decisions(found.table, rows)),
@@ -133,6 +134,13 @@ def layout(cfg: CSVConfig) -> Layout:
             if column in cfg.targets.values():
                 raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
         inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
+        own = [*inputs[name].tokens, *inputs[name].images, *inputs[name].embedded]
+        if own:  # ids and images are not features of a vector: such a column is an input of its own
+            raise ConfigError(
+                f"data.inputs.{name}: column {own[0]!r} ({inputs[name].kind(own[0])}) is read as a model input of "
+                "its own without data.inputs and data.targets (one target); list number, binary, category, text "
+                "or number-sequence columns here"
+            )
     return Layout(table, inputs, outputs)
 
 

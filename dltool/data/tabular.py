@@ -9,7 +9,9 @@ one float matrix, with statistics of the training split:
 - ``binary``: one 0/1 column;
 - ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
   file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
-- ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs.
+- ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs;
+- ``sequence``: ``data.sequence_length`` numbers, or as many token ids as a model input of its own;
+  ``image``: an image file's path, its image a model input of its own (:mod:`dltool.data.column_inputs`).
 
 Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
 classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
@@ -36,8 +38,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, index_dataset
-from dltool.data.columns import OTHER_CATEGORY, TextColumn, declared, infer, most_frequent, one_hot
+from dltool.data import column_inputs
+from dltool.data.base import Dataset, DataSpec, index_dataset, num_examples, take
+from dltool.data.columns import (
+    OTHER_CATEGORY,
+    CategoryIds,
+    TextColumn,
+    TokenColumn,
+    declared,
+    infer,
+    most_frequent,
+    one_hot,
+)
 from dltool.data.tables import MISSING, Table, read_path, read_table
 from dltool.errors import ConfigError, did_you_mean
 
@@ -63,18 +75,36 @@ class Plan:
     why: dict[str, str] = field(default_factory=dict)  # column -> why it has its type
     max_categories: int | None = None
     text_tokens: int = 0
+    sequence: tuple[str, ...] = ()  # sequence columns of numbers (in the feature matrix)
+    tokens: dict[str, int] = field(default_factory=dict)  # sequence columns of tokens -> their vocabulary size
+    sequence_length: int = 0
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
+    embedded: dict[str, int] = field(default_factory=dict)  # category columns read as ids -> their vocabulary size
 
     @property
     def width(self) -> int:
         one_hot = sum(min(len(c), self.max_categories or len(c)) for c in self.categorical.values())
         strings = sum(1 for values in self.binary.values() if values is not None)
-        return len(self.numeric) + one_hot + strings + self.text_tokens * len(self.text)
+        sequences = self.sequence_length * len(self.sequence)
+        return len(self.numeric) + one_hot + strings + self.text_tokens * len(self.text) + sequences
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns, by type (a 0/1 binary column twice)."""
+        own = (*self.sequence, *self.tokens, *self.images, *self.embedded)  # dltool.data.column_inputs'
+        return (*self.numeric, *self.categorical, *self.binary, *self.text, *own)
 
     def kind(self, name: str) -> str:
         """The column's type (see :mod:`dltool.data.columns`)."""
         if name in self.binary:
             return "binary"
-        return "category" if name in self.categorical else "text" if name in self.text else "number"
+        if name in self.images:
+            return "image"
+        if name in self.sequence or name in self.tokens:
+            return "sequence"
+        if name in self.categorical or name in self.embedded:
+            return "category"
+        return "text" if name in self.text else "number"
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
@@ -83,6 +113,8 @@ def spec(cfg: CSVConfig) -> DataSpec:
 
 
 def _spec(plan: Plan) -> DataSpec:
+    if plan.tokens or plan.images or plan.embedded:  # model inputs of their own: dltool.data.column_inputs
+        return column_inputs.spec(plan)
     outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
     return DataSpec((plan.width,), plan.task, outputs, plan.class_names)
 
@@ -96,32 +128,18 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     """Encode the targets, split, then fit the feature preprocessing on the training rows."""
     table, plan, rows, data = _split(cfg, seed)
     encoder = Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
-    for name in dict.fromkeys((*plan.numeric, *plan.categorical, *plan.binary, *plan.text)):  # 0/1: in two
+    for name in dict.fromkeys(plan.features):  # 0/1: in two
         log.info("data: column %s: %s (%s)", name, plan.kind(name), plan.why[name])
-    features = encoder.encode(table, rows)
+    features = column_inputs.inputs(encoder, table, rows)
     for split in ("train", "val", "test"):
-        setattr(data, f"x_{split}", features[getattr(data, f"x_{split}")])
+        setattr(data, f"x_{split}", take(features, getattr(data, f"x_{split}")))
     dropped = len(table.columns[table.header[0]]) - len(rows)
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
         *encoder.decisions(table, rows),
-        *_type_decisions(plan, encoder),
+        *column_inputs.decisions(plan, encoder),
     ]
     return data
-
-
-def _type_decisions(plan: Plan, encoder: Encoder) -> list[str]:
-    """What became of the binary and text columns, and why they got that type."""
-    lines = []
-    for name, values in plan.binary.items():
-        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
-        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
-    for name, column in encoder.text.items():
-        lines.append(
-            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
-            f"the training split; {plan.why[name]})"
-        )
-    return lines
 
 
 def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
@@ -169,6 +187,10 @@ class Encoder:
     other: dict[str, int] = field(default_factory=dict)  # column cut to its most frequent values -> all values
     binary: dict[str, tuple[str, float]] = field(default_factory=dict)  # text column -> (the value of 1, fill)
     text: dict[str, TextColumn] = field(default_factory=dict)
+    sequence: dict[str, tuple[float, float]] = field(default_factory=dict)  # numbers -> (mean, std)
+    tokens: dict[str, TokenColumn | CategoryIds] = field(default_factory=dict)  # ids: model inputs of their own
+    sequence_length: int = 0
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
 
     @classmethod
     def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
@@ -195,7 +217,8 @@ class Encoder:
                 ones = np.mean(table.columns[name][train_rows] == values[1])
                 binary[name] = (values[1], float(ones > 0.5))
         text = {name: TextColumn(_texts(table.columns[name][train_rows]), plan.text_tokens) for name in plan.text}
-        return cls(numeric, categorical, other, binary, text)
+        sequence, tokens = column_inputs.fit(table, plan, train_rows, normalize)
+        return cls(numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length, plan.images)
 
     def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
         """One line per column whose cells were filled, and per one-hot encoded column.
@@ -248,23 +271,26 @@ class Encoder:
             positive, fill = self.binary[name]
             missing = table.missing(name)[rows]
             return np.where(missing, fill, table.columns[name][rows] == positive).astype(np.float32)[:, None]
+        if name in self.sequence:
+            return column_inputs.encode_numbers(table.columns[name][rows], self.sequence[name], self.sequence_length)
         return self.text[name].encode(_texts(table.columns[name][rows]))
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The feature columns, in the order of the matrix's blocks."""
-        return (*self.numeric, *self.categorical, *self.binary, *self.text)
+        return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence)
 
-    def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray]:
-        """Names (``file:line``) and encoded features of the rows of another CSV with the feature columns."""
+    def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray | dict[str, np.ndarray]]:
+        """Names (``file:line``) and encoded features (and token columns) of the rows of another CSV with the
+        feature columns."""
         table = read_path(path, delimiter)
-        for name in self.columns:
+        for name in (*self.columns, *self.tokens, *self.images):
             _column(table, name, "data.features")
         try:
-            features = self.encode(table)
+            features = column_inputs.inputs(self, table, np.arange(len(table.columns[table.header[0]])))
         except ValueError as err:
             raise ConfigError(f"{path}: a numeric feature column holds text ({err})") from None
-        return [f"{path}:{line}" for line in range(2, len(features) + 2)], features
+        return [f"{path}:{line}" for line in range(2, num_examples(features) + 2)], features
 
 
 def _category(cell: str) -> str:
@@ -294,11 +320,12 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
     if not features:
         raise ConfigError(f"data.features: no feature column left in {table.path} besides the targets")
     types = _types(cfg, table, features)
+    numbers, tokens, images, embedded = column_inputs.own_inputs(cfg, table, types)
     categories, binary = {}, {}
     for name in features:
         kind = types[name][0]
         found = {MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name]}
-        if kind == "category":
+        if kind == "category" and name not in embedded:
             categories[name] = tuple(sorted(found))
         elif kind == "binary":
             zero_one = table.numeric(name) and set(np.unique(table.floats(name)[~table.missing(name)])) <= {0.0, 1.0}
@@ -320,6 +347,11 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
         {name: why for name, (_, why) in types.items()},
         cfg.max_categories,
         cfg.text_tokens,
+        tuple(numbers),
+        tokens,
+        cfg.sequence_length,
+        images,
+        embedded,
     )
 
 
@@ -340,7 +372,7 @@ def _types(cfg: CSVConfig, table: Table, features: list[str]) -> dict[str, tuple
         else:
             present = ~table.missing(name)
             values = table.floats(name)[present] if numeric else None
-            types[name] = infer(table.columns[name][present], numeric, values)
+            types[name] = infer(table.columns[name][present], numeric, values, table.path.parent)
     return types
 
 
@@ -391,7 +423,7 @@ def _rows_kept(cfg: CSVConfig, table: Table, plan: Plan) -> np.ndarray:
     keep = ~np.any([table.missing(t) for t in plan.targets], axis=0)
     if not keep.all():
         log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    features = (*plan.numeric, *plan.categorical, *plan.binary, *plan.text)
+    features = plan.features
     if cfg.missing != "fill":
         for name in features:
             missing = table.missing(name) & keep

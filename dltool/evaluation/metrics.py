@@ -23,13 +23,9 @@ from dltool.data import DataSpec
 
 def keras_scores(model: Any, run: RunConfig, spec: DataSpec, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """``model.evaluate`` with the run's loss and metrics, as ``{metric: value}``."""
-    from dltool.training.build import graph_losses, loss_and_metrics, uses_one_hot_labels
+    from dltool.training.build import output_losses, uses_one_hot_labels
 
-    weights = None
-    if run.model.name == "graph":  # each output's loss, metrics and weight, as training compiled them
-        loss, metrics, weights = graph_losses(run, spec)
-    else:
-        loss, metrics = loss_and_metrics(run, spec)
+    loss, metrics, weights = output_losses(run, spec)  # each output's, as training compiled them
     model.compile(loss=loss, metrics=metrics, loss_weights=weights, jit_compile=False)
     labels = np.eye(spec.num_classes, dtype="float32")[y] if uses_one_hot_labels(run, spec) else y
     from dltool.training.batches import feed

@@ -135,7 +135,12 @@ def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
     return [(f"{path}[{i}]", example) for i, example in enumerate(array)]
 
 
-def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) -> tuple[list[str], np.ndarray] | None:
+def _table_of_one_target(run: RunConfig | None) -> bool:
+    """A ``data=csv`` run of one target: its model's named inputs (token columns) are the table's columns."""
+    return run is not None and run.data.name == "csv" and run.data.inputs is None and run.data.targets is None
+
+
+def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) -> tuple[list[str], Any] | None:
     """For a ``data=csv`` run: CSV files with its feature columns, encoded as in training; else None."""
     if run is None or run.data.name != "csv":
         return None
@@ -147,7 +152,10 @@ def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) ->
     seed = run.data.seed if run.data.seed is not None else run.trainer.seed
     encoder = fitted_encoder(run.data, seed)
     found = [encoder.read(f, run.data.delimiter) for f in files]
-    return [n for names, _ in found for n in names], np.concatenate([x for _, x in found])
+    parts = [x for _, x in found]
+    if isinstance(parts[0], dict):  # the feature matrix and the token columns' ids, by input name
+        return [n for names, _ in found for n in names], {k: np.concatenate([x[k] for x in parts]) for k in parts[0]}
+    return [n for names, _ in found for n in names], np.concatenate(parts)
 
 
 def output_kind(run: RunConfig | None, model: Any) -> tuple[str, list[str]]:
@@ -192,7 +200,7 @@ def predict_files(
     _expand(inputs)  # a missing input is one line before the checkpoint (and Keras) is loaded
     check_creatable(out or target.home / PREDICTIONS, "--out")
     model = load_model(target.checkpoint, unsafe)
-    if has_named_io(model):
+    if has_named_io(model) and not _table_of_one_target(run):
         rows = _named_predictions(target, run, model, inputs)
     else:
         rows = _predictions(target, run, model, inputs)

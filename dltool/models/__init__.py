@@ -4,7 +4,8 @@ Each architecture is one module with a body builder ``build_<name>(cfg, inputs, 
 the features before the output layer. :func:`build_model` wraps it: ``keras.Input`` of the data's
 example shape, the augmentation layers (images only, active in training only), the body, and the
 output layer ``Dense(units, activation, dtype="float32", name="output")``, kept in float32 so that
-the head stays stable under mixed precision.
+the head stays stable under mixed precision. Data of named inputs or outputs is read by ``model=mlp``'s
+combiner (:mod:`dltool.models.combiner`) or a ``model=graph``.
 
 Adding an architecture: write ``dltool/models/<name>.py`` with ``build_<name>``, add its line to
 :data:`MODELS`, and its schema to ``SCHEMAS["model"]`` (``dltool/config/schemas.py``).
@@ -30,6 +31,7 @@ from dltool.models.alexnet import build_alexnet
 from dltool.models.augment import augmentation_layers
 from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
 from dltool.models.cnn import build_cnn
+from dltool.models.combiner import TokenMean, build_combiner
 from dltool.models.gan import build_gan, generation_spec
 from dltool.models.graph import build_graph
 from dltool.models.inception import build_inception
@@ -49,6 +51,7 @@ __all__ = [
     "MODELS",
     "PositionEmbedding",
     "TargetScale",
+    "TokenMean",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
@@ -164,10 +167,12 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     if cfg.name == "graph":
         return body(cfg, spec, reg)
     if spec.inputs is not None or spec.outputs is not None:
+        if cfg.name == "mlp":  # each input encoded by its kind, concatenated, the hidden layers, a head per output
+            return build_combiner(cfg, spec, reg)
         names = ", ".join([*(spec.inputs or ["input"]), "->", *(spec.outputs or ["output"])])
         raise ConfigError(
-            f"model={cfg.name}: the data has named inputs and outputs ({names}); declare them with model=graph "
-            "(docs/graph.md)"
+            f"model={cfg.name}: the data has named inputs and outputs ({names}); train them with model=mlp "
+            "(the combiner) or declare a model=graph (docs/graph.md)"
         )
     spec = model_spec(cfg, spec)
     input_shape = tuple(spec.input_shape)

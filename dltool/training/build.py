@@ -79,11 +79,7 @@ def compile_model(
         )
         model.compile(d_optimizer, g_optimizer, keras.losses.BinaryCrossentropy(from_logits=True), **settings)
         return model
-    loss_weights = None
-    if run.model.name == "graph":
-        loss, metrics, loss_weights = graph_losses(run, spec)
-    else:
-        loss, metrics = loss_and_metrics(run, spec)
+    loss, metrics, loss_weights = output_losses(run, spec)
     model.compile(
         optimizer=build_optimizer(optimizer, steps_per_epoch, epochs or run.trainer.epochs),
         loss=loss,
@@ -92,6 +88,24 @@ def compile_model(
         **settings,
     )
     return model
+
+
+def output_losses(run: RunConfig, spec: DataSpec) -> tuple[Any, Any, dict[str, float] | None]:
+    """Loss, metrics and loss weights (None: all 1) of the run's model: a graph's per declared output, the
+    combiner's per named output of the data (each its task's, weighing 1), else the task's."""
+    if run.model.name == "graph":
+        return graph_losses(run, spec)
+    if spec.outputs is None:
+        return (*loss_and_metrics(run, spec), None)
+    losses, metrics = {}, {}
+    for name, target in spec.outputs.items():
+        if uses_one_hot_labels(run, target):
+            raise ConfigError(
+                f"regularization.label_smoothing={run.regularization.label_smoothing}: named outputs take class "
+                "indices; set it to 0"
+            )
+        losses[name], metrics[name] = loss_and_metrics(run, target)
+    return losses, metrics, None
 
 
 def graph_losses(run: RunConfig, spec: DataSpec) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, float]]:

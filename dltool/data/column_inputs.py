@@ -1,0 +1,205 @@
+"""``data=csv``'s columns read as model inputs of their own, and its number sequences.
+
+A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
+the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
+column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
+on the training split), which ``model=mlp``'s combiner embeds, as it embeds a category column of more than
+``data.max_categories`` values under ``data.embed_categories`` (an id per value); an ``image`` column its
+own input of the decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner
+convolves. The dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there
+are any) and one entry per such column, and its spec lists them in ``inputs``; the target stays the single
+output.
+
+Example:
+    >>> from dltool.data.tables import Table
+    >>> from pathlib import Path
+    >>> cells = {"n": np.array(["1 2 3", "4 5"], dtype=object), "t": np.array(["a b", "b c"], dtype=object)}
+    >>> sequence_kinds(Table(Path("t.csv"), ("n", "t"), cells), ["n", "t"])  # t: 3 tokens, padding and unknown
+    ({'n': None}, {'t': 5})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dltool.data.base import DataSpec, InputSpec
+from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
+from dltool.data.tables import MISSING, Table
+from dltool.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dltool.data.tabular import Encoder, Plan
+
+FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
+
+
+def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tuple[dict, dict, dict, dict]:
+    """The plan's number sequences, token columns (with their vocabulary size), image columns (with their
+    example shape; each file checked) and, with ``data.embed_categories``, the category columns of more than
+    ``data.max_categories`` values (with their vocabulary size: the values and the unknown id 0)."""
+    numbers, tokens = sequence_kinds(
+        table, [f for f, (kind, _) in types.items() if kind == "sequence"], cfg.text_tokens
+    )
+    shape = (*(int(s) for s in cfg.image_size), 1 if cfg.color_mode == "grayscale" else 3)
+    images = {name: shape for name, (kind, _) in types.items() if kind == "image"}
+    for name in images:
+        for line, path in _image_paths(table, name, np.arange(len(table.columns[name]))):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{table.path}:{line}: column {name!r}: no image file {path}")
+    embedded = {}
+    for name, (kind, _) in types.items():
+        values = (
+            len(set(_categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
+        )
+        if values > cfg.max_categories:
+            embedded[name] = values + 1
+    return numbers, tokens, images, embedded
+
+
+def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
+    """The sequence columns of numbers (as dict keys, in order), and those of tokens with the vocabulary each
+    needs (at most ``cap`` ids)."""
+    numbers, tokens = {}, {}
+    for name in names:
+        cells = _cells(table.columns[name])
+        if number_counts(cells) is not None:
+            numbers[name] = None
+        else:
+            tokens[name] = token_vocabulary(cells, cap)
+    return numbers, tokens
+
+
+def spec(plan: Plan) -> DataSpec:
+    """The spec of a table with columns read as inputs of their own: ``features`` (when the plan has other
+    features), an int32 input per token or embedded category column, a float32 one per image column; the plan's
+    single task."""
+    outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
+    inputs = {FEATURES: InputSpec((plan.width,))} if plan.width else {}
+    for name, vocabulary in plan.tokens.items():
+        inputs[name] = InputSpec((plan.sequence_length,), "int32", vocabulary)
+    for name, shape in plan.images.items():
+        inputs[name] = InputSpec(shape)
+    for name, vocabulary in plan.embedded.items():
+        inputs[name] = InputSpec((1,), "int32", vocabulary)
+    first = next(iter(inputs.values()))
+    return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
+
+
+def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tuple[dict, dict]:
+    """Each number sequence's (mean, std) over its training numbers; each token column's vocabulary and each
+    embedded category column's ids, fitted on the training rows."""
+    stats = {}
+    for name in plan.sequence:
+        values = number_sequences(_cells(table.columns[name][train_rows]), plan.sequence_length)
+        present = values[~np.isnan(values)]
+        stats[name] = (float(present.mean()), float(present.std() or 1.0)) if normalize and present.size else (0.0, 1.0)
+    tokens = {
+        name: TokenColumn(_cells(table.columns[name][train_rows]), plan.sequence_length, vocabulary)
+        for name, vocabulary in plan.tokens.items()
+    }
+    for name in plan.embedded:  # read as the token columns are: ids, a model input of their own
+        categories = tuple(sorted(set(_categories(table.columns[name]).tolist())))
+        tokens[name] = CategoryIds(_categories(table.columns[name][train_rows]), categories)
+    return stats, tokens
+
+
+def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -> np.ndarray:
+    """A number sequence's block of the feature matrix: standardized values, padding 0."""
+    mean, std = stats
+    values = (number_sequences(_cells(cells), length) - mean) / std
+    return np.nan_to_num(values, nan=0.0)
+
+
+def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
+    """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each id or image column's input."""
+    if not encoder.tokens and not encoder.images:
+        return encoder.encode(table, rows)
+    x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
+    for name, column in encoder.tokens.items():
+        cells = table.columns[name][rows]
+        x[name] = column.encode(_categories(cells) if isinstance(column, CategoryIds) else _cells(cells))
+    for name, shape in encoder.images.items():
+        x[name] = _images(table, name, rows, shape)
+    return x
+
+
+def _images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """The float32 images of ``rows`` of an image column (a missing cell: zeros); one line for a file that is
+    not there or not an image."""
+    from dltool.data.images import decode_images, scaled
+
+    paths = _image_paths(table, name, rows)
+    found = [(line, path) for line, path in paths if path is not None]
+    decoded, ok = decode_images([str(path) for _, path in found], shape[:2], shape[2])
+    for (line, path), good in zip(found, ok, strict=True):
+        if not good:
+            what = "no image file" if not path.is_file() else "not a readable image"
+            raise ConfigError(f"{table.path}:{line}: column {name!r}: {what} {path}")
+    images = np.zeros((len(rows), *shape), dtype=np.uint8)
+    images[[path is not None for _, path in paths]] = decoded
+    return scaled(images)
+
+
+def _image_paths(table: Table, name: str, rows: np.ndarray) -> list[tuple[int, Path | None]]:
+    """Each row's line in the table and its image's path (relative to the table's folder; None: missing)."""
+    cells = table.columns[name][rows]
+    return [
+        (int(row) + 2, None if c.lower() in MISSING else table.path.parent / c)
+        for row, c in zip(rows, cells, strict=True)
+    ]
+
+
+def decisions(plan: Plan, encoder: Encoder) -> list[str]:
+    """What became of the binary, text, sequence, image and embedded category columns, and why they got their type."""
+    lines = []
+    for name, values in plan.binary.items():
+        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
+        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
+    for name, column in encoder.text.items():
+        lines.append(
+            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
+            f"the training split; {plan.why[name]})"
+        )
+    for name in plan.sequence:
+        mean, std = encoder.sequence[name]
+        lines.append(
+            f"column {name!r}: sequence of numbers ({plan.why[name]}): {plan.sequence_length} values "
+            f"(data.sequence_length; longer cut, shorter padded with 0), standardized with mean {mean:.6g} and "
+            f"std {std:.6g}"
+        )
+    for name, shape in plan.images.items():
+        lines.append(
+            f"column {name!r}: image ({plan.why[name]}): decoded at {shape[0]}x{shape[1]}x{shape[2]} "
+            f"(data.image_size, data.color_mode), in [0, 1]; the model input {name!r}, convolved by model=mlp's "
+            "combiner"
+        )
+    for name, column in encoder.tokens.items():
+        if name in plan.embedded:
+            lines.append(
+                f"column {name!r}: category ({plan.why[name]}): {plan.embedded[name] - 1:,} values, over "
+                f"data.max_categories={plan.max_categories}: an integer id each, {column.vocabulary_size - 1:,} "
+                "found in the training split (0: any other value; data.embed_categories); the model input "
+                f"{name!r}, embedded by model=mlp's combiner"
+            )
+            continue
+        lines.append(
+            f"column {name!r}: sequence of tokens ({plan.why[name]}): {plan.sequence_length} ids "
+            f"(data.sequence_length), a vocabulary of {column.vocabulary_size:,} fitted on the training split; "
+            f"the model input {name!r}, embedded by model=mlp's combiner"
+        )
+    return lines
+
+
+def _cells(cells: np.ndarray) -> np.ndarray:
+    """Cells, the missing ones empty (no numbers, no tokens)."""
+    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
+
+
+def _categories(cells: np.ndarray) -> np.ndarray:
+    """Category cells, the missing ones the category of their own (as one-hot columns have it)."""
+    from dltool.data.tabular import MISSING_CATEGORY
+
+    return np.array([MISSING_CATEGORY if c.lower() in MISSING else c for c in cells], dtype=object)
