@@ -173,3 +173,23 @@ def test_target_scale_predicts_in_units_with_the_gradient_of_standardized_target
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(z.numpy(), verbose=0), predicted.numpy())
+
+
+def test_number_columns_are_also_encoded_piecewise_linearly_over_quantile_bins(tmp_path: Path) -> None:
+    path = tmp_path / "steps.csv"
+    rng = np.random.default_rng(0)
+    x, flag = rng.uniform(0, 10, 200), rng.integers(0, 2, 200)
+    np.savetxt(path, np.column_stack([x, flag, x > 5]), delimiter=",", header="x,flag,y", comments="", fmt="%.4f")
+    cfg = CSVConfig(path=str(path), target="y", number_bins=4)
+    data = load_dataset(cfg, seed=0)
+    # x: its standardized value and 4 bins; flag (0/1): its value alone
+    assert data_spec(cfg).input_shape == (6,) and data.x_train.shape[1] == 6
+    assert "columns 'x': standardized, and piecewise-linear over 4 quantile bins of the training split" in "\n".join(
+        data.decisions
+    )
+    order = np.argsort(data.x_train[:, 0])
+    bins = data.x_train[order, 1:5]
+    assert bins.min() == 0.0 and bins.max() == 1.0
+    assert (np.diff(bins, axis=0) >= 0).all()  # every bin's entry grows with x
+    assert bins.sum(1) == pytest.approx(np.linspace(0, 4, len(bins)), abs=0.2)  # equal-count bins
+    assert set(np.unique(data.x_train[:, 5])) == {0.0, 1.0}
