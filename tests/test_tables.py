@@ -65,7 +65,9 @@ def typed_table(path: Path, rows: int = 120) -> Path:
 
 
 def test_column_types_are_inferred_encoded_and_announced(tmp_path: Path) -> None:
-    cfg = CSVConfig(path=str(typed_table(tmp_path / "t.csv")), target="y", max_categories=4, text_tokens=30)
+    cfg = CSVConfig(
+        path=str(typed_table(tmp_path / "t.csv")), target="y", max_categories=4, text_tokens=30, number_bins=0
+    )
     data = load_dataset(cfg, seed=0)
     # size 1 + flag 1 + colour 3 + shop 4 (its 3 most frequent of 11, and <other>) + paid 2 (one-hot) + message 30
     assert data_spec(cfg).input_shape == (41,) and data.x_train.shape[1] == 41
@@ -87,7 +89,9 @@ def test_column_types_are_inferred_encoded_and_announced(tmp_path: Path) -> None
 
 def test_declared_column_types_override_the_inferred_ones(tmp_path: Path) -> None:
     path = str(typed_table(tmp_path / "t.csv"))
-    cfg = CSVConfig(path=path, target="y", columns={"paid": "binary", "message": "category", "flag": "number"})
+    cfg = CSVConfig(
+        path=path, target="y", columns={"paid": "binary", "message": "category", "flag": "number"}, number_bins=0
+    )
     data = load_dataset(cfg, seed=0)
     assert "column 'paid': binary (data.columns.paid): 1 for 'yes', 0 for 'no'" in data.decisions
     assert data.x_train.shape[1] == 1 + 1 + 3 + 11 + 1 + 50  # message: its 49 most frequent values and <other>

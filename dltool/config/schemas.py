@@ -226,7 +226,7 @@ class CSVConfig(SplitDataConfig):
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
     number_bins: int = opt(
-        0, "number columns also encoded piecewise-linearly over this many quantile bins (0: not)", ge=0
+        16, "number columns also encoded piecewise-linearly over this many quantile bins (0: not)", ge=0
     )
     delimiter: str = opt(",", "field separator")
     inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
