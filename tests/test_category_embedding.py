@@ -33,9 +33,9 @@ def cities_table(root: Path, n: int = 600, seed: int = 0, name: str = "cities.cs
 
 def test_a_category_of_many_values_becomes_an_id_input(tmp_path: Path) -> None:
     path = cities_table(tmp_path, 200)
-    one_hot = data_spec(CSVConfig(path=str(path), target="busy", max_categories=10))
+    one_hot = data_spec(CSVConfig(path=str(path), target="busy", max_categories=10, number_bins=0))
     assert one_hot.inputs is None and one_hot.input_shape == (1 + 10,)  # 9 most frequent and <other>
-    cfg = CSVConfig(path=str(path), target="busy", max_categories=10, embed_categories=True)
+    cfg = CSVConfig(path=str(path), target="busy", max_categories=10, embed_categories=True, number_bins=0)
     spec = data_spec(cfg)
     assert {k: (v.shape, v.dtype, v.vocab_size) for k, v in spec.inputs.items()} == {
         "features": ((1,), "float32", None),

@@ -247,7 +247,7 @@ def test_a_streamed_run_never_hands_keras_a_decoded_split(tmp_path: Path, monkey
 
 # ---------------------------------------------------------------------------------------------------- CSV
 def test_csv_regression_features_are_standardized_one_hot_and_filled(tmp_path: Path) -> None:
-    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y")
+    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y", number_bins=0)
     spec = data_spec(cfg)
     assert (spec.input_shape, spec.task, spec.num_classes) == ((4,), "regression", 1)  # a, b, blue, red
     data = load_dataset(cfg, seed=0)
@@ -264,7 +264,7 @@ def test_csv_missing_policies_and_classification_targets(tmp_path: Path) -> None
     assert len(dropped.x_train) + len(dropped.x_val) + len(dropped.x_test) == 80 - 9
     with pytest.raises(ConfigError, match=r"t\.csv:2: column 'b' has a missing value"):
         load_dataset(CSVConfig(path=path, target="y", missing="error"), seed=0)
-    colour = data_spec(CSVConfig(path=path, target="colour"))
+    colour = data_spec(CSVConfig(path=path, target="colour", number_bins=0))
     assert (colour.task, colour.class_names, colour.input_shape) == ("binary", ("blue", "red"), (3,))
     several = data_spec(CSVConfig(path=path, target=["a", "y"]))
     assert (several.task, several.num_classes) == ("regression", 2)
@@ -291,7 +291,7 @@ def test_csv_header_problems_name_the_column(tmp_path: Path, overrides: dict, me
 def test_csv_encoder_of_a_run_encodes_new_rows_as_in_training(tmp_path: Path) -> None:
     from dltool.data.tabular import fitted_encoder
 
-    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y")
+    cfg = CSVConfig(path=str(write_csv(tmp_path / "t.csv")), target="y", number_bins=0)
     data = load_dataset(cfg, seed=3)
     encoder = fitted_encoder(cfg, seed=3)
     (tmp_path / "new.csv").write_text("y,colour,a,b\n0,red,0.5,\n0,green,0.5,1\n")
@@ -614,8 +614,10 @@ def test_cli_csv_without_the_target_column_exits_2_naming_it(tmp_path: Path) -> 
 
 def test_cli_csv_regression_trains_and_reports_test_mae(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", rows=300)
-    args = ["data=csv", f"data.path={path}", "data.target=y", "model.hidden_units=[16]", "optimizer.learning_rate=0.01"]
-    result = run_dltool("train", *args, "trainer.epochs=30", "callbacks=minimal", cwd=tmp_path)
+    args = ["data=csv", f"data.path={path}", "data.target=y", "data.number_bins=0", "model.hidden_units=[16]"]
+    result = run_dltool(
+        "train", *args, "optimizer.learning_rate=0.01", "trainer.epochs=30", "callbacks=minimal", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = results(run_dirs(tmp_path)[0])
     assert out["task"] == "regression" and out["data"]["input_shape"] == [4]
@@ -667,7 +669,7 @@ def test_a_text_that_is_not_utf8_is_read_and_named(tmp_path: Path) -> None:
 
 def test_a_table_says_which_cells_it_filled_and_which_columns_it_encoded(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv")
-    data = load_dataset(CSVConfig(path=str(path), target="y"), seed=0)
+    data = load_dataset(CSVConfig(path=str(path), target="y", number_bins=0), seed=0)
     filled, encoded = data.decisions
     assert re.fullmatch(r"column 'b': 9 missing cells filled with -?[\d.e-]+ \(the training median\)", filled)
     assert encoded == "column 'colour': one-hot encoded over 2 categories (blue, red)"

@@ -47,7 +47,7 @@ def test_numbers_separated_by_spaces_infer_a_sequence() -> None:
 
 def test_a_token_column_becomes_its_own_input_and_numbers_join_the_features(tmp_path: Path) -> None:
     path = signals_table(tmp_path)
-    cfg = CSVConfig(path=str(path), target="label", columns={"tags": "sequence"}, sequence_length=6)
+    cfg = CSVConfig(path=str(path), target="label", columns={"tags": "sequence"}, sequence_length=6, number_bins=0)
     spec = data_spec(cfg)
     assert spec.task == "binary" and spec.outputs is None
     assert {k: (v.shape, v.dtype, v.vocab_size) for k, v in spec.inputs.items()} == {

@@ -65,7 +65,9 @@ def typed_table(path: Path, rows: int = 120) -> Path:
 
 
 def test_column_types_are_inferred_encoded_and_announced(tmp_path: Path) -> None:
-    cfg = CSVConfig(path=str(typed_table(tmp_path / "t.csv")), target="y", max_categories=4, text_tokens=30)
+    cfg = CSVConfig(
+        path=str(typed_table(tmp_path / "t.csv")), target="y", max_categories=4, text_tokens=30, number_bins=0
+    )
     data = load_dataset(cfg, seed=0)
     # size 1 + flag 1 + colour 3 + shop 4 (its 3 most frequent of 11, and <other>) + paid 2 (one-hot) + message 30
     assert data_spec(cfg).input_shape == (41,) and data.x_train.shape[1] == 41
@@ -87,7 +89,9 @@ def test_column_types_are_inferred_encoded_and_announced(tmp_path: Path) -> None
 
 def test_declared_column_types_override_the_inferred_ones(tmp_path: Path) -> None:
     path = str(typed_table(tmp_path / "t.csv"))
-    cfg = CSVConfig(path=path, target="y", columns={"paid": "binary", "message": "category", "flag": "number"})
+    cfg = CSVConfig(
+        path=path, target="y", columns={"paid": "binary", "message": "category", "flag": "number"}, number_bins=0
+    )
     data = load_dataset(cfg, seed=0)
     assert "column 'paid': binary (data.columns.paid): 1 for 'yes', 0 for 'no'" in data.decisions
     assert data.x_train.shape[1] == 1 + 1 + 3 + 11 + 1 + 50  # message: its 49 most frequent values and <other>
@@ -173,3 +177,23 @@ def test_target_scale_predicts_in_units_with_the_gradient_of_standardized_target
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(z.numpy(), verbose=0), predicted.numpy())
+
+
+def test_number_columns_are_also_encoded_piecewise_linearly_over_quantile_bins(tmp_path: Path) -> None:
+    path = tmp_path / "steps.csv"
+    rng = np.random.default_rng(0)
+    x, flag = rng.uniform(0, 10, 200), rng.integers(0, 2, 200)
+    np.savetxt(path, np.column_stack([x, flag, x > 5]), delimiter=",", header="x,flag,y", comments="", fmt="%.4f")
+    cfg = CSVConfig(path=str(path), target="y", number_bins=4)
+    data = load_dataset(cfg, seed=0)
+    # x: its standardized value and 4 bins; flag (0/1): its value alone
+    assert data_spec(cfg).input_shape == (6,) and data.x_train.shape[1] == 6
+    assert "columns 'x': standardized, and piecewise-linear over 4 quantile bins of the training split" in "\n".join(
+        data.decisions
+    )
+    order = np.argsort(data.x_train[:, 0])
+    bins = data.x_train[order, 1:5]
+    assert bins.min() == 0.0 and bins.max() == 1.0
+    assert (np.diff(bins, axis=0) >= 0).all()  # every bin's entry grows with x
+    assert bins.sum(1) == pytest.approx(np.linspace(0, 4, len(bins)), abs=0.2)  # equal-count bins
+    assert set(np.unique(data.x_train[:, 5])) == {0.0, 1.0}

@@ -225,6 +225,9 @@ class CSVConfig(SplitDataConfig):
         choices=("fill", "drop", "error"),
     )
     normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
+    number_bins: int = opt(
+        16, "number columns also encoded piecewise-linearly over this many quantile bins (0: not)", ge=0
+    )
     delimiter: str = opt(",", "field separator")
     inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
     targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column} (with inputs)")

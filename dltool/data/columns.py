@@ -2,7 +2,8 @@
 
 Types (``data.columns: {review: text, zip: category}`` sets them by name; the others are inferred):
 
-- ``number``: every non-missing cell a number; standardized with the training split's mean and std;
+- ``number``: every non-missing cell a number; standardized with the training split's mean and std, and
+  (``data.number_bins`` > 0) encoded piecewise-linearly over quantile bins of the training split too;
 - ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
 - ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
   one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``, or with
@@ -125,6 +126,32 @@ def one_hot(cells: list[str], categories: tuple[str, ...], other: bool) -> np.nd
         if column is not None:
             encoded[row, column] = 1.0
     return encoded
+
+
+def quantile_edges(train_values: np.ndarray, bins: int) -> np.ndarray:
+    """The ``bins + 1`` edges of equal-count bins of the training values (repeated edges where values repeat).
+
+    >>> quantile_edges(np.arange(9.0), 4)
+    array([0., 2., 4., 6., 8.])
+    """
+    return np.quantile(train_values, np.linspace(0.0, 1.0, bins + 1))
+
+
+def piecewise_linear(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value as one entry per bin: 1 for the bins wholly below it, its position within its own bin, 0 above
+    (a bin of repeated edges is a step: 1 from its edge up). An MLP reads thresholds from these entries as a
+    tree cuts them, where a single standardized value makes it approximate a step with a slope.
+
+    >>> piecewise_linear(np.array([1.0, 5.0, 9.0]), np.array([0.0, 4.0, 8.0]))
+    array([[0.25, 0.  ],
+           [1.  , 0.25],
+           [1.  , 1.  ]], dtype=float32)
+    """
+    low, high = edges[:-1], edges[1:]
+    width = high - low
+    inside = (values[:, None] - low) / np.where(width > 0, width, 1.0)
+    steps = (values[:, None] >= high).astype(np.float64)
+    return np.clip(np.where(width > 0, inside, steps), 0.0, 1.0).astype(np.float32)
 
 
 class TextColumn:

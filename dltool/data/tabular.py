@@ -5,7 +5,8 @@ Features (``data.features``, default every column but the targets) are typed
 (:mod:`dltool.data.columns`: ``data.columns`` names them, or their cells tell) and encoded into
 one float matrix, with statistics of the training split:
 
-- ``number``: standardized with the mean and standard deviation (``data.normalize``);
+- ``number``: standardized with the mean and standard deviation (``data.normalize``), followed by its
+  piecewise-linear encoding over ``data.number_bins`` quantile bins of the training split;
 - ``binary``: one 0/1 column;
 - ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
   file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
@@ -49,6 +50,8 @@ from dltool.data.columns import (
     infer,
     most_frequent,
     one_hot,
+    piecewise_linear,
+    quantile_edges,
 )
 from dltool.data.tables import MISSING, Table, read_path, read_table
 from dltool.errors import ConfigError, did_you_mean
@@ -80,13 +83,20 @@ class Plan:
     sequence_length: int = 0
     images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
     embedded: dict[str, int] = field(default_factory=dict)  # category columns read as ids -> their vocabulary size
+    number_bins: int = 0
+
+    @property
+    def binned(self) -> tuple[str, ...]:
+        """The number columns encoded piecewise-linearly too (not the 0/1 ones)."""
+        return tuple(name for name in self.numeric if name not in self.binary) if self.number_bins else ()
 
     @property
     def width(self) -> int:
         one_hot = sum(min(len(c), self.max_categories or len(c)) for c in self.categorical.values())
         strings = sum(1 for values in self.binary.values() if values is not None)
         sequences = self.sequence_length * len(self.sequence)
-        return len(self.numeric) + one_hot + strings + self.text_tokens * len(self.text) + sequences
+        numbers = len(self.numeric) + self.number_bins * len(self.binned)
+        return numbers + one_hot + strings + self.text_tokens * len(self.text) + sequences
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -191,12 +201,13 @@ class Encoder:
     tokens: dict[str, TokenColumn | CategoryIds] = field(default_factory=dict)  # ids: model inputs of their own
     sequence_length: int = 0
     images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
+    edges: dict[str, np.ndarray] = field(default_factory=dict)  # number column -> its quantile bins' edges
 
     @classmethod
     def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
         """Statistics of the training rows: median (the fill), mean and std of each numeric column; the most
         frequent categories of a column of many; each text column's vocabulary."""
-        numeric = {}
+        numeric, edges = {}, {}
         for name in plan.numeric:
             train = table.floats(name)[train_rows]
             fill = float(np.nanmedian(train)) if np.isfinite(train).any() else 0.0
@@ -204,6 +215,8 @@ class Encoder:
             scaled = normalize and name not in plan.binary  # 0/1 columns stay 0/1
             mean, std = (float(train.mean()), float(train.std() or 1.0)) if scaled else (0.0, 1.0)
             numeric[name] = (fill, mean, std)
+            if name in plan.binned:
+                edges[name] = quantile_edges(train, plan.number_bins)
         categorical, other = {}, {}
         for name, categories in plan.categorical.items():
             if plan.max_categories is not None and len(categories) > plan.max_categories:
@@ -218,7 +231,9 @@ class Encoder:
                 binary[name] = (values[1], float(ones > 0.5))
         text = {name: TextColumn(_texts(table.columns[name][train_rows]), plan.text_tokens) for name in plan.text}
         sequence, tokens = column_inputs.fit(table, plan, train_rows, normalize)
-        return cls(numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length, plan.images)
+        return cls(
+            numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length, plan.images, edges
+        )
 
     def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
         """One line per column whose cells were filled, and per one-hot encoded column.
@@ -229,6 +244,13 @@ class Encoder:
 "column 'c': one-hot encoded over 3 categories (x, y, <missing>); 1 missing cell is the category <missing>"]
         """
         lines = []
+        if self.edges:
+            bins = len(next(iter(self.edges.values()))) - 1
+            names = ", ".join(repr(name) for name in self.edges)
+            lines.append(
+                f"columns {names}: standardized, and piecewise-linear over {bins} quantile bins of the training "
+                "split (data.number_bins)"
+            )
         for name, (fill, _, _) in self.numeric.items():
             missing = int(table.missing(name)[rows].sum())
             if missing:
@@ -263,7 +285,13 @@ class Encoder:
         if name in self.numeric:
             fill, mean, std = self.numeric[name]
             values = table.floats(name)[rows]
-            return ((np.where(np.isnan(values), fill, values) - mean) / std)[:, None]
+            values = np.where(np.isnan(values), fill, values)
+            scaled = ((values - mean) / std)[:, None]
+            return (
+                np.concatenate([scaled, piecewise_linear(values, self.edges[name])], 1)
+                if name in self.edges
+                else scaled
+            )
         if name in self.categorical:
             cells = [_category(c) for c in table.columns[name][rows]]
             return one_hot(cells, self.categorical[name], other=name in self.other)
@@ -352,6 +380,7 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
         cfg.sequence_length,
         images,
         embedded,
+        cfg.number_bins,
     )
 
 
