@@ -3,6 +3,7 @@
     python bench/baselines.py                                           # the built-in tables
     python bench/baselines.py --table insurance.csv --target charges    # and your own (repeatable, CSV or Parquet)
     python bench/baselines.py --no-builtin --table t.parquet --target y --json baselines.json
+    python bench/baselines.py --seeds 42 1 2                            # three splits of every table
 
 Per table, one ``dltool train data=csv data.path=TABLE data.target=COL`` in its own process (dltool's defaults:
 the MLP, 30 epochs, Adam), and beside it:
@@ -14,7 +15,8 @@ the MLP, 30 epochs, Adam), and beside it:
   frequent) beside one-hot categories and standardized numbers, into ``LogisticRegression`` / ``Ridge``;
 - ``mean``: the training targets' mean (regression) or most frequent class: the floor.
 
-The rows are dltool's own split (``dltool.data.tabular.split_rows`` with ``trainer.seed``): the baselines fit on
+The rows are dltool's own split (``dltool.data.tabular.split_rows`` with ``trainer.seed``, each of ``--seeds`` in
+turn: on a table of a few hundred rows one split's test set moves the ratio by several points): the baselines fit on
 the training rows (dltool's validation rows only pick its best epoch) and every side is scored on the test rows,
 whose row numbers are written to ``<work>/<table>/split.json``. Column types are dltool's
 (``column_types``). Score: accuracy (classification) or MAE (regression, in the target's units); ``ratio`` is
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import ROOT, child_env, run_side_process
+from bench import ROOT, child_env, median_range, run_side_process
 
 SEED = 42  # trainer.seed's default: dltool's split
 
@@ -97,24 +99,26 @@ def _messages(n: int = 2000) -> tuple[list[str], list[list]]:
     return ["message", "length", "label"], rows
 
 
-def dltool_score(table: Path, target: str, task: str, work: Path, overrides: list[str]) -> float:
+def dltool_score(table: Path, target: str, task: str, work: Path, overrides: list[str], seed: int = SEED) -> float:
     """``dltool train`` with its defaults on the table; its test accuracy or MAE from results.json."""
-    args = [f"data.path={table}", f"data.target={target}", f"trainer.seed={SEED}", *overrides]
+    args = [f"data.path={table}", f"data.target={target}", f"trainer.seed={seed}", *overrides]
     run_side_process([sys.executable, "-m", "dltool", "train", "data=csv", *args], work, child_env())
     (found,) = (work / "outputs").rglob("results.json")
     results = json.loads(found.read_text())
     return float(results["test_mae" if task == "regression" else "test_accuracy"])
 
 
-def baseline_scores(table: Path, target: str, work: Path) -> tuple[str, dict[str, float], dict[str, list[int]]]:
-    """The task, each baseline's test score, and the split's row numbers (dltool's)."""
+def baseline_scores(
+    table: Path, target: str, work: Path, seed: int = SEED
+) -> tuple[str, dict[str, float], dict[str, list[int]]]:
+    """The task, each baseline's test score, and the split's row numbers (dltool's, with ``seed``)."""
     from dltool.config.schemas import CSVConfig
     from dltool.data import data_spec
     from dltool.data.tabular import column_types, read_table, split_rows
 
     cfg = CSVConfig(path=str(table), target=target)
     task, types = data_spec(cfg).task, column_types(cfg)
-    rows = {split: index.tolist() for split, index in split_rows(cfg, SEED).items()}
+    rows = {split: index.tolist() for split, index in split_rows(cfg, seed).items()}
     cells = read_table(cfg).columns
     y_cells = cells[target]
     y = y_cells.astype(float) if task == "regression" else y_cells
@@ -201,17 +205,19 @@ def ratio(task: str, ours: float, best: float) -> float:
     return best / ours if task == "regression" else ours / best
 
 
-def compare(table: Path, target: str, work: Path, overrides: list[str]) -> dict:
-    """One table's line: task, rows, every side's score, dltool's ratio to the best baseline."""
+def compare(table: Path, target: str, work: Path, overrides: list[str], seed: int = SEED) -> dict:
+    """One table's line on the split of ``seed``: task, rows, every side's score, dltool's ratio to the best
+    baseline."""
     work.mkdir(parents=True, exist_ok=True)
-    task, scores, rows = baseline_scores(table, target, work)
+    task, scores, rows = baseline_scores(table, target, work, seed)
     (work / "split.json").write_text(json.dumps(rows))
-    scores["dltool"] = dltool_score(table, target, task, work, overrides)
+    scores["dltool"] = dltool_score(table, target, task, work, overrides, seed)
     baselines = {k: v for k, v in scores.items() if k not in ("dltool", "mean")}
     best_name = (min if task == "regression" else max)(baselines, key=baselines.get)
     return {
         "table": table.name,
         "target": target,
+        "seed": seed,
         "task": task,
         "rows": {split: len(index) for split, index in rows.items()},
         "metric": "mae" if task == "regression" else "accuracy",
@@ -222,14 +228,21 @@ def compare(table: Path, target: str, work: Path, overrides: list[str]) -> dict:
 
 
 def print_table(lines: list[dict]) -> None:
-    print(f"{'table':<18} {'task':<11} {'metric':<9} {'dltool':>10}  {'best baseline':<34} {'mean':>10} {'ratio':>6}")
+    """One row per table and split, then each table's ratio over its splits: median (min-max)."""
+    print(
+        f"{'table':<18} {'seed':>5} {'task':<11} {'metric':<9} {'dltool':>10}  {'best baseline':<34} {'mean':>10}"
+        f" {'ratio':>6}"
+    )
     for line in lines:
         s, best = line["scores"], line["best_baseline"]
         best_text = f"{s[best]:.4g} ({best})"
         print(
-            f"{line['table']:<18} {line['task']:<11} {line['metric']:<9} {s['dltool']:>10.4g}  {best_text:<34}"
-            f" {s['mean']:>10.4g} {line['ratio']:>6.3f}"
+            f"{line['table']:<18} {line['seed']:>5} {line['task']:<11} {line['metric']:<9} {s['dltool']:>10.4g}  "
+            f"{best_text:<34} {s['mean']:>10.4g} {line['ratio']:>6.3f}"
         )
+    print("\nratio over the splits, median (min-max):")
+    for table in dict.fromkeys(line["table"] for line in lines):
+        print(f"{table:<18} {median_range([line['ratio'] for line in lines if line['table'] == table])}")
 
 
 def main() -> None:
@@ -239,6 +252,9 @@ def main() -> None:
     parser.add_argument("--no-builtin", action="store_true", help="only the --table tables")
     parser.add_argument("--override", action="append", default=[], help="KEY=VALUE for every dltool run")
     parser.add_argument("--json", type=Path, default=None, help="write the lines here")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[SEED], help="splits (trainer.seed) to compare on, each in turn"
+    )
     args = parser.parse_args()
     if len(args.table) != len(args.target):
         parser.error("give one --target per --table")
@@ -250,8 +266,9 @@ def main() -> None:
             tables += builtin_tables(work / "tables")
         lines = []
         for i, (table, target) in enumerate(tables):
-            lines.append(compare(table, target, work / f"{i}_{table.stem}", args.override))
-            print(json.dumps(lines[-1]), flush=True)
+            for seed in args.seeds:
+                lines.append(compare(table, target, work / f"{i}_{table.stem}_{seed}", args.override, seed))
+                print(json.dumps(lines[-1]), flush=True)
     print_table(lines)
     if args.json is not None:
         args.json.write_text(json.dumps({"command": sys.argv, "root": str(ROOT), "tables": lines}, indent=2))
