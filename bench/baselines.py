@@ -112,7 +112,7 @@ def baseline_scores(
     table: Path, target: str, work: Path, seed: int = SEED
 ) -> tuple[str, dict[str, float], dict[str, list[int]]]:
     """The task, each baseline's test score, and the split's row numbers (dltool's, with ``seed``)."""
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
     from dltool.data import data_spec
     from dltool.data.tabular import column_types, read_table, split_rows
 

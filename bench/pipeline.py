@@ -235,7 +235,7 @@ def main() -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from dltool.config import compose, validate
-    from dltool.config.schemas import AugmentationConfig, RegularizationConfig
+    from dltool.config.regularization import AugmentationConfig, RegularizationConfig
     from dltool.data import load_dataset
     from dltool.data.images import decode_images
     from dltool.models import augmentation_layers

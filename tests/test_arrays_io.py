@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dltool.cli import app
-from dltool.config.schemas import ArraysConfig
+from dltool.config.data import ArraysConfig
 from dltool.data import data_spec, load_dataset
 from dltool.errors import ConfigError
 from tests.test_cookbook import table_file
@@ -261,7 +261,7 @@ def test_bad_files_and_names_are_one_line(tmp_path: Path, arrays: dict, override
 
 
 def test_a_graph_not_naming_the_files_inputs_is_one_line_naming_both(tmp_path: Path) -> None:
-    from dltool.config.schemas import GraphConfig, GraphInputConfig, GraphOutputConfig
+    from dltool.config.model import GraphConfig, GraphInputConfig, GraphOutputConfig
     from dltool.models import build_model
 
     path = tmp_path / "d.npz"
@@ -346,7 +346,7 @@ def test_a_tables_columns_feed_a_graphs_named_inputs_and_outputs(tmp_path: Path)
     ],
 )
 def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, message: str) -> None:
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
 
     path = table_file(tmp_path, 20)
     with pytest.raises(ConfigError) as err:
@@ -355,7 +355,7 @@ def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, messag
 
 
 def test_a_missing_feature_of_any_input_drops_its_row_under_missing_drop(tmp_path: Path) -> None:
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
 
     path = table_file(tmp_path, 30)
     lines = path.read_text().splitlines()

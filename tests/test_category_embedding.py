@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.config.schemas import CSVConfig
+from dltool.config.data import CSVConfig
 from dltool.data import data_spec, load_dataset
 from tests.test_arrays_io import invoke
 from tests.test_combiner import train_saved

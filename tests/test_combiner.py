@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltool.config.schemas import ArraysConfig, CNNConfig, CSVConfig, MLPConfig, RegularizationConfig
+from dltool.config.data import ArraysConfig, CSVConfig
+from dltool.config.model import CNNConfig, MLPConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.data import load_dataset
 from dltool.data.base import DataSpec, InputSpec, OutputSpec
 from dltool.errors import ConfigError

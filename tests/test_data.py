@@ -461,7 +461,7 @@ def test_offline_download_fails_fast_with_the_file_and_folder(tmp_path, monkeypa
 
 def test_splits_are_views_of_the_data_held_once():
     """Splitting moves rows in place: the three splits share the source's memory, and every row is in one split."""
-    from dltool.config.schemas import SyntheticConfig
+    from dltool.config.data import SyntheticConfig
     from dltool.data.base import make_dataset
     from dltool.data.synthetic import synthetic_spec
 

@@ -18,14 +18,8 @@ import pytest
 from PIL import Image
 
 from dltool.config import compose, validate
-from dltool.config.regularization import AugmentationConfig
-from dltool.config.schemas import (
-    CSVConfig,
-    ImageFolderConfig,
-    IMDBConfig,
-    RegularizationConfig,
-    TextFolderConfig,
-)
+from dltool.config.data import CSVConfig, ImageFolderConfig, IMDBConfig, TextFolderConfig
+from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.data import DataSpec, check_data, data_spec, load_dataset
 from dltool.data.images import ImageFiles, decode_images
 from dltool.data.tabular import read_table

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dltool.config import compose, validate
-from dltool.config.schemas import TrainerConfig
+from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError
 from dltool.training.devices import _strategy_name
 from dltool.training.fit import train_run

@@ -7,14 +7,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from dltool.config import compose, validate
-from dltool.config.schemas import (
-    CameraPairsConfig,
-    GraphConfig,
-    PostsConfig,
-    QAConfig,
-    RegularizationConfig,
-    SentencePairsConfig,
-)
+from dltool.config.data import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
+from dltool.config.model import GraphConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.config.validate import validate_node
 from dltool.data import DataSpec, load_dataset
 from dltool.data.multi_io import load_camera_pairs, load_posts, load_qa, load_sentence_pairs

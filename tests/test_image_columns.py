@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltool.config.schemas import CSVConfig
+from dltool.config.data import CSVConfig
 from dltool.data import data_spec, load_dataset
 from dltool.errors import ConfigError
 from tests.test_arrays_io import invoke

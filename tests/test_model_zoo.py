@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from dltool.config.schemas import (
+from dltool.config.data import SequencesConfig, TimeSeriesConfig
+from dltool.config.model import (
     AlexNetConfig,
     AutoencoderConfig,
     InceptionConfig,
@@ -18,15 +19,13 @@ from dltool.config.schemas import (
     LeNet5Config,
     MLPConfig,
     MobileNetV2Config,
-    RegularizationConfig,
     ResNetConfig,
     RNNConfig,
     SeparableCNNConfig,
-    SequencesConfig,
-    TimeSeriesConfig,
     VGGConfig,
     XceptionConfig,
 )
+from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec
 from dltool.data.sequences import load_sequences, load_timeseries
 from dltool.errors import ConfigError

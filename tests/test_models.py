@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from dltool.config.regularization import AugmentationConfig
-from dltool.config.schemas import (
-    SCHEMAS,
-    CNNConfig,
-    ConvBlockConfig,
-    MLPConfig,
-    RegularizationConfig,
-    ResNetConfig,
-)
+from dltool.config.model import CNNConfig, ConvBlockConfig, MLPConfig, ResNetConfig
+from dltool.config.regularization import AugmentationConfig, RegularizationConfig
+from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError
 from dltool.models import MODELS, ZeroPadShortcut, build_model, output_activation
 from dltool.models.layers import activation_layer, dropout_layer, initializer, kernel_regularizer

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dltool.config.schemas import CSVConfig
+from dltool.config.data import CSVConfig
 from dltool.data import data_spec, load_dataset
 from dltool.data.columns import infer
 from dltool.errors import ConfigError
@@ -104,7 +104,8 @@ def test_the_combiner_learns_from_tokens_and_predicts_new_rows(tmp_path: Path) -
 
 
 def test_token_columns_are_refused_where_they_cannot_be_read(tmp_path: Path) -> None:
-    from dltool.config.schemas import CNNConfig, RegularizationConfig
+    from dltool.config.model import CNNConfig
+    from dltool.config.regularization import RegularizationConfig
     from dltool.models import build_model
 
     path = signals_table(tmp_path, 30)

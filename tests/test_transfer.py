@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from dltool.config import compose, validate
-from dltool.config.schemas import RegularizationConfig, TransferConfig
+from dltool.config.model import TransferConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec, load_dataset
 from dltool.errors import ConfigError
 from dltool.models import build_model

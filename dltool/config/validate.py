@@ -25,7 +25,9 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 
 from dltool.config import schemas
 from dltool.config.callbacks import CallbacksConfig
+from dltool.config.data import DataConfig, TextConfig
 from dltool.config.logger import LoggerConfig, NoLoggerConfig
+from dltool.config.model import GraphConfig, ModelConfig
 from dltool.config.optimizer import OptimizerConfig, TargetOptimizerConfig, check_arguments
 from dltool.config.regularization import RegularizationConfig
 from dltool.config.sweep import SweepConfig
@@ -44,8 +46,8 @@ _BOUNDS = {
 class RunConfig:
     """The validated config of one run: one typed object per group."""
 
-    data: schemas.DataConfig
-    model: schemas.ModelConfig
+    data: DataConfig
+    model: ModelConfig
     optimizer: OptimizerConfig
     regularization: RegularizationConfig
     callbacks: CallbacksConfig
@@ -80,7 +82,7 @@ def validate(cfg: DictConfig) -> RunConfig:
         if group not in cfg or not isinstance(cfg[group], DictConfig):
             raise ConfigError(f"'{group}' is missing from the config: choose one with {group}=<option>")
         groups[group] = validate_node(group, cfg[group])
-    if isinstance(groups["data"], schemas.TextConfig):  # how texts become numbers follows the model family
+    if isinstance(groups["data"], TextConfig):  # how texts become numbers follows the model family
         groups["data"].follow_model(groups["model"])
     allowed = cfg.get("allowed_targets")
     if allowed is not None and not (OmegaConf.is_list(allowed) and all(isinstance(p, str) for p in allowed)):
@@ -284,7 +286,7 @@ def _built_targets(run: RunConfig) -> dict[str, Any]:
     """The config's objects built from a ``_target_``, by key: custom callbacks, hooks, a graph's own layers."""
     targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
     targets.update({key: hook for key, hook in _hooks(run).items() if hook is not None and not isinstance(hook, str)})
-    if isinstance(run.model, schemas.GraphConfig):  # a graph's own layers by import path
+    if isinstance(run.model, GraphConfig):  # a graph's own layers by import path
         targets.update(_graph_targets(run.model))
     return targets
 
@@ -348,7 +350,7 @@ def check_template(key: str, template: str) -> None:
             )
 
 
-def _graph_targets(graph: schemas.GraphConfig) -> list[tuple[str, dict[str, Any]]]:
+def _graph_targets(graph: GraphConfig) -> list[tuple[str, dict[str, Any]]]:
     """``(key, node)`` of every node, shared entry and block node of a graph that has a ``_target_``."""
     places = [("model.nodes", graph.nodes), ("model.shared", graph.shared)]
     places += [(f"model.blocks.{name}.nodes", block.get("nodes") or {}) for name, block in graph.blocks.items()]

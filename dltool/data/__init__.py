@@ -5,7 +5,7 @@
 their keys are in ``conf/data/<name>.yaml``.
 
 Example:
-    >>> from dltool.config.schemas import DigitsConfig
+    >>> from dltool.config.data import DigitsConfig
     >>> spec = data_spec(DigitsConfig())
     >>> spec.input_shape, spec.task, spec.num_classes
     ((8, 8, 1), 'multiclass', 10)

@@ -13,7 +13,7 @@ Each set has its own test split; ``validation_split`` of the training split beco
 validation split. Images are channels-last, scaled to [0, 1].
 
 Example:
-    >>> from dltool.config.schemas import ArchiveConfig
+    >>> from dltool.config.data import ArchiveConfig
     >>> spec(ArchiveConfig(name="cifar10")).input_shape
     (32, 32, 3)
     >>> data = load(ArchiveConfig(name="mnist", root="/data/mnist"), seed=0)  # doctest: +SKIP
@@ -43,7 +43,7 @@ from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import ArchiveConfig
+    from dltool.config.data import ArchiveConfig
 
 KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/"

@@ -23,7 +23,7 @@ by input and output name, for ``model=mlp`` (its combiner) or a ``model=graph`` 
 
 Example:
     >>> import numpy as np, tempfile, os
-    >>> from dltool.config.schemas import ArraysConfig
+    >>> from dltool.config.data import ArraysConfig
     >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
     >>> rng = np.random.default_rng(0)
     >>> np.savez(path, x_a=rng.random((50, 3)), x_b=rng.integers(0, 9, (50, 4)), y_c=rng.integers(0, 3, 50))
@@ -47,7 +47,7 @@ from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, ma
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import ArraysConfig
+    from dltool.config.data import ArraysConfig
 
 SPLITS = ("val", "test")  # an array "<name>_<split>" beside "<name>" is that split of it
 

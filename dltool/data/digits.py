@@ -1,7 +1,7 @@
 """scikit-learn's handwritten digits: 1,797 real 8x8 grey images of 0-9, bundled with sklearn (offline).
 
 Example:
-    >>> from dltool.config.schemas import DigitsConfig
+    >>> from dltool.config.data import DigitsConfig
     >>> data = load(DigitsConfig(), seed=0)
     >>> data.x_train.shape, float(data.x_train.max()), data.spec.num_classes
     ((1293, 8, 8, 1), 1.0, 10)
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, make_dataset
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import DigitsConfig
+    from dltool.config.data import DigitsConfig
 
 
 def spec(cfg: DigitsConfig) -> DataSpec:

@@ -24,7 +24,7 @@ Two classes make a binary task (one sigmoid output), more a multiclass one. Imag
 sampled image is single-channel), in [0, 1].
 
 Example:
-    >>> from dltool.config.schemas import ImageFolderConfig
+    >>> from dltool.config.data import ImageFolderConfig
     >>> data = load(ImageFolderConfig(root="data/cats_vs_dogs", image_size=[64, 64]), seed=0)  # doctest: +SKIP
     >>> data.spec.class_names, data.x_train.shape[1:]  # doctest: +SKIP
     (('cat', 'dog'), (64, 64, 3))
@@ -45,7 +45,7 @@ from dltool.data.folders import class_names, scan
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import ImageFolderConfig
+    from dltool.config.data import ImageFolderConfig
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ same names), with targets that are learnable functions of the inputs:
   object's colour at a different place in each view; ``object`` is the class of that colour.
 
 Example:
-    >>> from dltool.config.schemas import PostsConfig
+    >>> from dltool.config.data import PostsConfig
     >>> data = load_posts(PostsConfig(num_samples=50, length=30, vocab_size=100), seed=0)
     >>> sorted(data.x_train), sorted(data.y_train), data.y_train["income"].dtype.name, data.size("train")
     (['posts'], ['age', 'gender', 'income'], 'int32', 36)
@@ -31,7 +31,7 @@ from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_data
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
+    from dltool.config.data import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
 
 
 def _spec(inputs: dict[str, InputSpec], outputs: dict[str, OutputSpec]) -> DataSpec:

@@ -11,7 +11,7 @@
   series shifted by one step (``target: sequence``, shape (length, 1): seq-to-seq).
 
 Example:
-    >>> from dltool.config.schemas import SequencesConfig
+    >>> from dltool.config.data import SequencesConfig
     >>> data = load_sequences(SequencesConfig(num_samples=100, num_classes=3), seed=0)
     >>> data.x_train.dtype.name, data.x_train.shape[1], data.spec.vocab_size, data.spec.task
     ('int32', 40, 100, 'multiclass')
@@ -27,7 +27,7 @@ from dltool.data.base import Dataset, DataSpec, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import SequencesConfig, TimeSeriesConfig
+    from dltool.config.data import SequencesConfig, TimeSeriesConfig
 
 
 def sequences_spec(cfg: SequencesConfig) -> DataSpec:

@@ -7,7 +7,7 @@
   its sign (binary), or its value plus N(0, 0.1) noise (regression), so they are learnable.
 
 Example:
-    >>> from dltool.config.schemas import SyntheticConfig
+    >>> from dltool.config.data import SyntheticConfig
     >>> data = load_synthetic(SyntheticConfig(input_shape=[4, 4, 3], num_classes=5), seed=0)
     >>> data.x_train.shape, data.y_train.dtype.name, data.spec.num_classes
     ((720, 4, 4, 3), 'int32', 5)
@@ -24,7 +24,7 @@ from dltool.data.base import Dataset, DataSpec, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import FunctionConfig, SyntheticConfig
+    from dltool.config.data import FunctionConfig, SyntheticConfig
 
 
 def cubic(x: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ are drawn at random (not stratified: there are several targets). Without ``data.
 ``data.targets`` the table is read as :mod:`dltool.data.tabular` reads it.
 
 Example:
-    >>> from dltool.config.schemas import CSVConfig
+    >>> from dltool.config.data import CSVConfig
     >>> cfg = CSVConfig(path="tickets.csv", inputs={"text": ["title"], "meta": ["size", "team"]},
     ...                 targets={"priority": "priority", "hours": "hours"})  # doctest: +SKIP
     >>> data = load(cfg, seed=0)  # doctest: +SKIP
@@ -34,7 +34,7 @@ from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_data
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from dltool.errors import ConfigError, first_line
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 

@@ -24,7 +24,7 @@ Missing values: cells that are empty or ``NA``, ``N/A``, ``NaN``, ``null``, ``No
 own), ``drop`` (the row) or ``error`` (one line naming the column and the row).
 
 Example:
-    >>> from dltool.config.schemas import CSVConfig
+    >>> from dltool.config.data import CSVConfig
     >>> data = load(CSVConfig(path="houses.csv", target="price"), seed=0)  # doctest: +SKIP
     >>> data.spec.task, data.x_train.shape[1]  # doctest: +SKIP
     ('regression', 12)
@@ -57,7 +57,7 @@ from dltool.data.tables import MISSING, Table, read_path, read_table
 from dltool.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import CSVConfig
+    from dltool.config.data import CSVConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Text classification data: ``data=text_folder`` and ``data=imdb``, as a TF-IDF bag or as token sequences.
 
 ``data.vectorize`` says how a text becomes numbers; its default, ``auto``, follows the model
-(resolved when the run's config is validated, :meth:`~dltool.config.schemas.TextConfig.follow_model`):
+(resolved when the run's config is validated, :meth:`~dltool.config.data.TextConfig.follow_model`):
 
 - ``tf_idf`` (for ``mlp`` and ``perceptron``, so ``dltool train data=text_folder data.root=D`` with the
   default model): float32 examples of shape ``(vocab_size,)``, the TF-IDF weights of the ``vocab_size``
@@ -22,7 +22,7 @@
   As a TF-IDF bag, each review's word ids are the "words" (their uni- and bigrams counted as for a folder).
 
 Example:
-    >>> from dltool.config.schemas import TextFolderConfig
+    >>> from dltool.config.data import TextFolderConfig
     >>> folder_text_spec(TextFolderConfig(root="data/reviews", vectorize="int", sequence_length=100)).input_shape
     ... # doctest: +SKIP
     (100,)
@@ -42,7 +42,7 @@ from dltool.data.images import folder_spec
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.schemas import IMDBConfig, TextFolderConfig
+    from dltool.config.data import IMDBConfig, TextFolderConfig
 
 TEXT_SUFFIXES = (".txt",)
 IMDB_NAMES = ("negative", "positive")

@@ -8,10 +8,11 @@ the head stays stable under mixed precision. Data of named inputs or outputs is 
 combiner (:mod:`dltool.models.combiner`) or a ``model=graph``.
 
 Adding an architecture: write ``dltool/models/<name>.py`` with ``build_<name>``, add its line to
-:data:`MODELS`, and its schema to ``SCHEMAS["model"]`` (``dltool/config/schemas.py``).
+:data:`MODELS`, and its schema to ``MODEL_SCHEMAS`` (``dltool/config/model.py``).
 
 Example:
-    >>> from dltool.config.schemas import MLPConfig, RegularizationConfig
+    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> model = build_model(MLPConfig(), DataSpec((8, 8, 1), "multiclass", 10), RegularizationConfig())
     >>> model.count_params()

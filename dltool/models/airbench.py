@@ -14,7 +14,8 @@ Parameters at 32x32x3 with 10 classes: 1,973,954 in all (1,971,650 trainable: wi
 norms' moving statistics).
 
 Example:
-    >>> from dltool.config.schemas import AirbenchConfig, RegularizationConfig
+    >>> from dltool.config.model import AirbenchConfig
+    >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> from dltool.models import build_model
     >>> build_model(AirbenchConfig(), DataSpec((32, 32, 3), "multiclass", 10), RegularizationConfig()).count_params()
@@ -27,7 +28,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import AirbenchConfig, RegularizationConfig
+from dltool.config.model import AirbenchConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import activation_layer, kernel_regularizer, require_image
 
 

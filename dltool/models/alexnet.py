@@ -21,7 +21,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import AlexNetConfig, RegularizationConfig
+from dltool.config.model import AlexNetConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import check_fits, kernel_regularizer, require_image
 
 # (name, filters, kernel, stride, max-pool 3x3/2 after it)

@@ -26,7 +26,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import AutoencoderConfig, RegularizationConfig
+from dltool.config.model import AutoencoderConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
 from dltool.models.layers import kernel_regularizer, require_image
 

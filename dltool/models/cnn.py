@@ -22,7 +22,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import CNNConfig, RegularizationConfig
+from dltool.config.model import CNNConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import (
     check_fits,
     dense_stack,

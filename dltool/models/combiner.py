@@ -16,7 +16,8 @@ inside the model, as a single head is: :mod:`dltool.models.targets`). Data of on
 the names ``input`` and ``output`` for it.
 
 Example:
-    >>> from dltool.config.schemas import MLPConfig, RegularizationConfig
+    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data.base import DataSpec, InputSpec, OutputSpec
     >>> spec = DataSpec((3,), "multioutput", 1, inputs={"size": InputSpec((3,)), "words": InputSpec((6,), "int32", 9)},
     ...                 outputs={"kind": OutputSpec("multiclass", 4), "price": OutputSpec("regression")})

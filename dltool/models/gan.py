@@ -27,7 +27,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from dltool.config.schemas import GANConfig
+from dltool.config.model import GANConfig
 from dltool.errors import ConfigError
 
 

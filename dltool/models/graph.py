@@ -7,7 +7,7 @@ node declared just before it); the order of declaration does not matter otherwis
 (unknown name, cycle, shapes that do not fit) is a one-line :class:`ConfigError` naming the node.
 
 Example:
-    >>> from dltool.config.schemas import GraphConfig, GraphInputConfig, GraphOutputConfig
+    >>> from dltool.config.model import GraphConfig, GraphInputConfig, GraphOutputConfig
     >>> from dltool.data import DataSpec
     >>> cfg = GraphConfig(
     ...     inputs={"x": GraphInputConfig()},

@@ -24,7 +24,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import InceptionConfig, InceptionModuleConfig, RegularizationConfig
+from dltool.config.model import InceptionConfig, InceptionModuleConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import kernel_regularizer, require_image
 
 

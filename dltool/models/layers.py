@@ -7,7 +7,8 @@ model loads back with ``keras.saving.load_model(path, safe_mode=True)`` once ``d
 is imported.
 
 Example:
-    >>> from dltool.config.schemas import MLPConfig, RegularizationConfig
+    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.config.regularization import RegularizationConfig
     >>> initializer(MLPConfig(activation="selu"))
     'lecun_normal'
     >>> kernel_regularizer(RegularizationConfig()) is None

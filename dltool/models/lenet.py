@@ -20,7 +20,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import LeNet5Config, RegularizationConfig
+from dltool.config.model import LeNet5Config
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import check_fits, kernel_regularizer, require_image
 
 #: The input whose C1 output the table's 32x32 input gives: padded on it, C1 keeps 28x28.

@@ -18,7 +18,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import MLPConfig, RegularizationConfig
+from dltool.config.model import MLPConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import dense_stack
 
 

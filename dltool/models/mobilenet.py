@@ -16,7 +16,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import MobileNetV2Config, RegularizationConfig
+from dltool.config.model import MobileNetV2Config
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import conv_bn, require_image
 
 # (expansion t, output channels c, repeats n, first stride s): Table 2 of the paper

@@ -36,7 +36,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import RegularizationConfig, ResNetConfig
+from dltool.config.model import ResNetConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
 from dltool.models.layers import ZeroPadShortcut, activation_layer, initializer, kernel_regularizer, require_image
 from dltool.models.resnet_imagenet import IMAGENET_STAGES, build_imagenet_resnet

@@ -40,7 +40,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import RegularizationConfig, ResNetConfig
+from dltool.config.model import ResNetConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
 from dltool.models.layers import activation_layer, kernel_regularizer
 

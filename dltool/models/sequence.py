@@ -24,7 +24,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import Conv1DConfig, RegularizationConfig, RNNConfig
+from dltool.config.model import Conv1DConfig, RNNConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
 from dltool.models.layers import kernel_regularizer
 

@@ -20,7 +20,8 @@ Parameter parity: the backbone without its top, global average pooling and ``Den
 MobileNetV2 3,538,984); resizing and preprocessing add no parameter.
 
 Example:
-    >>> from dltool.config.schemas import TransferConfig, RegularizationConfig
+    >>> from dltool.config.model import TransferConfig
+    >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> cfg = TransferConfig(backbone="MobileNetV2", weights=None, backbone_args={"alpha": 0.35}, input_size=32)
     >>> model = build_model(cfg, DataSpec((8, 8, 1), "multiclass", 10), RegularizationConfig())  # doctest: +SKIP

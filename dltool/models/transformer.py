@@ -21,7 +21,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import RegularizationConfig, TransformerConfig
+from dltool.config.model import TransformerConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
 from dltool.models.layers import kernel_regularizer
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import RegularizationConfig, VGGConfig
+from dltool.config.model import VGGConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import check_fits, kernel_regularizer, require_image
 
 #: Convolutions per stage, per depth.

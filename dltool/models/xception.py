@@ -22,7 +22,8 @@ from typing import Any
 
 import keras
 
-from dltool.config.schemas import RegularizationConfig, SeparableCNNConfig, XceptionConfig
+from dltool.config.model import SeparableCNNConfig, XceptionConfig
+from dltool.config.regularization import RegularizationConfig
 from dltool.models.layers import check_fits, conv_bn, kernel_regularizer, require_image
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import keras
 
 from dltool.config import RunConfig
-from dltool.config.schemas import CallbacksConfig
+from dltool.config.callbacks import CallbacksConfig
 from dltool.training.checkpoints import Checkpoint, MetricsCSV, monitor_mode
 from dltool.training.guards import InterruptGuard, NonFiniteLossGuard, RunStop
 from dltool.training.optimizers import epoch_learning_rate, has_schedule
