@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from dltool.cli import app
 from dltool.console import console
-from tests.conftest import dltool_in_process, results, run_dirs
+from tests.conftest import dltool_in_process, results, run_dirs, run_dltool
 
 # xdist_group: the module fixture trains once, on one worker
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_evaluation")]
@@ -221,7 +221,7 @@ def test_predict_writes_a_new_file_in_the_run_by_default(
     np.save(tmp_path / "x.npy", np.zeros((2, 8, 8, 1), dtype="float32"))
     code, output = invoke("predict", run, tmp_path / "x.npy")
     assert code == 0, output
-    second = dltool_in_process("predict", str(run), str(tmp_path / "x.npy"), cwd=tmp_path)  # a user's next call
+    second = run_dltool("predict", str(run), str(tmp_path / "x.npy"), cwd=tmp_path)  # a user's next call
     assert second.returncode == 0, second.stderr
     written = sorted((run / "predictions").iterdir())
     assert [p.name for p in written] == [p.name for p in written if re.fullmatch(r"[\d_-]+\.csv", p.name)]
