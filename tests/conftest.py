@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -46,6 +49,65 @@ def train_in_process(run_dir: Path, *overrides: str) -> dict:
         return train_run(validate(compose(list(overrides))), run_dir, show_progress=False)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def dltool_in_process(
+    *args: str, cwd: Path, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dltool ARGS`` run in this process (Typer's runner on ``dltool.cli.app``: no TensorFlow start-up), in ``cwd``:
+    its exit code, stdout and stderr, as ``run_dltool`` returns them (120 columns wide). An exception the command
+    line lets escape (what would be a traceback) is raised here. After it, the run's log files are closed and the
+    global mixed-precision policy a run may set is reset."""
+    import keras
+    from typer.testing import CliRunner
+
+    from dltool.cli import app
+    from dltool.console import console
+
+    previous, width = Path.cwd(), console.width
+    os.chdir(cwd)
+    console.width = 120
+    try:
+        with _file_handlers_closed_only():
+            result = CliRunner().invoke(app, list(args), env={"HYDRA_FULL_ERROR": None, **(env or {})})
+    finally:
+        os.chdir(previous)
+        console.width = width
+        _close_log_files()
+        keras.mixed_precision.set_global_policy("float32")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"dltool {' '.join(args)} raised\n{result.stdout}{result.stderr}") from result.exception
+    return subprocess.CompletedProcess(["dltool", *args], result.exit_code, result.stdout, result.stderr)
+
+
+@contextlib.contextmanager
+def _file_handlers_closed_only():
+    """Hydra configures each run's logging with dictConfig, which closes every live handler, pytest's own capture
+    handlers included ("I/O operation on closed file" in the tests that follow): in-process runs close only the
+    previous runs' train.log handlers."""
+    original = logging.config._clearExistingHandlers  # type: ignore[attr-defined]
+    logging.config._clearExistingHandlers = close_file_handlers  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        logging.config._clearExistingHandlers = original  # type: ignore[attr-defined]
+
+
+def _close_log_files() -> None:
+    """Close and detach the log files (train.log) a run's logging opened: nothing stays open in its directory."""
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in list(getattr(logger, "handlers", [])):
+            if isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)
+                handler.close()
+
+
+def close_file_handlers() -> None:
+    logging._handlers.clear()  # type: ignore[attr-defined]
+    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
+        handler = ref()
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
 
 
 def stand_in_checkpoint(path: Path) -> Path:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import run_dirs, run_dltool
+from tests.conftest import dltool_in_process, run_dirs, run_dltool
 
 pytestmark = pytest.mark.xdist_group("test_bad_input")  # its module fixture trains once, on one worker
 
@@ -109,7 +109,7 @@ ROWS = [
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A completed one-epoch run."""
     root = tmp_path_factory.mktemp("trained")
-    result = run_dltool("train", "trainer.epochs=1", "model.hidden_units=[8]", *TINY, cwd=root, timeout=180)
+    result = dltool_in_process("train", "trainer.epochs=1", "model.hidden_units=[8]", *TINY, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     return run_dirs(root)[0]
 
@@ -220,7 +220,7 @@ def test_bad_input_exits_2_with_one_line_and_no_new_run(
         args = [a.replace(f"{{{name}}}", str(path)) for a in args]
     before = {p: p.read_bytes() for p in tmp_path.rglob("results.json")}
 
-    result = run_dltool("train", *args, *TINY, cwd=tmp_path, timeout=180)
+    result = dltool_in_process("train", *args, *TINY, cwd=tmp_path)
 
     assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -251,7 +251,7 @@ def test_evaluating_a_received_run_never_runs_code_pickled_in_its_data(
     config["data"] = {"name": data, "root": str(data_root)}
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    result = run_dltool("evaluate", str(run), cwd=tmp_path, timeout=180)
+    result = dltool_in_process("evaluate", str(run), cwd=tmp_path)
 
     assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]

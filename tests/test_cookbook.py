@@ -64,6 +64,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import close_file_handlers
+
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "cookbook.md"
 FULL = os.environ.get("DLTOOL_COOKBOOK") == "full"
 SHRINK = {"trainer.epochs": "2", "data.max_samples": "64"}
@@ -531,13 +533,5 @@ def test_cookbook_section(section: Section, tmp_path: Path, monkeypatch: pytest.
     # Hydra configures each run's logging with dictConfig, which closes every live handler, pytest's own
     # capture handlers included ("I/O operation on closed file" in the tests that follow): in-process runs
     # close only the previous runs' train.log handlers.
-    monkeypatch.setattr(logging.config, "_clearExistingHandlers", _close_file_handlers)
+    monkeypatch.setattr(logging.config, "_clearExistingHandlers", close_file_handlers)
     run_section(section, tmp_path)
-
-
-def _close_file_handlers() -> None:
-    logging._handlers.clear()  # type: ignore[attr-defined]
-    for ref in list(logging._handlerList):  # type: ignore[attr-defined]
-        handler = ref()
-        if isinstance(handler, logging.FileHandler):
-            handler.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import results, run_dirs, run_dltool
+from tests.conftest import dltool_in_process, results, run_dirs, run_dltool
 
 # xdist_group: the module fixture trains once, on one worker
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_e2e")]
@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("default")
-    result = run_dltool("train", "trainer.epochs=5", cwd=root)
+    result = dltool_in_process("train", "trainer.epochs=5", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     (run_dir,) = run_dirs(root)
     return run_dir
@@ -103,7 +103,7 @@ def test_resnet_on_cifar10_from_a_local_archive(tmp_path: Path) -> None:
     data_root = tmp_path / "cifar"
     data_root.mkdir()
     _write_cifar10_archive(data_root)
-    result = run_dltool(
+    result = dltool_in_process(
         "train",
         "model=resnet",
         "data=cifar10",
@@ -124,7 +124,7 @@ def test_resnet_on_cifar10_from_a_local_archive(tmp_path: Path) -> None:
 
 
 def test_multirun_writes_one_directory_per_job(tmp_path: Path) -> None:
-    result = run_dltool(
+    result = dltool_in_process(
         "train",
         "-m",
         "optimizer=sgd,rmsprop",
@@ -140,7 +140,7 @@ def test_multirun_writes_one_directory_per_job(tmp_path: Path) -> None:
 
 
 def test_a_diverging_run_fails_with_exit_1(tmp_path: Path) -> None:
-    result = run_dltool(
+    result = dltool_in_process(
         "train", "data=function", "optimizer=sgd", "optimizer.learning_rate=1e6", "trainer.epochs=3", cwd=tmp_path
     )
     assert result.returncode == 1, result.stdout + result.stderr
@@ -150,7 +150,7 @@ def test_a_diverging_run_fails_with_exit_1(tmp_path: Path) -> None:
 
 
 def test_show_json_reports_resnet20_parameters(tmp_path: Path) -> None:
-    result = run_dltool("show", "model=resnet", "model.depth=20", "data=cifar10", "--json", cwd=tmp_path)
+    result = dltool_in_process("show", "model=resnet", "model.depth=20", "data=cifar10", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert round(shown["params"]["total"] / 1e6, 2) == 0.27

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from dltool.cli import app
 from dltool.console import console
-from tests.conftest import results, run_dirs, run_dltool
+from tests.conftest import dltool_in_process, results, run_dirs, run_dltool
 
 # xdist_group: the module fixture trains once, on one worker
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_evaluation")]
@@ -31,7 +31,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def multirun(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], str]:
     """The four run directories by data set and seed, and what the multirun printed."""
     root = tmp_path_factory.mktemp("runs")
-    result = run_dltool(
+    result = dltool_in_process(
         "train",
         "-m",
         "data=digits,function",

@@ -1,8 +1,9 @@
 """Fault injection: ``dltool train`` killed (SIGKILL, through ``DLTOOL_FAULT``) at every kind of moment, then
 resumed, ends bitwise equal to an uninterrupted run; a full disk fails in one line, never in a crash.
 
-The runs are tiny (200 digits, a 16-unit MLP with dropout, 3 epochs); the killed runs and their resumes
-go in parallel subprocesses, each pair in its own directory.
+The runs are tiny (200 digits, a 16-unit MLP with dropout, 3 epochs). The killed runs go in subprocesses,
+two at a time in the background, each in its own directory; their resumes and the uninterrupted runs they are
+compared with train in the test's process (no TensorFlow start-up each).
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import results, run_dltool
+from tests.conftest import dltool_in_process, results, run_dltool
 
 # xdist_group: the module fixture trains once, on one worker
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_faults")]
@@ -69,40 +69,66 @@ class Pair:
     resumed: subprocess.CompletedProcess[str]
 
 
-def kill_and_resume(root: Path, fault: str, overrides: tuple[str, ...]) -> Pair:
-    """``dltool train`` killed at ``fault`` in ``root/run``, then ``dltool train resume=root/run``."""
+def killed_run(root: Path, fault: str, overrides: tuple[str, ...]) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``dltool train`` killed at ``fault`` in ``root/run`` (a process of its own, killed by SIGKILL)."""
     run_dir = root / "run"
     root.mkdir()
     killed = run_dltool(
         "train", *TINY, *overrides, f"hydra.run.dir={run_dir}", cwd=root, timeout=TIMEOUT, env={"DLTOOL_FAULT": fault}
     )
+    return killed, run_dir
+
+
+def resume(killed: subprocess.CompletedProcess[str], run_dir: Path) -> Pair:
+    """What the killed run left, and ``dltool train resume=run_dir`` (in this process: the resume needs no
+    process of its own; it ends equal to a run that was never killed)."""
     state = run_dir / "checkpoints" / "backup" / "state.json"
     rows = len(metric_rows(run_dir)) if (run_dir / "metrics.csv").exists() else 0
     left = (rows, json.loads(state.read_text())["epoch"] if state.exists() else 0)
-    resumed = run_dltool("train", f"resume={run_dir}", cwd=root, timeout=TIMEOUT)
+    resumed = dltool_in_process("train", f"resume={run_dir}", cwd=run_dir.parent)
     return Pair(run_dir, killed, left, resumed)
+
+
+def kill_and_resume(root: Path, fault: str, overrides: tuple[str, ...]) -> Pair:
+    """``dltool train`` killed at ``fault`` in ``root/run``, then ``dltool train resume=root/run``."""
+    return resume(*killed_run(root, fault, overrides))
 
 
 def uninterrupted(root: Path, overrides: tuple[str, ...]) -> Path:
     root.mkdir()
-    result = run_dltool("train", *TINY, *overrides, f"hydra.run.dir={root / 'run'}", cwd=root, timeout=TIMEOUT)
+    result = dltool_in_process("train", *TINY, *overrides, f"hydra.run.dir={root / 'run'}", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root / "run"
 
 
+class Runs:
+    """The killed runs of the selected cases, started at once in the background (two processes at a time);
+    ``pair(case)``, a case's killed run and its resume, and ``reference(overrides)``, the uninterrupted run
+    of those overrides, are made here (in this process) when first asked for."""
+
+    def __init__(self, root: Path, pool: ThreadPoolExecutor, cases: list[str]) -> None:
+        self.root = root
+        self.killed = {c: pool.submit(killed_run, root / c, *CASES[c][:2]) for c in cases}
+        self.pairs: dict[str, Pair] = {}
+        self.references: dict[tuple[str, ...], Path] = {}
+
+    def pair(self, case: str) -> Pair:
+        if case not in self.pairs:
+            self.pairs[case] = resume(*self.killed[case].result())
+        return self.pairs[case]
+
+    def reference(self, overrides: tuple[str, ...]) -> Path:
+        if overrides not in self.references:
+            self.references[overrides] = uninterrupted(self.root / f"reference-{len(self.references)}", overrides)
+        return self.references[overrides]
+
+
 @pytest.fixture(scope="module")
-def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
-    """For the selected cases: ``runs[case]``, the killed and resumed run; ``runs[overrides]``, the uninterrupted
-    run of those overrides. Three subprocesses at a time, in the background."""
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     root = tmp_path_factory.mktemp("faults")
     chosen = [c for c in CASES if any(f"[{c}]" in item.name for item in request.session.items)]
-    variants = {CASES[c][1] for c in chosen}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures: dict[Any, Future] = {
-            v: pool.submit(uninterrupted, root / f"reference-{i}", v) for i, v in enumerate(variants)
-        }
-        futures |= {c: pool.submit(kill_and_resume, root / c, *CASES[c][:2]) for c in chosen}
-        yield futures
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield Runs(root, pool, chosen)
 
 
 def metric_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -123,9 +149,9 @@ def checkpoint_arrays(path: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(runs: dict[str, Future], case: str) -> None:
+def test_killed_at_any_point_then_resumed_equals_the_uninterrupted_run(runs: Runs, case: str) -> None:
     fault, overrides, left = CASES[case]
-    pair, reference = runs[case].result(), runs[overrides].result()
+    reference, pair = runs.reference(overrides), runs.pair(case)
     killed, resumed, run_dir = pair.killed, pair.resumed, pair.run_dir
     assert killed.returncode == -signal.SIGKILL, f"{fault} was never reached: {killed.stdout}{killed.stderr}"
     assert pair.left == left, "killed elsewhere than meant: (metrics rows, backed-up epoch)"
@@ -171,10 +197,8 @@ DISK_SIZES_K = (70, 110, 150, 270)
 
 def test_a_full_disk_ends_in_one_line_naming_the_file_never_a_crash(tmpfs: Callable[[int], Path]) -> None:
     disks = [tmpfs(size) for size in DISK_SIZES_K]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(
-            pool.map(lambda disk: run_dltool("train", *TINY, f"hydra.run.dir={disk / 'run'}", cwd=disk.parent), disks)
-        )
+    # in this process: an exception escaping the command line (a crash) fails here
+    done = [dltool_in_process("train", *TINY, f"hydra.run.dir={disk / 'run'}", cwd=disk.parent) for disk in disks]
     named = []
     for disk, result in zip(disks, done, strict=True):
         run_dir, output = disk / "run", result.stdout + result.stderr

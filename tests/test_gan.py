@@ -16,7 +16,7 @@ from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.training.fit import train_run
-from tests.conftest import run_dltool, stand_in_checkpoint
+from tests.conftest import dltool_in_process, run_dltool, stand_in_checkpoint
 
 SMALL = ["model=gan", "model.latent_dim=8", "model.generator_filters=[16,8]", "model.discriminator_filters=[8,16]"]
 
@@ -166,7 +166,7 @@ def test_a_gan_run_killed_mid_epoch_resumes_from_the_command_line(tmp_path: Path
     before = (run_dir / "metrics.csv").read_text().splitlines()
     assert len(before) == 2  # the header and epoch 1
 
-    resumed = run_dltool("train", f"resume={run_dir}", cwd=tmp_path)
+    resumed = dltool_in_process("train", f"resume={run_dir}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     done = json.loads((run_dir / "results.json").read_text())
     assert (done["status"], done["resumed_from_epoch"], done["epochs_run"], done["monitor"]) == (

@@ -32,7 +32,7 @@ from dltool.errors import ConfigError
 from dltool.models import build_model, model_spec
 from dltool.models.mobilenet import make_divisible
 from dltool.training.build import param_counts
-from tests.conftest import run_dltool
+from tests.conftest import dltool_in_process
 from tests.test_models import option
 
 IMAGENET = DataSpec((224, 224, 3), "multiclass", 1000)
@@ -67,7 +67,7 @@ def test_basic_block_resnets_match_torchvision(depth: int, expected: int) -> Non
 
 
 def test_show_json_gives_vgg16s_published_count(tmp_path) -> None:
-    result = run_dltool(
+    result = dltool_in_process(
         "show",
         "model=vgg",
         "model.depth=16",
@@ -112,7 +112,7 @@ def test_lenet5_pads_32x32_only_when_asked() -> None:
 
 
 def test_show_says_which_lenet5_c1(tmp_path) -> None:
-    result = run_dltool("show", "model=lenet5", "data=synthetic", "data.input_shape=[32,32,1]", cwd=tmp_path)
+    result = dltool_in_process("show", "model=lenet5", "data=synthetic", "data.input_shape=[32,32,1]", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Total params: 61,706" in result.stdout
     assert "LeNet-5: C1 padding 'valid' on the 32x32 input (as the table)" in result.stdout
@@ -277,7 +277,7 @@ def test_conv_autoencoder_shapes_and_divisibility() -> None:
 
 
 def test_autoencoder_trains_on_digits_and_writes_reconstructions(tmp_path) -> None:
-    result = run_dltool(
+    result = dltool_in_process(
         "train",
         "model=autoencoder",
         "model.kind=conv",

@@ -1,6 +1,8 @@
 """Reliability: SIGKILL during checkpoint writes, Ctrl-C, extending a finished run, a full disk.
 
-Every subprocess has a hard timeout; the data is tiny (300 digits, a 16-unit MLP) so a run is seconds.
+Every subprocess has a hard timeout; the data is tiny (300 digits, a 16-unit MLP) so a run is seconds. Runs that
+are killed or signalled are processes of their own; the others (the reference, resumes, a refused start) run
+in the test's process.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import results, run_dirs, run_dltool, start_dltool
+from tests.conftest import dltool_in_process, results, run_dirs, start_dltool
 
 # xdist_group: the module fixture trains once, on one worker
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_resume")]
@@ -39,7 +41,7 @@ COMPARED = ("accuracy", "loss", "val_accuracy", "val_loss", "lr")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted run of EPOCHS epochs."""
     root = tmp_path_factory.mktemp("reference")
-    result = run_dltool("train", f"trainer.epochs={EPOCHS}", *TINY, cwd=root, timeout=TIMEOUT)
+    result = dltool_in_process("train", f"trainer.epochs={EPOCHS}", *TINY, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     (run_dir,) = run_dirs(root)
     return run_dir
@@ -111,7 +113,7 @@ def test_sigkill_during_checkpoint_writes_then_resume_equals_the_uninterrupted_r
         assert_checkpoints_load(run_dir)
     assert killed_mid_write >= 1, f"seed {seed}: every kill landed after the write had finished"
 
-    result = run_dltool("train", f"resume={run_dir}", cwd=tmp_path, timeout=TIMEOUT)
+    result = dltool_in_process("train", f"resume={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert_same_training(run_dir, reference, EPOCHS)
     got, want = results(run_dir), results(reference)
@@ -131,7 +133,7 @@ def test_a_second_start_into_a_killed_run_is_refused_with_the_resume_command(tmp
         proc.communicate(timeout=30)
     history = (run_dir / "metrics.csv").read_text()
 
-    again = run_dltool(*command, cwd=tmp_path, timeout=TIMEOUT)
+    again = dltool_in_process(*command, cwd=tmp_path)
     assert again.returncode == 2, again.stdout + again.stderr
     (line,) = again.stderr.strip().splitlines()
     assert str(run_dir) in line and f"dltool train resume={run_dir}" in line
@@ -160,7 +162,7 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
     shutil.copytree(reference, run_dir)
     overrides = (run_dir / ".hydra" / "overrides.yaml").read_text()
     extend = [f"trainer.epochs={EPOCHS + 2}", "allowed_targets=[keras.]"]  # a safety setting may be added
-    result = run_dltool("train", "resume=latest", *extend, cwd=tmp_path, timeout=TIMEOUT)
+    result = dltool_in_process("train", "resume=latest", *extend, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"resuming {run_dir.resolve()} (latest" in result.stdout
     assert run_dirs(tmp_path) == [run_dir]  # in place: no new run directory

@@ -16,7 +16,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tests.conftest import DLTOOL, results, run_dltool
+from tests.conftest import DLTOOL, dltool_in_process, results, run_dltool
 
 pytestmark = pytest.mark.e2e
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -53,7 +53,7 @@ def test_six_trials_plots_and_a_best_config_that_reruns(tmp_path: Path) -> None:
         float(r["best_val_accuracy"]) for r in by_accuracy
     ]
 
-    rerun = run_dltool("train", "--config-path", str(sweep_dir), "--config-name", "best_config", cwd=tmp_path)
+    rerun = dltool_in_process("train", "--config-path", str(sweep_dir), "--config-name", "best_config", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     (run_dir,) = [p for p in (tmp_path / "outputs").glob("20*/*") if (p / "results.json").exists()]
     again = results(run_dir)

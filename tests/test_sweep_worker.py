@@ -108,7 +108,13 @@ def test_an_end_mark_that_arrives_in_pieces_ends_the_trial_and_stays_out_of_its_
 def test_a_retry_stops_a_worker_of_its_sweep_still_running(tmp_path: Path) -> None:
     def worker_like(trials_dir: Path) -> subprocess.Popen:
         sleeper = "import time; time.sleep(120)"
-        return subprocess.Popen([sys.executable, "-c", sleeper, "dltool.trial_worker", str(trials_dir)])
+        process = subprocess.Popen([sys.executable, "-c", sleeper, "dltool.trial_worker", str(trials_dir)])
+        deadline = time.monotonic() + 30  # forked but not yet started, its command line is still this one's
+        cmdline = Path(f"/proc/{process.pid}/cmdline")
+        while Path("/proc/self").is_dir() and b"dltool.trial_worker" not in cmdline.read_bytes():
+            assert time.monotonic() < deadline, "the worker-like process never started"
+            time.sleep(0.01)
+        return process
 
     orphan, neighbour = worker_like(tmp_path / "a" / "trials"), worker_like(tmp_path / "b" / "trials")
     try:

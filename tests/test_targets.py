@@ -18,7 +18,7 @@ from dltool.errors import ConfigError
 from dltool.sweep import run_sweep
 from dltool.sweep.plan import make_plan
 from dltool.sweep.runner import SweepRunner
-from tests.conftest import checked, run_dltool
+from tests.conftest import checked, dltool_in_process
 from tests.test_sweep import PROCESS, stand_in
 
 LION = "# Lion: sign of an interpolated momentum (keras.optimizers.Lion).\n_target_: keras.optimizers.Lion\n"
@@ -34,7 +34,7 @@ def config_dir(root: Path, body: str) -> Path:
 @pytest.mark.e2e
 def test_an_optimizer_of_a_config_dir_trains(tmp_path: Path) -> None:
     conf = config_dir(tmp_path, "learning_rate: 0.0003\n")
-    done = run_dltool("train", "optimizer=lion", "--config-dir", str(conf), "trainer.epochs=1", cwd=tmp_path)
+    done = dltool_in_process("train", "optimizer=lion", "--config-dir", str(conf), "trainer.epochs=1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     (run_dir,) = (tmp_path / "outputs").glob("*/*")
     results = json.loads((run_dir / "results.json").read_text())
@@ -70,7 +70,7 @@ def test_one_cycle_is_built_into_a_target_optimizer(tmp_path: Path) -> None:
 
 def test_a_wrong_argument_is_one_line_with_the_class_arguments(tmp_path: Path) -> None:
     conf = config_dir(tmp_path, "beta1: 0.95\n")
-    done = run_dltool("train", "optimizer=lion", "--config-dir", str(conf), "trainer.epochs=1", cwd=tmp_path)
+    done = dltool_in_process("train", "optimizer=lion", "--config-dir", str(conf), "trainer.epochs=1", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert "unknown key 'optimizer.beta1' (did you mean beta_1?): keras.optimizers.Lion takes learning_rate" in line

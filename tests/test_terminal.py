@@ -14,7 +14,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from dltool.config import compose
-from tests.conftest import run_dirs, run_dltool, stand_in_checkpoint
+from tests.conftest import dltool_in_process, run_dirs, run_dltool, stand_in_checkpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def test_a_run_in_a_pipe_prints_one_line_per_epoch_and_no_library_line(tmp_path:
 
 
 def test_verbose_prints_the_whole_config_tree(tmp_path: Path) -> None:
-    result = run_dltool("train", "--verbose", "trainer.epochs=1", "data.max_samples=100", cwd=tmp_path)
+    result = dltool_in_process("train", "--verbose", "trainer.epochs=1", "data.max_samples=100", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "├── trainer" in result.stdout and "│   ├── epochs: 1" in result.stdout
 
@@ -92,7 +92,7 @@ def test_data_decisions_are_announced_once_and_kept_in_results(tmp_path: Path) -
     from tests.test_data_files import write_csv
 
     path = write_csv(tmp_path / "t.csv")
-    result = run_dltool("train", "data=csv", f"data.path={path}", "data.target=y", "epochs=1", cwd=tmp_path)
+    result = dltool_in_process("train", "data=csv", f"data.path={path}", "data.target=y", "epochs=1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     announced = [line for line in result.stdout.splitlines() if line.startswith("data: column")]
     (run_dir,) = run_dirs(tmp_path)
@@ -103,7 +103,7 @@ def test_data_decisions_are_announced_once_and_kept_in_results(tmp_path: Path) -
 
 def test_a_multirun_in_other_processes_keeps_the_failed_jobs_exit_code(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    result = run_dltool(
+    result = dltool_in_process(
         "train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "optimizer.learning_rate=0.001,1e30",
         "trainer.epochs=1", "data.max_samples=100", "callbacks.tensorboard.enabled=false", cwd=tmp_path,
     )  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 
 from dltool.config import compose, validate
 from dltool.errors import ConfigError
-from tests.conftest import results, run_dirs, run_dltool
+from tests.conftest import dltool_in_process, results, run_dirs
 
 needs_mlflow = pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="pip install 'dltool[mlflow]'")
 
@@ -40,7 +40,7 @@ def test_run_saved_before_loggers_validates() -> None:
 def test_mlflow_run_is_readable_by_mlflow_client(workdir) -> None:
     from mlflow import MlflowClient
 
-    result = run_dltool(
+    result = dltool_in_process(
         "train", "logger=mlflow", "logger.experiment=cookbook", "trainer.epochs=2", "data.max_samples=100",
         "model.hidden_units=[8]", "callbacks.tensorboard.enabled=false", cwd=workdir,
         env={"MLFLOW_TRACKING_URI": ""},  # the default store, whatever the environment says
@@ -62,7 +62,7 @@ def test_mlflow_run_is_readable_by_mlflow_client(workdir) -> None:
     assert {"metrics.csv", "results.json", "checkpoints", "train.log"} <= artifacts
     assert "checkpoints/backup" not in {a.path for a in client.list_artifacts(found.info.run_id, "checkpoints")}
     # a resume goes on with the same MLflow run: one run, one point per epoch
-    result = run_dltool(
+    result = dltool_in_process(
         "train", f"resume={run_dir}", "trainer.epochs=3", cwd=workdir, env={"MLFLOW_TRACKING_URI": ""}
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -1,13 +1,9 @@
 """The trial process's side of pruning: report each epoch's validation metric to the study.
 
-``dltool sweep`` adds this callback to every trial through ``callbacks.custom``; the trial, a
-``dltool train`` subprocess, opens the study's storage, reports ``monitor`` after each epoch and
+``dltool sweep`` adds this callback to every trial through ``callbacks.custom``
+(``dltool.sweep.runner.reporter_spec``: the sweep itself never imports this module, nor Keras); the trial,
+a ``dltool train`` subprocess, opens the study's storage, reports ``monitor`` after each epoch and
 stops training when the pruner says so, leaving ``pruned_at_epoch`` on the trial for the sweep.
-
-Example (what the sweep passes to a trial):
-    >>> spec = reporter_spec("sqlite:////tmp/s/study.db", "s", 3, "val_accuracy", "hyperband", 10, 60)
-    >>> spec["_target_"], spec["trial_number"]
-    ('dltool.sweep.pruning.OptunaReporter', 3)
 """
 
 from __future__ import annotations
@@ -21,22 +17,6 @@ import keras
 from dltool.sweep.study import GRACE_S, make_pruner, make_storage
 
 log = logging.getLogger("dltool")
-
-
-def reporter_spec(
-    storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int, grace_s: int
-) -> dict:
-    """The ``callbacks.custom`` entry of one trial (``grace_s``: how long it waits out a lost database)."""
-    return {
-        "_target_": f"{__name__}.OptunaReporter",
-        "storage": storage,
-        "study_name": study_name,
-        "trial_number": trial_number,
-        "monitor": monitor,
-        "pruner": pruner,
-        "epochs": epochs,
-        "grace_s": grace_s,
-    }
 
 
 def attempt_id(study: Any, trial_number: int) -> int:

@@ -18,6 +18,9 @@ whose process died is, and the next trial gets a fresh worker.
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})
     "{_target_:'a.B',path:'sqlite:///x.db',n:3,on:true}"
+    >>> spec = reporter_spec("sqlite:////tmp/s/study.db", "s", 3, "val_accuracy", "hyperband", 10, 60)
+    >>> spec["_target_"], spec["trial_number"]
+    ('dltool.sweep.pruning.OptunaReporter', 3)
 """
 
 from __future__ import annotations
@@ -58,6 +61,24 @@ def hydra_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
+
+
+def reporter_spec(
+    storage: str, study_name: str, trial_number: int, monitor: str, pruner: str, epochs: int, grace_s: int
+) -> dict:
+    """The ``callbacks.custom`` entry of one trial (``grace_s``: how long it waits out a lost database): the trial
+    reports to the study through :class:`dltool.sweep.pruning.OptunaReporter`, a Keras callback, named here
+    rather than imported, so that the sweep never imports Keras (TensorFlow's start-up is the trials')."""
+    return {
+        "_target_": "dltool.sweep.pruning.OptunaReporter",
+        "storage": storage,
+        "study_name": study_name,
+        "trial_number": trial_number,
+        "monitor": monitor,
+        "pruner": pruner,
+        "epochs": epochs,
+        "grace_s": grace_s,
+    }
 
 
 def metric_value(results: dict[str, Any], metric: str) -> float | None:
@@ -195,8 +216,6 @@ class SweepRunner:
             log.info("trial %d: no earlier attempt in %s; it starts over from epoch 1", trial.number, run_dir)
         callbacks = list(self.plan.custom_callbacks)
         if self.settings.pruner != "none":
-            from dltool.sweep.pruning import reporter_spec
-
             callbacks.append(
                 reporter_spec(
                     self.plan.storage,
