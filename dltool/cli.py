@@ -320,7 +320,7 @@ def evaluate(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     with _user_errors(debug):
-        from dltool.evaluation.evaluate import evaluate as run_evaluation
+        from dltool.commands.evaluate import evaluate as run_evaluation
 
         run_evaluation(list(ctx.args), unsafe=unsafe)
 
@@ -338,7 +338,7 @@ def predict(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     with _user_errors(debug):
-        from dltool.evaluation.predict import predict_files, print_predictions
+        from dltool.commands.predict import predict_files, print_predictions
 
         rows, written = predict_files(run, inputs, out, overwrite=overwrite, unsafe=unsafe)
     print_predictions(rows, written, show)
@@ -352,7 +352,7 @@ def export(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     with _user_errors(debug):
-        from dltool.evaluation.export import export_run
+        from dltool.commands.export import export_run
 
         found = export_run(run, list(ctx.args), unsafe=unsafe)
     typer.echo(
@@ -376,7 +376,7 @@ def runs(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON for scripts."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
-    from dltool.evaluation.runs import check_keys, filter_rows, print_runs, public, scan_runs, sort_rows
+    from dltool.commands.runs import check_keys, filter_rows, print_runs, public, scan_runs, sort_rows
 
     with _user_errors(debug):
         rows = sort_rows(filter_rows(scan_runs(root), where or []), sort, descending=desc)

@@ -81,13 +81,13 @@ def test_an_existing_run_directory_is_never_reused(tmp_path: Path) -> None:
 def test_an_unforeseen_failure_is_one_line_unless_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import dltool.evaluation.evaluate
+    import dltool.commands.evaluate
     from dltool.cli import app
 
     def broken(arguments: list[str], unsafe: bool = False) -> None:
         raise RuntimeError("the reader met something odd\nsecond line")
 
-    monkeypatch.setattr(dltool.evaluation.evaluate, "evaluate", broken)
+    monkeypatch.setattr(dltool.commands.evaluate, "evaluate", broken)
     result = CliRunner().invoke(app, ["evaluate", "somewhere"])
     assert result.exit_code == 1
     assert result.output.strip() == "error: RuntimeError: the reader met something odd (--debug shows the traceback)"

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dltool.commands.predict import predict_files
 from dltool.config import compose, validate
 from dltool.config.data import CSVConfig, ImageFolderConfig, IMDBConfig, TextFolderConfig
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
@@ -24,7 +25,6 @@ from dltool.data import DataSpec, check_data, data_spec, load_dataset
 from dltool.data.images import ImageFiles, decode_images
 from dltool.data.tabular import read_table
 from dltool.errors import ConfigError
-from dltool.evaluation.predict import predict_files
 from dltool.models import build_model
 from dltool.models.augment import (
     RandomAffine,
@@ -126,7 +126,7 @@ def test_predict_reads_images_as_training_does(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "imgs", corrupt=False)  # 20-24 x 24 files resized to 16 x 16
     cfg = ImageFolderConfig(root=str(root), image_size=[16, 16], stream=True, test_split=0.25)
     test = load_dataset(cfg, seed=0).x_test
-    from dltool.evaluation.predict import read_inputs
+    from dltool.commands.predict import read_inputs
 
     names, x = read_inputs(list(test.paths), (16, 16, 3))
     assert names == list(test.paths)

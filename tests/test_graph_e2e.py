@@ -50,8 +50,8 @@ def test_seed_graph_presets_train_with_every_output_loss_falling(preset: str, wo
     assert result["status"] == "completed" and result["epochs_run"] == 3
     if preset == "posts_three_outputs":
         assert {"test_age_mae", "test_income_accuracy", "test_gender_accuracy", "test_loss"} <= result.keys()
-        from dltool.evaluation.evaluate import evaluate
-        from dltool.evaluation.export import export_run
+        from dltool.commands.evaluate import evaluate
+        from dltool.commands.export import export_run
 
         found = evaluate([str(run)])  # each head scored as training did, and by its predictions
         for key in ("test_loss", "test_age_mae", "test_income_accuracy", "test_gender_accuracy"):

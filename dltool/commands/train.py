@@ -256,7 +256,7 @@ class MultirunSummary(Callback):
     so they hold whatever launcher ran the jobs (with joblib, submitit or ray, in other processes)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from dltool.evaluation.runs import print_multirun
+        from dltool.commands.runs import print_multirun
 
         jobs = multirun_jobs(Path(str(config.hydra.sweep.dir)), list(config.hydra.overrides.task))
         _exit_codes.append(max((job_exit_code(path) for path, _ in jobs), default=0))

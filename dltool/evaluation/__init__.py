@@ -1,8 +1,7 @@
-"""Everything after training: evaluate (and ensemble) checkpoints, predict, export, list runs.
+"""What the commands after training share: loading a received run safely, scoring, reports, ensembles.
 
 One module per concern: :mod:`~dltool.evaluation.loading` (targets, overrides, safe loading),
-:mod:`~dltool.evaluation.metrics`, :mod:`~dltool.evaluation.reports`, :mod:`~dltool.evaluation.ensemble`,
-:mod:`~dltool.evaluation.evaluate`, :mod:`~dltool.evaluation.predict`, :mod:`~dltool.evaluation.export`
-and :mod:`~dltool.evaluation.runs`. None imports TensorFlow at module level except through the
-functions that need it.
+:mod:`~dltool.evaluation.metrics`, :mod:`~dltool.evaluation.reports` and :mod:`~dltool.evaluation.ensemble`;
+the commands that use them (``evaluate``, ``predict``, ``export``, ``runs``) are in :mod:`dltool.commands`.
+None imports TensorFlow at module level except through the functions that need it.
 """
