@@ -219,7 +219,7 @@ def test_a_full_disk_ends_in_one_line_naming_the_file_never_a_crash(tmpfs: Calla
 
 
 def test_an_atomic_write_on_a_full_disk_names_the_file_and_keeps_the_old_one(tmpfs: Callable[[int], Path]) -> None:
-    from dltool.training.artifacts import write_bytes
+    from dltool.rundir import write_bytes
 
     path = tmpfs(64) / "results.json"
     write_bytes(path, b"{}")

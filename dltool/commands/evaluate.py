@@ -75,7 +75,7 @@ def evaluate(arguments: list[str], unsafe: bool = False) -> dict[str, Any]:
     from dltool.console import console
     from dltool.evaluation.loading import load_model
     from dltool.evaluation.metrics import fit_loss, predict
-    from dltool.training.artifacts import write_json
+    from dltool.rundir import write_json
 
     reference, spec = runs[0], specs[0]
     data = load_dataset(reference.data, reference.trainer.seed)

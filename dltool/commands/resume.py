@@ -195,7 +195,7 @@ def hydra_arguments(plan: ResumePlan, builtin: Path) -> Iterator[list[str]]:
 
 def record_resume(run_dir: Path, config: dict[str, Any], overrides: list[str]) -> None:
     """Append this resume to ``.hydra/resumes.yaml`` and write the config with its new epochs/devices."""
-    from dltool.training.artifacts import write_text
+    from dltool.rundir import write_text
 
     history_path = run_dir / HISTORY
     history = yaml.safe_load(history_path.read_text()) if history_path.is_file() else []

@@ -175,7 +175,7 @@ def _say(label: str, message: str) -> None:
 
 def _record_failure(run_dir: Path, status: str, error: str) -> None:
     """Write results.json ``{status, error}``; if even that fails (a full disk), the log and the terminal say it."""
-    from dltool.training.artifacts import write_json
+    from dltool.rundir import write_json
 
     try:
         write_json(run_dir / "results.json", {"status": status, "error": error})

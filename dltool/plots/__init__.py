@@ -238,7 +238,7 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
             f"no Graphviz renderer: wrote {out.with_suffix('.dot').name} instead of {out.name} "
             "(pip install graphviz-pure, or apt-get install graphviz)"
         )
-    from dltool.training.artifacts import naming
+    from dltool.rundir import naming
 
     with naming(out):
         dot.write_png(str(out), prog=prog)
@@ -247,7 +247,7 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
 
 def save_figure(fig: Any, out: str | Path) -> None:
     """Save ``fig`` as a PNG at 100 dpi; a failed write (a full disk) raises an OSError naming ``out``."""
-    from dltool.training.artifacts import naming
+    from dltool.rundir import naming
 
     with naming(out):
         fig.savefig(out, dpi=100)

@@ -242,7 +242,7 @@ def _default_study_name(sweep_dir: Path) -> str:
 
 
 def _save(plan: SweepPlan) -> None:
-    from dltool.training.artifacts import write_json
+    from dltool.rundir import write_json
 
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)
     saved = {

@@ -14,7 +14,6 @@ import csv
 import io
 import logging
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ from typing import Any
 from rich.cells import cell_len
 from rich.table import Table
 
+from dltool.rundir import write_bytes, write_text
 from dltool.sweep.plan import SweepPlan
 from dltool.sweep.space import format_value, rounded
-from dltool.training.artifacts import write_text
 
 log = logging.getLogger("dltool.sweep")
 RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
@@ -182,10 +181,10 @@ def _save_figure(fig: Any, path: Path) -> None:
     from dltool.plots import _pyplot
 
     fig.set_size_inches(max(fig.get_figwidth(), 8), max(fig.get_figheight(), 5))
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    image = io.BytesIO()
+    fig.savefig(image, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
     _pyplot().close(fig)
-    os.replace(tmp, path)
+    write_bytes(path, image.getvalue())
 
 
 # ------------------------------------------------------------------------------ table

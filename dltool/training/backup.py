@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from dltool.errors import ConfigError
-from dltool.training.artifacts import write_bytes, write_json, write_text
+from dltool.rundir import write_bytes, write_json, write_text
 from dltool.training.checkpoints import Checkpoint, weights_archive
 from dltool.training.guards import RunStop
 

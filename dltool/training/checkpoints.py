@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from dltool.errors import ConfigError, did_you_mean
-from dltool.training.artifacts import naming, write_bytes, write_text
+from dltool.rundir import naming, write_bytes, write_text
 from dltool.training.guards import RunStop, scalar
 from dltool.training.progress import EXTRA_COLUMNS
 

@@ -19,7 +19,7 @@ from dltool.config import RunConfig
 from dltool.errors import ConfigError, Interrupted, JobFailed
 from dltool.faults import fault_point
 from dltool.plots import Painter
-from dltool.training.artifacts import write_json
+from dltool.rundir import write_json
 
 log = logging.getLogger("dltool")
 
@@ -173,7 +173,8 @@ def _load_data(run: RunConfig) -> tuple[Any, Any]:
 def _build_model(run: RunConfig, run_dir: Path, spec: Any, steps: int, info: Any) -> Any:
     """The compiled model, with model_summary.txt and model.png written."""
     from dltool.plots import plot_model_diagram
-    from dltool.training.artifacts import model_summary_text, write_text
+    from dltool.rundir import write_text
+    from dltool.training.artifacts import model_summary_text
     from dltool.training.build import build_compiled_model
 
     with info.scope():

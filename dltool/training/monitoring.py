@@ -64,7 +64,7 @@ def drop_replayed_events(directory: Path, epochs_done: int) -> int:
     from tensorboard.compat.proto import event_pb2
     from tensorboard.summary.writer.record_writer import RecordWriter
 
-    from dltool.training.artifacts import write_bytes
+    from dltool.rundir import write_bytes
 
     removed = 0
     for path in sorted(directory.rglob("events.out.tfevents.*")) if directory.is_dir() else []:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dltool.config import RunConfig
-from dltool.training.artifacts import write_json
+from dltool.rundir import write_json
 
 log = logging.getLogger("dltool")
 
