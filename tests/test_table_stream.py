@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import errno
 import logging
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +185,18 @@ def test_categories_embedded_as_ids_are_not_read_in_parts(tmp_path: Path) -> Non
     cfg = CSVConfig(path=str(path), target="y", stream=True, max_categories=5, embed_categories=True)
     with pytest.raises(ConfigError, match=r"^data\.embed_categories=true: column 'shop' \(more than data\.max_"):
         data_spec(cfg)
+
+
+def test_no_room_for_the_features_is_one_line_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    path = mixed_table(tmp_path / "t.csv", rows=200)
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setattr(os, "posix_fallocate", full_disk, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    with pytest.raises(ConfigError, match=r"^data\.stream: no room for \d+ MB of features in .*scratch/dltool-table-"):
+        load_dataset(CSVConfig(path=str(path), target="y", stream=True, text_tokens=20), seed=0)
+    assert list((tmp_path / "scratch").iterdir()) == []  # the folder and its files are gone

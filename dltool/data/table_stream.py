@@ -414,5 +414,16 @@ def _mapped(folder: str, name: str, shape: tuple[int, int], dtype: type) -> np.n
         return np.zeros(shape, dtype)
     path = os.path.join(folder, name)
     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-    os.remove(path)
+    try:
+        if hasattr(os, "posix_fallocate"):  # the blocks taken now: a full disk is an error here, not a crash mid-write
+            with open(path, "r+b") as f:
+                os.posix_fallocate(f.fileno(), 0, os.path.getsize(path))
+    except OSError as err:
+        size_mb = os.path.getsize(path) / 2**20
+        raise ConfigError(
+            f"data.stream: no room for {size_mb:,.0f} MB of features in {folder} ({err.strerror}); set TMPDIR to a "
+            "folder on a disk with room"
+        ) from None
+    finally:
+        os.remove(path)
     return array
