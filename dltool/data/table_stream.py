@@ -1,7 +1,8 @@
 """``data=csv`` larger than memory: the table read in parts of :data:`CHUNK_ROWS` rows, never whole.
 
 ``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in
-memory (its cells as text, about :data:`CELL_BYTES` bytes each, and its float32 features; the rows of
+memory (its cells as text, about :data:`CELL_BYTES` bytes each, and its features, :data:`FEATURE_BYTES`
+bytes each: the float64 blocks and the float32 matrix the encoding holds at once; the rows of
 a CSV estimated from the length of its first rows, a Parquet file's read from its metadata), reads
 the file a part at a time, in passes:
 
@@ -59,9 +60,12 @@ log = logging.getLogger(__name__)
 
 #: rows read at a time; the feature types are inferred from the first part
 CHUNK_ROWS = 20_000
-#: the memory of one cell read in memory, at the peak of the load (a short Python string and its pointers in the rows
-#: read and in the table: 764 MB for the 6.9 million cells and 66 MB of features of a 300,000-row table)
+#: the memory of one cell read in memory (a short Python string, and its pointers in the rows read and in the table;
+#: a 300,000-row table of 23 columns without bins, 6.9 million cells and 66 MB of features, peaks at 764 MB)
 CELL_BYTES = 100
+#: the memory of one feature value encoded in memory: its float64 block and its float32 matrix (the same table with
+#: data.number_bins=16, 378 features a row, peaks at 2,595 MB)
+FEATURE_BYTES = 12
 SPLITS = ("train", "val", "test")
 
 _SCANS: dict[tuple, Scan] = {}  # the last scans, by file version and config: spec, check and load share one
@@ -151,12 +155,12 @@ def _decide(cfg: CSVConfig, path: Path) -> str | None:
             f"data.path={cfg.path}: {size}, over data.memory_budget_mb={cfg.memory_budget_mb}; read it in parts "
             "with data.stream=true (or auto), or raise the budget"
         )
-    why = f"(cells as text, float32 features), over data.memory_budget_mb={cfg.memory_budget_mb}"
+    why = f"(cells as text and features), over data.memory_budget_mb={cfg.memory_budget_mb}"
     return f"data.stream=auto: data.path={cfg.path}: {size} {why}; {parts}"
 
 
 def _estimate(cfg: CSVConfig, path: Path) -> tuple[int, int, float]:
-    """Rows, columns and megabytes of the table in memory: its cells as text and its float32 features, the rows
+    """Rows, columns and megabytes of the table in memory: its cells as text and its features, the rows
     and the features' width estimated from the first part (a Parquet file's rows: its metadata)."""
     head = _head(cfg, path)
     count = len(head.columns[head.header[0]])
@@ -172,7 +176,7 @@ def _estimate(cfg: CSVConfig, path: Path) -> tuple[int, int, float]:
             width += min(len({category(c) for c in head.columns[name]}), cfg.max_categories)
         else:
             width += cfg.text_tokens if kind == "text" else 1 + cfg.number_bins if kind == "number" else 1
-    return count, len(head.header), count * (len(head.header) * CELL_BYTES + 4 * width) / 2**20
+    return count, len(head.header), count * (len(head.header) * CELL_BYTES + FEATURE_BYTES * width) / 2**20
 
 
 def _path(cfg: CSVConfig) -> Path:
