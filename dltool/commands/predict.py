@@ -144,7 +144,7 @@ def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) ->
     """For a ``data=csv`` run: CSV files with its feature columns, encoded as in training; else None."""
     if run is None or run.data.name != "csv":
         return None
-    from dltool.data.tabular import fitted_encoder
+    from dltool.data.table_stream import fitted_encoder
 
     files = _expand(inputs)
     if any(f.suffix.lower() != ".csv" for f in files):

@@ -219,6 +219,12 @@ class CSVConfig(SplitDataConfig):
     delimiter: str = opt(",", "field separator")
     inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
     targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column} (with inputs)")
+    memory_budget_mb: int = opt(4096, "largest table held in memory (its cells as text and its float32 features)", gt=0)
+    stream: Any = opt(
+        "auto",
+        "read the file in parts, features written to disk (auto: over memory_budget_mb)",
+        choices=("auto", True, False),
+    )
 
 
 @dataclass

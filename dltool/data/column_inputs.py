@@ -31,7 +31,8 @@ from dltool.data.tables import MISSING, Table
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.tabular import Encoder, Plan
+    from dltool.data.table_encoder import Encoder
+    from dltool.data.tabular import Plan
 
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
 

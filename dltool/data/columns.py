@@ -106,13 +106,13 @@ def declared(columns: dict[str, Any], header: tuple[str, ...], path: Any) -> dic
     return types
 
 
-def most_frequent(train_cells: np.ndarray, categories: tuple[str, ...], keep: int) -> tuple[str, ...]:
-    """The ``keep`` categories most frequent in the training cells (ties: in ``categories``' order).
+def most_frequent(counts: Counter[str], categories: tuple[str, ...], keep: int) -> tuple[str, ...]:
+    """The ``keep`` categories most frequent in the training cells (``counts``: how often each one is there;
+    ties: in ``categories``' order).
 
-    >>> most_frequent(np.array(["b", "c", "c"]), ("a", "b", "c"), 2)
+    >>> most_frequent(Counter(["b", "c", "c"]), ("a", "b", "c"), 2)
     ('c', 'b')
     """
-    counts = Counter(train_cells.tolist())
     order = sorted(range(len(categories)), key=lambda i: (-counts[categories[i]], i))
     return tuple(categories[i] for i in order[:keep])
 
@@ -159,18 +159,19 @@ class TextColumn:
     its vocabulary and inverse document frequencies fitted on the training cells.
 
     Args:
-        train_cells: the training split's texts (missing ones as empty strings).
+        train_cells: the training split's texts (missing ones as empty strings), or a ``tf.data.Dataset`` of
+            batches of them (a table read in parts).
         tokens: vocabulary size (the vector's length; unused entries stay 0).
     """
 
-    def __init__(self, train_cells: np.ndarray, tokens: int) -> None:
+    def __init__(self, train_cells: Any, tokens: int) -> None:
         import keras
 
         self.tokens = int(tokens)
         self.layer = keras.layers.TextVectorization(
             max_tokens=self.tokens, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True
         )
-        self.layer.adapt(np.asarray(train_cells, dtype=str))
+        self.layer.adapt(np.asarray(train_cells, dtype=str) if isinstance(train_cells, np.ndarray) else train_cells)
 
     @property
     def vocabulary_size(self) -> int:

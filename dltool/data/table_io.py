@@ -7,8 +7,10 @@ encoded as :mod:`dltool.data.tabular` encodes features (numeric columns standard
 training split's statistics, the others, or ``data.categorical``, one-hot), into its own vector;
 every target's task is inferred as a single target's is (``data.task``, when set, applies to each).
 Rows whose targets are missing are dropped; missing features follow ``data.missing``. The splits
-are drawn at random (not stratified: there are several targets). Without ``data.inputs`` and
-``data.targets`` the table is read as :mod:`dltool.data.tabular` reads it.
+are drawn at random (not stratified: there are several targets). Such a table is read in memory
+(``data.stream=true`` is refused). Without ``data.inputs`` and ``data.targets`` the table is read
+as :mod:`dltool.data.tabular` reads it, or in parts when it is larger than memory
+(:mod:`dltool.data.table_stream`).
 
 Example:
     >>> from dltool.config.data import CSVConfig
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
-from dltool.data import tabular
+from dltool.data import table_stream, tabular
 from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_dataset
 from dltool.errors import ConfigError
 
@@ -64,14 +66,19 @@ class Layout:
 
 
 def named(cfg: CSVConfig) -> bool:
-    """Whether the config maps the table to named inputs and outputs."""
+    """Whether the config maps the table to named inputs and outputs (read in memory only)."""
+    if (cfg.inputs is not None or cfg.targets is not None) and cfg.stream is True:
+        raise ConfigError(
+            "data.stream=true: a table of named inputs (data.inputs, data.targets) is read in memory only; "
+            "set data.stream=auto or false, or give data.target and no named inputs"
+        )
     return cfg.inputs is not None or cfg.targets is not None
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
     """Each input's width after encoding, each output's task and classes; the table's spec without names."""
     if not named(cfg):
-        return tabular.spec(cfg)
+        return table_stream.spec(cfg)
     found = layout(cfg)
     inputs = {name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}
     first = next(iter(inputs.values()))
@@ -83,13 +90,13 @@ def check(cfg: CSVConfig) -> None:
     if named(cfg):
         layout(cfg)
     else:
-        tabular.check(cfg)
+        table_stream.check(cfg)
 
 
 def load(cfg: CSVConfig, seed: int) -> Dataset:
     """Encode the targets, split the rows, then fit each input's encoding on the training rows."""
     if not named(cfg):
-        return tabular.load(cfg, seed)
+        return table_stream.load(cfg, seed)
     found, rows, data, encoders = _fit(cfg, seed)
     for split in ("train", "val", "test"):
         index = rows[getattr(data, f"x_{split}")]
@@ -98,7 +105,11 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     data.spec = dataclasses.replace(spec(cfg), outputs=data.spec.outputs)  # the outputs' training scales
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
-        *(f"input {name!r}: {line}" for name, e in encoders.items() for line in e.decisions(found.table, rows)),
+        *(
+            f"input {name!r}: {line}"
+            for name, e in encoders.items()
+            for line in e.decisions(tabular.missing_counts(found.table, rows, e.columns))
+        ),
     ]
     return data
 
@@ -121,7 +132,7 @@ def layout(cfg: CSVConfig) -> Layout:
     table = tabular.read_table(cfg)
     outputs = {}
     for name, column in cfg.targets.items():
-        column = tabular._column(table, str(column), f"data.targets.{name}")
+        column = tabular.column(table, str(column), f"data.targets.{name}")
         task, class_names = tabular._task(cfg, table, (column,))
         outputs[name] = tabular.Plan((column,), (), {}, task, class_names)
     inputs = {}
@@ -130,7 +141,7 @@ def layout(cfg: CSVConfig) -> Layout:
         if not columns:
             raise ConfigError(f"data.inputs.{name}: empty; name its columns")
         for column in columns:
-            tabular._column(table, column, f"data.inputs.{name}")
+            tabular.column(table, column, f"data.inputs.{name}")
             if column in cfg.targets.values():
                 raise ConfigError(f"data.inputs.{name}: {column!r} is a target column (data.targets)")
         inputs[name] = _plan(cfg, table, str(next(iter(cfg.targets.values()))), columns)
@@ -168,5 +179,8 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
     index_spec = DataSpec((1,), "multioutput", 1, input_dtype="int64", outputs=_outputs(found))
     data = make_dataset(index_spec, cfg, seed, np.arange(len(rows)), y)
     train = rows[data.x_train]
-    encoders = {name: tabular.Encoder.fit(found.table, p, train, cfg.normalize) for name, p in found.inputs.items()}
+    encoders = {
+        name: tabular.Encoder.fit(p, tabular.TableRows(found.table, train), cfg.normalize)
+        for name, p in found.inputs.items()
+    }
     return found, rows, data, encoders

@@ -1,7 +1,8 @@
 """A table file read as text cells: a CSV with a header row, or a Parquet file.
 
 Cells that are empty or ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?`` (any case) are missing.
-A file is read once per version of it (its modification time), whatever the number of callers.
+A file is read once per version of it (its modification time), whatever the number of callers;
+:func:`chunks` reads it a part at a time instead (a table larger than memory).
 
 Example:
     >>> table = read_table(CSVConfig(path="houses.csv"))  # doctest: +SKIP
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.errors import ConfigError, first_line
+from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
     from dltool.config.data import CSVConfig
@@ -53,35 +55,85 @@ class Table:
 
 @functools.lru_cache(maxsize=4)
 def _read(path: Path, delimiter: str, mtime: float) -> Table:
+    parts = [chunk for _, chunk in chunks(path, delimiter)]
+    if not parts:
+        raise ConfigError(f"data.path={path}: a header and no data rows")
+    header = parts[0].header
+    return Table(path, header, {name: np.concatenate([p.columns[name] for p in parts]) for name in header})
+
+
+def chunks(path: Path, delimiter: str = ",", rows: int = 65_536) -> Iterator[tuple[int, Table]]:
+    """The table file in parts of at most ``rows`` rows: each part's first line number (2: the first row after
+    the header) and its cells, read as they are needed (a CSV by ``csv.reader``, a Parquet file by batches).
+
+    Example:
+        >>> [line for line, _ in chunks(Path("houses.csv"), rows=500)]  # doctest: +SKIP
+        [2, 502, 1002]
+    """
     if path.suffix.lower() == ".parquet":
-        header, rows = _parquet_rows(path)
-    else:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = next(reader, None)
-            if not header:
-                raise ConfigError(f"data.path={path}: empty file (expected a header row of column names)")
-            header = tuple(h.strip() for h in header)
-            rows = [[c.strip() for c in row] for row in reader if row]
-    for line, row in enumerate(rows, start=2):
+        yield from _parquet_chunks(path, rows)
+        return
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None)
+        if not header:
+            raise ConfigError(f"data.path={path}: empty file (expected a header row of column names)")
+        header = tuple(h.strip() for h in header)
+        line, part = 2, []
+        for row in reader:
+            if row:  # blank lines are no rows
+                part.append([c.strip() for c in row])
+            if len(part) == rows:
+                yield line, _chunk(path, header, part, line)
+                line, part = line + rows, []
+        if part:
+            yield line, _chunk(path, header, part, line)
+
+
+def _chunk(path: Path, header: tuple[str, ...], rows: list[list[str]], first_line: int) -> Table:
+    for line, row in enumerate(rows, start=first_line):
         if len(row) != len(header):
             raise ConfigError(f"{path}:{line}: {len(row)} fields, the header has {len(header)} (data.delimiter?)")
-    if not rows:
-        raise ConfigError(f"data.path={path}: a header and no data rows")
     cells = np.array(rows, dtype=object).reshape(len(rows), len(header))
     return Table(path, header, {name: cells[:, i] for i, name in enumerate(header)})
 
 
-def _parquet_rows(path: Path) -> tuple[tuple[str, ...], list[list[str]]]:
-    """A Parquet file's column names and its cells as the text a CSV would hold (nulls empty)."""
+def _parquet_chunks(path: Path, rows: int) -> Iterator[tuple[int, Table]]:
+    """A Parquet file's batches, their cells as the text a CSV would hold (nulls empty)."""
     import pyarrow.parquet as pq
 
     try:
-        columns = pq.read_table(path).to_pydict()
+        batches = pq.ParquetFile(path).iter_batches(batch_size=rows)
+        line = 2
+        for batch in batches:
+            columns = batch.to_pydict()
+            cells = [["" if v is None else str(v).strip() for v in values] for values in columns.values()]
+            part = [list(row) for row in zip(*cells, strict=True)]
+            if part:
+                yield line, _chunk(path, tuple(columns), part, line)
+                line += len(part)
     except Exception as err:  # pyarrow raises its own error types for a file that is not Parquet
         raise ConfigError(f"data.path={path}: not a readable Parquet file ({first_line(err)})") from None
-    cells = [["" if v is None else str(v).strip() for v in values] for values in columns.values()]
-    return tuple(columns), [list(row) for row in zip(*cells, strict=True)]
+
+
+def parquet_rows(path: Path) -> int:
+    """The row count of a Parquet file, from its metadata (nothing else read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception as err:  # as above: not a Parquet file
+        raise ConfigError(f"data.path={path}: not a readable Parquet file ({first_line(err)})") from None
+
+
+def column(table: Table, name: str, key: str) -> str:
+    """``name``, a column of ``table`` (the config key ``key`` names it), or a one-line ConfigError."""
+    if name not in table.columns:
+        raise ConfigError(
+            f"{key}={name}: no column {name!r} in {table.path}{did_you_mean(name, table.header)}; "
+            f"columns: {', '.join(table.header)}"
+        )
+    return name
 
 
 def read_table(cfg: CSVConfig) -> Table:

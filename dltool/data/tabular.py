@@ -34,34 +34,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dltool.data import column_inputs
-from dltool.data.base import Dataset, DataSpec, index_dataset, num_examples, take
-from dltool.data.columns import (
-    OTHER_CATEGORY,
-    CategoryIds,
-    TextColumn,
-    TokenColumn,
-    declared,
-    infer,
-    most_frequent,
-    one_hot,
-    piecewise_linear,
-    quantile_edges,
-)
-from dltool.data.tables import MISSING, Table, read_path, read_table
-from dltool.errors import ConfigError, did_you_mean
+from dltool.data.base import Dataset, DataSpec, index_dataset, take
+from dltool.data.columns import declared, infer
+from dltool.data.table_encoder import MISSING_CATEGORY, Encoder, TableRows, category, missing_counts
+from dltool.data.tables import Table, column, read_table
+from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
     from dltool.config.data import CSVConfig
 
 log = logging.getLogger(__name__)
-
-MISSING_CATEGORY = "<missing>"
 
 
 @dataclass(frozen=True)
@@ -137,25 +124,30 @@ def check(cfg: CSVConfig) -> None:
 def load(cfg: CSVConfig, seed: int) -> Dataset:
     """Encode the targets, split, then fit the feature preprocessing on the training rows."""
     table, plan, rows, data = _split(cfg, seed)
-    encoder = Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
-    for name in dict.fromkeys(plan.features):  # 0/1: in two
-        log.info("data: column %s: %s (%s)", name, plan.kind(name), plan.why[name])
+    encoder = Encoder.fit(plan, TableRows(table, rows[data.x_train]), cfg.normalize)
+    announce_types(plan)
     features = column_inputs.inputs(encoder, table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", take(features, getattr(data, f"x_{split}")))
     dropped = len(table.columns[table.header[0]]) - len(rows)
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
-        *encoder.decisions(table, rows),
+        *encoder.decisions(missing_counts(table, rows, encoder.columns)),
         *column_inputs.decisions(plan, encoder),
     ]
     return data
 
 
+def announce_types(plan: Plan) -> None:
+    """One log line per feature column: its type and why."""
+    for name in dict.fromkeys(plan.features):  # 0/1: in two
+        log.info("data: column %s: %s (%s)", name, plan.kind(name), plan.why[name])
+
+
 def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
     """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
     table, plan, rows, data = _split(cfg, seed)
-    return Encoder.fit(table, plan, rows[data.x_train], cfg.normalize)
+    return Encoder.fit(plan, TableRows(table, rows[data.x_train]), cfg.normalize)
 
 
 def split_rows(cfg: CSVConfig, seed: int) -> dict[str, np.ndarray]:
@@ -187,183 +179,44 @@ def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
     return np.array([plan.class_names.index(_class_name(c)) for c in cells])
 
 
-@dataclass(frozen=True)
-class Encoder:
-    """Numeric features: missing cells filled, standardized; categorical ones one-hot (unknown values: zeros, or
-    ``<other>`` for a column cut to its most frequent values); binary ones 0/1; text ones TF-IDF vectors."""
-
-    numeric: dict[str, tuple[float, float, float]]  # column -> (fill, mean, std)
-    categorical: dict[str, tuple[str, ...]]
-    other: dict[str, int] = field(default_factory=dict)  # column cut to its most frequent values -> all values
-    binary: dict[str, tuple[str, float]] = field(default_factory=dict)  # text column -> (the value of 1, fill)
-    text: dict[str, TextColumn] = field(default_factory=dict)
-    sequence: dict[str, tuple[float, float]] = field(default_factory=dict)  # numbers -> (mean, std)
-    tokens: dict[str, TokenColumn | CategoryIds] = field(default_factory=dict)  # ids: model inputs of their own
-    sequence_length: int = 0
-    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
-    edges: dict[str, np.ndarray] = field(default_factory=dict)  # number column -> its quantile bins' edges
-
-    @classmethod
-    def fit(cls, table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> Encoder:
-        """Statistics of the training rows: median (the fill), mean and std of each numeric column; the most
-        frequent categories of a column of many; each text column's vocabulary."""
-        numeric, edges = {}, {}
-        for name in plan.numeric:
-            train = table.floats(name)[train_rows]
-            fill = float(np.nanmedian(train)) if np.isfinite(train).any() else 0.0
-            train = np.where(np.isnan(train), fill, train)
-            scaled = normalize and name not in plan.binary  # 0/1 columns stay 0/1
-            mean, std = (float(train.mean()), float(train.std() or 1.0)) if scaled else (0.0, 1.0)
-            numeric[name] = (fill, mean, std)
-            if name in plan.binned:
-                edges[name] = quantile_edges(train, plan.number_bins)
-        categorical, other = {}, {}
-        for name, categories in plan.categorical.items():
-            if plan.max_categories is not None and len(categories) > plan.max_categories:
-                cells = np.array([_category(c) for c in table.columns[name][train_rows]], dtype=object)
-                other[name] = len(categories)
-                categories = most_frequent(cells, categories, plan.max_categories - 1)
-            categorical[name] = categories
-        binary = {}
-        for name, values in plan.binary.items():
-            if values is not None:
-                ones = np.mean(table.columns[name][train_rows] == values[1])
-                binary[name] = (values[1], float(ones > 0.5))
-        text = {name: TextColumn(_texts(table.columns[name][train_rows]), plan.text_tokens) for name in plan.text}
-        sequence, tokens = column_inputs.fit(table, plan, train_rows, normalize)
-        return cls(
-            numeric, categorical, other, binary, text, sequence, tokens, plan.sequence_length, plan.images, edges
-        )
-
-    def decisions(self, table: Table, rows: np.ndarray) -> list[str]:
-        """One line per column whose cells were filled, and per one-hot encoded column.
-
-        >>> table = Table(Path("t.csv"), ("a", "c"), {"a": np.array(["1", "", "3"]), "c": np.array(["x", "y", "?"])})
-        >>> Encoder({"a": (2.0, 0.0, 1.0)}, {"c": ("x", "y", "<missing>")}).decisions(table, np.arange(3))
-        ["column 'a': 1 missing cell filled with 2 (the training median)", \
-"column 'c': one-hot encoded over 3 categories (x, y, <missing>); 1 missing cell is the category <missing>"]
-        """
-        lines = []
-        if self.edges:
-            bins = len(next(iter(self.edges.values()))) - 1
-            names = ", ".join(repr(name) for name in self.edges)
-            lines.append(
-                f"columns {names}: standardized, and piecewise-linear over {bins} quantile bins of the training "
-                "split (data.number_bins)"
-            )
-        for name, (fill, _, _) in self.numeric.items():
-            missing = int(table.missing(name)[rows].sum())
-            if missing:
-                cells = "cell" if missing == 1 else "cells"
-                lines.append(f"column {name!r}: {missing} missing {cells} filled with {fill:.6g} (the training median)")
-        for name, categories in self.categorical.items():
-            shown = ", ".join(categories[:5]) + (", ..." if len(categories) > 5 else "")
-            line = f"column {name!r}: one-hot encoded over {len(categories)} categories ({shown})"
-            if name in self.other:
-                line = (
-                    f"column {name!r}: {self.other[name]:,} categories; one-hot encoded over the {len(categories)} "
-                    f"most frequent in the training split ({shown}) and {OTHER_CATEGORY} (data.max_categories)"
-                )
-            missing = int(table.missing(name)[rows].sum())
-            if missing:
-                line += f"; {missing} missing cell{'s are' if missing > 1 else ' is'} the category {MISSING_CATEGORY}"
-            lines.append(line)
-        return lines
-
-    def encode(self, table: Table, rows: np.ndarray | None = None, columns: list[str] | None = None) -> np.ndarray:
-        """The float32 feature matrix of ``rows`` of ``table`` (all rows when None): every feature column's block,
-        or only those of ``columns`` (e.g. the columns of one named model input), in :attr:`columns`' order."""
-        rows = np.arange(len(next(iter(table.columns.values())))) if rows is None else rows
-        wanted = set(self.columns if columns is None else columns)
-        unknown = sorted(wanted - set(self.columns))
-        if unknown:
-            raise ConfigError(f"{unknown[0]}: not a feature column; feature columns: {', '.join(self.columns)}")
-        parts = [self._encode_column(table, name, rows) for name in self.columns if name in wanted]
-        return np.concatenate(parts, axis=1).astype(np.float32)
-
-    def _encode_column(self, table: Table, name: str, rows: np.ndarray) -> np.ndarray:
-        if name in self.numeric:
-            fill, mean, std = self.numeric[name]
-            values = table.floats(name)[rows]
-            values = np.where(np.isnan(values), fill, values)
-            scaled = ((values - mean) / std)[:, None]
-            return (
-                np.concatenate([scaled, piecewise_linear(values, self.edges[name])], 1)
-                if name in self.edges
-                else scaled
-            )
-        if name in self.categorical:
-            cells = [_category(c) for c in table.columns[name][rows]]
-            return one_hot(cells, self.categorical[name], other=name in self.other)
-        if name in self.binary:
-            positive, fill = self.binary[name]
-            missing = table.missing(name)[rows]
-            return np.where(missing, fill, table.columns[name][rows] == positive).astype(np.float32)[:, None]
-        if name in self.sequence:
-            return column_inputs.encode_numbers(table.columns[name][rows], self.sequence[name], self.sequence_length)
-        return self.text[name].encode(_texts(table.columns[name][rows]))
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The feature columns, in the order of the matrix's blocks."""
-        return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence)
-
-    def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray | dict[str, np.ndarray]]:
-        """Names (``file:line``) and encoded features (and token columns) of the rows of another CSV with the
-        feature columns."""
-        table = read_path(path, delimiter)
-        for name in (*self.columns, *self.tokens, *self.images):
-            _column(table, name, "data.features")
-        try:
-            features = column_inputs.inputs(self, table, np.arange(len(table.columns[table.header[0]])))
-        except ValueError as err:
-            raise ConfigError(f"{path}: a numeric feature column holds text ({err})") from None
-        return [f"{path}:{line}" for line in range(2, num_examples(features) + 2)], features
-
-
-def _category(cell: str) -> str:
-    return MISSING_CATEGORY if cell.lower() in MISSING else cell
-
-
-def _texts(cells: np.ndarray) -> np.ndarray:
-    """Text cells, the missing ones empty."""
-    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
-
-
-def _column(table: Table, name: str, key: str) -> str:
-    if name not in table.columns:
-        raise ConfigError(
-            f"{key}={name}: no column {name!r} in {table.path}{did_you_mean(name, table.header)}; "
-            f"columns: {', '.join(table.header)}"
-        )
-    return name
-
-
-def _plan(cfg: CSVConfig, table: Table) -> Plan:
-    targets = tuple(_column(table, t, "data.target") for t in _as_list(cfg.target))
+def target_and_feature_columns(cfg: CSVConfig, table: Table) -> tuple[tuple[str, ...], list[str]]:
+    """The target columns and the feature columns of the config, checked against the table's header."""
+    targets = tuple(column(table, t, "data.target") for t in _as_list(cfg.target))
     if not targets:
         raise ConfigError("data.target is empty: name the target column(s)")
     names = cfg.features if cfg.features is not None else [c for c in table.header if c not in targets]
-    features = [_column(table, f, "data.features") for f in names]
+    features = [column(table, f, "data.features") for f in names]
     if not features:
         raise ConfigError(f"data.features: no feature column left in {table.path} besides the targets")
+    return targets, features
+
+
+def _plan(
+    cfg: CSVConfig, table: Table, seen: dict[str, set[str]] | None = None, target_table: Table | None = None
+) -> Plan:
+    """The plan of the table's columns. For a table read in parts, ``table`` is its first rows (the feature types are
+    inferred from them), ``seen`` each category or binary column's values in the whole file (missing ones as
+    ``<missing>``) and ``target_table`` its target columns, whole."""
+    targets, features = target_and_feature_columns(cfg, table)
     types = _types(cfg, table, features)
     numbers, tokens, images, embedded = column_inputs.own_inputs(cfg, table, types)
     categories, binary = {}, {}
     for name in features:
         kind = types[name][0]
-        found = {MISSING_CATEGORY if c.lower() in MISSING else c for c in table.columns[name]}
-        if kind == "category" and name not in embedded:
+        if kind not in ("category", "binary") or name in embedded:
+            continue
+        found = seen[name] if seen is not None else {category(c) for c in table.columns[name]}
+        if kind == "category":
             categories[name] = tuple(sorted(found))
-        elif kind == "binary":
-            zero_one = table.numeric(name) and set(np.unique(table.floats(name)[~table.missing(name)])) <= {0.0, 1.0}
+        else:
+            zero_one = _zero_one(found - {MISSING_CATEGORY})
             binary[name] = None if zero_one else tuple(sorted(found - {MISSING_CATEGORY}))
             if binary[name] is not None and len(binary[name]) != 2:
                 raise ConfigError(
                     f"data.columns.{name}=binary: column {name!r} holds {len(binary[name])} values, not 2; "
                     "make it a category"
                 )
-    task, class_names = _task(cfg, table, targets)
+    task, class_names = _task(cfg, table if target_table is None else target_table, targets)
     return Plan(
         targets,
         tuple(f for f in features if types[f][0] == "number" or binary.get(f, ()) is None),
@@ -384,10 +237,18 @@ def _plan(cfg: CSVConfig, table: Table) -> Plan:
     )
 
 
+def _zero_one(values: set[str]) -> bool:
+    """Whether every value is a number, 0 or 1 (``0``, ``1.0``, ...)."""
+    try:
+        return {float(v) for v in values} <= {0.0, 1.0}
+    except ValueError:
+        return False
+
+
 def _types(cfg: CSVConfig, table: Table, features: list[str]) -> dict[str, tuple[str, str]]:
     """Each feature's type and why: ``data.columns``, else ``data.categorical``, else inferred from its cells."""
     given = declared(cfg.columns, table.header, table.path)
-    listed = [_column(table, c, "data.categorical") for c in cfg.categorical or ()]
+    listed = [column(table, c, "data.categorical") for c in cfg.categorical or ()]
     types = {}
     for name in features:
         numeric = table.numeric(name)
