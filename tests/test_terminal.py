@@ -97,7 +97,8 @@ def test_data_decisions_are_announced_once_and_kept_in_results(tmp_path: Path) -
     announced = [line for line in result.stdout.splitlines() if line.startswith("data: column")]
     (run_dir,) = run_dirs(tmp_path)
     decisions = json.loads((run_dir / "results.json").read_text())["data"]["decisions"]
-    assert announced == [f"data: {d}" for d in decisions] and len(decisions) == 2
+    assert announced == [f"data: {d}" for d in decisions] and len(decisions) == 3
+    assert decisions[0].startswith("columns 'a', 'b': standardized, and piecewise-linear over 16 quantile bins")
     assert (run_dir / "train.log").read_text().count("one-hot encoded over 2 categories") == 1
 
 
