@@ -154,7 +154,32 @@ def piecewise_linear(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.clip(np.where(width > 0, inside, steps), 0.0, 1.0).astype(np.float32)
 
 
-class TextColumn:
+class VectorizedColumn:
+    """A column of text cells made numbers by a fitted Keras ``TextVectorization`` layer, encoded in batches (a
+    large table's vectors are built in parts). Subclasses configure the layer."""
+
+    layer: Any
+    width: int
+    dtype: Any = np.float32
+
+    def __init__(self, layer: Any, train_cells: Any) -> None:
+        self.layer = layer
+        self.layer.adapt(np.asarray(train_cells, dtype=str) if isinstance(train_cells, np.ndarray) else train_cells)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return int(self.layer.vocabulary_size())
+
+    def encode(self, cells: np.ndarray, batch: int = 4096) -> np.ndarray:
+        """``(len(cells), width)`` values of the layer, in batches."""
+        import keras
+
+        texts = np.asarray(cells, dtype=str)
+        parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        return np.concatenate(parts).astype(self.dtype) if parts else np.zeros((0, self.width), self.dtype)
+
+
+class TextColumn(VectorizedColumn):
     """A TF-IDF vector of ``tokens`` entries per cell: Keras ``TextVectorization`` over words and word pairs,
     its vocabulary and inverse document frequencies fitted on the training cells.
 
@@ -167,23 +192,11 @@ class TextColumn:
     def __init__(self, train_cells: Any, tokens: int) -> None:
         import keras
 
-        self.tokens = int(tokens)
-        self.layer = keras.layers.TextVectorization(
+        self.tokens = self.width = int(tokens)
+        layer = keras.layers.TextVectorization(
             max_tokens=self.tokens, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True
         )
-        self.layer.adapt(np.asarray(train_cells, dtype=str) if isinstance(train_cells, np.ndarray) else train_cells)
-
-    @property
-    def vocabulary_size(self) -> int:
-        return int(self.layer.vocabulary_size())
-
-    def encode(self, cells: np.ndarray, batch: int = 4096) -> np.ndarray:
-        """``(len(cells), tokens)`` float32 TF-IDF weights (in batches: a large table's vectors are built in parts)."""
-        import keras
-
-        texts = np.asarray(cells, dtype=str)
-        parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.tokens), np.float32)
+        super().__init__(layer, train_cells)
 
 
 def number_sequences(cells: np.ndarray, length: int) -> np.ndarray:
@@ -199,7 +212,7 @@ def number_sequences(cells: np.ndarray, length: int) -> np.ndarray:
     return values
 
 
-class TokenColumn:
+class TokenColumn(VectorizedColumn):
     """``length`` integer ids per cell of space-separated tokens (0: padding, 1: a token not in the vocabulary):
     Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of at most
     ``max_tokens`` ids fitted on the training cells.
@@ -210,30 +223,21 @@ class TokenColumn:
         max_tokens: vocabulary size, padding and unknown ids included (the model's embedding rows).
     """
 
+    dtype = np.int32
+
     def __init__(self, train_cells: np.ndarray, length: int, max_tokens: int) -> None:
         import keras
 
-        self.length, self.max_tokens = int(length), int(max_tokens)
-        self.layer = keras.layers.TextVectorization(
+        self.length = self.width = int(length)
+        self.max_tokens = int(max_tokens)
+        layer = keras.layers.TextVectorization(
             max_tokens=self.max_tokens,
             standardize=None,
             split="whitespace",
             output_mode="int",
             output_sequence_length=self.length,
         )
-        self.layer.adapt(np.asarray(train_cells, dtype=str))
-
-    @property
-    def vocabulary_size(self) -> int:
-        return int(self.layer.vocabulary_size())
-
-    def encode(self, cells: np.ndarray, batch: int = 4096) -> np.ndarray:
-        """``(len(cells), length)`` int32 ids, in batches."""
-        import keras
-
-        texts = np.asarray(cells, dtype=str)
-        parts = [keras.ops.convert_to_numpy(self.layer(texts[i : i + batch])) for i in range(0, len(texts), batch)]
-        return np.concatenate(parts).astype(np.int32) if parts else np.zeros((0, self.length), np.int32)
+        super().__init__(layer, train_cells)
 
 
 def token_vocabulary(cells: np.ndarray, cap: int) -> int:
