@@ -51,6 +51,25 @@ def train_in_process(run_dir: Path, *overrides: str) -> dict:
         keras.mixed_precision.set_global_policy("float32")
 
 
+def saved_run(run_dir: Path, overrides: list[str], config_dirs: list[str] | None = None) -> Path:
+    """``run_dir`` trained in this process, with its ``.hydra/config.yaml`` written as ``dltool train`` writes it (for
+    the commands that read a run directory: evaluate, predict, export)."""
+    import keras
+    from omegaconf import OmegaConf
+
+    from dltool.config import compose, validate
+    from dltool.training.fit import train_run
+
+    cfg = compose(overrides, config_dirs=config_dirs) if config_dirs else compose(overrides)
+    (run_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    try:
+        train_run(validate(cfg), run_dir, show_progress=False)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return run_dir
+
+
 def dltool_in_process(
     *args: str, cwd: Path, env: dict[str, str | None] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -19,6 +19,7 @@ from dltool.cli import app
 from dltool.config.data import ArraysConfig
 from dltool.data import data_spec, load_dataset
 from dltool.errors import ConfigError
+from tests.conftest import saved_run
 from tests.test_cookbook import table_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_arrays_io")]
@@ -64,23 +65,9 @@ def invoke(*args: str | Path) -> tuple[int, str]:
 
 def train_graph(root: Path, graph: str, *overrides: str) -> Path:
     """A run directory (with its .hydra/config.yaml) of ``graph`` (conf/model/<file>.yaml) trained in-process."""
-    import keras
-    from omegaconf import OmegaConf
-
-    from dltool.config import compose, validate
-    from dltool.training.fit import train_run
-
     (root / "conf" / "model").mkdir(parents=True)
     (root / "conf" / "model" / "my_graph.yaml").write_text(graph)
-    cfg = compose(["model=my_graph", *overrides, *QUICK], config_dirs=[str(root / "conf")])
-    run_dir = root / "run"
-    (run_dir / ".hydra").mkdir(parents=True)
-    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
-    try:
-        train_run(validate(cfg), run_dir, show_progress=False)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    return run_dir
+    return saved_run(root / "run", ["model=my_graph", *overrides, *QUICK], config_dirs=[str(root / "conf")])
 
 
 @pytest.fixture(scope="module")

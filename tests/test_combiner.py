@@ -20,6 +20,7 @@ from dltool.config.regularization import RegularizationConfig
 from dltool.data import load_dataset
 from dltool.data.base import DataSpec, InputSpec, OutputSpec
 from dltool.errors import ConfigError
+from tests.conftest import saved_run
 from tests.test_arrays_io import QUICK, invoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_combiner")]
@@ -48,21 +49,7 @@ def jobs_table(root: Path, n: int = 500, seed: int = 0, name: str = "jobs.csv") 
 
 def train_saved(root: Path, *overrides: str) -> Path:
     """A run directory (with its .hydra/config.yaml, for the commands) trained in-process."""
-    import keras
-    from omegaconf import OmegaConf
-
-    from dltool.config import compose, validate
-    from dltool.training.fit import train_run
-
-    cfg = compose([*QUICK, *overrides])
-    run_dir = root / "run"
-    (run_dir / ".hydra").mkdir(parents=True)
-    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
-    try:
-        train_run(validate(cfg), run_dir, show_progress=False)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    return run_dir
+    return saved_run(root / "run", [*QUICK, *overrides])
 
 
 @pytest.fixture(scope="module")
