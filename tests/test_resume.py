@@ -175,9 +175,9 @@ def test_resume_latest_with_more_epochs_extends_a_finished_run_in_place(referenc
 
 
 def test_a_full_disk_fails_clearly_and_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    from dltool import rundir
     from dltool.commands.train import failure_message
     from dltool.config import compose, validate
-    from dltool.training import artifacts
     from dltool.training.fit import train_run
 
     checkpoints = []
@@ -187,7 +187,7 @@ def test_a_full_disk_fails_clearly_and_keeps_the_last_good_checkpoint(tmp_path: 
         if len(checkpoints) > 2:  # epoch 1 wrote best and last; epoch 2 meets a full disk
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(artifacts, "fault_point", full_from_epoch_2)
+    monkeypatch.setattr(rundir, "fault_point", full_from_epoch_2)
     run = validate(compose(["trainer.epochs=3", *TINY]))
     with pytest.raises(OSError) as err:
         train_run(run, tmp_path, show_progress=False)
