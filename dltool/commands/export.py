@@ -85,6 +85,9 @@ def _reload_tflite(path: Path) -> Predictor:
         interpreter = tf.lite.Interpreter(model_path=str(path))
         if isinstance(x, dict):  # the signature's inputs and outputs are named as the model's
             return interpreter.get_signature_runner()(**x)
+        if len(interpreter.get_output_details()) > 1:  # one input, named outputs
+            runner = interpreter.get_signature_runner()
+            return runner(**{next(iter(runner.get_input_details())): x})
         source = interpreter.get_input_details()[0]["index"]
         interpreter.resize_tensor_input(source, list(x.shape))
         interpreter.allocate_tensors()
@@ -113,7 +116,8 @@ def _reload_onnx(path: Path) -> Predictor:
     def run(x: Any) -> Any:
         if isinstance(x, dict):
             return dict(zip(outputs, session.run(None, {i.name: x[i.name] for i in inputs}), strict=True))
-        return session.run(None, {inputs[0].name: x})[0]
+        found = session.run(None, {inputs[0].name: x})
+        return dict(zip(outputs, found, strict=True)) if len(outputs) > 1 else found[0]  # named outputs: a dict
 
     return run
 
@@ -151,6 +155,8 @@ def _samples(model: Any, samples: int, shapes: dict[str, tuple[int, ...]]) -> An
         return rng.random((samples, *model.input_shape[1:]), dtype=np.float32)
     if isinstance(model.input, dict):
         return {name: sample(name, tensor) for name, tensor in model.input.items()}
+    if len(model.inputs) == 1:  # one input of no name (the outputs are named): an array, as the model takes
+        return sample(model.inputs[0].name, model.inputs[0])
     return {tensor.name: sample(tensor.name, tensor) for tensor in model.inputs}
 
 

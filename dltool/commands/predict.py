@@ -137,7 +137,11 @@ def _npy(path: Path, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
 
 def _table_of_one_target(run: RunConfig | None) -> bool:
     """A ``data=csv`` run of one target: its model's named inputs (token columns) are the table's columns."""
-    return run is not None and run.data.name == "csv" and run.data.inputs is None and run.data.targets is None
+    if run is None or run.data.name != "csv" or run.data.inputs is not None or run.data.targets is not None:
+        return False
+    from dltool.data import data_spec
+
+    return data_spec(run.data).outputs is None  # several targets of different kinds: named outputs
 
 
 def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) -> tuple[list[str], Any] | None:
@@ -255,7 +259,8 @@ def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs
     shapes = {name: spec.inputs[name].shape if spec.inputs else tuple(spec.input_shape) for name in input_names}
     labels, x = _named_inputs(run, _expand(inputs), shapes)
     dtypes = {name: spec.inputs[name].dtype if spec.inputs else spec.input_dtype for name in input_names}
-    outputs = predict(model, {name: x[name].astype(dtypes[name]) for name in input_names})
+    feed = {name: x[name].astype(dtypes[name]) for name in input_names}
+    outputs = predict(model, feed if spec.inputs else feed[input_names[0]])  # one input: a model of no input names
     columns: dict[str, list[Any]] = {}
     for name in spec.outputs or output_names:  # the data's order (Keras sorts the names)
         out = spec.outputs[name] if spec.outputs else spec

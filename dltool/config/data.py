@@ -183,7 +183,9 @@ class CSVConfig(SplitDataConfig):
 
     name: str = "csv"
     path: str | None = opt(None, "the CSV file (first row: column names), or a .parquet file")
-    target: Any = opt("target", "target column, or a list of them (several: multi-output regression)")
+    target: Any = opt(
+        "target", "target column, or a list (all regressions: one multi-output regression; else a named output each)"
+    )
     features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
     categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
     columns: dict[str, str] | None = opt(
@@ -218,7 +220,7 @@ class CSVConfig(SplitDataConfig):
     )
     delimiter: str = opt(",", "field separator")
     inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
-    targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column} (with inputs)")
+    targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column}, a head each")
     memory_budget_mb: int = opt(4096, "largest table held in memory (its cells as text and its float32 features)", gt=0)
     stream: Any = opt(
         "auto",

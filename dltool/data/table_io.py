@@ -8,8 +8,9 @@ training split's statistics, the others, or ``data.categorical``, one-hot), into
 every target's task is inferred as a single target's is (``data.task``, when set, applies to each).
 Rows whose targets are missing are dropped; missing features follow ``data.missing``. The splits
 are drawn at random (not stratified: there are several targets). Such a table is read in memory
-(``data.stream=true`` is refused). Without ``data.inputs`` and ``data.targets`` the table is read
-as :mod:`dltool.data.tabular` reads it, or in parts when it is larger than memory
+(``data.stream=true`` is refused). Without ``data.inputs`` the table is read as
+:mod:`dltool.data.tabular` reads it (``data.targets`` alone: its features as for a single target, one
+named output per target, :mod:`dltool.data.table_targets`), or in parts when it is larger than memory
 (:mod:`dltool.data.table_stream`).
 
 Example:
@@ -66,13 +67,13 @@ class Layout:
 
 
 def named(cfg: CSVConfig) -> bool:
-    """Whether the config maps the table to named inputs and outputs (read in memory only)."""
+    """Whether the config maps the table to named inputs (and outputs; read in memory only)."""
     if (cfg.inputs is not None or cfg.targets is not None) and cfg.stream is True:
         raise ConfigError(
             "data.stream=true: a table of named inputs (data.inputs, data.targets) is read in memory only; "
             "set data.stream=auto or false, or give data.target and no named inputs"
         )
-    return cfg.inputs is not None or cfg.targets is not None
+    return cfg.inputs is not None
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
@@ -117,6 +118,9 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
 def read_inputs(cfg: CSVConfig, seed: int, path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     """Names (``file:line``) and each input's encoded features of another CSV's rows, encoded as in the
     training run of this data config and seed (for ``dltool predict``)."""
+    if not named(cfg):  # named outputs of a table's targets: its features as a single target's
+        names, features = table_stream.fitted_encoder(cfg, seed).read(path, cfg.delimiter)
+        return names, features if isinstance(features, dict) else {"input": features}  # the combiner's one input
     encoders = _fit(cfg, seed)[3]
     found = {name: encoder.read(path, cfg.delimiter) for name, encoder in encoders.items()}
     return next(iter(found.values()))[0], {name: features for name, (_, features) in found.items()}
@@ -124,9 +128,8 @@ def read_inputs(cfg: CSVConfig, seed: int, path: Path) -> tuple[list[str], dict[
 
 def layout(cfg: CSVConfig) -> Layout:
     """The plans of ``data.inputs`` and ``data.targets`` over the table of ``data.path``."""
-    if cfg.inputs is None or cfg.targets is None:
-        given, absent = ("inputs", "targets") if cfg.inputs is not None else ("targets", "inputs")
-        raise ConfigError(f"data.{given} is set, data.{absent} is not: a table of named inputs needs both")
+    if cfg.targets is None:
+        raise ConfigError("data.inputs is set, data.targets is not: a table of named inputs needs both")
     if not cfg.inputs or not cfg.targets:
         raise ConfigError("data.inputs and data.targets: name at least one input and one target")
     table = tabular.read_table(cfg)
@@ -158,7 +161,8 @@ def layout(cfg: CSVConfig) -> Layout:
 def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]) -> tabular.Plan:
     """The tabular plan of one target and these feature columns (categorical: the config's, else the text ones)."""
     categorical = None if cfg.categorical is None else [c for c in cfg.categorical if c in features]
-    return tabular._plan(dataclasses.replace(cfg, target=target, features=features, categorical=categorical), table)
+    one = dataclasses.replace(cfg, target=target, features=features, categorical=categorical, inputs=None, targets=None)
+    return tabular._plan(one, table)
 
 
 def _outputs(found: Layout) -> dict[str, OutputSpec]:

@@ -252,7 +252,13 @@ class Scan:
 
 
 def _in_memory_only(cfg: CSVConfig, plan: tabular.Plan, seen: dict[str, set[str]]) -> None:
-    """Sequence and image columns, and categories embedded as ids, are read in memory only: a one-line ConfigError."""
+    """Named outputs, sequence and image columns, and categories embedded as ids, are read in memory only: a
+    one-line ConfigError."""
+    if plan.outputs:
+        raise ConfigError(
+            f"data.stream={str(cfg.stream).lower()}: targets {list(plan.targets)} make named outputs of different "
+            "kinds, read in memory only; set data.stream=false (and raise data.memory_budget_mb) or give one target"
+        )
     own = [*plan.sequence, *plan.tokens, *plan.images]
     if own:
         raise ConfigError(

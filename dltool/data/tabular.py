@@ -16,7 +16,9 @@ one float matrix, with statistics of the training split:
 
 Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
 classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
-binary one, any other numeric column a regression; several targets are a multi-output regression.
+binary one, any other numeric column a regression; several targets that are all regressions are a
+multi-output regression, several of other kinds (or ``data.targets``) one named output each
+(:mod:`dltool.data.table_targets`).
 
 Missing values: cells that are empty or ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
 (any case). A row whose target is missing is dropped (with a log line). Missing features follow
@@ -38,8 +40,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data import column_inputs
-from dltool.data.base import Dataset, DataSpec, index_dataset, take
+from dltool.data import column_inputs, table_targets
+from dltool.data.base import Dataset, DataSpec, OutputSpec, take
 from dltool.data.columns import declared, infer
 from dltool.data.table_encoder import MISSING_CATEGORY, Encoder, TableRows, category, missing_counts
 from dltool.data.tables import Table, column, read_table
@@ -71,6 +73,7 @@ class Plan:
     images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
     embedded: dict[str, int] = field(default_factory=dict)  # category columns read as ids -> their vocabulary size
     number_bins: int = 0
+    outputs: dict[str, OutputSpec] = field(default_factory=dict)  # named outputs, one per target (in their order)
 
     @property
     def binned(self) -> tuple[str, ...]:
@@ -111,9 +114,11 @@ def spec(cfg: CSVConfig) -> DataSpec:
 
 def _spec(plan: Plan) -> DataSpec:
     if plan.tokens or plan.images or plan.embedded:  # model inputs of their own: dltool.data.column_inputs
-        return column_inputs.spec(plan)
-    outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
-    return DataSpec((plan.width,), plan.task, outputs, plan.class_names)
+        found = column_inputs.spec(plan)
+    else:
+        outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
+        found = DataSpec((plan.width,), plan.task, outputs, plan.class_names)
+    return table_targets.named(found, plan.outputs) if plan.outputs else found
 
 
 def check(cfg: CSVConfig) -> None:
@@ -168,20 +173,34 @@ def _split(cfg: CSVConfig, seed: int) -> tuple[Table, Plan, np.ndarray, Dataset]
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    return table, plan, rows, index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
+    return table, plan, rows, table_targets.index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
 
 
-def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray:
+def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+    if plan.outputs:  # named outputs: each its column's targets
+        pairs = zip(plan.outputs.items(), plan.targets, strict=True)
+        return {name: _target(table, column, out.class_names, rows) for (name, out), column in pairs}
     if plan.task == "regression":
         y = np.stack([table.floats(t)[rows] for t in plan.targets], axis=1)
         return y[:, 0] if len(plan.targets) == 1 else y
-    cells = table.columns[plan.targets[0]][rows]
-    return np.array([plan.class_names.index(_class_name(c)) for c in cells])
+    return _target(table, plan.targets[0], plan.class_names, rows)
+
+
+def _target(table: Table, column: str, class_names: tuple[str, ...] | None, rows: np.ndarray) -> np.ndarray:
+    """One target column's values of ``rows`` (a regression: no class names), or their class indices."""
+    if class_names is None:
+        return table.floats(column)[rows]
+    return np.array([class_names.index(_class_name(c)) for c in table.columns[column][rows]])
 
 
 def target_and_feature_columns(cfg: CSVConfig, table: Table) -> tuple[tuple[str, ...], list[str]]:
     """The target columns and the feature columns of the config, checked against the table's header."""
-    targets = tuple(column(table, t, "data.target") for t in _as_list(cfg.target))
+    if cfg.targets is not None:  # named outputs of a table without named inputs
+        if not cfg.targets:
+            raise ConfigError("data.targets is empty: name the target column of each output ({output: column})")
+        targets = tuple(column(table, str(c), f"data.targets.{name}") for name, c in cfg.targets.items())
+    else:
+        targets = tuple(column(table, t, "data.target") for t in _as_list(cfg.target))
     if not targets:
         raise ConfigError("data.target is empty: name the target column(s)")
     names = cfg.features if cfg.features is not None else [c for c in table.header if c not in targets]
@@ -216,7 +235,11 @@ def _plan(
                     f"data.columns.{name}=binary: column {name!r} holds {len(binary[name])} values, not 2; "
                     "make it a category"
                 )
-    task, class_names = _task(cfg, table if target_table is None else target_table, targets)
+    target_table = table if target_table is None else target_table
+    outputs = table_targets.outputs(
+        cfg, targets, lambda name: table_targets.output_spec(*_task(cfg, target_table, (name,)))
+    )
+    task, class_names = ("multioutput", None) if outputs else _task(cfg, target_table, targets)
     return Plan(
         targets,
         tuple(f for f in features if types[f][0] == "number" or binary.get(f, ()) is None),
@@ -234,6 +257,7 @@ def _plan(
         images,
         embedded,
         cfg.number_bins,
+        outputs,
     )
 
 
@@ -280,8 +304,6 @@ def _task(cfg: CSVConfig, table: Table, targets: tuple[str, ...]) -> tuple[str, 
             bad = next(t for t in targets if not table.numeric(t))
             raise ConfigError(f"data.target={bad}: a regression target must be numeric; {bad!r} holds text")
         return task, None
-    if len(targets) > 1:
-        raise ConfigError(f"data.target={list(targets)}: several targets make a regression (data.task={cfg.task})")
     classes = _classes(table, targets[0])
     if task == "binary" and len(classes) != 2:
         raise ConfigError(f"data.task=binary: column {targets[0]!r} holds {len(classes)} classes, not 2")
