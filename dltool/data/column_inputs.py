@@ -27,12 +27,11 @@ import numpy as np
 
 from dltool.data.base import DataSpec, InputSpec
 from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
-from dltool.data.tables import MISSING, Table
+from dltool.data.tables import MISSING, MISSING_CATEGORY, Table
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.table_encoder import Encoder
-    from dltool.data.tabular import Plan
+    from dltool.data.table_plan import Plan
 
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
 
@@ -114,20 +113,12 @@ def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -
     return np.nan_to_num(values, nan=0.0)
 
 
-def inputs(encoder: Encoder, table: Table, rows: np.ndarray) -> Any:
-    """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each id or image column's input."""
-    if not encoder.tokens and not encoder.images:
-        return encoder.encode(table, rows)
-    x = {FEATURES: encoder.encode(table, rows)} if encoder.columns else {}
-    for name, column in encoder.tokens.items():
-        cells = table.columns[name][rows]
-        x[name] = column.encode(_categories(cells) if isinstance(column, CategoryIds) else _cells(cells))
-    for name, shape in encoder.images.items():
-        x[name] = _images(table, name, rows, shape)
-    return x
+def ids(column: TokenColumn | CategoryIds, cells: np.ndarray) -> np.ndarray:
+    """A token or embedded category column's integer ids of ``cells``."""
+    return column.encode(_categories(cells) if isinstance(column, CategoryIds) else _cells(cells))
 
 
-def _images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+def images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """The float32 images of ``rows`` of an image column (a missing cell: zeros); one line for a file that is
     not there or not an image."""
     from dltool.data.images import decode_images, scaled
@@ -153,47 +144,6 @@ def _image_paths(table: Table, name: str, rows: np.ndarray) -> list[tuple[int, P
     ]
 
 
-def decisions(plan: Plan, encoder: Encoder) -> list[str]:
-    """What became of the binary, text, sequence, image and embedded category columns, and why they got their type."""
-    lines = []
-    for name, values in plan.binary.items():
-        coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
-        lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
-    for name, column in encoder.text.items():
-        lines.append(
-            f"column {name!r}: text (tf-idf, {column.vocabulary_size:,} tokens of words and word pairs fitted on "
-            f"the training split; {plan.why[name]})"
-        )
-    for name in plan.sequence:
-        mean, std = encoder.sequence[name]
-        lines.append(
-            f"column {name!r}: sequence of numbers ({plan.why[name]}): {plan.sequence_length} values "
-            f"(data.sequence_length; longer cut, shorter padded with 0), standardized with mean {mean:.6g} and "
-            f"std {std:.6g}"
-        )
-    for name, shape in plan.images.items():
-        lines.append(
-            f"column {name!r}: image ({plan.why[name]}): decoded at {shape[0]}x{shape[1]}x{shape[2]} "
-            f"(data.image_size, data.color_mode), in [0, 1]; the model input {name!r}, convolved by model=mlp's "
-            "combiner"
-        )
-    for name, column in encoder.tokens.items():
-        if name in plan.embedded:
-            lines.append(
-                f"column {name!r}: category ({plan.why[name]}): {plan.embedded[name] - 1:,} values, over "
-                f"data.max_categories={plan.max_categories}: an integer id each, {column.vocabulary_size - 1:,} "
-                "found in the training split (0: any other value; data.embed_categories); the model input "
-                f"{name!r}, embedded by model=mlp's combiner"
-            )
-            continue
-        lines.append(
-            f"column {name!r}: sequence of tokens ({plan.why[name]}): {plan.sequence_length} ids "
-            f"(data.sequence_length), a vocabulary of {column.vocabulary_size:,} fitted on the training split; "
-            f"the model input {name!r}, embedded by model=mlp's combiner"
-        )
-    return lines
-
-
 def _cells(cells: np.ndarray) -> np.ndarray:
     """Cells, the missing ones empty (no numbers, no tokens)."""
     return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
@@ -201,6 +151,4 @@ def _cells(cells: np.ndarray) -> np.ndarray:
 
 def _categories(cells: np.ndarray) -> np.ndarray:
     """Category cells, the missing ones the category of their own (as one-hot columns have it)."""
-    from dltool.data.tabular import MISSING_CATEGORY
-
     return np.array([MISSING_CATEGORY if c.lower() in MISSING else c for c in cells], dtype=object)

@@ -32,13 +32,11 @@ from dltool.data.columns import (
     piecewise_linear,
     quantile_edges,
 )
-from dltool.data.tables import MISSING, Table, column, read_path
+from dltool.data.tables import MISSING, MISSING_CATEGORY, Table, column, read_path
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.tabular import Plan
-
-MISSING_CATEGORY = "<missing>"
+    from dltool.data.table_plan import Plan
 
 
 class TrainCells(Protocol):
@@ -201,6 +199,58 @@ class Encoder:
             return column_inputs.encode_numbers(table.columns[name][rows], self.sequence[name], self.sequence_length)
         return self.text[name].encode(texts(table.columns[name][rows]))
 
+    def inputs(self, table: Table, rows: np.ndarray) -> Any:
+        """The model's ``x`` of ``rows``: the feature matrix, or a dict of it and each id or image column's input."""
+        if not self.tokens and not self.images:
+            return self.encode(table, rows)
+        x = {column_inputs.FEATURES: self.encode(table, rows)} if self.columns else {}
+        for name, encoder in self.tokens.items():
+            x[name] = column_inputs.ids(encoder, table.columns[name][rows])
+        for name, shape in self.images.items():
+            x[name] = column_inputs.images(table, name, rows, shape)
+        return x
+
+    def type_decisions(self, plan: Plan) -> list[str]:
+        """What became of the binary, text, sequence, image and embedded category columns, and why they got
+        their type."""
+        lines = []
+        for name, values in plan.binary.items():
+            coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
+            lines.append(f"column {name!r}: binary ({plan.why[name]}): {coded}")
+        for name, text in self.text.items():
+            lines.append(
+                f"column {name!r}: text (tf-idf, {text.vocabulary_size:,} tokens of words and word pairs fitted on "
+                f"the training split; {plan.why[name]})"
+            )
+        for name in plan.sequence:
+            mean, std = self.sequence[name]
+            lines.append(
+                f"column {name!r}: sequence of numbers ({plan.why[name]}): {plan.sequence_length} values "
+                f"(data.sequence_length; longer cut, shorter padded with 0), standardized with mean {mean:.6g} and "
+                f"std {std:.6g}"
+            )
+        for name, shape in plan.images.items():
+            lines.append(
+                f"column {name!r}: image ({plan.why[name]}): decoded at {shape[0]}x{shape[1]}x{shape[2]} "
+                f"(data.image_size, data.color_mode), in [0, 1]; the model input {name!r}, convolved by model=mlp's "
+                "combiner"
+            )
+        for name, ids in self.tokens.items():
+            if name in plan.embedded:
+                lines.append(
+                    f"column {name!r}: category ({plan.why[name]}): {plan.embedded[name] - 1:,} values, over "
+                    f"data.max_categories={plan.max_categories}: an integer id each, {ids.vocabulary_size - 1:,} "
+                    "found in the training split (0: any other value; data.embed_categories); the model input "
+                    f"{name!r}, embedded by model=mlp's combiner"
+                )
+                continue
+            lines.append(
+                f"column {name!r}: sequence of tokens ({plan.why[name]}): {plan.sequence_length} ids "
+                f"(data.sequence_length), a vocabulary of {ids.vocabulary_size:,} fitted on the training split; "
+                f"the model input {name!r}, embedded by model=mlp's combiner"
+            )
+        return lines
+
     @property
     def columns(self) -> tuple[str, ...]:
         """The feature columns, in the order of the matrix's blocks."""
@@ -213,7 +263,7 @@ class Encoder:
         for name in (*self.columns, *self.tokens, *self.images):
             column(table, name, "data.features")
         try:
-            features = column_inputs.inputs(self, table, np.arange(len(table.columns[table.header[0]])))
+            features = self.inputs(table, np.arange(len(table.columns[table.header[0]])))
         except ValueError as err:
             raise ConfigError(f"{path}: a numeric feature column holds text ({err})") from None
         return [f"{path}:{line}" for line in range(2, num_examples(features) + 2)], features

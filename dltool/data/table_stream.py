@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data import column_inputs, tabular
+from dltool.data import tabular
 from dltool.data.base import Dataset, DataSpec, index_dataset
-from dltool.data.table_encoder import MISSING_CATEGORY, Encoder, category, texts
-from dltool.data.tables import Table, chunks, parquet_rows
+from dltool.data.table_encoder import Encoder, category, texts
+from dltool.data.tables import MISSING_CATEGORY, Table, chunks, parquet_rows
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     data.decisions = [
         *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
         *encoder.decisions(missing),
-        *column_inputs.decisions(scan.plan, encoder),
+        *encoder.type_decisions(scan.plan),
     ]
     return data
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dltool.config.data import CSVConfig
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+MISSING_CATEGORY = "<missing>"  # what a missing cell of a category column is: a category of its own
 
 
 @dataclass(frozen=True)
