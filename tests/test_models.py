@@ -209,7 +209,7 @@ def test_head_stays_float32_under_mixed_precision() -> None:
 def test_plain_models_have_no_regularization_layers() -> None:
     for model in (build_model(MLPConfig(), DIGITS, NO_REG), build_model(option("cnn"), MNIST, NO_REG)):
         types = layer_types(model)
-        assert not {"BatchNormalization", "Dropout", "AlphaDropout"} & set(types)
+        assert not {"FusedBatchNormalization", "BatchNormalization", "Dropout", "AlphaDropout"} & set(types)
         assert all(getattr(layer, "kernel_regularizer", None) is None for layer in model.layers)
         assert model.losses == []
 
@@ -219,8 +219,8 @@ def test_batch_norm_and_dropout_in_mlp() -> None:
     model = build_model(MLPConfig(hidden_units=[16, 8]), POINTS, reg)
     assert layer_types(model) == [
         "InputLayer",
-        "Dense", "BatchNormalization", "Activation", "Dropout",
-        "Dense", "BatchNormalization", "Activation", "Dropout",
+        "Dense", "FusedBatchNormalization", "Activation", "Dropout",
+        "Dense", "FusedBatchNormalization", "Activation", "Dropout",
         "Dense",
     ]  # fmt: skip
     assert model.get_layer("hidden1_dropout").rate == 0.3
@@ -240,7 +240,7 @@ def test_batch_norm_dropout_and_l2_in_cnn() -> None:
     reg = RegularizationConfig(batch_norm=True, dropout=0.5, l2=1e-3)
     model = build_model(option("cnn_cifar"), CIFAR, reg)
     types = layer_types(model)
-    assert types.count("BatchNormalization") == 3 + 1  # three convolutions, one hidden Dense
+    assert types.count("FusedBatchNormalization") == 3 + 1  # three convolutions, one hidden Dense
     assert types.count("Dropout") == 1  # after hidden Dense layers only
     penalized = [layer.name for layer in model.layers if getattr(layer, "kernel_regularizer", None)]
     assert penalized == ["block1_conv1", "block2_conv1", "block3_conv1", "hidden1", "output"]
@@ -384,3 +384,42 @@ def test_pooling_too_deep_names_the_block() -> None:
 def test_unknown_model_name() -> None:
     with pytest.raises(ConfigError, match=r"model=resnt: unknown model.*did you mean resnet"):
         build_model(dataclasses.replace(ResNetConfig(), name="resnt"), CIFAR, NO_REG)
+
+
+def test_fused_batch_norm_trains_as_keras_batch_norm_does() -> None:
+    import tensorflow as tf
+
+    from dltool.models.layers import FusedBatchNormalization
+
+    x = tf.constant(np.random.default_rng(0).normal(2.0, 3.0, (8, 5, 5, 4)).astype("float32"))
+    fused, plain = FusedBatchNormalization(momentum=0.9), keras.layers.BatchNormalization(momentum=0.9)
+    fused.build(x.shape), plain.build(x.shape)
+    for layer in (fused, plain):
+        layer.gamma.assign(np.linspace(0.5, 2.0, 4)), layer.beta.assign(np.linspace(-1.0, 1.0, 4))
+    grads = []
+    for layer in (fused, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * tf.range(1.0, 5.0))
+        grads.append((y, *tape.gradient(loss, [x, layer.gamma, layer.beta])))
+    for ours, theirs in zip(*grads, strict=True):  # output, d/dx, d/dgamma, d/dbeta
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fused.moving_mean.numpy(), plain.moving_mean.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(fused(x, training=False).numpy(), plain(x, training=False).numpy(), rtol=1e-5, atol=1e-5)
+    assert "FusedBatchNormV3" in str(
+        tf.function(lambda t: fused(t, training=True)).get_concrete_function(x).graph.as_graph_def()
+    )
+
+
+def test_models_with_batch_norm_save_and_load_safely(tmp_path: Path) -> None:
+    from dltool.config import compose, validate
+
+    run = validate(compose(["model=resnet", "model.depth=8"]))
+    model = build_model(run.model, DataSpec((16, 16, 3), "multiclass", 10), run.regularization)
+    assert any(type(layer).__name__ == "FusedBatchNormalization" for layer in model.layers)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((2, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

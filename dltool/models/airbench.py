@@ -30,7 +30,7 @@ import keras
 
 from dltool.config.model import AirbenchConfig
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import activation_layer, kernel_regularizer, require_image
+from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer, require_image
 
 
 def build_airbench(cfg: AirbenchConfig, inputs: Any, reg: RegularizationConfig) -> Any:
@@ -44,9 +44,7 @@ def build_airbench(cfg: AirbenchConfig, inputs: Any, reg: RegularizationConfig) 
         )(x)
 
     def norm_act(x: Any, name: str) -> Any:
-        x = keras.layers.BatchNormalization(
-            momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon, scale=False, name=f"{name}_bn"
-        )(x)
+        x = FusedBatchNormalization(momentum=cfg.bn_momentum, epsilon=cfg.bn_epsilon, scale=False, name=f"{name}_bn")(x)
         return activation_layer(cfg.activation, layer_name=f"{name}_act")(x)
 
     x = conv(inputs, cfg.stem_filters, 2, "stem", padding="valid")

@@ -29,6 +29,7 @@ from keras import ops
 
 from dltool.config.model import GANConfig
 from dltool.errors import ConfigError
+from dltool.models.layers import FusedBatchNormalization
 
 
 def generation_spec(spec: Any) -> Any:
@@ -53,12 +54,12 @@ def build_generator(cfg: GANConfig, image_shape: tuple[int, int, int]) -> keras.
     start = (height // factor, width // factor, cfg.generator_filters[0])
     latent = keras.Input((cfg.latent_dim,), name="latent")
     x = keras.layers.Dense(math.prod(start), use_bias=False, name="project")(latent)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = FusedBatchNormalization(name="project_bn")(x)
     x = keras.layers.LeakyReLU(cfg.leaky_alpha, name="project_act")(x)
     x = keras.layers.Reshape(start, name="reshape")(x)
     for i, filters in enumerate(cfg.generator_filters, start=1):
         x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"up{i}_bn")(x)
+        x = FusedBatchNormalization(name=f"up{i}_bn")(x)
         x = keras.layers.LeakyReLU(cfg.leaky_alpha, name=f"up{i}_act")(x)
     image = keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid", dtype="float32", name="image")(x)
     return keras.Model(latent, image, name="generator")

@@ -26,7 +26,7 @@ import keras
 
 from dltool.config.model import InceptionConfig, InceptionModuleConfig
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import kernel_regularizer, require_image
+from dltool.models.layers import FusedBatchNormalization, kernel_regularizer, require_image
 
 
 def build_inception(cfg: InceptionConfig, inputs: Any, reg: RegularizationConfig) -> Any:
@@ -46,7 +46,7 @@ def build_inception(cfg: InceptionConfig, inputs: Any, reg: RegularizationConfig
             name=name,
         )(x)
         if reg.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = FusedBatchNormalization(name=f"{name}_bn")(x)
         return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
     def max_pool(x: Any, name: str) -> Any:

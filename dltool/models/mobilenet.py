@@ -18,7 +18,7 @@ import keras
 
 from dltool.config.model import MobileNetV2Config
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import conv_bn, require_image
+from dltool.models.layers import FusedBatchNormalization, conv_bn, require_image
 
 # (expansion t, output channels c, repeats n, first stride s): Table 2 of the paper
 _BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -55,7 +55,7 @@ def inverted_residual(x: Any, filters: int, expansion: int, stride: int, name: s
     if expansion != 1:
         y = conv_bn(y, expansion * channels, 1, f"{name}_expand", activation="relu6", reg=reg)
     y = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_depthwise")(y)
-    y = keras.layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_depthwise_bn")(y)
+    y = FusedBatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_depthwise_bn")(y)
     y = keras.layers.Activation("relu6", name=f"{name}_depthwise_relu6")(y)
     y = conv_bn(y, filters, 1, f"{name}_project", activation=None, reg=reg)
     if stride == 1 and channels == filters:

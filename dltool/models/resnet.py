@@ -39,7 +39,14 @@ import keras
 from dltool.config.model import ResNetConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import ZeroPadShortcut, activation_layer, initializer, kernel_regularizer, require_image
+from dltool.models.layers import (
+    FusedBatchNormalization,
+    ZeroPadShortcut,
+    activation_layer,
+    initializer,
+    kernel_regularizer,
+    require_image,
+)
 from dltool.models.resnet_imagenet import IMAGENET_STAGES, build_imagenet_resnet
 
 
@@ -80,7 +87,7 @@ def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> A
             kernel_regularizer=penalty,
             name=name,
         )(x)
-        return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return FusedBatchNormalization(name=f"{name}_bn")(x)
 
     x = conv(inputs, width, 3, 1, "stem_conv")
     x = activation_layer("relu", layer_name="stem_relu")(x)

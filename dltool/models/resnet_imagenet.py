@@ -43,7 +43,7 @@ import keras
 from dltool.config.model import ResNetConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import activation_layer, kernel_regularizer
+from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer
 
 #: Blocks per stage, and whether the blocks are bottlenecks, per depth.
 IMAGENET_STAGES: dict[int, tuple[tuple[int, ...], bool]] = {
@@ -83,7 +83,7 @@ def build_imagenet_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationCon
         )(x)
 
     def bn_relu(x: Any, name: str, relu: bool = True) -> Any:
-        x = keras.layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_bn")(x)
+        x = FusedBatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_bn")(x)
         return activation_layer("relu", layer_name=f"{name}_relu")(x) if relu else x
 
     def block(x: Any, filters: int, stride: int, name: str) -> Any:

@@ -20,7 +20,7 @@ import keras
 
 from dltool.config.model import VGGConfig
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import check_fits, kernel_regularizer, require_image
+from dltool.models.layers import FusedBatchNormalization, check_fits, kernel_regularizer, require_image
 
 #: Convolutions per stage, per depth.
 VGG_STAGES = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -37,7 +37,7 @@ def build_vgg(cfg: VGGConfig, inputs: Any, reg: RegularizationConfig) -> Any:
             name = f"block{s + 1}_conv{c}"
             x = keras.layers.Conv2D(filters, 3, padding="same", kernel_regularizer=penalty, name=name)(x)
             if reg.batch_norm:
-                x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = FusedBatchNormalization(name=f"{name}_bn")(x)
             x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
         check_fits(x, 2, f"model=vgg stage {s + 1}", "a 2x2 max-pooling", example_shape)
         x = keras.layers.MaxPooling2D(2, name=f"block{s + 1}_pool")(x)

@@ -24,7 +24,7 @@ import keras
 
 from dltool.config.model import SeparableCNNConfig, XceptionConfig
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import check_fits, conv_bn, kernel_regularizer, require_image
+from dltool.models.layers import FusedBatchNormalization, check_fits, conv_bn, kernel_regularizer, require_image
 
 
 def build_xception(cfg: XceptionConfig, inputs: Any, reg: RegularizationConfig) -> Any:
@@ -37,7 +37,7 @@ def build_xception(cfg: XceptionConfig, inputs: Any, reg: RegularizationConfig) 
         x = keras.layers.SeparableConv2D(
             filters, 3, padding="same", use_bias=False, pointwise_regularizer=penalty, name=name
         )(x)
-        return keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return FusedBatchNormalization(name=f"{name}_bn")(x)
 
     def relu(x: Any, name: str) -> Any:
         return keras.layers.Activation("relu", name=name)(x)
