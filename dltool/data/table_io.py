@@ -105,7 +105,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
     data.spec = dataclasses.replace(spec(cfg), outputs=data.spec.outputs)  # the outputs' training scales
     data.decisions = [
-        *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
+        *tabular.dropped_rows(dropped, cfg),
         *(
             f"input {name!r}: {line}"
             for name, e in encoders.items()

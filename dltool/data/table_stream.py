@@ -106,7 +106,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         setattr(data, f"x_{split}", out)
     dropped = len(scan.keep) - len(scan.rows)
     data.decisions = [
-        *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
+        *tabular.dropped_rows(dropped, cfg),
         *encoder.decisions(missing),
         *encoder.type_decisions(scan.plan),
     ]

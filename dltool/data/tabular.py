@@ -82,11 +82,21 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         setattr(data, f"x_{split}", take(features, getattr(data, f"x_{split}")))
     dropped = len(table.columns[table.header[0]]) - len(rows)
     data.decisions = [
-        *([f"{dropped} rows dropped (a missing target, or data.missing={cfg.missing})"] if dropped else []),
+        *dropped_rows(dropped, cfg),
         *encoder.decisions(missing_counts(table, rows, encoder.columns)),
         *encoder.type_decisions(plan),
     ]
     return data
+
+
+def dropped_rows(count: int, cfg: CSVConfig) -> list[str]:
+    """The decision line of the rows a table lost (none when it lost none).
+
+    >>> from dltool.config.data import CSVConfig
+    >>> dropped_rows(3, CSVConfig(missing="drop")), dropped_rows(0, CSVConfig())
+    (['3 rows dropped (a missing target, or data.missing=drop)'], [])
+    """
+    return [f"{count} rows dropped (a missing target, or data.missing={cfg.missing})"] if count else []
 
 
 def announce_types(plan: Plan) -> None:
