@@ -264,7 +264,7 @@ def _output(name: str, values: np.ndarray, task: str | None) -> OutputSpec:
         raise ConfigError(f"{key}: a {task} target holds one class per example, not shape {values.shape[1:]}")
     if task == "binary" and len(classes) != 2:
         raise ConfigError(f"{key}=binary: the target holds {len(classes)} classes, not 2")
-    return OutputSpec(task, len(classes) if task == "multiclass" else 1, classes)
+    return OutputSpec.of(task, classes)
 
 
 def _input(values: np.ndarray) -> InputSpec:

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
-from dltool.data import table_stream, tabular
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_dataset
+from dltool.data import table_stream, table_targets, tabular
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -166,13 +166,7 @@ def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]
 
 
 def _outputs(found: Layout) -> dict[str, OutputSpec]:
-    outputs = {}
-    for name, plan in found.outputs.items():
-        if plan.task == "multiclass":
-            outputs[name] = OutputSpec("multiclass", len(plan.class_names), plan.class_names)
-        else:
-            outputs[name] = OutputSpec(plan.task, 1, plan.class_names)
-    return outputs
+    return {name: OutputSpec.of(plan.task, plan.class_names) for name, plan in found.outputs.items()}
 
 
 def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[str, tabular.Encoder]]:
@@ -180,8 +174,7 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
     found = layout(cfg)
     rows = tabular._rows_kept(cfg, found.table, found.joint())
     y = {name: tabular._targets(found.table, plan, rows) for name, plan in found.outputs.items()}
-    index_spec = DataSpec((1,), "multioutput", 1, input_dtype="int64", outputs=_outputs(found))
-    data = make_dataset(index_spec, cfg, seed, np.arange(len(rows)), y)
+    data = table_targets.index_dataset(DataSpec((1,), "multioutput", 1, outputs=_outputs(found)), cfg, seed, y)
     train = rows[data.x_train]
     encoders = {
         name: tabular.Encoder.fit(p, tabular.TableRows(found.table, train), cfg.normalize)

@@ -40,11 +40,6 @@ def outputs(cfg: Any, targets: tuple[str, ...], output: Callable[[str], OutputSp
     return found
 
 
-def output_spec(task: str, class_names: tuple[str, ...] | None) -> OutputSpec:
-    """One output of a target column of this task and these classes."""
-    return OutputSpec(task, len(class_names) if task == "multiclass" else 1, class_names)
-
-
 def named(spec: DataSpec, found: dict[str, OutputSpec]) -> DataSpec:
     """The single-output spec of the features, with these named outputs instead."""
     return replace(spec, task="multioutput", num_classes=1, class_names=None, outputs=dict(found))

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dltool.data import column_inputs, table_targets
-from dltool.data.base import Dataset, DataSpec, take
+from dltool.data.base import Dataset, DataSpec, OutputSpec, take
 from dltool.data.columns import declared, infer
 from dltool.data.table_encoder import Encoder, TableRows, category, missing_counts
 from dltool.data.table_plan import Plan
@@ -192,9 +192,7 @@ def _plan(
                     "make it a category"
                 )
     target_table = table if target_table is None else target_table
-    outputs = table_targets.outputs(
-        cfg, targets, lambda name: table_targets.output_spec(*_task(cfg, target_table, (name,)))
-    )
+    outputs = table_targets.outputs(cfg, targets, lambda name: OutputSpec.of(*_task(cfg, target_table, (name,))))
     task, class_names = ("multioutput", None) if outputs else _task(cfg, target_table, targets)
     return Plan(
         targets,
