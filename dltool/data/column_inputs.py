@@ -27,7 +27,7 @@ import numpy as np
 
 from dltool.data.base import DataSpec, InputSpec
 from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
-from dltool.data.tables import MISSING, MISSING_CATEGORY, Table
+from dltool.data.tables import MISSING, Table, categories, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
     embedded = {}
     for name, (kind, _) in types.items():
         values = (
-            len(set(_categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
+            len(set(categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
         )
         if values > cfg.max_categories:
             embedded[name] = values + 1
@@ -64,7 +64,7 @@ def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dic
     needs (at most ``cap`` ids)."""
     numbers, tokens = {}, {}
     for name in names:
-        cells = _cells(table.columns[name])
+        cells = texts(table.columns[name])
         if number_counts(cells) is not None:
             numbers[name] = None
         else:
@@ -93,29 +93,29 @@ def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tu
     embedded category column's ids, fitted on the training rows."""
     stats = {}
     for name in plan.sequence:
-        values = number_sequences(_cells(table.columns[name][train_rows]), plan.sequence_length)
+        values = number_sequences(texts(table.columns[name][train_rows]), plan.sequence_length)
         present = values[~np.isnan(values)]
         stats[name] = (float(present.mean()), float(present.std() or 1.0)) if normalize and present.size else (0.0, 1.0)
     tokens = {
-        name: TokenColumn(_cells(table.columns[name][train_rows]), plan.sequence_length, vocabulary)
+        name: TokenColumn(texts(table.columns[name][train_rows]), plan.sequence_length, vocabulary)
         for name, vocabulary in plan.tokens.items()
     }
     for name in plan.embedded:  # read as the token columns are: ids, a model input of their own
-        categories = tuple(sorted(set(_categories(table.columns[name]).tolist())))
-        tokens[name] = CategoryIds(_categories(table.columns[name][train_rows]), categories)
+        values = tuple(sorted(set(categories(table.columns[name]).tolist())))
+        tokens[name] = CategoryIds(categories(table.columns[name][train_rows]), values)
     return stats, tokens
 
 
 def encode_numbers(cells: np.ndarray, stats: tuple[float, float], length: int) -> np.ndarray:
     """A number sequence's block of the feature matrix: standardized values, padding 0."""
     mean, std = stats
-    values = (number_sequences(_cells(cells), length) - mean) / std
+    values = (number_sequences(texts(cells), length) - mean) / std
     return np.nan_to_num(values, nan=0.0)
 
 
 def ids(column: TokenColumn | CategoryIds, cells: np.ndarray) -> np.ndarray:
     """A token or embedded category column's integer ids of ``cells``."""
-    return column.encode(_categories(cells) if isinstance(column, CategoryIds) else _cells(cells))
+    return column.encode(categories(cells) if isinstance(column, CategoryIds) else texts(cells))
 
 
 def images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
@@ -142,13 +142,3 @@ def _image_paths(table: Table, name: str, rows: np.ndarray) -> list[tuple[int, P
         (int(row) + 2, None if c.lower() in MISSING else table.path.parent / c)
         for row, c in zip(rows, cells, strict=True)
     ]
-
-
-def _cells(cells: np.ndarray) -> np.ndarray:
-    """Cells, the missing ones empty (no numbers, no tokens)."""
-    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)
-
-
-def _categories(cells: np.ndarray) -> np.ndarray:
-    """Category cells, the missing ones the category of their own (as one-hot columns have it)."""
-    return np.array([MISSING_CATEGORY if c.lower() in MISSING else c for c in cells], dtype=object)

@@ -32,7 +32,7 @@ from dltool.data.columns import (
     piecewise_linear,
     quantile_edges,
 )
-from dltool.data.tables import MISSING, MISSING_CATEGORY, Table, column, read_path
+from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_path, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -267,12 +267,3 @@ class Encoder:
         except ValueError as err:
             raise ConfigError(f"{path}: a numeric feature column holds text ({err})") from None
         return [f"{path}:{line}" for line in range(2, num_examples(features) + 2)], features
-
-
-def category(cell: str) -> str:
-    return MISSING_CATEGORY if cell.lower() in MISSING else cell
-
-
-def texts(cells: np.ndarray) -> np.ndarray:
-    """Text cells, the missing ones empty."""
-    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)

@@ -49,8 +49,8 @@ import numpy as np
 
 from dltool.data import tabular
 from dltool.data.base import Dataset, DataSpec, index_dataset
-from dltool.data.table_encoder import Encoder, category, texts
-from dltool.data.tables import MISSING_CATEGORY, Table, chunks, parquet_rows
+from dltool.data.table_encoder import Encoder
+from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parquet_rows, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:

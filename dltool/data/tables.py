@@ -150,3 +150,18 @@ def read_table(cfg: CSVConfig) -> Table:
 def read_path(path: Path, delimiter: str = ",") -> Table:
     """The table of a CSV (``delimiter``-separated) or ``.parquet`` file, cached while it is unchanged."""
     return _read(path.resolve(), delimiter, path.stat().st_mtime)
+
+
+def category(cell: str) -> str:
+    """A category column's cell, a missing one the category of its own (``<missing>``)."""
+    return MISSING_CATEGORY if cell.lower() in MISSING else cell
+
+
+def categories(cells: np.ndarray) -> np.ndarray:
+    """Category cells, the missing ones the category of their own (as one-hot columns have it)."""
+    return np.array([category(c) for c in cells], dtype=object)
+
+
+def texts(cells: np.ndarray) -> np.ndarray:
+    """Text cells, the missing ones empty (no words, no numbers, no tokens)."""
+    return np.array(["" if c.lower() in MISSING else c for c in cells], dtype=object)

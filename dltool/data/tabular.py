@@ -42,9 +42,9 @@ import numpy as np
 from dltool.data import column_inputs, table_targets
 from dltool.data.base import Dataset, DataSpec, OutputSpec, take
 from dltool.data.columns import declared, infer
-from dltool.data.table_encoder import Encoder, TableRows, category, missing_counts
+from dltool.data.table_encoder import Encoder, TableRows, missing_counts
 from dltool.data.table_plan import Plan
-from dltool.data.tables import MISSING_CATEGORY, Table, column, read_table
+from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_table
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
