@@ -78,7 +78,8 @@ def test_both_losses_fall_and_the_heads_beat_the_trivial_baselines(trained: tupl
     summary = (run_dir / "model_summary.txt").read_text()
     for part in ("numbers (InputLayer)", "labels (InputLayer)", "combine (Concatenate)", "hidden2 (Dense)"):
         assert part in summary, part
-    assert "priority (Dense)" in summary and "hours (TargetScale)" in summary
+    assert "members (MemberInputs)" in summary  # the default ensemble of 32 members
+    assert "priority (MemberHeads)" in summary and "hours (TargetScale)" in summary
 
 
 def test_evaluate_predict_and_export_read_the_combiner(trained: tuple[Path, Path], tmp_path: Path) -> None:

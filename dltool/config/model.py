@@ -40,6 +40,12 @@ class DenseStackConfig(ModelConfig):
 class MLPConfig(DenseStackConfig):
     name: str = "mlp"
     hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
+    members: int | None = opt(
+        None,
+        "tables and named inputs: members of a parameter-efficient ensemble sharing the hidden layers, predictions "
+        "averaged (null: 32 with hidden layers, else 1)",
+        gt=0,
+    )
 
 
 @dataclass

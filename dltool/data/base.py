@@ -56,6 +56,7 @@ class DataSpec:
     vocab_size: int | None = None
     inputs: dict[str, InputSpec] | None = None  # several named inputs: x is a dict keyed by their names
     outputs: dict[str, OutputSpec] | None = None  # several named outputs: y is a dict keyed by their names
+    tabular: bool = False  # the encoded columns of a table: model=mlp trains them with its combiner
     #: regression: the training targets' (mean, std) per target, known once the data is loaded (so not compared:
     #: a loaded dataset's spec equals the config's)
     target_scale: tuple[tuple[float, ...], tuple[float, ...]] | None = field(default=None, compare=False)

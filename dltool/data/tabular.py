@@ -63,7 +63,7 @@ def _spec(plan: Plan) -> DataSpec:
         found = column_inputs.spec(plan)
     else:
         outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
-        found = DataSpec((plan.width,), plan.task, outputs, plan.class_names)
+        found = DataSpec((plan.width,), plan.task, outputs, plan.class_names, tabular=True)
     return table_targets.named(found, plan.outputs) if plan.outputs else found
 
 

@@ -167,9 +167,14 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
         return body(cfg, spec)
     if cfg.name == "graph":
         return body(cfg, spec, reg)
+    if cfg.name == "mlp" and (spec.tabular or spec.inputs is not None or spec.outputs is not None):
+        return build_combiner(cfg, spec, reg)  # each input encoded by its kind, concatenated, the hidden layers, heads
+    if getattr(cfg, "members", None) not in (None, 1):
+        raise ConfigError(
+            f"model.members={cfg.members}: the ensemble is built on tables and named inputs (data=csv, data=arrays "
+            "of named arrays); leave model.members=null on this data"
+        )
     if spec.inputs is not None or spec.outputs is not None:
-        if cfg.name == "mlp":  # each input encoded by its kind, concatenated, the hidden layers, a head per output
-            return build_combiner(cfg, spec, reg)
         names = ", ".join([*(spec.inputs or ["input"]), "->", *(spec.outputs or ["output"])])
         raise ConfigError(
             f"model={cfg.name}: the data has named inputs and outputs ({names}); train them with model=mlp "

@@ -13,7 +13,11 @@ Per input, by its :class:`~dltool.data.base.InputSpec`:
 The encodings are concatenated (layer ``combine``) and go through ``model.hidden_units`` (``hidden1``...);
 each output gets its Dense head, named after it, with its task's activation (a regression head standardized
 inside the model, as a single head is: :mod:`dltool.models.targets`). Data of one input or one output keeps
-the names ``input`` and ``output`` for it.
+the names ``input`` and ``output`` for it: a table's encoded columns are one input.
+
+With ``model.members`` > 1 (by default 32 when there are hidden layers) the hidden layers and heads are a
+parameter-efficient ensemble (:mod:`dltool.models.ensemble`): the combined vector is copied per member
+(``members``), the hidden layers are shared, and each head averages its members' own outputs.
 
 Example:
     >>> from dltool.config.model import MLPConfig
@@ -21,9 +25,11 @@ Example:
     >>> from dltool.data.base import DataSpec, InputSpec, OutputSpec
     >>> spec = DataSpec((3,), "multioutput", 1, inputs={"size": InputSpec((3,)), "words": InputSpec((6,), "int32", 9)},
     ...                 outputs={"kind": OutputSpec("multiclass", 4), "price": OutputSpec("regression")})
-    >>> model = build_combiner(MLPConfig(hidden_units=[8]), spec, RegularizationConfig())
+    >>> model = build_combiner(MLPConfig(hidden_units=[8], members=4), spec, RegularizationConfig())
     >>> model.get_layer("words_embedding").output_dim, sorted(model.output_names)
     (5, ['kind', 'price'])
+    >>> tuple(model.get_layer("hidden1").output.shape), tuple(model.get_layer("kind").output.shape)
+    ((None, 4, 8), (None, 4))
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ from typing import Any
 import keras
 from keras import ops
 
+from dltool.models.ensemble import MemberHeads, MemberInputs
 from dltool.models.layers import activation_layer, dense_stack, initializer, kernel_regularizer
 from dltool.models.targets import TargetScale
 
 CONV_FILTERS = (16, 32, 64)  # the image tower's blocks: small, for images that are one input among others
 MAX_EMBEDDING = 50
+MEMBERS = 32  # model.members' default with hidden layers: TabM's k
 
 
 @keras.saving.register_keras_serializable(package="dltool")
@@ -79,12 +87,27 @@ def build_combiner(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     inputs = {name: keras.Input(shape=s.shape, dtype=s.dtype, name=name) for name, s in specs.items()}
     parts = [encode_input(name, inputs[name], s, cfg, reg) for name, s in specs.items()]
     x = keras.layers.Concatenate(name="combine")(parts) if len(parts) > 1 else parts[0]
+    if members(cfg) > 1:
+        x = MemberInputs(members(cfg), name="members")(x)
     x = dense_stack(x, list(cfg.hidden_units), cfg, reg)
     targets = spec.outputs if spec.outputs is not None else {"output": spec}
     heads = {name: _head(x, name, target, cfg, reg) for name, target in targets.items()}
     model_inputs = inputs if spec.inputs is not None else inputs["input"]
     model_outputs = heads if spec.outputs is not None else heads["output"]
     return keras.Model(model_inputs, model_outputs, name="combiner")
+
+
+def members(cfg: Any) -> int:
+    """The ensemble's size: ``model.members``, or 32 with hidden layers and 1 without (an average of linear
+    models is one linear model).
+
+    >>> from dltool.config.model import MLPConfig
+    >>> members(MLPConfig()), members(MLPConfig(hidden_units=[])), members(MLPConfig(members=4))
+    (32, 1, 4)
+    """
+    if cfg.members is not None:
+        return int(cfg.members)
+    return MEMBERS if cfg.hidden_units else 1
 
 
 def encode_input(name: str, tensor: Any, spec: Any, cfg: Any, reg: Any) -> Any:
@@ -122,7 +145,8 @@ def _head(x: Any, name: str, target: Any, cfg: Any, reg: Any) -> Any:
     from dltool.models import output_activation, output_units
 
     scaled = target.task == "regression" and getattr(target, "target_scale", None) is not None
-    out = keras.layers.Dense(
+    head = MemberHeads if members(cfg) > 1 else keras.layers.Dense
+    out = head(
         output_units(target),
         activation=output_activation(cfg, target),
         kernel_regularizer=kernel_regularizer(reg),
