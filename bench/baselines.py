@@ -20,12 +20,15 @@ turn: on a table of a few hundred rows one split's test set moves the ratio by s
 the training rows (dltool's validation rows only pick its best epoch) and every side is scored on the test rows,
 whose row numbers are written to ``<work>/<table>/split.json``. Column types are dltool's
 (``column_types``). Score: accuracy (classification) or MAE (regression, in the target's units); ``ratio`` is
-dltool over the best baseline, higher-is-better (accuracy / best accuracy, best MAE / MAE): 1.00 is a tie.
+dltool over the best baseline, higher-is-better (accuracy / best accuracy, best MAE / MAE): 1.00 is a tie;
+``seconds``: each side's wall time (dltool: its whole `train` process).
 
 The built-in tables are written from scikit-learn's bundled data sets and generators (no download): diabetes
 (regression), breast_cancer (binary), wine (3 classes), ``charges`` (1,338 generated rows shaped like the
 medical-insurance table: age, sex, bmi, children, smoker, region; charges that jump for smokers with a high bmi)
-and ``messages`` (2,000 generated short texts, spam or ham, whose words overlap).
+``messages`` (2,000 generated short texts, spam or ham, whose words overlap) and ``gems`` (53,940 generated rows
+shaped like the gem-price table: carat, cut, color, clarity, depth, table, x; a price that is a power of the carat
+times a factor per grade).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import csv
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +64,7 @@ def builtin_tables(folder: Path) -> list[tuple[Path, str]]:
         tables.append((_write(folder / f"{name}.csv", [*header, "target"], rows), "target"))
     tables.append((_write(folder / "charges.csv", *_charges()), "charges"))
     tables.append((_write(folder / "messages.csv", *_messages()), "label"))
+    tables.append((_write(folder / "gems.csv", *_gems()), "price"))
     return tables
 
 
@@ -83,6 +88,23 @@ def _charges(n: int = 1338) -> tuple[list[str], list[list]]:
         for a, s, b, c, k, r, y in zip(age, sex, bmi, children, smoker, region, charges, strict=True)
     ]
     return ["age", "sex", "bmi", "children", "smoker", "region", "charges"], rows
+
+
+def _gems(n: int = 53_940) -> tuple[list[str], list[list]]:
+    rng = np.random.default_rng(0)
+    carat = np.clip(rng.lognormal(-0.4, 0.55, n), 0.2, 5.0)
+    cuts, colors = ["Fair", "Good", "Very Good", "Premium", "Ideal"], list("JIHGFED")
+    clarities = ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"]
+    cut, color, clarity = rng.integers(0, 5, n), rng.integers(0, 7, n), rng.integers(0, 8, n)
+    depth, table = rng.normal(61.7, 1.4, n), rng.normal(57.5, 2.2, n)
+    x = 6.4 * carat ** (1 / 3) + rng.normal(0, 0.05, n)
+    # price: a power of the carat, each grade a factor, multiplicative noise
+    log_price = 8.4 + 1.7 * np.log(carat) + 0.04 * cut + 0.07 * color + 0.09 * clarity + rng.normal(0, 0.12, n)
+    rows = [
+        [f"{c:.2f}", cuts[a], colors[b], clarities[d], f"{e:.1f}", f"{t:.0f}", f"{w:.2f}", f"{np.exp(p):.0f}"]
+        for c, a, b, d, e, t, w, p in zip(carat, cut, color, clarity, depth, table, x, log_price, strict=True)
+    ]
+    return ["carat", "cut", "color", "clarity", "depth", "table", "x", "price"], rows
 
 
 def _messages(n: int = 2000) -> tuple[list[str], list[list]]:
@@ -209,9 +231,12 @@ def compare(table: Path, target: str, work: Path, overrides: list[str], seed: in
     """One table's line on the split of ``seed``: task, rows, every side's score, dltool's ratio to the best
     baseline."""
     work.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     task, scores, rows = baseline_scores(table, target, work, seed)
     (work / "split.json").write_text(json.dumps(rows))
+    middle = time.perf_counter()
     scores["dltool"] = dltool_score(table, target, task, work, overrides, seed)
+    seconds = {"baselines": middle - start, "dltool": time.perf_counter() - middle}
     baselines = {k: v for k, v in scores.items() if k not in ("dltool", "mean")}
     best_name = (min if task == "regression" else max)(baselines, key=baselines.get)
     return {
@@ -224,6 +249,7 @@ def compare(table: Path, target: str, work: Path, overrides: list[str], seed: in
         "scores": scores,
         "best_baseline": best_name,
         "ratio": ratio(task, scores["dltool"], scores[best_name]),
+        "seconds": seconds,
     }
 
 
@@ -231,14 +257,14 @@ def print_table(lines: list[dict]) -> None:
     """One row per table and split, then each table's ratio over its splits: median (min-max)."""
     print(
         f"{'table':<18} {'seed':>5} {'task':<11} {'metric':<9} {'dltool':>10}  {'best baseline':<34} {'mean':>10}"
-        f" {'ratio':>6}"
+        f" {'ratio':>6} {'seconds':>8}"
     )
     for line in lines:
         s, best = line["scores"], line["best_baseline"]
         best_text = f"{s[best]:.4g} ({best})"
         print(
             f"{line['table']:<18} {line['seed']:>5} {line['task']:<11} {line['metric']:<9} {s['dltool']:>10.4g}  "
-            f"{best_text:<34} {s['mean']:>10.4g} {line['ratio']:>6.3f}"
+            f"{best_text:<34} {s['mean']:>10.4g} {line['ratio']:>6.3f} {line['seconds']['dltool']:>8.1f}"
         )
     print("\nratio over the splits, median (min-max):")
     for table in dict.fromkeys(line["table"] for line in lines):
