@@ -1,10 +1,13 @@
 """Typed schemas of the ``data`` group: one dataclass per data source, registered by name.
 
-``conf/data/<name>.yaml`` is validated against ``DATA_SCHEMAS[name]``; field metadata carries the
+Each source's dataclass registers itself with ``@option("data")`` under its ``name`` default, or under
+the names given (:mod:`dltool.config.registry`); ``conf/data/<name>.yaml``, if there is one, is validated
+against it, and without one ``data=<name>`` composes its defaults. Field metadata carries the
 constraints (``choices``, bounds) and a one-line help text.
 
 Example:
-    >>> DATA_SCHEMAS["csv"]().number_bins
+    >>> from dltool.config.registry import SCHEMAS
+    >>> SCHEMAS["data"]["csv"]().number_bins
     16
 """
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dltool.config.fields import opt
+from dltool.config.registry import option
 
 if TYPE_CHECKING:
     from dltool.config.model import ModelConfig
@@ -36,11 +40,13 @@ class SplitDataConfig(DataConfig):
     test_split: float = opt(0.2, "fraction of the data held out as the test split", gt=0.0, lt=1.0)
 
 
+@option("data")
 @dataclass
 class DigitsConfig(SplitDataConfig):
     name: str = "digits"
 
 
+@option("data", "xor", "blobs", "flower", "spirals")
 @dataclass
 class PointsConfig(SplitDataConfig):
     """Generated 2-D classification sets of the seeds (xor, blobs, flower, spirals)."""
@@ -49,6 +55,7 @@ class PointsConfig(SplitDataConfig):
     noise: float = opt(0.1, "standard deviation of the Gaussian noise", ge=0.0)
 
 
+@option("data")
 @dataclass
 class FunctionConfig(SplitDataConfig):
     """1-D regression: y = x^3 + x^2 - x - 1 (+ noise) on [low, high]."""
@@ -60,6 +67,7 @@ class FunctionConfig(SplitDataConfig):
     high: float = opt(2.0, "upper end of the x range")
 
 
+@option("data")
 @dataclass
 class SyntheticConfig(SplitDataConfig):
     """Random inputs of any shape, for smoke tests and benchmarks."""
@@ -71,6 +79,7 @@ class SyntheticConfig(SplitDataConfig):
     task: str = opt("multiclass", "what the labels are", choices=TASKS)
 
 
+@option("data")
 @dataclass
 class SequencesConfig(SplitDataConfig):
     """Integer token sequences; the label is the class whose marker token occurs most often."""
@@ -83,6 +92,7 @@ class SequencesConfig(SplitDataConfig):
     markers: int = opt(3, "marker tokens of the true class per sequence (others get fewer)", ge=1)
 
 
+@option("data")
 @dataclass
 class TimeSeriesConfig(SplitDataConfig):
     """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
@@ -98,6 +108,7 @@ class TimeSeriesConfig(SplitDataConfig):
     )
 
 
+@option("data")
 @dataclass
 class QAConfig(SplitDataConfig):
     """The seeds' two-input model: text and question tokens -> answer (dltool/data/multi_io.py)."""
@@ -112,6 +123,7 @@ class QAConfig(SplitDataConfig):
     markers: int = opt(3, "times each marker token is planted", ge=1)
 
 
+@option("data")
 @dataclass
 class PostsConfig(SplitDataConfig):
     """The seeds' three-output model: post tokens -> age, income group, gender (dltool/data/multi_io.py)."""
@@ -125,6 +137,7 @@ class PostsConfig(SplitDataConfig):
     markers: int = opt(3, "times each marker token is planted", ge=1)
 
 
+@option("data")
 @dataclass
 class SentencePairsConfig(SplitDataConfig):
     """The seeds' siamese example: two sequences of word vectors -> same topic or not."""
@@ -137,6 +150,7 @@ class SentencePairsConfig(SplitDataConfig):
     noise: float = opt(1.0, "standard deviation of the noise added to the topic's vector at each step", ge=0.0)
 
 
+@option("data")
 @dataclass
 class CameraPairsConfig(SplitDataConfig):
     """The seeds' dual-camera example: two views of a coloured object -> its class."""
@@ -148,6 +162,7 @@ class CameraPairsConfig(SplitDataConfig):
     noise: float = opt(0.3, "background noise, as a fraction of full brightness", ge=0.0, le=1.0)
 
 
+@option("data", "mnist", "fashion_mnist", "cifar10", "cifar100")
 @dataclass
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
@@ -156,6 +171,7 @@ class ArchiveConfig(DataConfig):
 
 
 # ------------------------------------------------------ data: your own files
+@option("data")
 @dataclass
 class ImageFolderConfig(SplitDataConfig):
     """Images in one sub-folder per class (or train/val/test sub-folders of them)."""
@@ -177,6 +193,7 @@ class ImageFolderConfig(SplitDataConfig):
     )
 
 
+@option("data")
 @dataclass
 class CSVConfig(SplitDataConfig):
     """A CSV or Parquet table with a header row: typed feature columns and one or several target columns."""
@@ -247,6 +264,7 @@ class TextConfig:
             self.vectorize = "int" if hasattr(model, "embedding_dim") else "tf_idf"
 
 
+@option("data")
 @dataclass
 class TextFolderConfig(TextConfig, SplitDataConfig):
     """Text files in one sub-folder per class (or train/val/test sub-folders of them), e.g. aclImdb."""
@@ -255,6 +273,7 @@ class TextFolderConfig(TextConfig, SplitDataConfig):
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
 
 
+@option("data")
 @dataclass
 class IMDBConfig(TextConfig, DataConfig):
     """IMDB reviews as Keras' loader gives them (imdb.npz): token ids ranked by frequency."""
@@ -263,6 +282,7 @@ class IMDBConfig(TextConfig, DataConfig):
     root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
 
 
+@option("data")
 @dataclass
 class ArraysConfig(SplitDataConfig):
     """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
@@ -272,30 +292,3 @@ class ArraysConfig(SplitDataConfig):
     inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")
     targets: Any = opt(None, "target arrays: a list of names, or {output name: array name} (null: y, or y_<output>)")
     tasks: dict[str, str] = opt({}, "task of a target by output name (multiclass|binary|regression; unset: auto)")
-
-
-#: Each data source's schema, keyed by ``data.name``.
-DATA_SCHEMAS: dict[str, type] = {
-    "digits": DigitsConfig,
-    "xor": PointsConfig,
-    "blobs": PointsConfig,
-    "flower": PointsConfig,
-    "spirals": PointsConfig,
-    "function": FunctionConfig,
-    "synthetic": SyntheticConfig,
-    "sequences": SequencesConfig,
-    "timeseries": TimeSeriesConfig,
-    "qa": QAConfig,
-    "posts": PostsConfig,
-    "sentence_pairs": SentencePairsConfig,
-    "camera_pairs": CameraPairsConfig,
-    "mnist": ArchiveConfig,
-    "fashion_mnist": ArchiveConfig,
-    "cifar10": ArchiveConfig,
-    "cifar100": ArchiveConfig,
-    "image_folder": ImageFolderConfig,
-    "csv": CSVConfig,
-    "text_folder": TextFolderConfig,
-    "imdb": IMDBConfig,
-    "arrays": ArraysConfig,
-}

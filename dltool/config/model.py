@@ -1,10 +1,13 @@
 """Typed schemas of the ``model`` group: one dataclass per architecture, registered by name.
 
-``conf/model/<name>.yaml`` is validated against ``MODEL_SCHEMAS[name]``; field metadata carries the
-constraints (``choices``, bounds) and a one-line help text.
+Each architecture's dataclass registers itself with ``@option("model")`` under its ``name`` default
+(:mod:`dltool.config.registry`); ``conf/model/<name>.yaml``, if there is one, is validated against it,
+and without one ``model=<name>`` composes its defaults. Field metadata carries the constraints
+(``choices``, bounds) and a one-line help text.
 
 Example:
-    >>> MODEL_SCHEMAS["mlp"]().hidden_units
+    >>> from dltool.config.registry import SCHEMAS
+    >>> SCHEMAS["model"]["mlp"]().hidden_units
     [64, 64]
 """
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dltool.config.fields import opt
+from dltool.config.registry import option
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
 
@@ -36,6 +40,7 @@ class DenseStackConfig(ModelConfig):
     kernel_initializer: str = opt("auto", "Keras initializer name (auto: he_* for ReLUs, lecun for SELU)")
 
 
+@option("model")
 @dataclass
 class MLPConfig(DenseStackConfig):
     name: str = "mlp"
@@ -52,6 +57,7 @@ class ConvBlockConfig:
     pool_type: str = opt("max", "pooling kind", choices=("max", "average"))
 
 
+@option("model")
 @dataclass
 class CNNConfig(DenseStackConfig):
     image_input: ClassVar[bool] = True
@@ -60,6 +66,7 @@ class CNNConfig(DenseStackConfig):
     dense_units: list[int] = opt([128], "Dense layers after the flatten")
 
 
+@option("model")
 @dataclass
 class ResNetConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -78,6 +85,7 @@ class ResNetConfig(ModelConfig):
     use_bias: bool = opt(True, "imagenet: biases in the convolutions, as Keras Applications (false: torchvision)")
 
 
+@option("model")
 @dataclass
 class AirbenchConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -93,6 +101,7 @@ class AirbenchConfig(ModelConfig):
 PADDINGS = ("auto", "same", "valid")
 
 
+@option("model")
 @dataclass
 class LeNet5Config(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -104,6 +113,7 @@ class LeNet5Config(ModelConfig):
     pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
 
 
+@option("model")
 @dataclass
 class AlexNetConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -113,6 +123,7 @@ class AlexNetConfig(ModelConfig):
     dropout: float = opt(0.5, "dropout before F8 and F9", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class VGGConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -135,6 +146,7 @@ class InceptionModuleConfig:
     pool_before: bool = opt(False, "max-pool 3x3/2 before this module")
 
 
+@option("model")
 @dataclass
 class InceptionConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -145,6 +157,7 @@ class InceptionConfig(ModelConfig):
     dropout: float = opt(0.4, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class XceptionConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -158,6 +171,7 @@ class ConvStackBlockConfig:
     pool: int = opt(2, "max-pooling size and stride after the block (0: none)", ge=0)
 
 
+@option("model")
 @dataclass
 class SeparableCNNConfig(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -169,6 +183,7 @@ class SeparableCNNConfig(ModelConfig):
     dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
 
 
+@option("model")
 @dataclass
 class MobileNetV2Config(ModelConfig):
     image_input: ClassVar[bool] = True
@@ -177,6 +192,7 @@ class MobileNetV2Config(ModelConfig):
     dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class RNNConfig(ModelConfig):
     name: str = "rnn"
@@ -192,6 +208,7 @@ class RNNConfig(ModelConfig):
     embedding_dim: int = opt(32, "size of the token embedding (integer token inputs only)", gt=0)
 
 
+@option("model")
 @dataclass
 class Conv1DConfig(ModelConfig):
     name: str = "conv1d"
@@ -206,6 +223,7 @@ class Conv1DConfig(ModelConfig):
     embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
 
 
+@option("model")
 @dataclass
 class TransformerConfig(ModelConfig):
     name: str = "transformer"
@@ -219,6 +237,7 @@ class TransformerConfig(ModelConfig):
     dense_units: list[int] = opt([], "hidden Dense layers after the pooling")
 
 
+@option("model")
 @dataclass
 class AutoencoderConfig(ModelConfig):
     name: str = "autoencoder"
@@ -233,20 +252,6 @@ class AutoencoderConfig(ModelConfig):
 
 
 @dataclass
-class GANConfig(ModelConfig):
-    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
-
-    name: str = "gan"
-    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
-    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
-    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
-    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
-    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
-    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
-    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
-
-
-@dataclass
 class FineTuneConfig:
     head_epochs: int = opt(
         0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
@@ -255,6 +260,7 @@ class FineTuneConfig:
     learning_rate: float = opt(1e-4, "phase 2: learning rate of the rebuilt optimizer", gt=0.0)
 
 
+@option("model")
 @dataclass
 class TransferConfig(DenseStackConfig):
     image_input: ClassVar[bool] = True
@@ -269,6 +275,21 @@ class TransferConfig(DenseStackConfig):
     freeze: str = opt("all", "all | none | N: the backbone's first N layers frozen")
     feature_extraction: bool = opt(False, "run the frozen backbone once, cache its features, train the head on them")
     fine_tune: FineTuneConfig = opt(FineTuneConfig(), "two-phase fine-tuning")
+
+
+@option("model")
+@dataclass
+class GANConfig(ModelConfig):
+    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
+
+    name: str = "gan"
+    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
+    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
+    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
+    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
+    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
+    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
+    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
 
 
 # ------------------------------------------------------------- model=graph (docs/graph.md)
@@ -288,6 +309,7 @@ class GraphOutputConfig:
     loss_weight: float = opt(1.0, "weight of this output's loss in the total loss", ge=0.0)
 
 
+@option("model")
 @dataclass
 class GraphConfig:
     """A functional-API graph; nodes, shared layers and blocks are checked when the graph is built."""
@@ -302,26 +324,3 @@ class GraphConfig:
     blocks: dict[str, Any] = opt(
         {}, "reusable sub-graphs: {params: {name: default}, inputs: [...], nodes: {...}, output}"
     )
-
-
-#: Each architecture's schema, keyed by ``model.name``.
-MODEL_SCHEMAS: dict[str, type] = {
-    "mlp": MLPConfig,
-    "cnn": CNNConfig,
-    "resnet": ResNetConfig,
-    "airbench": AirbenchConfig,
-    "lenet5": LeNet5Config,
-    "alexnet": AlexNetConfig,
-    "vgg": VGGConfig,
-    "inception": InceptionConfig,
-    "xception": XceptionConfig,
-    "separable_cnn": SeparableCNNConfig,
-    "mobilenet_v2": MobileNetV2Config,
-    "rnn": RNNConfig,
-    "conv1d": Conv1DConfig,
-    "transformer": TransformerConfig,
-    "autoencoder": AutoencoderConfig,
-    "transfer": TransferConfig,
-    "gan": GANConfig,
-    "graph": GraphConfig,
-}

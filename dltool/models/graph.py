@@ -334,20 +334,24 @@ def substitute(value: Any, params: dict[str, Any], where: str) -> Any:
 
 
 def _zoo_config(spec: dict[str, Any], where: str) -> Any:
-    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``), other keys set on it."""
+    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``, or an option registered in
+    code alone, at its schema's defaults), other keys set on it."""
     from omegaconf import OmegaConf
 
     from dltool.config.compose import builtin_config_dir
+    from dltool.config.registry import SCHEMAS
     from dltool.config.validate import validate_node
 
     folder = builtin_config_dir() / "model"
-    options = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "graph")
+    files = {p.stem: p for p in folder.glob("*.yaml")}
+    options = sorted((set(files) | set(SCHEMAS["model"])) - {"graph"})
     option = str(spec.get("name"))
     if option not in options:
         raise ConfigError(
             f"{where}.name={option}: not a model option{did_you_mean(option, options)}; valid: {', '.join(options)}"
         )
-    node = OmegaConf.merge(OmegaConf.load(folder / f"{option}.yaml"), {k: v for k, v in spec.items() if k != "name"})
+    preset = OmegaConf.load(files[option]) if option in files else {"name": option}
+    node = OmegaConf.merge(preset, {k: v for k, v in spec.items() if k != "name"})
     try:
         return validate_node("model", node)
     except ConfigError as err:
