@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from hydra.core.config_store import ConfigStore
@@ -25,8 +26,18 @@ from dltool.errors import ConfigError
 class TinyConfig(ModelConfig):
     """A small dense net, registered in code alone."""
 
+    builder: ClassVar[str] = "tests.test_registry:build_tiny"
     name: str = "tiny"
     hidden_units: list[int] = opt([3], "sizes of the hidden Dense layers")
+
+
+def build_tiny(cfg: TinyConfig, inputs: Any, reg: Any) -> Any:
+    """The body of ``model=tiny``: its Dense layers."""
+    import keras
+
+    for units in cfg.hidden_units:
+        inputs = keras.layers.Dense(units, activation="relu")(inputs)
+    return inputs
 
 
 @pytest.fixture
@@ -45,6 +56,16 @@ def test_an_option_registered_in_code_composes_without_a_yaml_file(tiny: type[Ti
     assert OmegaConf.to_container(cfg.model) == {"name": "tiny", "output_activation": "auto", "hidden_units": [3]}
     run = validate(compose(["model=tiny", "model.hidden_units=[5,2]"]))
     assert type(run.model) is tiny and run.model.hidden_units == [5, 2]
+
+
+def test_an_option_registered_in_code_builds_with_the_builder_its_schema_names(tiny: type[TinyConfig]) -> None:
+    from dltool.config.regularization import RegularizationConfig
+    from dltool.data import DataSpec
+    from dltool.models import build_model, builder
+
+    assert builder("tiny") is build_tiny
+    model = build_model(tiny(hidden_units=[3]), DataSpec((4,), "binary", 1), RegularizationConfig())
+    assert model.count_params() == (4 * 3 + 3) + (3 + 1)
 
 
 def test_a_bad_override_of_a_stored_option_is_the_same_line_as_of_a_file_option(tiny: type[TinyConfig]) -> None:

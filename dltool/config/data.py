@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dltool.config.fields import opt
 from dltool.config.registry import option
@@ -27,6 +27,10 @@ TASKS = ("multiclass", "binary", "regression")
 
 @dataclass
 class DataConfig:
+    #: ``module:attribute`` of the source's :class:`~dltool.data.base.Source` (its spec, load and check
+    #: functions), imported when the data is read
+    source: ClassVar[str]
+
     name: str = opt(help="dataset; see `conf/data/`")
     validation_split: float = opt(0.1, "fraction of the training split held out for validation", ge=0.0, lt=1.0)
     seed: int | None = opt(None, "seed of the splits and of generated data (null: trainer.seed)")
@@ -43,6 +47,7 @@ class SplitDataConfig(DataConfig):
 @option("data")
 @dataclass
 class DigitsConfig(SplitDataConfig):
+    source: ClassVar[str] = "dltool.data.digits:SOURCE"
     name: str = "digits"
 
 
@@ -51,6 +56,7 @@ class DigitsConfig(SplitDataConfig):
 class PointsConfig(SplitDataConfig):
     """Generated 2-D classification sets of the seeds (xor, blobs, flower, spirals)."""
 
+    source: ClassVar[str] = "dltool.data.points:SOURCE"
     num_samples: int = opt(400, "number of generated points", gt=3)
     noise: float = opt(0.1, "standard deviation of the Gaussian noise", ge=0.0)
 
@@ -60,6 +66,7 @@ class PointsConfig(SplitDataConfig):
 class FunctionConfig(SplitDataConfig):
     """1-D regression: y = x^3 + x^2 - x - 1 (+ noise) on [low, high]."""
 
+    source: ClassVar[str] = "dltool.data.synthetic:FUNCTION"
     name: str = "function"
     num_samples: int = opt(1000, "number of generated points", gt=3)
     noise: float = opt(0.05, "standard deviation of the Gaussian noise on y", ge=0.0)
@@ -72,6 +79,7 @@ class FunctionConfig(SplitDataConfig):
 class SyntheticConfig(SplitDataConfig):
     """Random inputs of any shape, for smoke tests and benchmarks."""
 
+    source: ClassVar[str] = "dltool.data.synthetic:SYNTHETIC"
     name: str = "synthetic"
     input_shape: list[int] = opt([32, 32, 3], "shape of one example, without the batch axis")
     num_classes: int = opt(10, "number of classes (1 output for binary and regression)", ge=1)
@@ -84,6 +92,7 @@ class SyntheticConfig(SplitDataConfig):
 class SequencesConfig(SplitDataConfig):
     """Integer token sequences; the label is the class whose marker token occurs most often."""
 
+    source: ClassVar[str] = "dltool.data.sequences:SEQUENCES"
     name: str = "sequences"
     num_samples: int = opt(2000, "number of generated sequences", gt=3)
     length: int = opt(40, "tokens per sequence", gt=3)
@@ -97,6 +106,7 @@ class SequencesConfig(SplitDataConfig):
 class TimeSeriesConfig(SplitDataConfig):
     """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
 
+    source: ClassVar[str] = "dltool.data.sequences:TIMESERIES"
     name: str = "timeseries"
     num_samples: int = opt(2000, "number of generated series", gt=3)
     length: int = opt(50, "time steps per series", gt=1)
@@ -113,6 +123,7 @@ class TimeSeriesConfig(SplitDataConfig):
 class QAConfig(SplitDataConfig):
     """The seeds' two-input model: text and question tokens -> answer (dltool/data/multi_io.py)."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:QA"
     name: str = "qa"
     num_samples: int = opt(2000, "number of generated (text, question, answer) examples", gt=3)
     text_length: int = opt(100, "tokens per text", gt=1)
@@ -128,6 +139,7 @@ class QAConfig(SplitDataConfig):
 class PostsConfig(SplitDataConfig):
     """The seeds' three-output model: post tokens -> age, income group, gender (dltool/data/multi_io.py)."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:POSTS"
     name: str = "posts"
     num_samples: int = opt(2000, "number of generated posts", gt=3)
     length: int = opt(300, "tokens per post", gt=2)
@@ -142,6 +154,7 @@ class PostsConfig(SplitDataConfig):
 class SentencePairsConfig(SplitDataConfig):
     """The seeds' siamese example: two sequences of word vectors -> same topic or not."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:SENTENCE_PAIRS"
     name: str = "sentence_pairs"
     num_samples: int = opt(2000, "number of generated pairs", gt=3)
     length: int = opt(20, "steps per sentence", gt=0)
@@ -155,6 +168,7 @@ class SentencePairsConfig(SplitDataConfig):
 class CameraPairsConfig(SplitDataConfig):
     """The seeds' dual-camera example: two views of a coloured object -> its class."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:CAMERA_PAIRS"
     name: str = "camera_pairs"
     num_samples: int = opt(600, "number of generated pairs of views", gt=3)
     image_size: int = opt(96, "side of each view (the seeds' 250 is heavy on CPU)", gt=3)
@@ -167,6 +181,7 @@ class CameraPairsConfig(SplitDataConfig):
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
 
+    source: ClassVar[str] = "dltool.data.archives:SOURCE"
     root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
 
 
@@ -176,6 +191,7 @@ class ArchiveConfig(DataConfig):
 class ImageFolderConfig(SplitDataConfig):
     """Images in one sub-folder per class (or train/val/test sub-folders of them)."""
 
+    source: ClassVar[str] = "dltool.data.images:SOURCE"
     name: str = "image_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
     image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
@@ -198,6 +214,7 @@ class ImageFolderConfig(SplitDataConfig):
 class CSVConfig(SplitDataConfig):
     """A CSV or Parquet table with a header row: typed feature columns and one or several target columns."""
 
+    source: ClassVar[str] = "dltool.data.table_io:SOURCE"
     name: str = "csv"
     path: str | None = opt(None, "the CSV file (first row: column names), or a .parquet file")
     target: Any = opt(
@@ -269,6 +286,7 @@ class TextConfig:
 class TextFolderConfig(TextConfig, SplitDataConfig):
     """Text files in one sub-folder per class (or train/val/test sub-folders of them), e.g. aclImdb."""
 
+    source: ClassVar[str] = "dltool.data.text:FOLDER_SOURCE"
     name: str = "text_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
 
@@ -278,6 +296,7 @@ class TextFolderConfig(TextConfig, SplitDataConfig):
 class IMDBConfig(TextConfig, DataConfig):
     """IMDB reviews as Keras' loader gives them (imdb.npz): token ids ranked by frequency."""
 
+    source: ClassVar[str] = "dltool.data.text:IMDB_SOURCE"
     name: str = "imdb"
     root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
 
@@ -287,6 +306,7 @@ class IMDBConfig(TextConfig, DataConfig):
 class ArraysConfig(SplitDataConfig):
     """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
 
+    source: ClassVar[str] = "dltool.data.arrays:SOURCE"
     name: str = "arrays"
     path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
     inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")

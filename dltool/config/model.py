@@ -24,6 +24,17 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "
 
 @dataclass
 class ModelConfig:
+    #: ``module:function`` of the builder, imported when the model is built (Keras is imported then): a body
+    #: ``build(cfg, inputs, reg)`` returning the features before the output layer, or see ``whole_model``
+    builder: ClassVar[str]
+    #: the builder makes the whole model, ``build(cfg, spec, reg)``: its own outputs, no output layer added
+    whole_model: ClassVar[bool] = False
+    #: ``module:function`` giving the data spec as the model sees it, for a model whose targets are not the
+    #: data's labels (``spec_change(spec)``)
+    spec_change: ClassVar[str | None] = None
+    #: ``module:function`` of the line saying which variant the builder makes for an example shape
+    #: (``note(cfg, shape)``, shown by ``dltool show``), for a model whose layers depend on the input
+    note: ClassVar[str | None] = None
     #: the model reads images (height, width, channels): other data is refused before Keras is imported
     image_input: ClassVar[bool] = False
 
@@ -43,6 +54,7 @@ class DenseStackConfig(ModelConfig):
 @option("model")
 @dataclass
 class MLPConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.mlp:build_mlp"
     name: str = "mlp"
     hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
 
@@ -60,6 +72,7 @@ class ConvBlockConfig:
 @option("model")
 @dataclass
 class CNNConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.cnn:build_cnn"
     image_input: ClassVar[bool] = True
     name: str = "cnn"
     blocks: list[ConvBlockConfig] = opt([ConvBlockConfig()], "conv/pool blocks, in order")
@@ -69,6 +82,7 @@ class CNNConfig(DenseStackConfig):
 @option("model")
 @dataclass
 class ResNetConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.resnet:build_resnet"
     image_input: ClassVar[bool] = True
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
@@ -88,6 +102,7 @@ class ResNetConfig(ModelConfig):
 @option("model")
 @dataclass
 class AirbenchConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.airbench:build_airbench"
     image_input: ClassVar[bool] = True
     name: str = "airbench"
     widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
@@ -104,6 +119,8 @@ PADDINGS = ("auto", "same", "valid")
 @option("model")
 @dataclass
 class LeNet5Config(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.lenet:build_lenet5"
+    note: ClassVar[str | None] = "dltool.models.lenet:lenet5_note"
     image_input: ClassVar[bool] = True
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
@@ -116,6 +133,7 @@ class LeNet5Config(ModelConfig):
 @option("model")
 @dataclass
 class AlexNetConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.alexnet:build_alexnet"
     image_input: ClassVar[bool] = True
     name: str = "alexnet"
     width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
@@ -126,6 +144,7 @@ class AlexNetConfig(ModelConfig):
 @option("model")
 @dataclass
 class VGGConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.vgg:build_vgg"
     image_input: ClassVar[bool] = True
     name: str = "vgg"
     depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
@@ -149,6 +168,7 @@ class InceptionModuleConfig:
 @option("model")
 @dataclass
 class InceptionConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.inception:build_inception"
     image_input: ClassVar[bool] = True
     name: str = "inception"
     stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
@@ -160,6 +180,7 @@ class InceptionConfig(ModelConfig):
 @option("model")
 @dataclass
 class XceptionConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.xception:build_xception"
     image_input: ClassVar[bool] = True
     name: str = "xception"
     middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
@@ -174,6 +195,7 @@ class ConvStackBlockConfig:
 @option("model")
 @dataclass
 class SeparableCNNConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.xception:build_separable_cnn"
     image_input: ClassVar[bool] = True
     name: str = "separable_cnn"
     activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
@@ -186,6 +208,7 @@ class SeparableCNNConfig(ModelConfig):
 @option("model")
 @dataclass
 class MobileNetV2Config(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.mobilenet:build_mobilenet_v2"
     image_input: ClassVar[bool] = True
     name: str = "mobilenet_v2"
     alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
@@ -195,6 +218,7 @@ class MobileNetV2Config(ModelConfig):
 @option("model")
 @dataclass
 class RNNConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.sequence:build_rnn"
     name: str = "rnn"
     cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
     units: list[int] = opt([32], "units of the stacked recurrent layers (several: a deep RNN)")
@@ -211,6 +235,7 @@ class RNNConfig(ModelConfig):
 @option("model")
 @dataclass
 class Conv1DConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.sequence:build_conv1d"
     name: str = "conv1d"
     activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
     kernel_size: int = opt(5, "kernel size of the convolutions", gt=0)
@@ -226,6 +251,7 @@ class Conv1DConfig(ModelConfig):
 @option("model")
 @dataclass
 class TransformerConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.transformer:build_transformer"
     name: str = "transformer"
     embedding_dim: int = opt(64, "size of the token embedding and of every encoder block's output", gt=0)
     num_blocks: int = opt(1, "encoder blocks (self-attention + feed-forward)", gt=0)
@@ -240,6 +266,8 @@ class TransformerConfig(ModelConfig):
 @option("model")
 @dataclass
 class AutoencoderConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.autoencoder:build_autoencoder"
+    spec_change: ClassVar[str | None] = "dltool.models.autoencoder:reconstruction_spec"
     name: str = "autoencoder"
     output_activation: str = opt(
         "auto", "activation of the reconstruction (auto: sigmoid, for inputs in [0, 1])", choices=("auto", *ACTIVATIONS)
@@ -263,6 +291,7 @@ class FineTuneConfig:
 @option("model")
 @dataclass
 class TransferConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.transfer:build_transfer"
     image_input: ClassVar[bool] = True
     name: str = "transfer"
     backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
@@ -282,6 +311,9 @@ class TransferConfig(DenseStackConfig):
 class GANConfig(ModelConfig):
     """A DCGAN pair trained against each other (``dltool.models.gan``)."""
 
+    builder: ClassVar[str] = "dltool.models.gan:build_gan"
+    whole_model: ClassVar[bool] = True
+    spec_change: ClassVar[str | None] = "dltool.models.gan:generation_spec"
     name: str = "gan"
     latent_dim: int = opt(64, "size of the generator's random input", gt=0)
     generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
@@ -314,6 +346,8 @@ class GraphOutputConfig:
 class GraphConfig:
     """A functional-API graph; nodes, shared layers and blocks are checked when the graph is built."""
 
+    builder: ClassVar[str] = "dltool.models.graph:build_graph"
+    whole_model: ClassVar[bool] = True
     name: str = "graph"
     inputs: dict[str, GraphInputConfig] = opt({}, "named inputs")
     nodes: dict[str, Any] = opt({}, "named nodes: {layer|_target_|merge|shared|model|block, args, params, inputs}")

@@ -257,16 +257,18 @@ class _Builder:
         shape, dtype = tuple(inputs[0].shape[1:]), inputs[0].dtype
         if "application" in spec:
             return _application(spec, shape, name, f"{where}.model")
-        from dltool.models import MODELS
+        from dltool.models import builder
 
         if spec.get("name") == "graph":
             raise ConfigError(f"{where}.model: a graph inside a graph is a block (model.blocks)")
         cfg = _zoo_config(spec, f"{where}.model")
+        if type(cfg).whole_model:  # its builder makes a whole model from the data's spec, not a body of a tensor
+            raise ConfigError(f"{where}.model: model={cfg.name} is a whole model, not a body a graph node can call")
         if not str(dtype).startswith("float"):
             raise ConfigError(f"{where}.model: takes float inputs; put an Embedding node before it")
         sub_input = keras.Input(shape=shape, dtype=dtype, name=f"{name}_input")
         try:
-            features = MODELS[cfg.name](cfg, sub_input, self.reg)
+            features = builder(cfg.name)(cfg, sub_input, self.reg)
         except ValueError as err:
             raise ConfigError(
                 f"{where}.model: {cfg.name} cannot take inputs of shape {list(shape)}: {_one_line(err)}"
