@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import pickle
@@ -16,8 +17,9 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from dltool.config.data import ArchiveConfig, PointsConfig, SyntheticConfig
 from dltool.config.schemas import SCHEMAS
-from dltool.data import DATASETS, Dataset, DataSpec, data_spec, load_dataset
+from dltool.data import Dataset, DataSpec, Source, archives, data_spec, load_dataset, points, source
 from dltool.data.archives import CIFAR100_NAMES, FASHION_FILES
 from dltool.errors import ConfigError
 
@@ -55,8 +57,19 @@ def check_conventions(data: Dataset) -> None:
 
 # ------------------------------------------------------------------------------------ registry, option files
 def test_registry_matches_schemas_and_option_files():
-    assert list(DATASETS) == list(SCHEMAS["data"])
+    for name, schema in SCHEMAS["data"].items():
+        assert isinstance(source(name), Source), name  # the schema's source import path resolves
+        assert schema.__dataclass_fields__["name"].default in (name, dataclasses.MISSING), name
     assert {p.stem for p in CONF_DATA.glob("*.yaml")} == set(SCHEMAS["data"])
+    assert set(points.GENERATORS) == {n for n, s in SCHEMAS["data"].items() if s is PointsConfig}
+    assert set(archives.ARCHIVES) == {n for n, s in SCHEMAS["data"].items() if s is ArchiveConfig}
+    with pytest.raises(ConfigError) as err:
+        data_spec(SyntheticConfig(name="synthetc"))
+    assert str(err.value) == (
+        "data=synthetc: unknown dataset (did you mean synthetic?); choose one of digits, xor, blobs, flower, "
+        "spirals, function, synthetic, sequences, timeseries, qa, posts, sentence_pairs, camera_pairs, mnist, "
+        "fashion_mnist, cifar10, cifar100, image_folder, csv, text_folder, imdb, arrays"
+    )
 
 
 @pytest.mark.parametrize("name", list(SCHEMAS["data"]))
@@ -68,7 +81,7 @@ def test_option_file_is_documented_and_matches_its_schema(name):
     raw = OmegaConf.load(path)
     schema = SCHEMAS["data"][name]
     assert next(iter(raw)) == "name" and raw.name == name
-    assert set(raw) == set(schema.__dataclass_fields__)  # same keys as the schema, none missing
+    assert set(raw) == {f.name for f in dataclasses.fields(schema)}  # same keys as the schema, none missing
     typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
     defaults = OmegaConf.to_container(OmegaConf.structured(schema(name=name)))
     assert OmegaConf.to_container(OmegaConf.structured(typed)) == defaults  # the schema's defaults

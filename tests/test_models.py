@@ -12,10 +12,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from dltool.config.model import CNNConfig, ConvBlockConfig, MLPConfig, ResNetConfig
+from dltool.config.registry import resolve
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError
-from dltool.models import MODELS, ZeroPadShortcut, build_model, output_activation
+from dltool.models import ZeroPadShortcut, build_model, builder, output_activation
 from dltool.models.layers import activation_layer, dropout_layer, initializer, kernel_regularizer
 
 try:
@@ -54,8 +55,13 @@ def trainable_count(model: keras.Model) -> int:
 
 
 # --------------------------------------------------------------------------- registry and option files
-def test_registry_keys_equal_schema_keys() -> None:
-    assert MODELS.keys() == SCHEMAS["model"].keys()
+def test_every_model_is_named_once_by_its_schema_which_names_its_builder() -> None:
+    for name, schema in SCHEMAS["model"].items():
+        assert schema().name == name  # the option's name is its schema's name default, nowhere else
+        assert callable(builder(name)), name
+        for hook in (getattr(schema, "spec_change", None), getattr(schema, "note", None)):
+            assert hook is None or callable(resolve(hook)), (name, hook)
+    assert [n for n, s in SCHEMAS["model"].items() if s.whole_model] == ["gan", "graph"]
 
 
 @pytest.mark.parametrize("path", sorted(MODEL_CONF.glob("*.yaml")), ids=lambda p: p.stem)
@@ -382,8 +388,13 @@ def test_pooling_too_deep_names_the_block() -> None:
 
 
 def test_unknown_model_name() -> None:
-    with pytest.raises(ConfigError, match=r"model=resnt: unknown model.*did you mean resnet"):
+    with pytest.raises(ConfigError) as err:
         build_model(dataclasses.replace(ResNetConfig(), name="resnt"), CIFAR, NO_REG)
+    assert str(err.value) == (
+        "model=resnt: unknown model (mlp, cnn, resnet, airbench, lenet5, alexnet, vgg, inception, xception, "
+        "separable_cnn, mobilenet_v2, rnn, conv1d, transformer, autoencoder, transfer, gan, graph) "
+        "(did you mean resnet?)"
+    )
 
 
 def test_fused_batch_norm_trains_as_keras_batch_norm_does() -> None:

@@ -25,11 +25,12 @@ HIDDEN_GROUPS = ("hydra",)  # Hydra's own settings (run-directory naming): not a
 
 @dataclass(frozen=True)
 class Option:
-    """One option file of a group: its name, its comment header, where it is, whether it is the default."""
+    """One option of a group: its name, its description (the file's comment header, or the schema's docstring),
+    its file (None: registered in code alone), whether it is the default."""
 
     name: str
     description: str
-    path: Path
+    path: Path | None
     default: bool = False
 
 
@@ -69,10 +70,13 @@ def _defaults(primary: Path) -> dict[str, str]:
 
 
 def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str, Option]]:
-    """Every group of the built-in config and of ``config_dirs`` (``--config-dir``), with its options.
+    """Every group of the built-in config and of ``config_dirs`` (``--config-dir``), with its options: the files,
+    and the options registered in code alone (:mod:`dltool.config.registry`).
 
     An option of a user's directory with the name of a built-in one replaces it, as in Hydra's search path.
     """
+    from dltool.config import registry
+
     primary = builtin_config_dir()
     defaults = _defaults(primary)
     groups: dict[str, dict[str, Option]] = {}
@@ -84,6 +88,11 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
             for path in sorted(folder.glob("*.yaml")):
                 default = defaults.get(folder.name) == path.stem
                 options[path.stem] = Option(path.stem, describe(path), path, default)
+    for group, schemas in registry.SCHEMAS.items():
+        options = groups.setdefault(group, {})
+        for name, schema in schemas.items():
+            if name not in options:  # a file of that name is what Hydra composes
+                options[name] = Option(name, registry.describe(schema), None, defaults.get(group) == name)
     return {group: dict(sorted(options.items())) for group, options in sorted(groups.items()) if options}
 
 

@@ -183,12 +183,15 @@ def compose(
 ) -> DictConfig:
     """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line.
 
-    ``with_hydra`` keeps the ``hydra`` node (run directory, logging): what a job runs with.
+    ``with_hydra`` keeps the ``hydra`` node (run directory, logging): what a job runs with. The options
+    registered in code alone are in Hydra's ConfigStore already: importing this package registered them.
     """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+    from dltool.config.registry import files_over_stored
 
     register_resolvers()
     primary = Path(config_path).resolve() if config_path else builtin_config_dir()
@@ -203,7 +206,7 @@ def compose(
     extra = [f"hydra.searchpath=[{','.join('file://' + str(Path(d).resolve()) for d in search)}]"] if search else []
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(primary), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(primary), version_base="1.3"), files_over_stored():
             return hydra_compose(config_name, overrides=[*overrides, *extra], return_hydra_config=with_hydra)
     except MissingConfigException as err:
         raise ConfigError(_missing_message(err, config_name)) from None

@@ -1,19 +1,23 @@
 """Typed schemas of the ``data`` group: one dataclass per data source, registered by name.
 
-``conf/data/<name>.yaml`` is validated against ``DATA_SCHEMAS[name]``; field metadata carries the
+Each source's dataclass registers itself with ``@option("data")`` under its ``name`` default, or under
+the names given (:mod:`dltool.config.registry`); ``conf/data/<name>.yaml``, if there is one, is validated
+against it, and without one ``data=<name>`` composes its defaults. Field metadata carries the
 constraints (``choices``, bounds) and a one-line help text.
 
 Example:
-    >>> DATA_SCHEMAS["csv"]().number_bins
+    >>> from dltool.config.registry import SCHEMAS
+    >>> SCHEMAS["data"]["csv"]().number_bins
     16
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dltool.config.fields import opt
+from dltool.config.registry import option
 
 if TYPE_CHECKING:
     from dltool.config.model import ModelConfig
@@ -23,6 +27,10 @@ TASKS = ("multiclass", "binary", "regression")
 
 @dataclass
 class DataConfig:
+    #: ``module:attribute`` of the source's :class:`~dltool.data.base.Source` (its spec, load and check
+    #: functions), imported when the data is read
+    source: ClassVar[str]
+
     name: str = opt(help="dataset; see `conf/data/`")
     validation_split: float = opt(0.1, "fraction of the training split held out for validation", ge=0.0, lt=1.0)
     seed: int | None = opt(None, "seed of the splits and of generated data (null: trainer.seed)")
@@ -36,23 +44,29 @@ class SplitDataConfig(DataConfig):
     test_split: float = opt(0.2, "fraction of the data held out as the test split", gt=0.0, lt=1.0)
 
 
+@option("data")
 @dataclass
 class DigitsConfig(SplitDataConfig):
+    source: ClassVar[str] = "dltool.data.digits:SOURCE"
     name: str = "digits"
 
 
+@option("data", "xor", "blobs", "flower", "spirals")
 @dataclass
 class PointsConfig(SplitDataConfig):
     """Generated 2-D classification sets of the seeds (xor, blobs, flower, spirals)."""
 
+    source: ClassVar[str] = "dltool.data.points:SOURCE"
     num_samples: int = opt(400, "number of generated points", gt=3)
     noise: float = opt(0.1, "standard deviation of the Gaussian noise", ge=0.0)
 
 
+@option("data")
 @dataclass
 class FunctionConfig(SplitDataConfig):
     """1-D regression: y = x^3 + x^2 - x - 1 (+ noise) on [low, high]."""
 
+    source: ClassVar[str] = "dltool.data.synthetic:FUNCTION"
     name: str = "function"
     num_samples: int = opt(1000, "number of generated points", gt=3)
     noise: float = opt(0.05, "standard deviation of the Gaussian noise on y", ge=0.0)
@@ -60,10 +74,12 @@ class FunctionConfig(SplitDataConfig):
     high: float = opt(2.0, "upper end of the x range")
 
 
+@option("data")
 @dataclass
 class SyntheticConfig(SplitDataConfig):
     """Random inputs of any shape, for smoke tests and benchmarks."""
 
+    source: ClassVar[str] = "dltool.data.synthetic:SYNTHETIC"
     name: str = "synthetic"
     input_shape: list[int] = opt([32, 32, 3], "shape of one example, without the batch axis")
     num_classes: int = opt(10, "number of classes (1 output for binary and regression)", ge=1)
@@ -71,10 +87,12 @@ class SyntheticConfig(SplitDataConfig):
     task: str = opt("multiclass", "what the labels are", choices=TASKS)
 
 
+@option("data")
 @dataclass
 class SequencesConfig(SplitDataConfig):
     """Integer token sequences; the label is the class whose marker token occurs most often."""
 
+    source: ClassVar[str] = "dltool.data.sequences:SEQUENCES"
     name: str = "sequences"
     num_samples: int = opt(2000, "number of generated sequences", gt=3)
     length: int = opt(40, "tokens per sequence", gt=3)
@@ -83,10 +101,12 @@ class SequencesConfig(SplitDataConfig):
     markers: int = opt(3, "marker tokens of the true class per sequence (others get fewer)", ge=1)
 
 
+@option("data")
 @dataclass
 class TimeSeriesConfig(SplitDataConfig):
     """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
 
+    source: ClassVar[str] = "dltool.data.sequences:TIMESERIES"
     name: str = "timeseries"
     num_samples: int = opt(2000, "number of generated series", gt=3)
     length: int = opt(50, "time steps per series", gt=1)
@@ -98,10 +118,12 @@ class TimeSeriesConfig(SplitDataConfig):
     )
 
 
+@option("data")
 @dataclass
 class QAConfig(SplitDataConfig):
     """The seeds' two-input model: text and question tokens -> answer (dltool/data/multi_io.py)."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:QA"
     name: str = "qa"
     num_samples: int = opt(2000, "number of generated (text, question, answer) examples", gt=3)
     text_length: int = opt(100, "tokens per text", gt=1)
@@ -112,10 +134,12 @@ class QAConfig(SplitDataConfig):
     markers: int = opt(3, "times each marker token is planted", ge=1)
 
 
+@option("data")
 @dataclass
 class PostsConfig(SplitDataConfig):
     """The seeds' three-output model: post tokens -> age, income group, gender (dltool/data/multi_io.py)."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:POSTS"
     name: str = "posts"
     num_samples: int = opt(2000, "number of generated posts", gt=3)
     length: int = opt(300, "tokens per post", gt=2)
@@ -125,10 +149,12 @@ class PostsConfig(SplitDataConfig):
     markers: int = opt(3, "times each marker token is planted", ge=1)
 
 
+@option("data")
 @dataclass
 class SentencePairsConfig(SplitDataConfig):
     """The seeds' siamese example: two sequences of word vectors -> same topic or not."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:SENTENCE_PAIRS"
     name: str = "sentence_pairs"
     num_samples: int = opt(2000, "number of generated pairs", gt=3)
     length: int = opt(20, "steps per sentence", gt=0)
@@ -137,10 +163,12 @@ class SentencePairsConfig(SplitDataConfig):
     noise: float = opt(1.0, "standard deviation of the noise added to the topic's vector at each step", ge=0.0)
 
 
+@option("data")
 @dataclass
 class CameraPairsConfig(SplitDataConfig):
     """The seeds' dual-camera example: two views of a coloured object -> its class."""
 
+    source: ClassVar[str] = "dltool.data.multi_io:CAMERA_PAIRS"
     name: str = "camera_pairs"
     num_samples: int = opt(600, "number of generated pairs of views", gt=3)
     image_size: int = opt(96, "side of each view (the seeds' 250 is heavy on CPU)", gt=3)
@@ -148,18 +176,22 @@ class CameraPairsConfig(SplitDataConfig):
     noise: float = opt(0.3, "background noise, as a fraction of full brightness", ge=0.0, le=1.0)
 
 
+@option("data", "mnist", "fashion_mnist", "cifar10", "cifar100")
 @dataclass
 class ArchiveConfig(DataConfig):
     """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
 
+    source: ClassVar[str] = "dltool.data.archives:SOURCE"
     root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
 
 
 # ------------------------------------------------------ data: your own files
+@option("data")
 @dataclass
 class ImageFolderConfig(SplitDataConfig):
     """Images in one sub-folder per class (or train/val/test sub-folders of them)."""
 
+    source: ClassVar[str] = "dltool.data.images:SOURCE"
     name: str = "image_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
     image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
@@ -177,10 +209,12 @@ class ImageFolderConfig(SplitDataConfig):
     )
 
 
+@option("data")
 @dataclass
 class CSVConfig(SplitDataConfig):
     """A CSV or Parquet table with a header row: typed feature columns and one or several target columns."""
 
+    source: ClassVar[str] = "dltool.data.table_io:SOURCE"
     name: str = "csv"
     path: str | None = opt(None, "the CSV file (first row: column names), or a .parquet file")
     target: Any = opt(
@@ -247,55 +281,34 @@ class TextConfig:
             self.vectorize = "int" if hasattr(model, "embedding_dim") else "tf_idf"
 
 
+@option("data")
 @dataclass
 class TextFolderConfig(TextConfig, SplitDataConfig):
     """Text files in one sub-folder per class (or train/val/test sub-folders of them), e.g. aclImdb."""
 
+    source: ClassVar[str] = "dltool.data.text:FOLDER_SOURCE"
     name: str = "text_folder"
     root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
 
 
+@option("data")
 @dataclass
 class IMDBConfig(TextConfig, DataConfig):
     """IMDB reviews as Keras' loader gives them (imdb.npz): token ids ranked by frequency."""
 
+    source: ClassVar[str] = "dltool.data.text:IMDB_SOURCE"
     name: str = "imdb"
     root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
 
 
+@option("data")
 @dataclass
 class ArraysConfig(SplitDataConfig):
     """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
 
+    source: ClassVar[str] = "dltool.data.arrays:SOURCE"
     name: str = "arrays"
     path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
     inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")
     targets: Any = opt(None, "target arrays: a list of names, or {output name: array name} (null: y, or y_<output>)")
     tasks: dict[str, str] = opt({}, "task of a target by output name (multiclass|binary|regression; unset: auto)")
-
-
-#: Each data source's schema, keyed by ``data.name``.
-DATA_SCHEMAS: dict[str, type] = {
-    "digits": DigitsConfig,
-    "xor": PointsConfig,
-    "blobs": PointsConfig,
-    "flower": PointsConfig,
-    "spirals": PointsConfig,
-    "function": FunctionConfig,
-    "synthetic": SyntheticConfig,
-    "sequences": SequencesConfig,
-    "timeseries": TimeSeriesConfig,
-    "qa": QAConfig,
-    "posts": PostsConfig,
-    "sentence_pairs": SentencePairsConfig,
-    "camera_pairs": CameraPairsConfig,
-    "mnist": ArchiveConfig,
-    "fashion_mnist": ArchiveConfig,
-    "cifar10": ArchiveConfig,
-    "cifar100": ArchiveConfig,
-    "image_folder": ImageFolderConfig,
-    "csv": CSVConfig,
-    "text_folder": TextFolderConfig,
-    "imdb": IMDBConfig,
-    "arrays": ArraysConfig,
-}

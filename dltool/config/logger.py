@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dltool.config.fields import opt
+from dltool.config.registry import option
 
 
 @dataclass
@@ -12,11 +13,13 @@ class LoggerConfig:
     name: str = opt(help="experiment tracker beyond the run directory; see `conf/logger/`")
 
 
+@option("logger")
 @dataclass
 class NoLoggerConfig(LoggerConfig):
     name: str = "none"
 
 
+@option("logger")
 @dataclass
 class MLflowLoggerConfig(LoggerConfig):
     """MLflow tracking, switched on only by ``logger=mlflow`` (never because the package is installed)."""
@@ -29,6 +32,3 @@ class MLflowLoggerConfig(LoggerConfig):
     experiment: str = opt("dltool", "MLflow experiment the run goes to (created if needed)")
     run_name: str | None = opt(None, "MLflow run name (null: the run directory's name)")
     log_artifacts: bool = opt(True, "copy the run directory's files (not the resume backup) to the run's artifacts")
-
-
-LOGGERS: dict[str, type[LoggerConfig]] = {"none": NoLoggerConfig, "mlflow": MLflowLoggerConfig}

@@ -1,10 +1,13 @@
 """Typed schemas of the ``model`` group: one dataclass per architecture, registered by name.
 
-``conf/model/<name>.yaml`` is validated against ``MODEL_SCHEMAS[name]``; field metadata carries the
-constraints (``choices``, bounds) and a one-line help text.
+Each architecture's dataclass registers itself with ``@option("model")`` under its ``name`` default
+(:mod:`dltool.config.registry`); ``conf/model/<name>.yaml``, if there is one, is validated against it,
+and without one ``model=<name>`` composes its defaults. Field metadata carries the constraints
+(``choices``, bounds) and a one-line help text.
 
 Example:
-    >>> MODEL_SCHEMAS["mlp"]().hidden_units
+    >>> from dltool.config.registry import SCHEMAS
+    >>> SCHEMAS["model"]["mlp"]().hidden_units
     [64, 64]
 """
 
@@ -14,12 +17,24 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dltool.config.fields import opt
+from dltool.config.registry import option
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "softmax", "linear", "swish")
 
 
 @dataclass
 class ModelConfig:
+    #: ``module:function`` of the builder, imported when the model is built (Keras is imported then): a body
+    #: ``build(cfg, inputs, reg)`` returning the features before the output layer, or see ``whole_model``
+    builder: ClassVar[str]
+    #: the builder makes the whole model, ``build(cfg, spec, reg)``: its own outputs, no output layer added
+    whole_model: ClassVar[bool] = False
+    #: ``module:function`` giving the data spec as the model sees it, for a model whose targets are not the
+    #: data's labels (``spec_change(spec)``)
+    spec_change: ClassVar[str | None] = None
+    #: ``module:function`` of the line saying which variant the builder makes for an example shape
+    #: (``note(cfg, shape)``, shown by ``dltool show``), for a model whose layers depend on the input
+    note: ClassVar[str | None] = None
     #: the model reads images (height, width, channels): other data is refused before Keras is imported
     image_input: ClassVar[bool] = False
 
@@ -36,8 +51,10 @@ class DenseStackConfig(ModelConfig):
     kernel_initializer: str = opt("auto", "Keras initializer name (auto: he_* for ReLUs, lecun for SELU)")
 
 
+@option("model")
 @dataclass
 class MLPConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.mlp:build_mlp"
     name: str = "mlp"
     hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
     members: int | None = opt(
@@ -58,16 +75,20 @@ class ConvBlockConfig:
     pool_type: str = opt("max", "pooling kind", choices=("max", "average"))
 
 
+@option("model")
 @dataclass
 class CNNConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.cnn:build_cnn"
     image_input: ClassVar[bool] = True
     name: str = "cnn"
     blocks: list[ConvBlockConfig] = opt([ConvBlockConfig()], "conv/pool blocks, in order")
     dense_units: list[int] = opt([128], "Dense layers after the flatten")
 
 
+@option("model")
 @dataclass
 class ResNetConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.resnet:build_resnet"
     image_input: ClassVar[bool] = True
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
@@ -84,8 +105,10 @@ class ResNetConfig(ModelConfig):
     use_bias: bool = opt(True, "imagenet: biases in the convolutions, as Keras Applications (false: torchvision)")
 
 
+@option("model")
 @dataclass
 class AirbenchConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.airbench:build_airbench"
     image_input: ClassVar[bool] = True
     name: str = "airbench"
     widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
@@ -99,8 +122,11 @@ class AirbenchConfig(ModelConfig):
 PADDINGS = ("auto", "same", "valid")
 
 
+@option("model")
 @dataclass
 class LeNet5Config(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.lenet:build_lenet5"
+    note: ClassVar[str | None] = "dltool.models.lenet:lenet5_note"
     image_input: ClassVar[bool] = True
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
@@ -110,8 +136,10 @@ class LeNet5Config(ModelConfig):
     pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
 
 
+@option("model")
 @dataclass
 class AlexNetConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.alexnet:build_alexnet"
     image_input: ClassVar[bool] = True
     name: str = "alexnet"
     width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
@@ -119,8 +147,10 @@ class AlexNetConfig(ModelConfig):
     dropout: float = opt(0.5, "dropout before F8 and F9", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class VGGConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.vgg:build_vgg"
     image_input: ClassVar[bool] = True
     name: str = "vgg"
     depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
@@ -141,8 +171,10 @@ class InceptionModuleConfig:
     pool_before: bool = opt(False, "max-pool 3x3/2 before this module")
 
 
+@option("model")
 @dataclass
 class InceptionConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.inception:build_inception"
     image_input: ClassVar[bool] = True
     name: str = "inception"
     stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
@@ -151,8 +183,10 @@ class InceptionConfig(ModelConfig):
     dropout: float = opt(0.4, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class XceptionConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.xception:build_xception"
     image_input: ClassVar[bool] = True
     name: str = "xception"
     middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
@@ -164,8 +198,10 @@ class ConvStackBlockConfig:
     pool: int = opt(2, "max-pooling size and stride after the block (0: none)", ge=0)
 
 
+@option("model")
 @dataclass
 class SeparableCNNConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.xception:build_separable_cnn"
     image_input: ClassVar[bool] = True
     name: str = "separable_cnn"
     activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
@@ -175,16 +211,20 @@ class SeparableCNNConfig(ModelConfig):
     dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
 
 
+@option("model")
 @dataclass
 class MobileNetV2Config(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.mobilenet:build_mobilenet_v2"
     image_input: ClassVar[bool] = True
     name: str = "mobilenet_v2"
     alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
     dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
+@option("model")
 @dataclass
 class RNNConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.sequence:build_rnn"
     name: str = "rnn"
     cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
     units: list[int] = opt([32], "units of the stacked recurrent layers (several: a deep RNN)")
@@ -198,8 +238,10 @@ class RNNConfig(ModelConfig):
     embedding_dim: int = opt(32, "size of the token embedding (integer token inputs only)", gt=0)
 
 
+@option("model")
 @dataclass
 class Conv1DConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.sequence:build_conv1d"
     name: str = "conv1d"
     activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
     kernel_size: int = opt(5, "kernel size of the convolutions", gt=0)
@@ -212,8 +254,10 @@ class Conv1DConfig(ModelConfig):
     embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
 
 
+@option("model")
 @dataclass
 class TransformerConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.transformer:build_transformer"
     name: str = "transformer"
     embedding_dim: int = opt(64, "size of the token embedding and of every encoder block's output", gt=0)
     num_blocks: int = opt(1, "encoder blocks (self-attention + feed-forward)", gt=0)
@@ -225,8 +269,11 @@ class TransformerConfig(ModelConfig):
     dense_units: list[int] = opt([], "hidden Dense layers after the pooling")
 
 
+@option("model")
 @dataclass
 class AutoencoderConfig(ModelConfig):
+    builder: ClassVar[str] = "dltool.models.autoencoder:build_autoencoder"
+    spec_change: ClassVar[str | None] = "dltool.models.autoencoder:reconstruction_spec"
     name: str = "autoencoder"
     output_activation: str = opt(
         "auto", "activation of the reconstruction (auto: sigmoid, for inputs in [0, 1])", choices=("auto", *ACTIVATIONS)
@@ -239,20 +286,6 @@ class AutoencoderConfig(ModelConfig):
 
 
 @dataclass
-class GANConfig(ModelConfig):
-    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
-
-    name: str = "gan"
-    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
-    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
-    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
-    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
-    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
-    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
-    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
-
-
-@dataclass
 class FineTuneConfig:
     head_epochs: int = opt(
         0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
@@ -261,8 +294,10 @@ class FineTuneConfig:
     learning_rate: float = opt(1e-4, "phase 2: learning rate of the rebuilt optimizer", gt=0.0)
 
 
+@option("model")
 @dataclass
 class TransferConfig(DenseStackConfig):
+    builder: ClassVar[str] = "dltool.models.transfer:build_transfer"
     image_input: ClassVar[bool] = True
     name: str = "transfer"
     backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
@@ -275,6 +310,24 @@ class TransferConfig(DenseStackConfig):
     freeze: str = opt("all", "all | none | N: the backbone's first N layers frozen")
     feature_extraction: bool = opt(False, "run the frozen backbone once, cache its features, train the head on them")
     fine_tune: FineTuneConfig = opt(FineTuneConfig(), "two-phase fine-tuning")
+
+
+@option("model")
+@dataclass
+class GANConfig(ModelConfig):
+    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
+
+    builder: ClassVar[str] = "dltool.models.gan:build_gan"
+    whole_model: ClassVar[bool] = True
+    spec_change: ClassVar[str | None] = "dltool.models.gan:generation_spec"
+    name: str = "gan"
+    latent_dim: int = opt(64, "size of the generator's random input", gt=0)
+    generator_filters: list[int] = opt([128, 64], "stride-2 transposed convolutions of the generator, in order")
+    discriminator_filters: list[int] = opt([64, 128], "stride-2 convolutions of the discriminator, in order")
+    leaky_alpha: float = opt(0.2, "negative slope of the LeakyReLUs", ge=0.0)
+    dropout: float = opt(0.3, "dropout after each discriminator convolution", ge=0.0, lt=1.0)
+    samples: int = opt(16, "generated images in samples/epoch_NNN.png (a square grid)", gt=0)
+    label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
 
 
 # ------------------------------------------------------------- model=graph (docs/graph.md)
@@ -294,10 +347,13 @@ class GraphOutputConfig:
     loss_weight: float = opt(1.0, "weight of this output's loss in the total loss", ge=0.0)
 
 
+@option("model")
 @dataclass
 class GraphConfig:
     """A functional-API graph; nodes, shared layers and blocks are checked when the graph is built."""
 
+    builder: ClassVar[str] = "dltool.models.graph:build_graph"
+    whole_model: ClassVar[bool] = True
     name: str = "graph"
     inputs: dict[str, GraphInputConfig] = opt({}, "named inputs")
     nodes: dict[str, Any] = opt({}, "named nodes: {layer|_target_|merge|shared|model|block, args, params, inputs}")
@@ -308,26 +364,3 @@ class GraphConfig:
     blocks: dict[str, Any] = opt(
         {}, "reusable sub-graphs: {params: {name: default}, inputs: [...], nodes: {...}, output}"
     )
-
-
-#: Each architecture's schema, keyed by ``model.name``.
-MODEL_SCHEMAS: dict[str, type] = {
-    "mlp": MLPConfig,
-    "cnn": CNNConfig,
-    "resnet": ResNetConfig,
-    "airbench": AirbenchConfig,
-    "lenet5": LeNet5Config,
-    "alexnet": AlexNetConfig,
-    "vgg": VGGConfig,
-    "inception": InceptionConfig,
-    "xception": XceptionConfig,
-    "separable_cnn": SeparableCNNConfig,
-    "mobilenet_v2": MobileNetV2Config,
-    "rnn": RNNConfig,
-    "conv1d": Conv1DConfig,
-    "transformer": TransformerConfig,
-    "autoencoder": AutoencoderConfig,
-    "transfer": TransferConfig,
-    "gan": GANConfig,
-    "graph": GraphConfig,
-}

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from dltool.config import targets
 from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.config.targets import class_arguments
 
 
@@ -61,6 +62,7 @@ class OptimizerConfig:
     schedule: ScheduleConfig = opt(ScheduleConfig(), "learning-rate schedule")
 
 
+@option("optimizer")
 @dataclass
 class SGDConfig(OptimizerConfig):
     _target_: ClassVar[str] = "keras.optimizers.SGD"
@@ -70,6 +72,7 @@ class SGDConfig(OptimizerConfig):
     nesterov: bool = opt(False, "Nesterov momentum")
 
 
+@option("optimizer")
 @dataclass
 class AdagradConfig(OptimizerConfig):
     _target_: ClassVar[str] = "keras.optimizers.Adagrad"
@@ -79,6 +82,7 @@ class AdagradConfig(OptimizerConfig):
     epsilon: float = opt(1e-7, "numerical stability term", gt=0.0)
 
 
+@option("optimizer")
 @dataclass
 class RMSpropConfig(OptimizerConfig):
     _target_: ClassVar[str] = "keras.optimizers.RMSprop"
@@ -89,6 +93,7 @@ class RMSpropConfig(OptimizerConfig):
     centered: bool = opt(False, "normalize by the gradient's variance estimate")
 
 
+@option("optimizer")
 @dataclass
 class AdamConfig(OptimizerConfig):
     _target_: ClassVar[str] = "keras.optimizers.Adam"
@@ -99,6 +104,7 @@ class AdamConfig(OptimizerConfig):
     amsgrad: bool = opt(False, "AMSGrad variant")
 
 
+@option("optimizer")
 @dataclass
 class AdamWConfig(AdamConfig):
     _target_: ClassVar[str] = "keras.optimizers.AdamW"
@@ -106,6 +112,7 @@ class AdamWConfig(AdamConfig):
     weight_decay: float | None = opt(0.004, "decoupled weight decay", ge=0.0)
 
 
+@option("optimizer")
 @dataclass
 class NadamConfig(OptimizerConfig):
     _target_: ClassVar[str] = "keras.optimizers.Nadam"
@@ -131,17 +138,6 @@ class TargetOptimizerConfig(OptimizerConfig):
         out.setdefault("name", str(node["_target_"]).rpartition(".")[2].lower())
         out["kwargs"] = {key: value for key, value in node.items() if key not in shared}
         return out
-
-
-# option name -> schema; an option file with a ``_target_`` is a TargetOptimizerConfig instead
-OPTIMIZERS: dict[str, type[OptimizerConfig]] = {
-    "sgd": SGDConfig,
-    "adagrad": AdagradConfig,
-    "rmsprop": RMSpropConfig,
-    "adam": AdamConfig,
-    "adamw": AdamWConfig,
-    "nadam": NadamConfig,
-}
 
 
 def optimizer_kwargs(cfg: OptimizerConfig, cls: type) -> dict[str, Any]:

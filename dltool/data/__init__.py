@@ -1,8 +1,15 @@
-"""In-memory datasets: one :class:`Source` (a spec function and a load function) per ``data.name``.
+"""In-memory datasets: one :class:`Source` (a spec function, a load function, an optional check) per ``data.name``,
+named by the option's schema.
 
 ``data_spec(cfg)`` is instant (no loading, no Keras) and is all a model needs;
 ``load_dataset(cfg, seed)`` returns the train/validation/test arrays. The options and
-their keys are in ``conf/data/<name>.yaml``.
+their keys are in ``conf/data/<name>.yaml`` and the schemas of ``dltool/config/data.py``.
+
+Adding a data source: write ``dltool/data/<name>.py`` with its ``spec(cfg)``, ``load(cfg, seed)`` (and, if
+something can be checked before loading, ``check(cfg)``) and ``SOURCE = Source(spec, load, check)``; and its
+schema in ``dltool/config/data.py``: a dataclass decorated ``@option("data")`` whose ``name`` default is the
+option's name and whose ``source`` ClassVar is ``"dltool.data.<name>:SOURCE"``, imported when the data is
+read. That is the whole registration; a ``conf/data/<name>.yaml`` is optional.
 
 Example:
     >>> from dltool.config.data import DigitsConfig
@@ -17,44 +24,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from dltool.config.registry import SCHEMAS, resolve
 from dltool.config.validate import require_image_shape
-from dltool.data import archives, arrays, digits, images, multi_io, points, sequences, synthetic, table_io, text
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
-__all__ = ["DATASETS", "DataSpec", "Dataset", "Source", "check_data", "check_model_inputs", "data_spec", "load_dataset"]
-
-DATASETS: dict[str, Source] = {
-    "digits": Source(digits.spec, digits.load),
-    **{name: Source(points.spec, points.load) for name in points.GENERATORS},
-    "function": Source(synthetic.function_spec, synthetic.load_function),
-    "synthetic": Source(synthetic.synthetic_spec, synthetic.load_synthetic),
-    "sequences": Source(sequences.sequences_spec, sequences.load_sequences),
-    "timeseries": Source(sequences.timeseries_spec, sequences.load_timeseries),
-    "qa": Source(multi_io.qa_spec, multi_io.load_qa),
-    "posts": Source(multi_io.posts_spec, multi_io.load_posts),
-    "sentence_pairs": Source(multi_io.sentence_pairs_spec, multi_io.load_sentence_pairs),
-    "camera_pairs": Source(multi_io.camera_pairs_spec, multi_io.load_camera_pairs),
-    **{name: Source(archives.spec, archives.load, archives.check) for name in archives.ARCHIVES},
-    # your own files
-    "image_folder": Source(images.spec, images.load, images.check),
-    "csv": Source(table_io.spec, table_io.load, table_io.check),
-    "text_folder": Source(text.folder_text_spec, text.load_folder, text.check_folder),
-    "imdb": Source(text.imdb_spec, text.load_imdb, text.check_imdb),
-    "arrays": Source(arrays.spec, arrays.load, arrays.check),
-}
+__all__ = ["DataSpec", "Dataset", "Source", "check_data", "check_model_inputs", "data_spec", "load_dataset", "source"]
 
 
 def data_spec(cfg: Any) -> DataSpec:
     """Input shape, task and classes of the configured dataset, from the config alone."""
-    return _source(cfg.name).spec(cfg)
+    return source(cfg.name).spec(cfg)
 
 
 def check_data(cfg: Any) -> None:
     """What can be checked before training without loading anything (e.g. the files of ``data.root``)."""
-    source = _source(cfg.name)
-    if source.check is not None:
-        source.check(cfg)
+    check = source(cfg.name).check
+    if check is not None:
+        check(cfg)
 
 
 def check_model_inputs(model_cfg: Any, data_cfg: Any) -> None:
@@ -68,13 +55,17 @@ def check_model_inputs(model_cfg: Any, data_cfg: Any) -> None:
 def load_dataset(cfg: Any, seed: int) -> Dataset:
     """Load (or generate) and split the configured dataset; ``cfg.seed``, when set, replaces ``seed``."""
     seed = seed if cfg.seed is None else cfg.seed
-    return _source(cfg.name).load(cfg, int(seed) % 2**32)
+    return source(cfg.name).load(cfg, int(seed) % 2**32)
 
 
-def _source(name: str) -> Source:
-    try:
-        return DATASETS[name]
-    except KeyError:
+def source(name: str) -> Source:
+    """The :class:`Source` of data option ``name``: its schema's ``source`` import path, imported now.
+
+    Raises ConfigError (with the close matches) for a name no schema is registered under.
+    """
+    options = SCHEMAS["data"]
+    if name not in options:
         raise ConfigError(
-            f"data={name}: unknown dataset{did_you_mean(name, DATASETS)}; choose one of {', '.join(DATASETS)}"
-        ) from None
+            f"data={name}: unknown dataset{did_you_mean(name, options)}; choose one of {', '.join(options)}"
+        )
+    return resolve(options[name].source)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dltool.data import safe_pickle
-from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, make_dataset
+from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -362,3 +362,7 @@ ARCHIVES: dict[str, Archive] = {
         extracted="cifar-100-python",
     ),
 }
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load, check)

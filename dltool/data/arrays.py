@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, make_dataset
+from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -305,3 +305,7 @@ def _describe(out: OutputSpec) -> str:
 
 def _counts(arrays: dict[str, np.ndarray]) -> str:
     return ", ".join(f"{name}: {len(v)}" for name, v in arrays.items())
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load, check)

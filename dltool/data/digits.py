@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, make_dataset
+from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, Source, make_dataset
 
 if TYPE_CHECKING:
     from dltool.config.data import DigitsConfig
@@ -28,3 +28,7 @@ def load(cfg: DigitsConfig, seed: int) -> Dataset:
 
     digits = load_digits()
     return make_dataset(spec(cfg), cfg, seed, digits.images[..., None], digits.target, scale=16.0)
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, index_dataset
+from dltool.data.base import Dataset, DataSpec, Source, index_dataset
 from dltool.data.folders import class_names, scan
 from dltool.errors import ConfigError
 
@@ -323,3 +323,7 @@ def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> list[str]:
     if cfg.on_bad_file == "error":
         raise ConfigError(f"{line} (data.on_bad_file=error; skip them with data.on_bad_file=skip)")
     return [f"{line} (skipped: data.on_bad_file=skip)"]
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load, check)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, make_dataset
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -167,3 +167,10 @@ def load_camera_pairs(cfg: CameraPairsConfig, seed: int) -> Dataset:
         return images
 
     return make_dataset(spec, cfg, seed, {"left": views(), "right": views()}, {"object": label}, scale=255.0)
+
+
+#: the registry entries of this module (named by the schemas' ``source``)
+QA = Source(qa_spec, load_qa)
+POSTS = Source(posts_spec, load_posts)
+SENTENCE_PAIRS = Source(sentence_pairs_spec, load_sentence_pairs)
+CAMERA_PAIRS = Source(camera_pairs_spec, load_camera_pairs)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, make_dataset
+from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 
 if TYPE_CHECKING:
     from dltool.config.data import PointsConfig
@@ -79,3 +79,7 @@ def spirals(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
 
 
 GENERATORS = {"xor": xor, "blobs": blobs, "flower": flower, "spirals": spirals}
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load)

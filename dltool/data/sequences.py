@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, make_dataset
+from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -75,3 +75,8 @@ def load_timeseries(cfg: TimeSeriesConfig, seed: int) -> Dataset:
     x = series[:, :-1, None]
     y = series[:, -1] if cfg.target == "next" else series[:, 1:, None]
     return make_dataset(timeseries_spec(cfg), cfg, seed, x, y)
+
+
+#: the registry entries of this module (named by the schemas' ``source``)
+SEQUENCES = Source(sequences_spec, load_sequences)
+TIMESERIES = Source(timeseries_spec, load_timeseries)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, make_dataset
+from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -75,3 +75,8 @@ def load_synthetic(cfg: SyntheticConfig, seed: int) -> Dataset:
     else:
         y = z + rng.normal(0.0, 0.1, size=z.shape)
     return make_dataset(spec, cfg, seed, x, y)
+
+
+#: the registry entries of this module (named by the schemas' ``source``)
+FUNCTION = Source(function_spec, load_function)
+SYNTHETIC = Source(synthetic_spec, load_synthetic)

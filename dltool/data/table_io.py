@@ -33,7 +33,7 @@ import numpy as np
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
 from dltool.data import table_stream, table_targets, tabular
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -181,3 +181,7 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
         for name, p in found.inputs.items()
     }
     return found, rows, data, encoders
+
+
+#: the registry entry of this module (named by the schema's ``source``)
+SOURCE = Source(spec, load, check)

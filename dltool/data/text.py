@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dltool.data import archives, safe_pickle
-from dltool.data.base import Dataset, DataSpec, index_dataset, make_dataset
+from dltool.data.base import Dataset, DataSpec, Source, index_dataset, make_dataset
 from dltool.data.folders import class_names, scan
 from dltool.data.images import folder_spec
 from dltool.errors import ConfigError
@@ -197,3 +197,8 @@ def _imdb_bags(arrays: archives.Arrays, cfg: IMDBConfig, seed: int, keras: Any) 
 def _tokens(reviews: np.ndarray, cfg: IMDBConfig, keras: object) -> np.ndarray:
     shifted = [[START] + [w + INDEX_FROM if w + INDEX_FROM < cfg.vocab_size else OOV for w in r] for r in reviews]
     return keras.utils.pad_sequences(shifted, maxlen=cfg.sequence_length, dtype="int32")
+
+
+#: the registry entries of this module (named by the schemas' ``source``)
+FOLDER_SOURCE = Source(folder_text_spec, load_folder, check_folder)
+IMDB_SOURCE = Source(imdb_spec, load_imdb, check_imdb)

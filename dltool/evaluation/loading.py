@@ -192,7 +192,9 @@ def load_model(checkpoint: Path, unsafe: bool = False) -> Any:
     """The Keras model of a ``.keras`` file, uncompiled, in safe mode unless ``unsafe``."""
     import keras
 
-    import dltool.models  # noqa: F401  registers dltool's custom layers for deserialization
+    from dltool.models import import_builders
+
+    import_builders()  # registers dltool's custom layers for deserialization
 
     try:
         return keras.saving.load_model(checkpoint, safe_mode=not unsafe, compile=False)

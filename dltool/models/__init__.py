@@ -1,4 +1,4 @@
-"""Keras model builders and their registry.
+"""Keras model builders, found from the model schemas.
 
 Each architecture is one module with a body builder ``build_<name>(cfg, inputs, reg)`` that returns
 the features before the output layer. :func:`build_model` wraps it: ``keras.Input`` of the data's
@@ -7,8 +7,14 @@ output layer ``Dense(units, activation, dtype="float32", name="output")``, kept 
 the head stays stable under mixed precision. Data of named inputs or outputs is read by ``model=mlp``'s
 combiner (:mod:`dltool.models.combiner`) or a ``model=graph``.
 
-Adding an architecture: write ``dltool/models/<name>.py`` with ``build_<name>``, add its line to
-:data:`MODELS`, and its schema to ``MODEL_SCHEMAS`` (``dltool/config/model.py``).
+Adding an architecture: write ``dltool/models/<name>.py`` with its builder, and its schema in
+``dltool/config/model.py``: a dataclass decorated ``@option("model")`` whose ``name`` default is the option's
+name and whose ``builder`` ClassVar is the builder's import path (``"dltool.models.<name>:build_<name>"``),
+imported only when a model is built, so that validation runs before Keras is imported. That is the whole
+registration: ``model=<name>`` composes the schema's defaults; a ``conf/model/<name>.yaml`` (a header comment
+and the keys worth showing) is optional. A builder that makes the whole model (GAN, graph) sets
+``whole_model``; a model whose targets are not the data's labels names its ``spec_change``; one whose layers
+depend on the input shape names its ``note`` (see :class:`~dltool.config.model.ModelConfig`).
 
 Example:
     >>> from dltool.config.model import MLPConfig
@@ -26,70 +32,31 @@ from typing import Any
 
 import keras
 
+from dltool.config.registry import SCHEMAS, resolve
 from dltool.errors import ConfigError, did_you_mean
-from dltool.models.airbench import build_airbench
-from dltool.models.alexnet import build_alexnet
 from dltool.models.augment import augmentation_layers
-from dltool.models.autoencoder import build_autoencoder, reconstruction_head, reconstruction_spec
-from dltool.models.cnn import build_cnn
+from dltool.models.autoencoder import reconstruction_head
 from dltool.models.combiner import TokenMean, build_combiner
-from dltool.models.gan import build_gan, generation_spec
-from dltool.models.graph import build_graph
-from dltool.models.inception import build_inception
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
-from dltool.models.lenet import build_lenet5, lenet5_note
-from dltool.models.mlp import build_mlp
-from dltool.models.mobilenet import build_mobilenet_v2
-from dltool.models.resnet import build_resnet
-from dltool.models.sequence import build_conv1d, build_rnn
 from dltool.models.targets import TargetScale, scaled_output
-from dltool.models.transfer import build_transfer
-from dltool.models.transformer import PositionEmbedding, build_transformer
-from dltool.models.vgg import build_vgg
-from dltool.models.xception import build_separable_cnn, build_xception
+from dltool.models.transformer import PositionEmbedding
 
 __all__ = [
-    "MODELS",
     "PositionEmbedding",
     "TargetScale",
     "TokenMean",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
+    "builder",
     "embedding_front",
+    "import_builders",
     "model_note",
     "model_spec",
     "output_activation",
     "output_units",
 ]
 
-#: Body builders keyed by ``model.name``; the keys equal ``SCHEMAS["model"]``'s.
-MODELS: dict[str, Callable[..., Any]] = {
-    "mlp": build_mlp,
-    "cnn": build_cnn,
-    "resnet": build_resnet,
-    "airbench": build_airbench,
-    "lenet5": build_lenet5,
-    "alexnet": build_alexnet,
-    "vgg": build_vgg,
-    "inception": build_inception,
-    "xception": build_xception,
-    "separable_cnn": build_separable_cnn,
-    "mobilenet_v2": build_mobilenet_v2,
-    "rnn": build_rnn,
-    "conv1d": build_conv1d,
-    "transformer": build_transformer,
-    "autoencoder": build_autoencoder,
-    "transfer": build_transfer,
-    "gan": build_gan,  # a whole model (the GAN with its own train_step), not a body: see build_model
-    "graph": build_graph,  # a whole model, not a body: build_graph(cfg, spec, reg) (docs/graph.md)
-}
-
-#: Models that change the data's task (their targets are not the dataset's labels).
-TASK_CHANGES: dict[str, Callable[[Any], Any]] = {"autoencoder": reconstruction_spec, "gan": generation_spec}
-
-#: Builders whose layers depend on the input, with the line that says which choice they made.
-NOTES: dict[str, Callable[[Any, tuple], str]] = {"lenet5": lenet5_note}
 
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear", "reconstruction": "sigmoid"}
 
@@ -113,18 +80,36 @@ def output_units(spec: Any) -> int:
     return int(spec.num_classes) if spec.task in ("multiclass", "regression") else 1
 
 
+def builder(name: str) -> Callable[..., Any]:
+    """The builder of model option ``name``: its schema's ``builder`` import path, imported now.
+
+    Raises ConfigError (with the close matches) for a name no schema is registered under.
+    """
+    models = SCHEMAS["model"]
+    if name not in models:
+        raise ConfigError(f"model={name}: unknown model ({', '.join(models)}){did_you_mean(name, models)}")
+    return resolve(models[name].builder)
+
+
+def import_builders() -> None:
+    """Import every registered model's builder module: the Keras layers they define register themselves
+    (package ``dltool``), which a saved model needs to load back."""
+    for schema in SCHEMAS["model"].values():
+        resolve(schema.builder)
+
+
 def model_spec(cfg: Any, spec: Any) -> Any:
     """The data spec as the model sees it: ``spec``, or with the task the model sets (autoencoder:
-    ``reconstruction``, whose targets are the inputs)."""
-    change = TASK_CHANGES.get(cfg.name)
-    return change(spec) if change else spec
+    ``reconstruction``, whose targets are the inputs), as its schema's ``spec_change`` says."""
+    change = getattr(SCHEMAS["model"].get(cfg.name), "spec_change", None)
+    return resolve(change)(spec) if change else spec
 
 
 def model_note(cfg: Any, spec: Any) -> str | None:
     """The line saying which variant ``cfg`` builds on ``spec``'s examples (``dltool show``), if its layers depend
-    on the input."""
-    note = NOTES.get(cfg.name)
-    return note(cfg, tuple(spec.input_shape)) if note else None
+    on the input (its schema names a ``note``)."""
+    note = getattr(SCHEMAS["model"].get(cfg.name), "note", None)
+    return resolve(note)(cfg, tuple(spec.input_shape)) if note else None
 
 
 def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
@@ -136,7 +121,7 @@ def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
         return inputs
     if not hasattr(cfg, "embedding_dim"):
         with_embedding = ", ".join(
-            name for name, schema in _schemas().items() if "embedding_dim" in schema.__dataclass_fields__
+            name for name, schema in SCHEMAS["model"].items() if "embedding_dim" in schema.__dataclass_fields__
         )
         raise ConfigError(
             f"model={cfg.name} cannot read integer tokens (the data gives token sequences): use a model with an "
@@ -145,27 +130,14 @@ def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
     return keras.layers.Embedding(spec.vocab_size, cfg.embedding_dim, name="embedding")(inputs)
 
 
-def _schemas() -> dict[str, type]:
-    from dltool.config.schemas import SCHEMAS
-
-    return SCHEMAS["model"]
-
-
 def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     """The Keras model of ``cfg`` (a model config dataclass) for data ``spec`` (a DataSpec),
     regularized by ``reg`` (a RegularizationConfig). Not compiled.
 
     Raises ConfigError when the config cannot build on this data (e.g. a CNN on vectors).
     """
-    try:
-        body = MODELS[cfg.name]
-    except KeyError:
-        raise ConfigError(
-            f"model={cfg.name}: unknown model ({', '.join(MODELS)}){did_you_mean(cfg.name, MODELS)}"
-        ) from None
-    if cfg.name == "gan":  # two networks and no output head, trained by the GAN's own train_step
-        return body(cfg, spec)
-    if cfg.name == "graph":
+    body = builder(cfg.name)
+    if SCHEMAS["model"][cfg.name].whole_model:  # e.g. the GAN's two networks, trained by its own train_step
         return body(cfg, spec, reg)
     if cfg.name == "mlp" and (spec.tabular or spec.inputs is not None or spec.outputs is not None):
         return build_combiner(cfg, spec, reg)  # each input encoded by its kind, concatenated, the hidden layers, heads

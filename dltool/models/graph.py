@@ -257,16 +257,18 @@ class _Builder:
         shape, dtype = tuple(inputs[0].shape[1:]), inputs[0].dtype
         if "application" in spec:
             return _application(spec, shape, name, f"{where}.model")
-        from dltool.models import MODELS
+        from dltool.models import builder
 
         if spec.get("name") == "graph":
             raise ConfigError(f"{where}.model: a graph inside a graph is a block (model.blocks)")
         cfg = _zoo_config(spec, f"{where}.model")
+        if type(cfg).whole_model:  # its builder makes a whole model from the data's spec, not a body of a tensor
+            raise ConfigError(f"{where}.model: model={cfg.name} is a whole model, not a body a graph node can call")
         if not str(dtype).startswith("float"):
             raise ConfigError(f"{where}.model: takes float inputs; put an Embedding node before it")
         sub_input = keras.Input(shape=shape, dtype=dtype, name=f"{name}_input")
         try:
-            features = MODELS[cfg.name](cfg, sub_input, self.reg)
+            features = builder(cfg.name)(cfg, sub_input, self.reg)
         except ValueError as err:
             raise ConfigError(
                 f"{where}.model: {cfg.name} cannot take inputs of shape {list(shape)}: {_one_line(err)}"
@@ -334,20 +336,24 @@ def substitute(value: Any, params: dict[str, Any], where: str) -> Any:
 
 
 def _zoo_config(spec: dict[str, Any], where: str) -> Any:
-    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``), other keys set on it."""
+    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``, or an option registered in
+    code alone, at its schema's defaults), other keys set on it."""
     from omegaconf import OmegaConf
 
     from dltool.config.compose import builtin_config_dir
+    from dltool.config.registry import SCHEMAS
     from dltool.config.validate import validate_node
 
     folder = builtin_config_dir() / "model"
-    options = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "graph")
+    files = {p.stem: p for p in folder.glob("*.yaml")}
+    options = sorted((set(files) | set(SCHEMAS["model"])) - {"graph"})
     option = str(spec.get("name"))
     if option not in options:
         raise ConfigError(
             f"{where}.name={option}: not a model option{did_you_mean(option, options)}; valid: {', '.join(options)}"
         )
-    node = OmegaConf.merge(OmegaConf.load(folder / f"{option}.yaml"), {k: v for k, v in spec.items() if k != "name"})
+    preset = OmegaConf.load(files[option]) if option in files else {"name": option}
+    node = OmegaConf.merge(preset, {k: v for k, v in spec.items() if k != "name"})
     try:
         return validate_node("model", node)
     except ConfigError as err:

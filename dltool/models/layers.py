@@ -3,8 +3,8 @@
 Every builder goes through these helpers, so a config key means the same thing in every model
 (``model.activation``, ``model.kernel_initializer``, ``regularization.l1/l2/dropout``).
 Custom layers defined here are registered with Keras (package ``dltool``), so a saved ``.keras``
-model loads back with ``keras.saving.load_model(path, safe_mode=True)`` once ``dltool.models``
-is imported.
+model loads back with ``keras.saving.load_model(path, safe_mode=True)`` once the modules defining them
+are imported (``dltool.models.import_builders``, which loading a run's model calls).
 
 Example:
     >>> from dltool.config.model import MLPConfig
