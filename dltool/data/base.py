@@ -61,15 +61,6 @@ class DataSpec:
     #: a loaded dataset's spec equals the config's)
     target_scale: tuple[tuple[float, ...], tuple[float, ...]] | None = field(default=None, compare=False)
 
-    @classmethod
-    def of(cls, task: str, class_names: tuple[str, ...] | None = None) -> OutputSpec:
-        """The output of a target of ``task``: a unit per class for multiclass, else one.
-
-        >>> OutputSpec.of("multiclass", ("a", "b", "c")).num_classes, OutputSpec.of("binary", ("n", "y")).num_classes
-        (3, 1)
-        """
-        return cls(task, len(class_names) if task == "multiclass" else 1, class_names)
-
 
 @dataclass(frozen=True)
 class InputSpec:
