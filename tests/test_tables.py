@@ -46,6 +46,18 @@ def test_a_target_times_10000_learns_as_well_as_the_unscaled_one(tmp_path: Path,
     assert relative[1] == pytest.approx(relative[0], rel=0.02)
 
 
+def test_a_large_valued_regression_exports_to_tflite_within_float32_rounding(tmp_path: Path) -> None:
+    from tests.conftest import dltool_in_process, run_dirs
+
+    path = diabetes_csv(tmp_path / "d.csv", 10_000.0)  # predictions ~1e6: float32 steps of ~0.06
+    trained = dltool_in_process("train", "data=csv", f"data.path={path}", "trainer.epochs=1", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    exported = dltool_in_process("export", str(run_dirs(tmp_path)[-1]), "format=tflite", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    difference = float(re.search(r"max abs difference from the checkpoint (\S+)", exported.stdout).group(1))
+    assert difference < 1e-5 * 4e6  # within the tolerance times the largest prediction
+
+
 def typed_table(path: Path, rows: int = 120) -> Path:
     """y (spam/ham) follows the words of ``message``; ``size`` a number, ``flag`` 0/1, ``colour`` 3 values,
     ``shop`` 11 values (more than max_categories=4), ``paid`` yes/no."""
