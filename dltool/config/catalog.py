@@ -73,7 +73,8 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
     """Every group of the built-in config and of ``config_dirs`` (``--config-dir``), with its options: the files,
     and the options registered in code alone (:mod:`dltool.config.registry`).
 
-    An option of a user's directory with the name of a built-in one replaces it, as in Hydra's search path.
+    A user's file with the name of a built-in option file is refused when composing
+    (:func:`~dltool.config.compose.check_not_shadowing`); listed, the built-in one is what it shows.
     """
     from dltool.config import registry
 
@@ -86,6 +87,8 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in HIDDEN_GROUPS):
             options = groups.setdefault(folder.name, {})
             for path in sorted(folder.glob("*.yaml")):
+                if path.stem in options:  # Hydra composes the first directory's file of a name
+                    continue
                 default = defaults.get(folder.name) == path.stem
                 options[path.stem] = Option(path.stem, describe(path), path, default)
     for group, schemas in registry.SCHEMAS.items():

@@ -174,6 +174,23 @@ class HydraArgs:
         return args
 
 
+def check_not_shadowing(config_dir: Path, primary: Path) -> None:
+    """ConfigError when an option file of ``config_dir`` has the name of one of ``primary``: Hydra searches the
+    primary directory first, so the user's file would be ignored without a word.
+
+    A file named like an option that is registered in code alone (no file in ``primary``) is fine: it is merged
+    over that option's defaults.
+    """
+    for path in sorted(config_dir.glob("*/*.yaml")):
+        group, name = path.parent.name, path.stem
+        if (primary / group / path.name).is_file():
+            raise ConfigError(
+                f"--config-dir {config_dir}: {group}/{path.name} has the name of a built-in option, which Hydra "
+                f"composes instead of it; rename it (e.g. {group}/my_{name}.yaml, chosen with {group}=my_{name}) and "
+                f"start it with 'defaults: [{name}, _self_]' to build on the built-in one"
+            )
+
+
 def compose(
     overrides: list[str],
     config_name: str = PRIMARY_CONFIG,
@@ -203,6 +220,7 @@ def compose(
     for d in config_dirs:
         if not Path(d).is_dir():
             raise ConfigError(f"--config-dir {d}: no such directory")
+        check_not_shadowing(Path(d), primary)
     extra = [f"hydra.searchpath=[{','.join('file://' + str(Path(d).resolve()) for d in search)}]"] if search else []
     GlobalHydra.instance().clear()
     try:
