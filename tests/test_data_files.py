@@ -1,6 +1,6 @@
 """Your own data: image folders, CSV tables, text folders, IMDB; augmentation; data figures.
 
-The four CLI runs are the issue's bars; everything else runs in-process on tiny generated files.
+The four CLI runs are the end-to-end checks; everything else runs in-process on tiny generated files.
 """
 
 from __future__ import annotations
@@ -553,7 +553,7 @@ def test_two_dimensional_runs_draw_the_decision_boundary(tmp_path: Path) -> None
     assert image.shape[0] > 300 and image.std() > 10
 
 
-# ----------------------------------------------------------------------------------------- the issue's bars
+# ------------------------------------------------------------------------------------ end to end, by the CLI
 def test_cli_trains_on_an_image_folder_and_reports_the_corrupt_file(tmp_path: Path) -> None:
     root = image_folder(tmp_path / "pets")
     args = ["data=image_folder", f"data.root={root}", "data.image_size=[16,16]", "model=cnn", "model.dense_units=[8]"]

@@ -1,6 +1,6 @@
 """``dltool sweep`` end to end: real trials (``dltool train`` processes on 300 digits, 2-3 epochs).
 
-The issue's bars: a 6-trial sweep whose best_config.yaml re-runs to the best trial's accuracy;
+What it checks: a 6-trial sweep whose best_config.yaml re-runs to the best trial's accuracy;
 a sweep killed with SIGKILL (alone, or with its trials) mid-trial and resumed; two processes sharing one study.
 """
 
