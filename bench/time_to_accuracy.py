@@ -83,8 +83,8 @@ from dltool.data.archives import CIFAR10_BATCHES, CIFAR10_NAMES  # noqa: E402
 LEAN = (*NO_CHECKPOINTS, "callbacks.tensorboard.enabled=false", "callbacks.backup_and_restore=false")
 SMOKE = ("trainer.epochs=2", "trainer.batch_size=50", "optimizer.schedule.warmup_epochs=1")
 SMOKE_PER_CLASS = {"train": 10, "test": 5}
-# airbench94 on this JPEG copy (measured with its own PyTorch code): test accuracy with / without test-time augmentation,
-# median training time on an H100
+# airbench94 on this JPEG copy (measured with its own PyTorch code): test accuracy with / without test-time
+# augmentation, median training time on an H100
 AIRBENCH = {"accuracy_tta": 0.9062, "accuracy": 0.897, "train_s": 2.15}
 
 
