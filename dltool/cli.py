@@ -156,7 +156,7 @@ are listed as incomplete or corrupt.
 """
 
 
-LIST_HELP = """The choices of each config group (or of GROUP), with the comment header of each option file.
+LIST_HELP = """The choices of each config group (or of GROUP), described by their files' comment headers or schemas.
 
 The default choice is marked *. Options of your own config directories (--config-dir) are listed too.
 

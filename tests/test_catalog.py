@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 from dltool.cli import app
 from dltool.config.catalog import catalog, complete_override, describe, group_options
 from dltool.config.compose import builtin_config_dir
+from dltool.config.registry import defaults
+from dltool.config.registry import describe as describe_schema
+from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError
 
 
@@ -29,11 +32,17 @@ def user_conf(tmp_path: Path) -> Path:
 def test_every_group_and_option_file_is_listed_with_its_header() -> None:
     groups = catalog()
     conf = builtin_config_dir()
-    expected = {p.name for p in conf.iterdir() if p.is_dir() and p.name != "hydra"}
+    expected = {p.name for p in conf.iterdir() if p.is_dir() and p.name != "hydra"} | set(SCHEMAS)
     assert set(groups) == expected
     for group, options in groups.items():
-        assert set(options) == {p.stem for p in (conf / group).glob("*.yaml")}
-        assert all(o.description for o in options.values()), group  # every option file has a header
+        files = {p.stem for p in (conf / group).glob("*.yaml")} if (conf / group).is_dir() else set()
+        assert set(options) == files | set(SCHEMAS.get(group, {}))
+        assert all(o.description for o in options.values()), group  # every option file (or schema) has a header
+        for name, o in options.items():
+            assert (o.path is None) == (name not in files), (group, name)
+            if o.path is None:  # described by its schema's docstring
+                assert o.description == describe_schema(SCHEMAS[group][name]), (group, name)
+                assert not o.description.startswith(SCHEMAS[group][name].__name__), (group, name)
     assert [o.name for o in groups["data"].values() if o.default] == ["digits"]
     assert [o.name for o in groups["model"].values() if o.default] == ["mlp"]
     assert groups["experiment"]["mnist_autoencoder"].description.startswith("A convolutional autoencoder on MNIST")
@@ -44,6 +53,56 @@ def test_describe_joins_the_header_and_stops_at_examples(user_conf: Path) -> Non
     packaged = user_conf / "p.yaml"
     packaged.write_text("# @package _global_\n# A preset.\n\nname: x\n")
     assert describe(packaged) == "A preset."
+
+
+def test_a_schema_docstring_describes_its_option_by_the_rule_of_a_file_header(tmp_path: Path) -> None:
+    class Tiny:
+        """A tiny MLP of my lab: Dense 8,
+        then the output layer.
+
+        Example:
+            dltool train model=tiny_mlp
+        """
+
+    (tmp_path / "tiny.yaml").write_text(
+        "# A tiny MLP of my lab: Dense 8,\n# then the output layer.\n#\n# Example:\n#   dltool train model=tiny_mlp\n"
+    )
+    assert (
+        describe_schema(Tiny)
+        == describe(tmp_path / "tiny.yaml")
+        == "A tiny MLP of my lab: Dense 8, then the output layer."
+    )
+    assert describe_schema(SCHEMAS["model"]["mlp"]).startswith("Multilayer perceptron: Dense 64 -> Dense 64")
+
+
+# Option files that repeat their schema's defaults yet stay: their keys are in another order than the schema's
+# fields, and the composed config (``dltool show``, a run's config.yaml) keeps a file's order.
+KEPT_FOR_KEY_ORDER = {
+    "data": {"arrays", "camera_pairs", "csv", "digits", "function", "image_folder", "imdb", "posts", "qa"}
+    | {"sentence_pairs", "sequences", "synthetic", "text_folder", "timeseries"},
+    "model": {"transfer"},
+    "optimizer": {"adagrad", "adam", "adamw", "nadam", "rmsprop", "sgd"},
+}
+
+
+def test_no_option_file_merely_repeats_its_schema_defaults() -> None:
+    """A schema is the one place of an option's defaults (and its docstring of its description): a file of
+    conf/{data,model,optimizer,logger} is a preset that sets something else. A schema serving several options
+    (the point sets, the archives) keeps a file per option, for its description."""
+    from omegaconf import OmegaConf
+
+    conf = builtin_config_dir()
+    for group, schemas in SCHEMAS.items():
+        for path in sorted((conf / group).glob("*.yaml")) if (conf / group).is_dir() else []:
+            raw = OmegaConf.to_container(OmegaConf.load(path))
+            schema = schemas.get(raw.get("name", path.stem))
+            if schema is None or list(schemas.values()).count(schema) > 1:
+                continue
+            stored = defaults(schema, path.stem)
+            if path.stem in KEPT_FOR_KEY_ORDER.get(group, ()):
+                assert raw == stored and list(raw) != list(stored), f"{path}: no longer needs its place in the list"
+                continue
+            assert raw != stored, f"{path} repeats {schema.__name__}'s defaults: delete it, its header to the docstring"
 
 
 def test_user_config_dirs_add_options(user_conf: Path) -> None:

@@ -17,7 +17,8 @@ CONF = builtin_config_dir()
 
 
 def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    """The options of ``group``: its files, and the options registered in code alone (no file)."""
+    return sorted({p.stem for p in (CONF / group).glob("*.yaml")} | set(SCHEMAS.get(group, {})))
 
 
 def test_builtin_config_dir_holds_every_group() -> None:
@@ -28,7 +29,11 @@ def test_builtin_config_dir_holds_every_group() -> None:
 
 @pytest.mark.parametrize(
     "group_option",
-    [f"{g}={o}" for g in ("data", "model", "optimizer", "regularization", "callbacks", "trainer") for o in options(g)],
+    [
+        f"{g}={o}"
+        for g in ("data", "model", "optimizer", "logger", "regularization", "callbacks", "trainer")
+        for o in options(g)
+    ],
 )
 def test_every_option_composes_and_validates(group_option: str) -> None:
     run = validate(compose([group_option]))

@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from dltool.config.model import CNNConfig, ConvBlockConfig, MLPConfig, ResNetConfig
-from dltool.config.registry import resolve
+from dltool.config.registry import defaults, describe, resolve
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError
@@ -40,8 +40,10 @@ NO_REG = RegularizationConfig()
 
 
 def option(name: str):
-    """conf/model/<name>.yaml merged into its schema, as a dataclass instance."""
-    raw = OmegaConf.load(MODEL_CONF / f"{name}.yaml")
+    """Option ``name`` as ``model=<name>`` composes it (conf/model/<name>.yaml, else its schema's defaults) merged
+    into its schema, as a dataclass instance."""
+    path = MODEL_CONF / f"{name}.yaml"
+    raw = OmegaConf.load(path) if path.is_file() else OmegaConf.create(defaults(SCHEMAS["model"][name], name))
     schema = SCHEMAS["model"][raw.name]
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
 
@@ -79,8 +81,26 @@ def test_option_file_has_header_every_key_and_merges(path: Path) -> None:
     assert type(cfg) is schema
 
 
+FILE_LESS = sorted(set(SCHEMAS["model"]) - {p.stem for p in MODEL_CONF.glob("*.yaml")})
+
+
+@pytest.mark.parametrize("name", FILE_LESS)
+def test_option_without_file_has_its_header_and_example_in_its_schema(name: str) -> None:
+    schema = SCHEMAS["model"][name]
+    assert describe(schema) and not describe(schema).startswith(schema.__name__)
+    assert f"dltool train model={name}" in schema.__doc__.split("Example:")[1]
+    raw = OmegaConf.create(defaults(schema, name))
+    assert next(iter(raw)) == "name"
+    assert set(raw) == {f.name for f in dataclasses.fields(schema)}
+    for block in raw.get("blocks", []) if schema is CNNConfig else []:
+        assert set(block) == {f.name for f in dataclasses.fields(ConvBlockConfig)}
+    cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
+    assert type(cfg) is schema
+
+
 def test_option_files_present() -> None:
-    assert {p.stem for p in MODEL_CONF.glob("*.yaml")} >= {"mlp", "cnn", "cnn_cifar", "resnet", "perceptron"}
+    assert {p.stem for p in MODEL_CONF.glob("*.yaml")} >= {"cnn_cifar", "perceptron"}  # presets of other schemas
+    assert set(SCHEMAS["model"]) >= {"mlp", "cnn", "resnet"} and len(FILE_LESS) >= 13
     assert option("mlp") == MLPConfig()  # the default model is the schema's default
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dltool.config.compose import builtin_config_dir
+from dltool.config.registry import summary
 from dltool.errors import ConfigError, did_you_mean
 
 HIDDEN_GROUPS = ("hydra",)  # Hydra's own settings (run-directory naming): not a choice users make
@@ -38,19 +39,17 @@ def describe(path: Path) -> str:
     """The comment header of an option file as one line (``# @package`` lines skipped).
 
     The header's lines are joined until an example line (indented after the ``#``), a blank
-    comment line, or the end of the comments.
+    comment line, or the end of the comments: the rule of a schema's docstring
+    (:func:`~dltool.config.registry.summary`).
     """
-    lines: list[str] = []
+    header: list[str] = []
     for raw in path.read_text().splitlines():
         if not raw.startswith("#"):
             break
         text = raw[1:]
-        if text.strip().startswith("@package"):
-            continue
-        if text.startswith("  ") or not text.strip():  # an example command, or a blank comment line
-            break
-        lines.append(text.strip())
-    return " ".join(lines)
+        if not text.strip().startswith("@package"):
+            header.append(text.removeprefix(" "))
+    return summary(header)
 
 
 def _defaults(primary: Path) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Each source's dataclass registers itself with ``@option("data")`` under its ``name`` default, or under
 the names given (:mod:`dltool.config.registry`); ``conf/data/<name>.yaml``, if there is one, is validated
-against it, and without one ``data=<name>`` composes its defaults. Field metadata carries the
+against it, and without one ``data=<name>`` composes its defaults (the docstring's first paragraph is then
+its line in ``dltool list data``). Field metadata carries the
 constraints (``choices``, bounds) and a one-line help text.
 
 Example:
@@ -31,7 +32,7 @@ class DataConfig:
     #: functions), imported when the data is read
     source: ClassVar[str]
 
-    name: str = opt(help="dataset; see `conf/data/`")
+    name: str = opt(help="dataset; see `dltool list data`")
     validation_split: float = opt(0.1, "fraction of the training split held out for validation", ge=0.0, lt=1.0)
     seed: int | None = opt(None, "seed of the splits and of generated data (null: trainer.seed)")
     max_samples: int | None = opt(None, "use at most this many examples of each split (quick runs)", gt=0)

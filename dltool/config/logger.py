@@ -10,19 +10,25 @@ from dltool.config.registry import option
 
 @dataclass
 class LoggerConfig:
-    name: str = opt(help="experiment tracker beyond the run directory; see `conf/logger/`")
+    name: str = opt(help="experiment tracker beyond the run directory; see `dltool list logger`")
 
 
 @option("logger")
 @dataclass
 class NoLoggerConfig(LoggerConfig):
+    """No experiment tracker: the run directory (metrics.csv, TensorBoard, results.json) is the record."""
+
     name: str = "none"
 
 
 @option("logger")
 @dataclass
 class MLflowLoggerConfig(LoggerConfig):
-    """MLflow tracking, switched on only by ``logger=mlflow`` (never because the package is installed)."""
+    """MLflow tracking: the flattened config as params, each epoch's metrics, the run directory as artifacts
+    (needs pip install 'dltool[mlflow]'; the web UI needs the full mlflow package).
+
+    Switched on only by ``logger=mlflow`` (never because the package is installed).
+    """
 
     name: str = "mlflow"
     tracking_uri: str | None = opt(

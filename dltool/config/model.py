@@ -1,9 +1,11 @@
 """Typed schemas of the ``model`` group: one dataclass per architecture, registered by name.
 
 Each architecture's dataclass registers itself with ``@option("model")`` under its ``name`` default
-(:mod:`dltool.config.registry`); ``conf/model/<name>.yaml``, if there is one, is validated against it,
-and without one ``model=<name>`` composes its defaults. Field metadata carries the constraints
-(``choices``, bounds) and a one-line help text.
+(:mod:`dltool.config.registry`): ``model=<name>`` composes its defaults. Its docstring's first paragraph is
+the option's line in ``dltool list model`` (an ``Example:`` section gives commands); field metadata carries
+the constraints (``choices``, bounds) and a one-line help text. The dataclass is the one place of an
+option's defaults: ``conf/model/`` holds only presets that differ from them (``perceptron``, ``cnn_cifar``,
+...), each validated against its schema.
 
 Example:
     >>> from dltool.config.registry import SCHEMAS
@@ -38,7 +40,7 @@ class ModelConfig:
     #: the model reads images (height, width, channels): other data is refused before Keras is imported
     image_input: ClassVar[bool] = False
 
-    name: str = opt(help="architecture; see `conf/model/`")
+    name: str = opt(help="architecture; see `dltool list model`")
     output_activation: str = opt(
         "auto", "activation of the output layer (auto: from the task)", choices=("auto", *ACTIVATIONS)
     )
@@ -54,6 +56,12 @@ class DenseStackConfig(ModelConfig):
 @option("model")
 @dataclass
 class MLPConfig(DenseStackConfig):
+    """Multilayer perceptron: Dense 64 -> Dense 64 (ReLU) -> output layer; the default model.
+
+    Example:
+        dltool train model=mlp data=digits model.hidden_units=[128,64] model.activation=selu
+    """
+
     builder: ClassVar[str] = "dltool.models.mlp:build_mlp"
     name: str = "mlp"
     hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
@@ -78,6 +86,13 @@ class ConvBlockConfig:
 @option("model")
 @dataclass
 class CNNConfig(DenseStackConfig):
+    """The seeds' MNIST CNN: conv 32 3x3 'same' + ReLU, max-pool 2, flatten, Dense 128, output layer.
+    On 28x28x1 with 10 classes: 320 + 802,944 + 1,290 = 804,554 parameters.
+
+    Example:
+        dltool train model=cnn data=mnist
+    """
+
     builder: ClassVar[str] = "dltool.models.cnn:build_cnn"
     image_input: ClassVar[bool] = True
     name: str = "cnn"
@@ -88,6 +103,14 @@ class CNNConfig(DenseStackConfig):
 @option("model")
 @dataclass
 class ResNetConfig(ModelConfig):
+    """ResNet-20 for CIFAR (He et al. 2016): 3 stages of 3 basic residual blocks, 16/32/64 filters,
+    global average pooling, output layer; 0.27M parameters on 32x32x3 with 10 classes. Depths
+    18/34/50/101/152 build the ImageNet ResNets (model.version=2: pre-activation).
+
+    Example:
+        dltool train model=resnet data=cifar10 model.depth=56
+    """
+
     builder: ClassVar[str] = "dltool.models.resnet:build_resnet"
     image_input: ClassVar[bool] = True
     name: str = "resnet"
@@ -125,6 +148,13 @@ PADDINGS = ("auto", "same", "valid")
 @option("model")
 @dataclass
 class LeNet5Config(ModelConfig):
+    """LeNet-5 as in the seeds' table: C1 conv 6 5x5, S2 average-pool, C3 conv 16 5x5, S4 average-pool,
+    C5 conv 120 5x5, F6 Dense 84 (tanh), output layer. On 32x32x1 or 28x28x1, 10 classes: 61,706 parameters.
+
+    Example:
+        dltool train model=lenet5 data=mnist
+    """
+
     builder: ClassVar[str] = "dltool.models.lenet:build_lenet5"
     note: ClassVar[str | None] = "dltool.models.lenet:lenet5_note"
     image_input: ClassVar[bool] = True
@@ -139,6 +169,13 @@ class LeNet5Config(ModelConfig):
 @option("model")
 @dataclass
 class AlexNetConfig(ModelConfig):
+    """AlexNet as in the seeds' table: C1 96 11x11/4, max-pool, C3 256 5x5, max-pool, C5/C6 384 3x3, C7 256 3x3,
+    max-pool, F8/F9 Dense 4096 with dropout, output layer. 62,378,344 parameters at 224x224x3, 1000 classes.
+
+    Example:
+        dltool train model=alexnet data=cifar10 model.width=0.25
+    """
+
     builder: ClassVar[str] = "dltool.models.alexnet:build_alexnet"
     image_input: ClassVar[bool] = True
     name: str = "alexnet"
@@ -150,6 +187,13 @@ class AlexNetConfig(ModelConfig):
 @option("model")
 @dataclass
 class VGGConfig(ModelConfig):
+    """VGG (Simonyan and Zisserman 2015): 5 stages of 3x3 convolutions + max-pooling, Dense 4096 x 2, output layer.
+    VGG-16 has 138,357,544 parameters at 224x224x3, 1000 classes (Keras Applications).
+
+    Example:
+        dltool train model=vgg model.depth=11 data=cifar10 model.dense_units=[512]
+    """
+
     builder: ClassVar[str] = "dltool.models.vgg:build_vgg"
     image_input: ClassVar[bool] = True
     name: str = "vgg"
@@ -186,6 +230,13 @@ class InceptionConfig(ModelConfig):
 @option("model")
 @dataclass
 class XceptionConfig(ModelConfig):
+    """Xception (Chollet 2017), as Keras Applications: depthwise separable convolutions with residual
+    connections; 22,910,480 parameters at 224x224x3, 1000 classes. Inputs of at least 71x71.
+
+    Example:
+        dltool train model=xception data=synthetic data.input_shape=[96,96,3]
+    """
+
     builder: ClassVar[str] = "dltool.models.xception:build_xception"
     image_input: ClassVar[bool] = True
     name: str = "xception"
@@ -214,6 +265,13 @@ class SeparableCNNConfig(ModelConfig):
 @option("model")
 @dataclass
 class MobileNetV2Config(ModelConfig):
+    """MobileNetV2 (Sandler et al. 2018), as Keras Applications: inverted residual blocks with linear
+    bottlenecks and depthwise convolutions; 3,538,984 parameters at 224x224x3, 1000 classes.
+
+    Example:
+        dltool train model=mobilenet_v2 data=cifar10 model.alpha=0.5
+    """
+
     builder: ClassVar[str] = "dltool.models.mobilenet:build_mobilenet_v2"
     image_input: ClassVar[bool] = True
     name: str = "mobilenet_v2"
@@ -224,6 +282,13 @@ class MobileNetV2Config(ModelConfig):
 @option("model")
 @dataclass
 class RNNConfig(ModelConfig):
+    """Recurrent network: stacked SimpleRNN / LSTM / GRU layers (optionally bidirectional), the last state
+    (seq-to-vector) or every step (seq-to-sequence) into the output layer. Integer tokens get an embedding.
+
+    Example:
+        dltool train model=rnn data=sequences model.cell=gru model.units=[32,32] model.bidirectional=true
+    """
+
     builder: ClassVar[str] = "dltool.models.sequence:build_rnn"
     name: str = "rnn"
     cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
@@ -241,6 +306,13 @@ class RNNConfig(ModelConfig):
 @option("model")
 @dataclass
 class Conv1DConfig(ModelConfig):
+    """1-D CNN for text and time series, the seeds' multi-output example body: Conv1D 128 5, max-pool 5,
+    Conv1D 256 x2, max-pool 5, Conv1D 256 x2, global max pooling, Dense 128, output layer.
+
+    Example:
+        dltool train model=conv1d data=sequences data.length=500 model.embedding_dim=32
+    """
+
     builder: ClassVar[str] = "dltool.models.sequence:build_conv1d"
     name: str = "conv1d"
     activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
@@ -257,6 +329,14 @@ class Conv1DConfig(ModelConfig):
 @option("model")
 @dataclass
 class TransformerConfig(ModelConfig):
+    """Transformer encoder for text (token sequences) and series: token + learned position embedding,
+    blocks of multi-head self-attention and a feed-forward network (each with dropout, a residual and
+    LayerNormalization), global pooling over the steps, optional Dense layers, output layer.
+
+    Example:
+        dltool train model=transformer data=text_folder data.root=news/ model.num_blocks=2 model.num_heads=4
+    """
+
     builder: ClassVar[str] = "dltool.models.transformer:build_transformer"
     name: str = "transformer"
     embedding_dim: int = opt(64, "size of the token embedding and of every encoder block's output", gt=0)
@@ -272,6 +352,13 @@ class TransformerConfig(ModelConfig):
 @option("model")
 @dataclass
 class AutoencoderConfig(ModelConfig):
+    """Autoencoder: reproduce the input through a small code (task reconstruction: targets = inputs, MSE);
+    dense (any input) or conv (images). Writes reconstructions.png to the run directory.
+
+    Example:
+        dltool train model=autoencoder data=mnist model.kind=conv model.bottleneck=16
+    """
+
     builder: ClassVar[str] = "dltool.models.autoencoder:build_autoencoder"
     spec_change: ClassVar[str | None] = "dltool.models.autoencoder:reconstruction_spec"
     name: str = "autoencoder"
@@ -315,7 +402,15 @@ class TransferConfig(DenseStackConfig):
 @option("model")
 @dataclass
 class GANConfig(ModelConfig):
-    """A DCGAN pair trained against each other (``dltool.models.gan``)."""
+    """DCGAN: a generator of images from random vectors against a discriminator, trained in turn;
+    samples/epoch_NNN.png shows generated images each epoch (dltool.models.gan).
+
+    It trains like every model (metrics.csv with d_loss and g_loss, checkpoints, resume=...);
+    callbacks.monitor loss/val_loss means the generator's loss, g_loss/val_g_loss, mode min.
+
+    Example:
+        dltool train model=gan data=digits optimizer.learning_rate=2e-4 optimizer.beta_1=0.5
+    """
 
     builder: ClassVar[str] = "dltool.models.gan:build_gan"
     whole_model: ClassVar[bool] = True

@@ -46,7 +46,7 @@ class OptimizerConfig:
     #: import path of the optimizer class the node builds, as Hydra's ``_target_``
     _target_: ClassVar[str] = ""
 
-    name: str = opt(help="optimizer; see `conf/optimizer/`")
+    name: str = opt(help="optimizer; see `dltool list optimizer`")
     learning_rate: float = opt(0.001, "initial learning rate", gt=0.0)
     weight_decay: float | None = opt(None, "decoupled weight decay", ge=0.0)
     clipnorm: float | None = opt(None, "clip each gradient to this norm", gt=0.0)

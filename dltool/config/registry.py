@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
@@ -76,12 +77,28 @@ def defaults(schema: type, name: str) -> dict[str, Any]:
     return {"name": name, **{key: value for key, value in node.items() if key != "name"}}
 
 
+def summary(lines: Iterable[str]) -> str:
+    """The first paragraph of ``lines`` as one line: its lines stripped and joined, up to a blank line, an
+    indented line (an example command), or the end. An option file's comment header (``#`` and one space
+    taken off each line) and a schema's docstring are both read by this rule.
+
+    >>> summary(["Adam: momentum + RMSProp", "with bias correction.", "  dltool train optimizer=adam", "more"])
+    'Adam: momentum + RMSProp with bias correction.'
+    """
+    found: list[str] = []
+    for line in lines:
+        if not line.strip() or line.startswith(" "):
+            break
+        found.append(line.strip())
+    return " ".join(found)
+
+
 def describe(schema: type) -> str:
-    """One line about an option that has no YAML header: its schema's docstring's first line, else the help
-    of its ``name`` field."""
-    doc = (schema.__doc__ or "").strip()
+    """One line about an option that has no YAML header: the first paragraph of its schema's docstring
+    (:func:`summary`), else the help of its ``name`` field."""
+    doc = inspect.cleandoc(schema.__doc__ or "")
     if doc and not doc.startswith(f"{schema.__name__}("):  # dataclasses write a signature where no docstring is
-        return doc.splitlines()[0]
+        return summary(doc.splitlines())
     return schema.__dataclass_fields__["name"].metadata.get("help", "")
 
 

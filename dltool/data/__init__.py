@@ -3,7 +3,7 @@ named by the option's schema.
 
 ``data_spec(cfg)`` is instant (no loading, no Keras) and is all a model needs;
 ``load_dataset(cfg, seed)`` returns the train/validation/test arrays. The options and
-their keys are in ``conf/data/<name>.yaml`` and the schemas of ``dltool/config/data.py``.
+their keys: ``dltool list data``, ``dltool show data=<name>`` and the schemas of ``dltool/config/data.py``.
 
 Adding a data source: write ``dltool/data/<name>.py`` with its ``spec(cfg)``, ``load(cfg, seed)`` (and, if
 something can be checked before loading, ``check(cfg)``) and ``SOURCE = Source(spec, load, check)``; and its

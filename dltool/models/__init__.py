@@ -11,8 +11,9 @@ Adding an architecture: write ``dltool/models/<name>.py`` with its builder, and 
 ``dltool/config/model.py``: a dataclass decorated ``@option("model")`` whose ``name`` default is the option's
 name and whose ``builder`` ClassVar is the builder's import path (``"dltool.models.<name>:build_<name>"``),
 imported only when a model is built, so that validation runs before Keras is imported. That is the whole
-registration: ``model=<name>`` composes the schema's defaults; a ``conf/model/<name>.yaml`` (a header comment
-and the keys worth showing) is optional. A builder that makes the whole model (GAN, graph) sets
+registration: ``model=<name>`` composes the schema's defaults, and the schema's docstring (its first paragraph)
+is the option's line in ``dltool list model``; a ``conf/model/<name>.yaml`` is only for a preset that differs
+from the defaults. A builder that makes the whole model (GAN, graph) sets
 ``whole_model``; a model whose targets are not the data's labels names its ``spec_change``; one whose layers
 depend on the input shape names its ``note`` (see :class:`~dltool.config.model.ModelConfig`).
 

@@ -336,8 +336,8 @@ def substitute(value: Any, params: dict[str, Any], where: str) -> Any:
 
 
 def _zoo_config(spec: dict[str, Any], where: str) -> Any:
-    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``, or an option registered in
-    code alone, at its schema's defaults), other keys set on it."""
+    """The validated config of zoo option ``spec["name"]`` (``conf/model/<name>.yaml``, or, without one, its
+    schema's defaults), other keys set on it."""
     from omegaconf import OmegaConf
 
     from dltool.config.compose import builtin_config_dir
