@@ -152,20 +152,24 @@ def test_user_config_dir_adds_options(tmp_path: Path) -> None:
         compose(["model=tiny"])
 
 
-def test_a_user_file_named_like_a_built_in_one_is_refused_not_ignored(tmp_path: Path) -> None:
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "mlp.yaml").write_text("name: mlp\nhidden_units: [7]\n")  # Hydra would compose conf's
+def test_a_user_file_named_like_a_built_in_file_is_refused_not_ignored(tmp_path: Path) -> None:
+    (tmp_path / "optimizer").mkdir()
+    (tmp_path / "optimizer" / "adam.yaml").write_text("name: adam\nlearning_rate: 0.5\n")  # Hydra reads conf's
     with pytest.raises(ConfigError) as err:
         compose([], config_dirs=[str(tmp_path)])
     assert str(err.value) == (
-        f"--config-dir {tmp_path}: model/mlp.yaml has the name of a built-in option, which Hydra composes instead of "
-        "it; rename it (e.g. model/my_mlp.yaml, chosen with model=my_mlp) and start it with 'defaults: [mlp, _self_]' "
-        "to build on the built-in one"
+        f"--config-dir {tmp_path}: optimizer/adam.yaml has the name of a built-in option, which Hydra composes "
+        "instead of it; rename it (e.g. optimizer/my_adam.yaml, chosen with optimizer=my_adam) and start it with "
+        "'defaults: [adam, _self_]' to build on the built-in one"
     )
-    (tmp_path / "model" / "mlp.yaml").rename(tmp_path / "model" / "my_mlp.yaml")
-    (tmp_path / "model" / "my_mlp.yaml").write_text("defaults: [mlp, _self_]\nhidden_units: [7]\n")
-    run = validate(compose(["model=my_mlp"], config_dirs=[str(tmp_path)]))
-    assert run.model.hidden_units == [7] and run.model.name == "mlp"
+    (tmp_path / "optimizer" / "adam.yaml").rename(tmp_path / "optimizer" / "my_adam.yaml")
+    (tmp_path / "optimizer" / "my_adam.yaml").write_text("defaults: [adam, _self_]\nlearning_rate: 0.5\n")
+    run = validate(compose(["optimizer=my_adam"], config_dirs=[str(tmp_path)]))
+    assert run.optimizer.learning_rate == 0.5 and run.optimizer.name == "adam"
+    # an option declared by its schema alone (no file in conf/) takes the user's file, over its defaults
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mlp.yaml").write_text("name: mlp\nhidden_units: [7]\n")
+    assert validate(compose(["optimizer=my_adam"], config_dirs=[str(tmp_path)])).model.hidden_units == [7]
 
 
 def test_hydra_args_split_flags_from_overrides() -> None:
