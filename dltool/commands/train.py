@@ -239,7 +239,7 @@ def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = Fals
     """Run Hydra's ``@hydra.main`` on ``argv`` (every Hydra flag works); return the exit code."""
     import hydra
 
-    from dltool.config.registry import files_over_stored
+    from dltool.config.compose import files_over_stored
 
     _start(verbose)
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)

@@ -8,10 +8,13 @@ exit 2 before anything runs. ``dltool show`` uses the composed config directly.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import itertools
 import os
 import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,6 +177,15 @@ class HydraArgs:
         return args
 
 
+@contextlib.contextmanager
+def files_over_stored() -> Iterator[None]:
+    """Hydra's composition, with its warning about a file named like a stored option kept off the terminal:
+    the file is merged over the stored defaults, which is what validation does with every node anyway."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*'[^']+' is validated against ConfigStore schema")
+        yield
+
+
 def check_not_shadowing(config_dir: Path, primary: Path) -> None:
     """ConfigError when an option file of ``config_dir`` has the name of one of ``primary``: Hydra searches the
     primary directory first, so the user's file would be ignored without a word.
@@ -207,8 +219,6 @@ def compose(
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-
-    from dltool.config.registry import files_over_stored
 
     register_resolvers()
     primary = Path(config_path).resolve() if config_path else builtin_config_dir()

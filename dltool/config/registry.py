@@ -25,11 +25,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
@@ -106,12 +104,3 @@ def resolve(path: str) -> Any:
     """The object an import path ``module:attribute`` names (its module imported now)."""
     module, _, attribute = path.partition(":")
     return getattr(importlib.import_module(module), attribute)
-
-
-@contextlib.contextmanager
-def files_over_stored() -> Iterator[None]:
-    """Hydra's composition, with its warning about a file named like a stored option kept off the terminal:
-    the file is merged over the stored defaults, which is what validation does with every node anyway."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"\s*'[^']+' is validated against ConfigStore schema")
-        yield
