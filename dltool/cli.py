@@ -419,6 +419,7 @@ def list_options(
             json.dumps({g: {o.name: o.description for o in opts.values()} for g, opts in groups.items()}, indent=2)
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from dltool.console import console
@@ -428,7 +429,7 @@ def list_options(
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for option in options.values():
-            table.add_row(f"{option.name}{' *' if option.default else ''}", option.description)
+            table.add_row(f"{option.name}{' *' if option.default else ''}", escape(option.description))  # [extras]
         console.print(table)
         console.print()
 

@@ -124,6 +124,11 @@ def test_list_command_prints_one_group_or_all_and_exits_2_on_a_typo(user_conf: P
     assert result.exit_code == 2 and "did you mean optimizer?" in result.output
 
 
+def test_list_prints_square_brackets_of_a_description_as_written() -> None:
+    result = CliRunner().invoke(app, ["list", "logger"])
+    assert result.exit_code == 0 and "'dltool[mlflow]'" in " ".join(result.output.split()), result.output
+
+
 def test_list_does_not_import_tensorflow() -> None:
     code = (
         "import sys\nfrom typer.testing import CliRunner\nfrom dltool.cli import app\n"
