@@ -61,9 +61,10 @@ def test_every_model_is_named_once_by_its_schema_which_names_its_builder() -> No
     for name, schema in SCHEMAS["model"].items():
         assert schema().name == name  # the option's name is its schema's name default, nowhere else
         assert callable(builder(name)), name
-        for hook in (getattr(schema, "spec_change", None), getattr(schema, "note", None)):
+        for hook in (getattr(schema, key, None) for key in ("spec_change", "note", "combiner")):
             assert hook is None or callable(resolve(hook)), (name, hook)
     assert [n for n, s in SCHEMAS["model"].items() if s.whole_model] == ["gan", "graph"]
+    assert [n for n, s in SCHEMAS["model"].items() if getattr(s, "combiner", None)] == ["mlp"]  # tables, named data
 
 
 @pytest.mark.parametrize("path", sorted(MODEL_CONF.glob("*.yaml")), ids=lambda p: p.stem)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dltool.config import registry
 from dltool.config.compose import builtin_config_dir
-from dltool.config.registry import summary
 from dltool.errors import ConfigError, did_you_mean
 
 HIDDEN_GROUPS = ("hydra",)  # Hydra's own settings (run-directory naming): not a choice users make
@@ -49,7 +49,7 @@ def describe(path: Path) -> str:
         text = raw[1:]
         if not text.strip().startswith("@package"):
             header.append(text.removeprefix(" "))
-    return summary(header)
+    return registry.summary(header)
 
 
 def _defaults(primary: Path) -> dict[str, str]:
@@ -75,8 +75,6 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
     A user's file with the name of a built-in option file is refused when composing
     (:func:`~dltool.config.compose.check_not_shadowing`); listed, the built-in one is what it shows.
     """
-    from dltool.config import registry
-
     primary = builtin_config_dir()
     defaults = _defaults(primary)
     groups: dict[str, dict[str, Option]] = {}

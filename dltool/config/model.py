@@ -39,6 +39,9 @@ class ModelConfig:
     note: ClassVar[str | None] = None
     #: the model reads images (height, width, channels): other data is refused before Keras is imported
     image_input: ClassVar[bool] = False
+    #: ``module:function`` building the whole model, ``build(cfg, spec, reg)``, of a table's columns or of data
+    #: of named inputs or outputs; None: the model refuses such data in one line
+    combiner: ClassVar[str | None] = None
 
     name: str = opt(help="architecture; see `dltool list model`")
     output_activation: str = opt(
@@ -63,6 +66,7 @@ class MLPConfig(DenseStackConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.mlp:build_mlp"
+    combiner: ClassVar[str | None] = "dltool.models.combiner:build_combiner"
     name: str = "mlp"
     hidden_units: list[int] = opt([64, 64], "sizes of the hidden Dense layers ([] is a perceptron)")
     members: int | None = opt(

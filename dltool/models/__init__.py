@@ -37,7 +37,7 @@ from dltool.config.registry import SCHEMAS, resolve
 from dltool.errors import ConfigError, did_you_mean
 from dltool.models.augment import augmentation_layers
 from dltool.models.autoencoder import reconstruction_head
-from dltool.models.combiner import TokenMean, build_combiner
+from dltool.models.combiner import TokenMean
 from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
 from dltool.models.targets import TargetScale, scaled_output
 from dltool.models.transformer import PositionEmbedding
@@ -137,11 +137,12 @@ def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
 
     Raises ConfigError when the config cannot build on this data (e.g. a CNN on vectors).
     """
-    body = builder(cfg.name)
-    if SCHEMAS["model"][cfg.name].whole_model:  # e.g. the GAN's two networks, trained by its own train_step
+    body, schema = builder(cfg.name), SCHEMAS["model"][cfg.name]
+    if schema.whole_model:  # e.g. the GAN's two networks, trained by its own train_step
         return body(cfg, spec, reg)
-    if cfg.name == "mlp" and (spec.tabular or spec.inputs is not None or spec.outputs is not None):
-        return build_combiner(cfg, spec, reg)  # each input encoded by its kind, concatenated, the hidden layers, heads
+    combiner = getattr(schema, "combiner", None)  # GraphConfig is no ModelConfig: getattr
+    if combiner and (spec.tabular or spec.inputs is not None or spec.outputs is not None):
+        return resolve(combiner)(cfg, spec, reg)  # model=mlp: each input encoded, concatenated, heads
     if getattr(cfg, "members", None) not in (None, 1):
         raise ConfigError(
             f"model.members={cfg.members}: the ensemble is built on tables and named inputs (data=csv, data=arrays "

@@ -87,11 +87,12 @@ def build_combiner(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     inputs = {name: keras.Input(shape=s.shape, dtype=s.dtype, name=name) for name, s in specs.items()}
     parts = [encode_input(name, inputs[name], s, cfg, reg) for name, s in specs.items()]
     x = keras.layers.Concatenate(name="combine")(parts) if len(parts) > 1 else parts[0]
-    if members(cfg) > 1:
-        x = MemberInputs(members(cfg), name="members")(x)
+    count = members(cfg)
+    if count > 1:
+        x = MemberInputs(count, name="members")(x)
     x = dense_stack(x, list(cfg.hidden_units), cfg, reg)
     targets = spec.outputs if spec.outputs is not None else {"output": spec}
-    heads = {name: _head(x, name, target, cfg, reg) for name, target in targets.items()}
+    heads = {name: _head(x, name, target, cfg, reg, count) for name, target in targets.items()}
     model_inputs = inputs if spec.inputs is not None else inputs["input"]
     model_outputs = heads if spec.outputs is not None else heads["output"]
     return keras.Model(model_inputs, model_outputs, name="combiner")
@@ -137,15 +138,16 @@ def _conv_tower(name: str, x: Any, cfg: Any, reg: Any) -> Any:
     return keras.layers.GlobalAveragePooling2D(name=f"{name}_pool")(x)
 
 
-def _head(x: Any, name: str, target: Any, cfg: Any, reg: Any) -> Any:
-    """The Dense output of one target (float32, its task's activation), in the targets' units for a regression.
+def _head(x: Any, name: str, target: Any, cfg: Any, reg: Any, count: int) -> Any:
+    """The Dense output of one target (float32, its task's activation; over ``count`` > 1 members, their average),
+    in the targets' units for a regression.
 
     Keras names an output after its last layer: a scaled head's Dense is ``<name>_dense``, its scaling ``<name>``.
     """
     from dltool.models import output_activation, output_units
 
     scaled = target.task == "regression" and getattr(target, "target_scale", None) is not None
-    head = MemberHeads if members(cfg) > 1 else keras.layers.Dense
+    head = MemberHeads if count > 1 else keras.layers.Dense
     out = head(
         output_units(target),
         activation=output_activation(cfg, target),
