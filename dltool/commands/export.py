@@ -172,9 +172,9 @@ def _difference(expected: Any, got: Any) -> float:
 
 def _largest(outputs: Any) -> float:
     """The largest absolute value of an output, or of all the outputs of a dict."""
-    if isinstance(outputs, dict):
-        return max(_largest(value) for value in outputs.values())
-    return float(np.abs(np.asarray(outputs, dtype=np.float64)).max())
+    import keras
+
+    return max(float(np.abs(np.asarray(array, dtype=np.float64)).max()) for array in keras.tree.flatten(outputs))
 
 
 EXPORTERS: dict[str, Exporter] = {
