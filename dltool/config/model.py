@@ -1,11 +1,6 @@
 """Typed schemas of the ``model`` group: one dataclass per architecture, registered by name.
 
-Each architecture's dataclass registers itself with ``@option("model")`` under its ``name`` default
-(:mod:`dltool.config.registry`): ``model=<name>`` composes its defaults. Its docstring's first paragraph is
-the option's line in ``dltool list model`` (an ``Example:`` section gives commands); field metadata carries
-the constraints (``choices``, bounds) and a one-line help text. The dataclass is the one place of an
-option's defaults: ``conf/model/`` holds only presets that differ from them (``perceptron``, ``cnn_cifar``,
-...), each validated against its schema.
+How a schema makes an option (its docstring, fields, ``conf/model/`` presets): the README's "Adding a model".
 
 Example:
     >>> from dltool.config.registry import SCHEMAS
@@ -26,27 +21,28 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "
 
 @dataclass
 class ModelConfig:
-    #: ``module:function`` of the builder, imported when the model is built (Keras is imported then): a body
-    #: ``build(cfg, inputs, reg)`` returning the features before the output layer, or see ``whole_model``
+    # Import paths ``module:function``, imported when the model is built (Keras is imported then).
+    #: the body ``build(cfg, inputs, reg)``, returning the features before the output layer (see ``whole_model``)
     builder: ClassVar[str]
     #: the builder makes the whole model, ``build(cfg, spec, reg)``: its own outputs, no output layer added
     whole_model: ClassVar[bool] = False
-    #: ``module:function`` giving the data spec as the model sees it, for a model whose targets are not the
-    #: data's labels (``spec_change(spec)``)
+    #: ``spec_change(spec)``: the data spec as the model sees it, when its targets are not the data's labels
     spec_change: ClassVar[str | None] = None
-    #: ``module:function`` of the line saying which variant the builder makes for an example shape
-    #: (``note(cfg, shape)``, shown by ``dltool show``), for a model whose layers depend on the input
+    #: ``note(cfg, shape)``: the line of ``dltool show`` saying which variant is built, for input-dependent layers
     note: ClassVar[str | None] = None
     #: the model reads images (height, width, channels): other data is refused before Keras is imported
     image_input: ClassVar[bool] = False
-    #: ``module:function`` building the whole model, ``build(cfg, spec, reg)``, of a table's columns or of data
-    #: of named inputs or outputs; None: the model refuses such data in one line
+    #: ``build(cfg, spec, reg)``: the whole model of a table or of named inputs/outputs (None: refused in one line)
     combiner: ClassVar[str | None] = None
 
     name: str = opt(help="architecture; see `dltool list model`")
     output_activation: str = opt(
         "auto", "activation of the output layer (auto: from the task)", choices=("auto", *ACTIVATIONS)
     )
+
+
+class ImageModelConfig(ModelConfig):
+    image_input: ClassVar[bool] = True
 
 
 @dataclass
@@ -89,7 +85,7 @@ class ConvBlockConfig:
 
 @option("model")
 @dataclass
-class CNNConfig(DenseStackConfig):
+class CNNConfig(DenseStackConfig, ImageModelConfig):
     """The seeds' MNIST CNN: conv 32 3x3 'same' + ReLU, max-pool 2, flatten, Dense 128, output layer.
     On 28x28x1 with 10 classes: 320 + 802,944 + 1,290 = 804,554 parameters.
 
@@ -98,7 +94,6 @@ class CNNConfig(DenseStackConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.cnn:build_cnn"
-    image_input: ClassVar[bool] = True
     name: str = "cnn"
     blocks: list[ConvBlockConfig] = opt([ConvBlockConfig()], "conv/pool blocks, in order")
     dense_units: list[int] = opt([128], "Dense layers after the flatten")
@@ -106,7 +101,7 @@ class CNNConfig(DenseStackConfig):
 
 @option("model")
 @dataclass
-class ResNetConfig(ModelConfig):
+class ResNetConfig(ImageModelConfig):
     """ResNet-20 for CIFAR (He et al. 2016): 3 stages of 3 basic residual blocks, 16/32/64 filters,
     global average pooling, output layer; 0.27M parameters on 32x32x3 with 10 classes. Depths
     18/34/50/101/152 build the ImageNet ResNets (model.version=2: pre-activation).
@@ -116,7 +111,6 @@ class ResNetConfig(ModelConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.resnet:build_resnet"
-    image_input: ClassVar[bool] = True
     name: str = "resnet"
     depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
     width: int | None = opt(
@@ -134,9 +128,8 @@ class ResNetConfig(ModelConfig):
 
 @option("model")
 @dataclass
-class AirbenchConfig(ModelConfig):
+class AirbenchConfig(ImageModelConfig):
     builder: ClassVar[str] = "dltool.models.airbench:build_airbench"
-    image_input: ClassVar[bool] = True
     name: str = "airbench"
     widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
     stem_filters: int = opt(24, "filters of the 2x2 stem convolution", gt=0)
@@ -151,7 +144,7 @@ PADDINGS = ("auto", "same", "valid")
 
 @option("model")
 @dataclass
-class LeNet5Config(ModelConfig):
+class LeNet5Config(ImageModelConfig):
     """LeNet-5 as in the seeds' table: C1 conv 6 5x5, S2 average-pool, C3 conv 16 5x5, S4 average-pool,
     C5 conv 120 5x5, F6 Dense 84 (tanh), output layer. On 32x32x1 or 28x28x1, 10 classes: 61,706 parameters.
 
@@ -161,7 +154,6 @@ class LeNet5Config(ModelConfig):
 
     builder: ClassVar[str] = "dltool.models.lenet:build_lenet5"
     note: ClassVar[str | None] = "dltool.models.lenet:lenet5_note"
-    image_input: ClassVar[bool] = True
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
     c1_padding: str = opt(
@@ -172,7 +164,7 @@ class LeNet5Config(ModelConfig):
 
 @option("model")
 @dataclass
-class AlexNetConfig(ModelConfig):
+class AlexNetConfig(ImageModelConfig):
     """AlexNet as in the seeds' table: C1 96 11x11/4, max-pool, C3 256 5x5, max-pool, C5/C6 384 3x3, C7 256 3x3,
     max-pool, F8/F9 Dense 4096 with dropout, output layer. 62,378,344 parameters at 224x224x3, 1000 classes.
 
@@ -181,7 +173,6 @@ class AlexNetConfig(ModelConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.alexnet:build_alexnet"
-    image_input: ClassVar[bool] = True
     name: str = "alexnet"
     width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
     final_pool: bool = opt(True, "max-pool 3x3/2 after C7, as the paper (the seeds' table omits it)")
@@ -190,7 +181,7 @@ class AlexNetConfig(ModelConfig):
 
 @option("model")
 @dataclass
-class VGGConfig(ModelConfig):
+class VGGConfig(ImageModelConfig):
     """VGG (Simonyan and Zisserman 2015): 5 stages of 3x3 convolutions + max-pooling, Dense 4096 x 2, output layer.
     VGG-16 has 138,357,544 parameters at 224x224x3, 1000 classes (Keras Applications).
 
@@ -199,7 +190,6 @@ class VGGConfig(ModelConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.vgg:build_vgg"
-    image_input: ClassVar[bool] = True
     name: str = "vgg"
     depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
     width: int = opt(64, "filters of the first stage (doubled per stage, at most 8x)", gt=0)
@@ -221,9 +211,8 @@ class InceptionModuleConfig:
 
 @option("model")
 @dataclass
-class InceptionConfig(ModelConfig):
+class InceptionConfig(ImageModelConfig):
     builder: ClassVar[str] = "dltool.models.inception:build_inception"
-    image_input: ClassVar[bool] = True
     name: str = "inception"
     stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
     modules: list[InceptionModuleConfig] = opt([InceptionModuleConfig()], "inception modules, in order")
@@ -233,7 +222,7 @@ class InceptionConfig(ModelConfig):
 
 @option("model")
 @dataclass
-class XceptionConfig(ModelConfig):
+class XceptionConfig(ImageModelConfig):
     """Xception (Chollet 2017), as Keras Applications: depthwise separable convolutions with residual
     connections; 22,910,480 parameters at 224x224x3, 1000 classes. Inputs of at least 71x71.
 
@@ -242,7 +231,6 @@ class XceptionConfig(ModelConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.xception:build_xception"
-    image_input: ClassVar[bool] = True
     name: str = "xception"
     middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
 
@@ -255,9 +243,8 @@ class ConvStackBlockConfig:
 
 @option("model")
 @dataclass
-class SeparableCNNConfig(ModelConfig):
+class SeparableCNNConfig(ImageModelConfig):
     builder: ClassVar[str] = "dltool.models.xception:build_separable_cnn"
-    image_input: ClassVar[bool] = True
     name: str = "separable_cnn"
     activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
     kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
@@ -268,7 +255,7 @@ class SeparableCNNConfig(ModelConfig):
 
 @option("model")
 @dataclass
-class MobileNetV2Config(ModelConfig):
+class MobileNetV2Config(ImageModelConfig):
     """MobileNetV2 (Sandler et al. 2018), as Keras Applications: inverted residual blocks with linear
     bottlenecks and depthwise convolutions; 3,538,984 parameters at 224x224x3, 1000 classes.
 
@@ -277,7 +264,6 @@ class MobileNetV2Config(ModelConfig):
     """
 
     builder: ClassVar[str] = "dltool.models.mobilenet:build_mobilenet_v2"
-    image_input: ClassVar[bool] = True
     name: str = "mobilenet_v2"
     alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
     dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
@@ -387,9 +373,8 @@ class FineTuneConfig:
 
 @option("model")
 @dataclass
-class TransferConfig(DenseStackConfig):
+class TransferConfig(DenseStackConfig, ImageModelConfig):
     builder: ClassVar[str] = "dltool.models.transfer:build_transfer"
-    image_input: ClassVar[bool] = True
     name: str = "transfer"
     backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
     weights: str | None = opt("imagenet", "imagenet | null (random) | path of the backbone's weights file (no top)")
@@ -409,9 +394,6 @@ class GANConfig(ModelConfig):
     """DCGAN: a generator of images from random vectors against a discriminator, trained in turn;
     samples/epoch_NNN.png shows generated images each epoch (dltool.models.gan).
 
-    It trains like every model (metrics.csv with d_loss and g_loss, checkpoints, resume=...);
-    callbacks.monitor loss/val_loss means the generator's loss, g_loss/val_g_loss, mode min.
-
     Example:
         dltool train model=gan data=digits optimizer.learning_rate=2e-4 optimizer.beta_1=0.5
     """
@@ -429,9 +411,8 @@ class GANConfig(ModelConfig):
     label_noise: float = opt(0.05, "uniform noise added to the discriminator's 0/1 labels", ge=0.0, lt=0.5)
 
 
-# ------------------------------------------------------------- model=graph (docs/graph.md)
 @dataclass
-class GraphInputConfig:
+class GraphInputConfig:  # model=graph: docs/graph.md
     shape: list[Any] | None = opt(
         None, "shape of one example, no batch axis; null sizes: any length (null: the data's)"
     )
