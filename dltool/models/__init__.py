@@ -7,15 +7,8 @@ output layer ``Dense(units, activation, dtype="float32", name="output")``, kept 
 the head stays stable under mixed precision. Data of named inputs or outputs is read by ``model=mlp``'s
 combiner (:mod:`dltool.models.combiner`) or a ``model=graph``.
 
-Adding an architecture: write ``dltool/models/<name>.py`` with its builder, and its schema in
-``dltool/config/model.py``: a dataclass decorated ``@option("model")`` whose ``name`` default is the option's
-name and whose ``builder`` ClassVar is the builder's import path (``"dltool.models.<name>:build_<name>"``),
-imported only when a model is built, so that validation runs before Keras is imported. That is the whole
-registration: ``model=<name>`` composes the schema's defaults, and the schema's docstring (its first paragraph)
-is the option's line in ``dltool list model``; a ``conf/model/<name>.yaml`` is only for a preset that differs
-from the defaults. A builder that makes the whole model (GAN, graph) sets
-``whole_model``; a model whose targets are not the data's labels names its ``spec_change``; one whose layers
-depend on the input shape names its ``note`` (see :class:`~dltool.config.model.ModelConfig`).
+Adding an architecture: a builder module here and a schema in ``dltool/config/model.py`` (the README's
+"Adding a model"; the schema's ClassVars: :class:`~dltool.config.model.ModelConfig`).
 
 Example:
     >>> from dltool.config.model import MLPConfig
@@ -63,8 +56,7 @@ _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression":
 
 
 def output_activation(cfg: Any, spec: Any) -> str:
-    """Activation of the output layer: ``cfg.output_activation`` unless it is ``auto``, else
-    softmax (multiclass), sigmoid (binary) or linear (regression)."""
+    """Activation of the output layer: ``cfg.output_activation`` unless it is ``auto``, else the task's."""
     chosen = getattr(cfg, "output_activation", "auto")
     if chosen != "auto":
         return chosen
@@ -82,10 +74,7 @@ def output_units(spec: Any) -> int:
 
 
 def builder(name: str) -> Callable[..., Any]:
-    """The builder of model option ``name``: its schema's ``builder`` import path, imported now.
-
-    Raises ConfigError (with the close matches) for a name no schema is registered under.
-    """
+    """The builder of model option ``name`` (its schema's ``builder``), imported now; ConfigError if unknown."""
     models = SCHEMAS["model"]
     if name not in models:
         raise ConfigError(f"model={name}: unknown model ({', '.join(models)}){did_you_mean(name, models)}")
@@ -114,10 +103,8 @@ def model_note(cfg: Any, spec: Any) -> str | None:
 
 
 def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
-    """``Embedding(spec.vocab_size, cfg.embedding_dim)`` of integer token inputs; float inputs pass through.
-
-    Raises ConfigError when tokens meet a model without an ``embedding_dim`` (one that expects floats).
-    """
+    """``Embedding(spec.vocab_size, cfg.embedding_dim)`` of integer token inputs (ConfigError for a model without
+    ``embedding_dim``); float inputs pass through."""
     if not getattr(spec, "input_dtype", "float32").startswith("int"):
         return inputs
     if not hasattr(cfg, "embedding_dim"):
@@ -132,11 +119,8 @@ def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
 
 
 def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
-    """The Keras model of ``cfg`` (a model config dataclass) for data ``spec`` (a DataSpec),
-    regularized by ``reg`` (a RegularizationConfig). Not compiled.
-
-    Raises ConfigError when the config cannot build on this data (e.g. a CNN on vectors).
-    """
+    """The uncompiled Keras model of ``cfg`` for data ``spec``, regularized by ``reg``; ConfigError when the config
+    cannot build on this data (e.g. a CNN on vectors)."""
     body, schema = builder(cfg.name), SCHEMAS["model"][cfg.name]
     if schema.whole_model:  # e.g. the GAN's two networks, trained by its own train_step
         return body(cfg, spec, reg)

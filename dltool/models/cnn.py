@@ -24,20 +24,12 @@ import keras
 
 from dltool.config.model import CNNConfig
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import (
-    check_fits,
-    dense_stack,
-    initializer,
-    kernel_regularizer,
-    norm_and_activation,
-    require_image,
-)
+from dltool.models.layers import check_fits, dense_stack, require_image, weighted_layer
 
 
 def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The conv blocks and hidden Dense layers of a CNN on image ``inputs`` (height, width, channels)."""
     example_shape = require_image(inputs, "cnn")
-    init, penalty = initializer(cfg), kernel_regularizer(reg)
     x = inputs
     for b, block in enumerate(cfg.blocks):
         for c in range(1, block.convs + 1):
@@ -45,16 +37,9 @@ def build_cnn(cfg: CNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
             if block.padding == "valid":
                 key = f"model.blocks[{b}].kernel_size={block.kernel_size}"
                 check_fits(x, block.kernel_size, key, "a 'valid' convolution", example_shape)
-            x = keras.layers.Conv2D(
-                block.filters,
-                block.kernel_size,
-                padding=block.padding,
-                use_bias=not reg.batch_norm,
-                kernel_initializer=init,
-                kernel_regularizer=penalty,
-                name=name,
-            )(x)
-            x = norm_and_activation(x, cfg, reg, name)
+            x = weighted_layer(
+                keras.layers.Conv2D, x, cfg, reg, name, block.filters, block.kernel_size, padding=block.padding
+            )
         if block.pool > 0:
             check_fits(x, block.pool, f"model.blocks[{b}].pool={block.pool}", "a pooling", example_shape)
             pooling = keras.layers.MaxPooling2D if block.pool_type == "max" else keras.layers.AveragePooling2D

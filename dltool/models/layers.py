@@ -82,11 +82,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
 
 def activation_layer(name: str, alpha: float = 0.01, layer_name: str | None = None) -> keras.layers.Layer:
-    """The layer applying activation ``name``.
-
-    ``alpha`` is the negative slope of ``leaky_relu`` and the ``alpha`` of ``elu``; other
-    activations ignore it. ``layer_name`` names the Keras layer (None: Keras picks one).
-    """
+    """The layer applying activation ``name``; ``alpha`` is the negative slope of ``leaky_relu``, the ``alpha`` of
+    ``elu``."""
     if name == "leaky_relu":
         return keras.layers.LeakyReLU(negative_slope=alpha, name=layer_name)
     if name == "elu":
@@ -95,13 +92,10 @@ def activation_layer(name: str, alpha: float = 0.01, layer_name: str | None = No
 
 
 def initializer(cfg: Any) -> str:
-    """The kernel initializer name of a model config.
+    """The kernel initializer name of a model config (a name: each layer gets its own initializer).
 
-    ``kernel_initializer: auto`` picks from ``activation``: ``he_normal`` for the ReLU family
-    (relu, leaky_relu, elu, gelu, swish), ``lecun_normal`` for selu, ``glorot_uniform`` otherwise.
-    Any other value is a Keras initializer name, checked here. A config without these keys
-    (ResNet) gets ``he_normal``. A name, not an instance, is returned so that each layer gets its
-    own initializer.
+    ``auto`` picks from ``activation``: ``he_normal`` for the ReLU family, ``lecun_normal`` for selu,
+    ``glorot_uniform`` otherwise; a config without these keys (ResNet) gets ``he_normal``.
     """
     name = getattr(cfg, "kernel_initializer", "auto")
     if name == "auto":
@@ -135,8 +129,7 @@ def kernel_regularizer(reg: Any) -> keras.regularizers.Regularizer | None:
 
 
 def dropout_layer(reg: Any, layer_name: str | None = None) -> keras.layers.Layer | None:
-    """``Dropout`` (or ``AlphaDropout`` when ``reg.dropout_type == "alpha"``) at ``reg.dropout``;
-    None when the rate is 0."""
+    """``Dropout`` (``AlphaDropout`` for ``reg.dropout_type: alpha``) at ``reg.dropout``; None at rate 0."""
     rate = float(reg.dropout)
     if rate <= 0.0:
         return None
@@ -145,32 +138,29 @@ def dropout_layer(reg: Any, layer_name: str | None = None) -> keras.layers.Layer
     return keras.layers.Dropout(rate, name=layer_name)
 
 
-def norm_and_activation(x: Any, cfg: Any, reg: Any, name: str) -> Any:
-    """BatchNormalization ``<name>_bn`` if ``reg.batch_norm``, then ``cfg.activation`` as ``<name>_act``:
-    what follows each weighted layer of the plain dense and convolutional stacks."""
+def weighted_layer(layer: type, x: Any, cfg: Any, reg: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``layer(*args, **kwargs)`` (Dense, Conv2D) named ``name`` with ``cfg``'s initializer and ``reg``'s penalty, no
+    bias under batch norm (its beta replaces it), then BatchNormalization ``<name>_bn`` if ``reg.batch_norm`` and
+    ``cfg.activation`` as ``<name>_act``: each weighted layer of the plain dense and convolutional stacks."""
+    x = layer(
+        *args,
+        use_bias=not reg.batch_norm,
+        kernel_initializer=initializer(cfg),
+        kernel_regularizer=kernel_regularizer(reg),
+        name=name,
+        **kwargs,
+    )(x)
     if reg.batch_norm:
         x = FusedBatchNormalization(name=f"{name}_bn")(x)
     return activation_layer(cfg.activation, cfg.activation_alpha, layer_name=f"{name}_act")(x)
 
 
 def dense_stack(x: Any, units: list[int], cfg: Any, reg: Any, prefix: str = "hidden") -> Any:
-    """Hidden Dense layers: Dense (no activation) -> BatchNormalization if ``reg.batch_norm``
-    -> activation -> dropout if any, for each size in ``units``.
-
-    With batch norm the Dense layer has no bias (the normalization's beta replaces it).
-    Layers are named ``<prefix><i>``, ``<prefix><i>_bn``, ``<prefix><i>_act``, ``<prefix><i>_dropout``.
-    """
-    init, penalty = initializer(cfg), kernel_regularizer(reg)
+    """Hidden Dense layers ``<prefix><i>``, one per size in ``units``: :func:`weighted_layer`, then dropout if any
+    (``<prefix><i>_dropout``)."""
     for i, size in enumerate(units, start=1):
         name = f"{prefix}{i}"
-        x = keras.layers.Dense(
-            size,
-            use_bias=not reg.batch_norm,
-            kernel_initializer=init,
-            kernel_regularizer=penalty,
-            name=name,
-        )(x)
-        x = norm_and_activation(x, cfg, reg, name)
+        x = weighted_layer(keras.layers.Dense, x, cfg, reg, name, size)
         drop = dropout_layer(reg, layer_name=f"{name}_dropout")
         if drop is not None:
             x = drop(x)
@@ -248,12 +238,8 @@ class ZeroPadShortcut(keras.layers.Layer):
         return x
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        batch, height, width, _ = input_shape
-
-        def sub(n: int | None) -> int | None:
-            return None if n is None else -(-n // self.stride)
-
-        return (batch, sub(height), sub(width), self.channels)
+        batch, *sides, _ = input_shape
+        return (batch, *(None if n is None else -(-n // self.stride) for n in sides), self.channels)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "channels": self.channels, "stride": self.stride}
