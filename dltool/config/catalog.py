@@ -109,9 +109,8 @@ def _schema(group: str, choice: str | None) -> Any:
     """The dataclass of ``group`` (of its option ``choice`` for data/model/optimizer), or None."""
     from dltool.config import schemas
 
-    fixed = {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}
-    if group in fixed:
-        return fixed[group]
+    if group in schemas.SINGLE_SCHEMAS:
+        return schemas.SINGLE_SCHEMAS[group]
     return schemas.SCHEMAS.get(group, {}).get(choice or "")
 
 

@@ -104,6 +104,13 @@ def register_resolvers() -> None:
 
 
 # ----------------------------------------------------------------------- composition
+#: Hydra's flags that take a value (``--config-dir d``), and those after which Hydra answers and runs nothing.
+VALUE_FLAGS = (
+    "--config-name -cn --config-dir -cd --config-path -cp --cfg -c --package -p --info -i --experimental-rerun"
+)
+INFO_FLAGS = "--cfg -c --info -i --hydra-help --help -h --shell-completion -sc --version --experimental-rerun"
+
+
 @dataclass
 class HydraArgs:
     """A ``dltool train`` command line split into Hydra's flags and the overrides."""
@@ -129,21 +136,7 @@ class HydraArgs:
         while i < len(argv):
             arg = argv[i]
             flag, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-            takes_value = flag in (
-                "--config-name",
-                "-cn",
-                "--config-dir",
-                "-cd",
-                "--config-path",
-                "-cp",
-                "--cfg",
-                "-c",
-                "--package",
-                "-p",
-                "--info",
-                "-i",
-                "--experimental-rerun",
-            )
+            takes_value = flag in VALUE_FLAGS.split()
             value = inline if inline else (argv[i + 1] if takes_value and i + 1 < len(argv) else "")
             if arg.startswith("-"):
                 args.flags += [arg, value] if takes_value and not inline and i + 1 < len(argv) else [arg]
@@ -155,19 +148,7 @@ class HydraArgs:
                 args.config_dirs.append(value)
             elif flag in ("--config-path", "-cp"):
                 args.config_path = value
-            elif flag in (
-                "--cfg",
-                "-c",
-                "--info",
-                "-i",
-                "--hydra-help",
-                "--help",
-                "-h",
-                "--shell-completion",
-                "-sc",
-                "--version",
-                "--experimental-rerun",
-            ):
+            elif flag in INFO_FLAGS.split():
                 args.informational = True
             elif flag in ("-m", "--multirun"):
                 args.multirun = True

@@ -1,20 +1,15 @@
 """The options of the groups whose every option has a schema of its own: ``data``, ``model``, ``optimizer``, ``logger``.
 
-A schema dataclass registers itself with the :func:`option` decorator, as the option its ``name`` field's
-default names (or as each of the names given: one schema may serve several options, e.g. the four
-generated 2-D point sets). That one line is the whole registration: validation, ``dltool list``, shell
+A schema dataclass registers itself with the :func:`option` decorator; validation, ``dltool list``, shell
 completion and the model and data builders all read :data:`SCHEMAS`.
 
-Registering an option that has no ``conf/<group>/<name>.yaml`` also stores it in Hydra's ConfigStore
-(provider ``dltool``): ``<group>=<name>`` then composes the schema's defaults, with no YAML file. An option
-with a built-in file is not stored: Hydra would validate that file against a stored node of the same name
-(its deprecated automatic schema matching), which types the node and changes its error messages. A file
-of a ``--config-dir`` named like a stored option is merged over the stored defaults (what validation does
-with any node), so the file's values win. The stored node is the schema's defaults as plain values, not
-the dataclass, so that a bad override of any option gets validation's one-line message, not Hydra's.
+An option without a ``conf/<group>/<name>.yaml`` is also stored in Hydra's ConfigStore, as its defaults in
+plain values (not the dataclass: a bad override gets validation's one-line message, not Hydra's). One with a
+built-in file is not: Hydra would validate the file against a stored node of its name (deprecated automatic
+schema matching), which types the node and changes its error messages.
 
-Import paths (``module:attribute``) that the schemas name lazily, like a model's builder, are imported
-by :func:`resolve` when they are used: nothing here imports Keras or TensorFlow.
+The import paths (``module:attribute``) the schemas name are imported by :func:`resolve` when used: nothing
+here imports Keras or TensorFlow.
 
 Example:
     >>> SCHEMAS["model"]["mlp"].__name__
@@ -53,8 +48,7 @@ def option(group: str, *names: str) -> Callable[[Schema], Schema]:
 
 
 def register(group: str, schema: type, *names: str) -> None:
-    """Register ``schema`` as option(s) ``names`` of ``group`` (default: the default of its ``name`` field),
-    and store each option without a built-in YAML file in Hydra's ConfigStore."""
+    """Register ``schema`` as option(s) ``names`` of ``group`` (default: its ``name`` field's default)."""
     from hydra.core.config_store import ConfigStore
 
     if group not in SCHEMAS:
@@ -76,9 +70,8 @@ def defaults(schema: type, name: str) -> dict[str, Any]:
 
 
 def summary(lines: Iterable[str]) -> str:
-    """The first paragraph of ``lines`` as one line: its lines stripped and joined, up to a blank line, an
-    indented line (an example command), or the end. An option file's comment header (``#`` and one space
-    taken off each line) and a schema's docstring are both read by this rule.
+    """The first paragraph of ``lines`` (an option file's comment header, a schema's docstring) as one line:
+    its lines stripped and joined, up to a blank line, an indented line (an example command), or the end.
 
     >>> summary(["Adam: momentum + RMSProp", "with bias correction.", "  dltool train optimizer=adam", "more"])
     'Adam: momentum + RMSProp with bias correction.'
@@ -92,8 +85,7 @@ def summary(lines: Iterable[str]) -> str:
 
 
 def describe(schema: type) -> str:
-    """One line about an option that has no YAML header: the first paragraph of its schema's docstring
-    (:func:`summary`), else the help of its ``name`` field."""
+    """The first paragraph of an option's schema docstring (:func:`summary`), else its ``name`` field's help."""
     doc = inspect.cleandoc(schema.__doc__ or "")
     if doc and not doc.startswith(f"{schema.__name__}("):  # dataclasses write a signature where no docstring is
         return summary(doc.splitlines())

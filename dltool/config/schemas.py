@@ -1,19 +1,8 @@
-"""The registry of every group's schemas.
-
-Each group option (``conf/<group>/<option>.yaml``, or an option registered in code alone) is validated
-against the schema registered under its ``name`` key, so a user's own option file in another config
-directory gets the same checks as a built-in one. Field metadata carries the constraints (``choices``,
-bounds) and a one-line help text.
-
-Each group's schemas live in their own module of this package (``data``, ``model``, ``optimizer``,
-``regularization``, ``callbacks``, ``trainer``, ``logger``, ``sweep``, ``evaluation``); a schema of the
-groups with one per option registers itself with :func:`dltool.config.registry.option`, and importing
-this module imports them all (and so stores those without a YAML file in Hydra's ConfigStore).
-None of them imports Keras or TensorFlow: validation runs before them.
+"""The registry of every group's schemas: importing this module imports each group's schema module (which
+registers the per-option ones, :func:`dltool.config.registry.option`). None of them imports Keras or TensorFlow.
 
 Example:
-    >>> from omegaconf import OmegaConf
-    >>> schema_for("model", "mlp").__name__
+    >>> SCHEMAS["model"]["mlp"].__name__
     'MLPConfig'
 """
 
@@ -26,7 +15,7 @@ from dltool.config.regularization import RegularizationConfig
 from dltool.config.sweep import SweepConfig
 from dltool.config.trainer import TrainerConfig
 
-__all__ = ["FIXED_SCHEMAS", "OPTIONAL_SCHEMAS", "SCHEMAS", "schema_for"]
+__all__ = ["FIXED_SCHEMAS", "OPTIONAL_SCHEMAS", "SCHEMAS", "SINGLE_SCHEMAS"]
 
 FIXED_SCHEMAS: dict[str, type] = {
     "regularization": RegularizationConfig,
@@ -37,7 +26,5 @@ FIXED_SCHEMAS: dict[str, type] = {
 
 OPTIONAL_SCHEMAS: dict[str, type] = {"sweep": SweepConfig}
 
-
-def schema_for(group: str, name: str) -> type:
-    """The schema of option ``name`` of ``group`` (raises KeyError if unknown)."""
-    return SCHEMAS[group][name]
+#: The groups of one schema each, fixed or optional.
+SINGLE_SCHEMAS: dict[str, type] = {**FIXED_SCHEMAS, **OPTIONAL_SCHEMAS}

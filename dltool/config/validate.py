@@ -101,13 +101,11 @@ def validate(cfg: DictConfig) -> RunConfig:
 
 
 def check_imports(cfg: DictConfig, run: RunConfig) -> None:
-    """Import what the config's ``_target_`` keys name (callbacks, hooks, a graph's layers, an optimizer class)
-    and check it, as training will use it: a one-line ConfigError for each problem.
+    """Import and check what the config's ``_target_`` keys name (callbacks, hooks, a graph's layers, an optimizer
+    class), as training will use it: a one-line ConfigError for each problem.
 
-    Importing runs the named modules' code, so :func:`validate` does not: this is for the config of a run
-    about to start, not for one that is only read (``dltool evaluate`` of a received run). The caller points
-    Keras at the run's backend first (:func:`dltool.training.backend.check_run_imports`), as a user's module
-    may import Keras.
+    Importing runs the named modules' code: this is for a run about to start, not one only read (``dltool
+    evaluate`` of a received run). The caller points Keras at the run's backend first, as a user's module may.
     """
     for key, spec in _built_targets(run).items():
         _check_target(key, spec)
@@ -127,11 +125,8 @@ def _check_name(name: Any) -> None:
 
 
 def check_allowed_targets(cfg: DictConfig, allowed: list[str]) -> None:
-    """Every ``_target_`` of the config, at any depth, must start with one of ``allowed``; nothing is imported.
-
-    Hydra's ``instantiate`` builds nested nodes too (a callback's argument, ``_args_``), so a
-    check of the top-level ``_target_`` alone would let a nested one run.
-    """
+    """Every ``_target_`` of the config, at any depth (``instantiate`` builds nested nodes too), must start with
+    one of ``allowed``; nothing is imported."""
     for key, target in find_targets(cfg):
         if not str(target).startswith(tuple(allowed)):
             raise ConfigError(
@@ -170,10 +165,8 @@ def _targets(node: Any, key: str) -> Iterator[tuple[str, Any]]:
 
 
 def validate_sweep(node: DictConfig | None, overrides: list[str] = ()) -> SweepConfig:
-    """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied.
-
-    The overrides are applied here, not by Hydra, so that a preset needs to hold only the
-    settings it changes: every other key has its schema default.
+    """The typed ``sweep`` node (a preset, or none), with ``sweep.key=value`` overrides applied here, not by Hydra:
+    a preset holds only the settings it changes.
 
     >>> validate_sweep(None, ["sweep.n_jobs=2", "sweep.metric=[best_val_accuracy,params.total]"]).metric
     ['best_val_accuracy', 'params.total']
@@ -207,8 +200,8 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
 
 
 def _schema(group: str, node: DictConfig) -> type:
-    if group in schemas.FIXED_SCHEMAS or group in schemas.OPTIONAL_SCHEMAS:
-        return {**schemas.FIXED_SCHEMAS, **schemas.OPTIONAL_SCHEMAS}[group]
+    if group in schemas.SINGLE_SCHEMAS:
+        return schemas.SINGLE_SCHEMAS[group]
     if group == "optimizer" and "_target_" in node:
         return TargetOptimizerConfig
     options = schemas.SCHEMAS[group]
@@ -292,9 +285,7 @@ def _built_targets(run: RunConfig) -> dict[str, Any]:
 
 
 def _check_gan(run: RunConfig) -> None:
-    """The GAN's backend, and its monitor: it logs ``d_loss`` and ``g_loss`` (``val_`` ones with a validation
-    split); ``loss``, the default's ``val_loss``, is the generator's, which its model optimizer minimizes;
-    ``mode=auto`` is ``min``."""
+    """The GAN's backend, and its monitor: ``loss``/``val_loss`` is the generator's ``g_loss``, mode ``min``."""
     backend = run.trainer.backend
     if backend != "tensorflow":
         raise ConfigError(
@@ -389,12 +380,8 @@ def import_target(key: str, target: Any) -> Any:
 
 
 def check_defined_where_named(targets: list[tuple[str, Any]]) -> None:
-    """Each allowed ``_target_`` must be defined in the package its path starts with.
-
-    Hydra reaches a name through a module's attributes, so ``keras.src.utils.file_utils.shutil.copyfile``
-    starts with ``keras.`` yet is ``shutil.copyfile``. Importing it imports only modules on its
-    (allowed) path.
-    """
+    """Each allowed ``_target_`` must be defined in the package its path starts with: Hydra reaches a name through
+    modules' attributes, so ``keras.src.utils.file_utils.shutil.copyfile`` is ``shutil.copyfile``."""
     for key, target in targets:
         found = import_target(key, target)
         module = found.__name__ if inspect.ismodule(found) else getattr(found, "__module__", None)

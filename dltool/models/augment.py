@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from typing import Any
@@ -242,21 +243,8 @@ class RandomAffine(BaseImagePreprocessingLayer):
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "rotation": self.rotation,
-            "shear": self.shear,
-            "zoom": self.zoom,
-            "height_shift": self.height_shift,
-            "width_shift": self.width_shift,
-            "horizontal_flip": self.horizontal_flip,
-            "vertical_flip": self.vertical_flip,
-            "fill_mode": self.fill_mode,
-            "interpolation": self.interpolation,
-            "fill_value": self.fill_value,
-            "seed": self.seed,
-            "data_format": self.data_format,
-        }
+        own = inspect.signature(RandomAffine.__init__).parameters
+        return {**super().get_config(), **{key: getattr(self, key) for key in own if key not in ("self", "kwargs")}}
 
 
 def wants_layers(aug: Any) -> bool:

@@ -7,12 +7,10 @@ them from real ones, and :class:`GAN`'s ``train_step`` trains the two against ea
 - discriminator: stride-2 Conv2D with ``discriminator_filters`` (LeakyReLU, dropout) -> flatten
   -> Dense(1) logit ("real").
 
-:func:`build_gan` returns the :class:`GAN`, a ``keras.Model`` holding both networks, as in Keras'
-"customizing what happens in fit()" GAN example: ``compile(d_optimizer, g_optimizer, loss_fn)``,
-``fit`` updates the discriminator then the generator at each step and logs ``d_loss`` and ``g_loss``
-(``evaluate`` computes both without updating). Called on latent vectors it is the generator, so a
-saved GAN (``checkpoints/*.keras``) generates images with ``predict``; it saves and loads with both
-networks and both optimizers. The gradient tapes are TensorFlow's: it trains on that backend.
+:func:`build_gan` returns the :class:`GAN` (Keras' "customizing what happens in fit()" GAN example): ``fit``
+updates the discriminator then the generator at each step and logs ``d_loss`` and ``g_loss``. Called on latent
+vectors it is the generator, so a saved GAN generates images with ``predict``; it saves both networks and both
+optimizers. The gradient tapes are TensorFlow's: it trains on that backend.
 
 Example:
     dltool train model=gan data=digits optimizer.learning_rate=2e-4 optimizer.beta_1=0.5

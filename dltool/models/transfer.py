@@ -1,23 +1,10 @@
-"""``model=transfer``: a ``keras.applications`` backbone with a new head (transfer learning).
+"""``model=transfer``: a ``keras.applications`` backbone with a new head (docs/models.md, "Transfer learning").
 
-The images are resized to the backbone's input size (``Resizing``), mapped to what the backbone was
-trained on by :class:`ChannelAffine` (its own ``preprocess_input``, measured once as the per-pixel
-affine map it is, with grey images repeated on three channels; a registered layer, so the saved
-model loads in safe mode, where a ``Lambda`` would not), run through the backbone, pooled into
-the ``features`` layer and given the head of :func:`dltool.models.build_model` (optional Dense
-layers, dropout, output).
-
-``freeze`` = all | none | N (the backbone's first N layers frozen). The backbone's
-BatchNormalization layers stay frozen whatever ``freeze`` says, so they run in inference mode and keep
-their ImageNet statistics, as Keras' transfer-learning guide asks: in Keras 3.15 a ``training=False``
-given when calling a nested model in a functional graph is not kept by ``fit`` (checked: the moving
-means still move), while a frozen BatchNormalization always runs in inference mode. Two-phase fine-tuning
-(``fine_tune.head_epochs``) and feature extraction (``feature_extraction``) are run by
-:mod:`dltool.training.fine_tuning`.
-
-Parameter parity: the backbone without its top, global average pooling and ``Dense(1000)`` at
-224x224x3 has Keras Applications' published count (ResNet50 25,636,712; InceptionV3 23,851,784;
-MobileNetV2 3,538,984); resizing and preprocessing add no parameter.
+Resize, :class:`ChannelAffine` (the backbone's ``preprocess_input`` as the per-pixel affine map it is: a
+registered layer loads in safe mode, a ``Lambda`` would not), the backbone, pooling into ``features``, and the
+head of :func:`dltool.models.build_model`. The backbone's BatchNormalization layers stay frozen whatever
+``freeze`` says: in Keras 3.15 ``fit`` does not keep a ``training=False`` given to a nested model of a
+functional graph (the moving means still move), while a frozen BatchNormalization always runs in inference mode.
 
 Example:
     >>> from dltool.config.model import TransferConfig
@@ -101,11 +88,10 @@ def application(name: str) -> Any:
 
 def preprocessing(constructor: Any, channels: int) -> ChannelAffine | None:
     """The backbone's ``preprocess_input`` for inputs in [0, 1] with ``channels`` channels, as a
-    :class:`ChannelAffine` (None for a backbone module without one). Backbones that preprocess
-    inside (EfficientNet, ConvNeXt) have an identity ``preprocess_input``: the layer then only scales to [0, 255].
+    :class:`ChannelAffine` (None for a backbone module without one); an identity ``preprocess_input``
+    (EfficientNet, ConvNeXt preprocess inside) gives only the scaling to [0, 255].
 
-    ``preprocess_input`` (caffe, tf or torch mode) is affine per pixel: its matrix and bias are read
-    from its values at 0 and at each unit vector, and checked on a random pixel.
+    Its matrix and bias are read from its values at 0 and at each unit vector, and checked on a random pixel.
     """
     preprocess = getattr(sys.modules[constructor.__module__], "preprocess_input", None)
     if preprocess is None:
