@@ -9,10 +9,6 @@ reconstructions) to the run directory.
   hidden sizes in reverse -> Dense(prod(input shape)) -> Reshape (any input shape).
 - ``kind: conv`` (images): Conv2D ``filters`` with stride 2 -> flatten -> Dense ``bottleneck`` ->
   Dense -> reshape -> Conv2DTranspose in reverse, stride 2 -> Conv2D 3x3 to the input channels.
-  Height and width must be divisible by 2 ** len(filters).
-
-Parameters of the default dense one on 28x28x1: 784*128+128 + 128*32+32 + 32*128+128 +
-128*784+784 = 209,968.
 
 Example:
     dltool train model=autoencoder data=mnist model.kind=conv model.bottleneck=16

@@ -1,16 +1,9 @@
 """Convolutional network: conv/pool blocks, a flatten, then hidden Dense layers (``model=cnn``).
 
-Per block: ``convs`` x [Conv2D(filters, kernel_size, padding) -> BatchNormalization if
-``regularization.batch_norm`` -> activation], then MaxPooling2D / AveragePooling2D(pool) when
-``pool`` > 0. After the flatten, ``dense_units`` are built like the MLP's hidden layers (with
-dropout). With batch norm, convolutions and Dense layers have no bias.
-
-Parameters (no batch norm):
-- ``model=cnn`` (the seeds' MNIST table) on 28x28x1, 10 classes: conv 32 3x3 same = 320,
-  maxpool 2 -> 14x14x32, flatten 6,272, Dense 128 = 802,944, Dense 10 = 1,290: 804,554.
-- ``model=cnn_cifar`` (the TensorFlow CNN tutorial) on 32x32x3, 10 classes: conv 32 valid = 896,
-  conv 64 valid = 18,496, conv 64 valid = 36,928, flatten 4x4x64 = 1,024, Dense 64 = 65,600,
-  Dense 10 = 650: 122,570.
+Per block: ``convs`` x :func:`~dltool.models.layers.weighted_layer` (Conv2D, batch norm if asked, activation),
+then MaxPooling2D / AveragePooling2D(pool) when ``pool`` > 0; after the flatten, the MLP's hidden layers.
+``model=cnn`` is the seeds' MNIST table, ``model=cnn_cifar`` the TensorFlow CNN tutorial's network (their
+parameter counts: tests/test_models.py).
 
 Example:
     dltool train model=cnn data=mnist

@@ -159,11 +159,7 @@ class _Builder:
         node = scope.nodes[name]
         if not isinstance(node, dict):
             raise ConfigError(f"{where}: must be a mapping with one of {', '.join(KINDS)}")
-        for k in node:
-            if k not in NODE_KEYS:
-                raise ConfigError(
-                    f"{where}: unknown key '{k}'{did_you_mean(str(k), NODE_KEYS)}; valid: {', '.join(NODE_KEYS)}"
-                )
+        _check_keys(node, NODE_KEYS, where)
         scope.building.append(name)
         inputs = [self.tensor(scope, n, f"{where}.inputs") for n in self._input_names(scope, name, node, where)]
         scope.building.pop()
@@ -362,12 +358,7 @@ def _zoo_config(spec: dict[str, Any], where: str) -> Any:
 
 def _application(spec: dict[str, Any], shape: tuple[Any, ...], name: str, where: str) -> keras.Model:
     """``keras.applications.<application>(weights=..., input_shape=shape, **args)``, renamed ``name``."""
-    for k in spec:
-        if k not in APPLICATION_KEYS:
-            raise ConfigError(
-                f"{where}: unknown key '{k}'{did_you_mean(str(k), APPLICATION_KEYS)}; "
-                f"valid: {', '.join(APPLICATION_KEYS)}"
-            )
+    _check_keys(spec, APPLICATION_KEYS, where)
     app = str(spec["application"])
     constructor = getattr(keras.applications, app, None)
     if not callable(constructor):
@@ -389,6 +380,12 @@ def _call(layer: Any, inputs: list[Any], where: str, merge: str | None) -> Any:
         shapes = ", ".join(str(tuple(getattr(t, "shape", ()))) for t in inputs)
         what = f"cannot {merge} shapes {shapes}" if merge else f"cannot take inputs of shape {shapes}"
         raise ConfigError(f"{where}: {what}: {_one_line(err)}") from None
+
+
+def _check_keys(node: dict[str, Any], valid: tuple[str, ...], where: str) -> None:
+    for k in node:
+        if k not in valid:
+            raise ConfigError(f"{where}: unknown key '{k}'{did_you_mean(str(k), valid)}; valid: {', '.join(valid)}")
 
 
 def _one_line(err: BaseException) -> str:

@@ -1,12 +1,7 @@
 """Multilayer perceptron: a stack of Dense layers (``model=mlp``; ``model=perceptron`` has none).
 
-Per hidden size: Dense (no activation) -> BatchNormalization if ``regularization.batch_norm``
--> activation -> dropout if ``regularization.dropout`` > 0. Inputs of rank > 1 (images) are
-flattened first. ``hidden_units: []`` leaves the input wired straight to the output layer: the
-perceptron (logistic regression with a sigmoid head, linear regression with a linear one).
-
-Parameters: hidden_units [64, 64] on digits (8x8x1, 10 classes) = 64*64+64 + 64*64+64 + 64*10+10
-= 8,970.
+Inputs of rank > 1 (images) are flattened first. ``hidden_units: []`` wires the input straight to the output
+layer: the perceptron (logistic regression with a sigmoid head, linear regression with a linear one).
 
 Example:
     dltool train model=mlp model.hidden_units=[128,64] model.activation=selu

@@ -1,10 +1,8 @@
 """MobileNetV2 (Sandler et al. 2018), as Keras Applications builds it (``model=mobilenet_v2``).
 
-3x3/2 conv (32 x alpha filters), 17 inverted residual blocks (1x1 expansion by t, 3x3 depthwise
-conv, linear 1x1 projection; identity shortcut where stride 1 and the channels match; ReLU6),
-1x1 conv of 1280 filters (more when alpha > 1), global average pooling. Filters are ``alpha``
-times the paper's, rounded to multiples of 8. No biases, batch norm after every convolution.
-3,538,984 parameters at 224x224x3, 1000 classes with alpha 1 (exact, Keras Applications' figure).
+3x3/2 conv, 17 inverted residual blocks (1x1 expansion by t, 3x3 depthwise conv, linear 1x1 projection;
+identity shortcut where stride 1 and the channels match; ReLU6), 1x1 conv of 1280 filters (more when alpha > 1),
+global average pooling. Filters are ``alpha`` times the paper's, rounded to multiples of 8.
 
 Example:
     dltool train model=mobilenet_v2 data=cifar10 model.alpha=0.5

@@ -4,27 +4,12 @@
 :mod:`dltool.models.resnet_imagenet`); ``auto`` takes imagenet at those five depths (so a CIFAR
 ResNet-50, 6*8+2, needs ``model.variant=cifar``). ``model.width`` null means 16 here.
 
-depth = 6n+2: conv3x3(width)-BN-ReLU, then 3 stages of n basic blocks with width, 2*width and
-4*width filters (stride 2 at the first block of stages 2 and 3), each block
-conv3x3-BN-ReLU-conv3x3-BN + shortcut, then ReLU; global average pooling; the Dense head is added by
-``build_model``. Convolutions have no bias (batch norm follows), he_normal initialization and the
-L1/L2 penalty of ``regularization``. Shortcuts are the identity except where the shape changes:
-"A" subsamples by 2 and zero-pads the channels (no parameters, the paper's CIFAR choice), "B" is a
-1x1 convolution of stride 2 + BN.
-
-Parameters at 32x32x3, 10 classes, width 16 (total = Keras ``count_params``, with the batch-norm
-moving statistics; trainable = without them). The paper gives 0.27M, 0.46M, 0.66M, 0.85M, 1.7M:
-the trainable counts of option A, which the paper uses on CIFAR.
-
-====== ========== ============ ========== ============
-depth  A total    A trainable  B total    B trainable
-====== ========== ============ ========== ============
-20     271,098    269,722      274,042    272,474
-32     466,426    464,154      469,370    466,906
-44     661,754    658,586      664,698    661,338
-56     857,082    853,018      860,026    855,770
-110    1,736,058  1,727,962    1,739,002  1,730,714
-====== ========== ============ ========== ============
+depth = 6n+2: conv3x3(width)-BN-ReLU, then 3 stages of n basic blocks (conv3x3-BN-ReLU-conv3x3-BN + shortcut,
+ReLU) of width, 2*width and 4*width filters, stride 2 at the first block of stages 2 and 3; global average
+pooling. Shortcuts are the identity except where the shape changes: "A" subsamples by 2 and zero-pads the
+channels (no parameters, the paper's CIFAR choice), "B" is a 1x1 convolution of stride 2 + BN. The paper's
+0.27M ... 1.7M are option A's trainable counts (without the batch-norm moving statistics, which Keras'
+``count_params`` includes); tests/test_models.py has both options' counts at each depth.
 
 Example:
     dltool train model=resnet data=cifar10 model.depth=56

@@ -94,14 +94,9 @@ def build_imagenet_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationCon
         shortcut = conv(x, out_filters, 1, stride, f"{name}_shortcut", not pre) if project else x
         if project and not pre:
             shortcut = bn_relu(shortcut, f"{name}_shortcut", relu=False)
-        kernels = (
-            [(1, filters, stride), (3, filters, 1), (1, out_filters, 1)]
-            if bottleneck
-            else [
-                (3, filters, stride),
-                (3, filters, 1),
-            ]
-        )
+        kernels = [(1, filters, stride), (3, filters, 1), (1, out_filters, 1)]
+        if not bottleneck:
+            kernels = [(3, filters, stride), (3, filters, 1)]
         y = x
         for i, (kernel, n, s) in enumerate(kernels, start=1):
             last = i == len(kernels)

@@ -3,16 +3,13 @@
 Inputs are (steps, features) float series, or (steps,) integer tokens, which
 :func:`dltool.models.build_model` first embeds (``Embedding(vocab_size, model.embedding_dim)``).
 
-``rnn``: a stack of SimpleRNN / LSTM / GRU layers (``units``, several = a deep RNN), each
-optionally Bidirectional, with orthogonal recurrent kernels by default. Every layer but the last
-returns its whole sequence; the last returns only its final state (``output: vector``,
-seq-to-vector) or every step (``output: sequence``: the Dense head then applies at each step,
-seq-to-seq). Gradient clipping goes through ``optimizer.clipnorm`` / ``clipvalue``.
+``rnn``: stacked SimpleRNN / LSTM / GRU layers, each optionally Bidirectional; every layer but the last returns
+its whole sequence, the last its final state (``output: vector``) or every step (``output: sequence``: the Dense
+head then applies at each step, seq-to-seq).
 
-``conv1d``: blocks of 'valid' Conv1D layers, each block followed by a max-pooling of ``pool``
-steps, then global max (or average) pooling over time and hidden Dense layers: the seeds' text
-CNN of the multi-output example (``000``). With its defaults on 500 tokens of a 50,000-word
-vocabulary it has the same parameters as the seeds' model body (tested).
+``conv1d``: blocks of 'valid' Conv1D layers, each followed by a max-pooling of ``pool`` steps, global pooling
+over time and hidden Dense layers: the seeds' text CNN of the multi-output example (``000``), whose parameters
+its defaults match (tested).
 
 Example:
     dltool train data=sequences model=rnn model.cell=gru model.units=[32,32] model.bidirectional=true

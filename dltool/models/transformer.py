@@ -1,15 +1,9 @@
 """A small Transformer encoder classifier for token sequences (``model=transformer``).
 
-Integer tokens are embedded by :func:`dltool.models.build_model` (``Embedding(vocab_size,
-model.embedding_dim)``); float sequences ``(steps, features)`` are projected to ``embedding_dim`` by a
-Dense layer instead. A learned :class:`PositionEmbedding` is added, then ``num_blocks`` encoder blocks
-(Vaswani et al. 2017, post-norm as in Keras' text-classification example): multi-head self-attention
-and a position-wise feed-forward network (``ff_dim`` ReLU units, back to ``embedding_dim``), each
-with dropout, a residual connection and ``LayerNormalization``. A global pooling over the steps and
-optional hidden Dense layers lead to the output layer.
-
-Parameters with the defaults on 200 tokens of a 10,000-word vocabulary: embedding 640,000, positions
-12,800, one block 33,472 (attention 16,640 with 2 heads of 32, feed-forward 16,576, two norms 256).
+Integer tokens are embedded by :func:`dltool.models.build_model`; float sequences ``(steps, features)`` are
+projected to ``embedding_dim`` by a Dense layer instead. A learned :class:`PositionEmbedding` is added, then
+``num_blocks`` encoder blocks (Vaswani et al. 2017, post-norm as in Keras' text-classification example),
+global pooling over the steps and optional hidden Dense layers.
 
 Example:
     dltool train data=text_folder data.root=news/ model=transformer model.num_blocks=2

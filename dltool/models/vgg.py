@@ -1,12 +1,9 @@
 """VGG-11/13/16/19 (Simonyan and Zisserman 2015, configurations A, B, D, E) (``model=vgg``).
 
-Five stages of 3x3 'same' convolutions (ReLU) of ``width``, 2x, 4x, 8x, 8x filters, each ended
-by a 2x2 max-pooling; then a flatten (or global average pooling with ``top: avg``) and the
-hidden Dense layers (``dense_units``, ReLU, dropout). Batch norm after each convolution with
-``regularization.batch_norm`` (VGG-BN; the convolutions keep their biases, as torchvision's).
-
-Parameters at 224x224x3, 1000 classes (exact, tested): VGG-11 132,863,336 and VGG-13 133,047,848
-(torchvision), VGG-16 138,357,544 and VGG-19 143,667,240 (Keras Applications).
+Five stages of 3x3 'same' convolutions (ReLU) of ``width``, 2x, 4x, 8x, 8x filters, each ended by a 2x2
+max-pooling; then a flatten (or global average pooling with ``top: avg``) and the hidden Dense layers. Batch
+norm after each convolution with ``regularization.batch_norm`` (VGG-BN; the convolutions keep their biases,
+as torchvision's). Parameter counts: docs/models.md.
 
 Example:
     dltool show model=vgg model.depth=16 data=synthetic data.input_shape=[224,224,3] data.num_classes=1000

@@ -4,13 +4,11 @@
 Xception, as Keras Applications builds it: entry flow (two 3x3 convs, then three blocks of two
 SeparableConv2D + 3x3/2 max-pooling with a 1x1/2 conv shortcut: 128, 256, 728 filters), middle
 flow (``middle_blocks`` x three ReLU-SeparableConv2D-BN of 728 with an identity shortcut), exit
-flow (728/1024 block with shortcut, SeparableConv2D 1536 and 2048), global average pooling; no
-biases, batch norm after every convolution. 22,910,480 parameters at 224x224x3, 1000 classes
-(exact, Keras Applications' figure); inputs of at least 71x71.
+flow (728/1024 block with shortcut, SeparableConv2D 1536 and 2048), global average pooling; inputs of at
+least 71x71.
 
 The separable CNN is the seeds' example (``000``): blocks of 'valid' SeparableConv2D (ReLU), a
-2x2 max-pooling after the first two blocks, global average pooling, Dense 32. On 150x150x3 with
-7 classes it has the same parameters as the seeds' Sequential model (tested against it).
+2x2 max-pooling after the first two blocks, global average pooling, Dense 32.
 
 Example:
     dltool train model=separable_cnn data=cifar10 model.padding=same
