@@ -26,8 +26,7 @@ HIDDEN_GROUPS = ("hydra",)  # Hydra's own settings (run-directory naming): not a
 
 @dataclass(frozen=True)
 class Option:
-    """One option of a group: its name, its description (the file's comment header, or the schema's docstring),
-    its file (None: registered in code alone), whether it is the default."""
+    """One option of a group; ``path`` None: registered in code alone."""
 
     name: str
     description: str
@@ -36,12 +35,8 @@ class Option:
 
 
 def describe(path: Path) -> str:
-    """The comment header of an option file as one line (``# @package`` lines skipped).
-
-    The header's lines are joined until an example line (indented after the ``#``), a blank
-    comment line, or the end of the comments: the rule of a schema's docstring
-    (:func:`~dltool.config.registry.summary`).
-    """
+    """The comment header of an option file as one line (``# @package`` lines skipped), read by the rule of a
+    schema's docstring (:func:`~dltool.config.registry.summary`)."""
     header: list[str] = []
     for raw in path.read_text().splitlines():
         if not raw.startswith("#"):
@@ -70,11 +65,7 @@ def _defaults(primary: Path) -> dict[str, str]:
 
 def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str, Option]]:
     """Every group of the built-in config and of ``config_dirs`` (``--config-dir``), with its options: the files,
-    and the options registered in code alone (:mod:`dltool.config.registry`).
-
-    A user's file with the name of a built-in option file is refused when composing
-    (:func:`~dltool.config.compose.check_not_shadowing`); listed, the built-in one is what it shows.
-    """
+    and the options registered in code alone (:mod:`dltool.config.registry`)."""
     primary = builtin_config_dir()
     defaults = _defaults(primary)
     groups: dict[str, dict[str, Option]] = {}

@@ -76,11 +76,8 @@ _run_dirs: dict[str, str] = {}
 
 
 def unique_run_dir(base: str, name: str | None = None) -> str:
-    """Create and return ``base[_name]``, or ``base[_name]-N`` if another run took it first.
-
-    ``os.mkdir`` is atomic, so two runs started in the same second get two directories.
-    The answer is remembered, as Hydra may resolve the key more than once.
-    """
+    """Create and return ``base[_name]``, or ``base[_name]-N`` if another run took it first (``os.mkdir`` is
+    atomic); remembered, as Hydra may resolve the key more than once."""
     stem = f"{base}_{name}" if name else base
     if stem not in _run_dirs:
         Path(stem).parent.mkdir(parents=True, exist_ok=True)
@@ -169,11 +166,7 @@ def files_over_stored() -> Iterator[None]:
 
 def check_not_shadowing(config_dir: Path, primary: Path) -> None:
     """ConfigError when an option file of ``config_dir`` has the name of one of ``primary``: Hydra searches the
-    primary directory first, so the user's file would be ignored without a word.
-
-    A file named like an option that is registered in code alone (no file in ``primary``) is fine: it is merged
-    over that option's defaults.
-    """
+    primary directory first, so the user's file would be ignored without a word."""
     for path in sorted(config_dir.glob("*/*.yaml")):
         group, name = path.parent.name, path.stem
         if (primary / group / path.name).is_file():
@@ -191,11 +184,8 @@ def compose(
     config_path: str | None = None,
     with_hydra: bool = False,
 ) -> DictConfig:
-    """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line.
-
-    ``with_hydra`` keeps the ``hydra`` node (run directory, logging): what a job runs with. The options
-    registered in code alone are in Hydra's ConfigStore already: importing this package registered them.
-    """
+    """Compose the config like ``dltool train`` would, mapping Hydra's errors to one line; ``with_hydra`` keeps
+    the ``hydra`` node (run directory, logging): what a job runs with."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -205,7 +195,7 @@ def compose(
     primary = Path(config_path).resolve() if config_path else builtin_config_dir()
     if not primary.is_dir():
         raise ConfigError(f"--config-path {config_path}: no such directory")
-    search = [d for d in config_dirs]
+    search = list(config_dirs)
     if config_path:
         search.append(str(builtin_config_dir()))
     for d in config_dirs:
@@ -228,12 +218,8 @@ def compose(
 
 
 def expand_sweeps(overrides: list[str], multirun: bool = True) -> list[list[str]]:
-    """One override list per value of each swept key (others at their first value).
-
-    ``["model=mlp,cnn", "trainer.epochs=1"]`` gives ``[["model=mlp", ...], ["model=cnn", ...]]``,
-    so every value of a multirun is checked without composing the whole grid. Without ``multirun``
-    (no ``-m``), a swept key is a mistake, said in one line.
-    """
+    """One override list per value of each swept key (others at their first value): every value of a multirun is
+    checked without composing the whole grid. Without ``multirun`` (no ``-m``) a swept key is a one-line error."""
     values = sweep_values(overrides, multirun)
     first = [v[0] for v in values if v]
     combos = [first]

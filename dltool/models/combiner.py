@@ -1,23 +1,9 @@
 """The default model of data with several named inputs or outputs: each input encoded by its kind, concatenated,
-the MLP's hidden layers, one head per output (``model=mlp``, like Ludwig's ``concat`` combiner).
+the MLP's hidden layers, one head per output (``model=mlp``, like Ludwig's ``concat`` combiner; docs/data.md).
 
-Per input, by its :class:`~dltool.data.base.InputSpec`:
-
-- a float vector passes as is;
-- integer token ids (a token sequence, or a category's id) -> ``Embedding`` of ``min(50, (vocab_size + 1) // 2)``
-  dimensions -> the mean over the tokens that are not 0 (padding);
-- an image (height, width, channels) -> a small conv tower: 3 blocks of Conv2D (16, 32, 64 filters, 3x3) and
-  max-pooling, then ``GlobalAveragePooling2D``;
-- any other shape flattened.
-
-The encodings are concatenated (layer ``combine``) and go through ``model.hidden_units`` (``hidden1``...);
-each output gets its Dense head, named after it, with its task's activation (a regression head standardized
-inside the model, as a single head is: :mod:`dltool.models.targets`). Data of one input or one output keeps
-the names ``input`` and ``output`` for it: a table's encoded columns are one input.
-
-With ``model.members`` > 1 (by default 32 when there are hidden layers) the hidden layers and heads are a
-parameter-efficient ensemble (:mod:`dltool.models.ensemble`): the combined vector is copied per member
-(``members``), the hidden layers are shared, and each head averages its members' own outputs.
+Data of one input or one output keeps the names ``input`` and ``output`` for it: a table's encoded columns are
+one input. With ``model.members`` > 1 the hidden layers and heads are a parameter-efficient ensemble
+(:mod:`dltool.models.ensemble`).
 
 Example:
     >>> from dltool.config.model import MLPConfig
@@ -41,7 +27,7 @@ from keras import ops
 
 from dltool.models.ensemble import MemberHeads, MemberInputs
 from dltool.models.layers import activation_layer, dense_stack, initializer, kernel_regularizer
-from dltool.models.targets import TargetScale
+from dltool.models.targets import scaled_output
 
 CONV_FILTERS = (16, 32, 64)  # the image tower's blocks: small, for images that are one input among others
 MAX_EMBEDDING = 50
@@ -155,10 +141,7 @@ def _head(x: Any, name: str, target: Any, cfg: Any, reg: Any, count: int) -> Any
         dtype="float32",
         name=f"{name}_dense" if scaled else name,
     )(x)
-    if not scaled:
-        return out
-    mean, std = target.target_scale
-    return TargetScale(mean=list(mean), std=list(std), name=name)(out)
+    return scaled_output(out, target, name)
 
 
 def _input_specs(spec: Any) -> dict[str, Any]:

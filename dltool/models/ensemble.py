@@ -1,16 +1,10 @@
-"""A parameter-efficient ensemble of MLPs, trained as one model (TabM-mini, Gorishniy et al. 2024).
+"""A parameter-efficient ensemble of MLPs, trained as one model (TabM-mini, Gorishniy et al. 2024; docs/data.md).
 
-``k`` members share every hidden layer. Member ``i`` sees the inputs scaled elementwise by its own weights
-(:class:`MemberInputs`: ``(batch, features) -> (batch, k, features)``), the shared Dense layers act on the last
-axis of each member alike, and each member has its own output layer (:class:`MemberHeads`), whose predictions
-(after the output activation: probabilities, or values) are averaged. One small MLP is a high-variance fit
-on a table of a few thousand rows; the average of ``k`` members is not, at about ``k`` times the hidden
-layers' compute and few more weights. ``model=mlp``'s combiner builds it (``model.members``).
-
-The average gives each member's own weights ``1/k`` of the gradient it would get trained alone, which slows
-plain SGD ``k``-fold (Adam does not see the scale). Their backward pass multiplies it by ``k`` (the forward
-pass is unchanged), so every member's weights step as one MLP's would, and the shared layers get the members'
-average gradient: with any optimizer, as if each member trained on its own loss.
+``k`` members share every hidden layer: member ``i`` sees the inputs scaled elementwise by its own weights
+(:class:`MemberInputs`: ``(batch, features) -> (batch, k, features)``), and each has its own output layer
+(:class:`MemberHeads`), whose predictions are averaged. The average gives each member's own weights ``1/k`` of
+the gradient it would get trained alone, which slows plain SGD ``k``-fold: their backward pass multiplies it by
+``k`` (:func:`own_gradient`), so every member steps as one MLP would, with any optimizer.
 
 Example:
     >>> import numpy as np

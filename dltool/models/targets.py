@@ -56,9 +56,10 @@ class TargetScale(keras.layers.Layer):
         return {**super().get_config(), "mean": self.mean, "std": self.std}
 
 
-def scaled_output(outputs: Any, spec: Any) -> Any:
-    """``outputs`` followed by a :class:`TargetScale` when ``spec`` is a regression loaded with its targets' scale."""
+def scaled_output(outputs: Any, spec: Any, name: str = "target_scale") -> Any:
+    """``outputs`` followed by a :class:`TargetScale` ``name`` when ``spec`` is a regression loaded with its targets'
+    scale."""
     if spec.task != "regression" or getattr(spec, "target_scale", None) is None:
         return outputs
     mean, std = spec.target_scale
-    return TargetScale(mean=list(mean), std=list(std), name="target_scale")(outputs)
+    return TargetScale(mean=list(mean), std=list(std), name=name)(outputs)
