@@ -277,9 +277,7 @@ def _composition_message(
     config_path: str | None,
 ) -> str:
     text = str(err)
-    match = re.search(r"Could not override '([^']+)'", text) or re.search(
-        r"Could not delete from config. '([^']+)'", text
-    )
+    match = re.search(r"Could not (?:override|delete from config.) '([^']+)'", text)
     if match:
         key = match.group(1)
         # The same overrides without the unknown key: composing them cannot fail on it again, so this

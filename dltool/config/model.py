@@ -139,9 +139,6 @@ class AirbenchConfig(ImageModelConfig):
     logit_scale: float = opt(1 / 9, "factor on the pooled features before the output layer", gt=0.0)
 
 
-PADDINGS = ("auto", "same", "valid")
-
-
 @option("model")
 @dataclass
 class LeNet5Config(ImageModelConfig):
@@ -157,7 +154,9 @@ class LeNet5Config(ImageModelConfig):
     name: str = "lenet5"
     activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
     c1_padding: str = opt(
-        "auto", "auto: 'same' on 28x28 inputs (MNIST as the table's 32x32), else 'valid'", choices=PADDINGS
+        "auto",
+        "auto: 'same' on 28x28 inputs (MNIST as the table's 32x32), else 'valid'",
+        choices=("auto", "same", "valid"),
     )
     pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
 

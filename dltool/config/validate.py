@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,12 +35,7 @@ from dltool.config.sweep import SweepConfig
 from dltool.config.trainer import TrainerConfig
 from dltool.errors import ConfigError, did_you_mean, first_line
 
-_BOUNDS = {
-    "ge": (">=", lambda v, b: v >= b),
-    "gt": (">", lambda v, b: v > b),
-    "le": ("<=", lambda v, b: v <= b),
-    "lt": ("<", lambda v, b: v < b),
-}
+_BOUNDS = {"ge": (">=", operator.ge), "gt": (">", operator.gt), "le": ("<=", operator.le), "lt": ("<", operator.lt)}
 
 
 @dataclass

@@ -1,15 +1,10 @@
 """AlexNet (Krizhevsky, Sutskever and Hinton 2012) as in the seeds' table (``model=alexnet``).
 
-C1 conv 96 11x11/4 same -> max-pool 3x3/2 -> C3 conv 256 5x5 -> max-pool 3x3/2 -> C5, C6 conv 384
-3x3 -> C7 conv 256 3x3 -> [max-pool 3x3/2] -> F8, F9 Dense 4096 with dropout -> output; ReLU.
-``width`` scales every layer (e.g. 0.25 for small images on a CPU). The local response
-normalization of the paper (no parameters) is left out, as in most re-implementations.
-
-Parameters at 224x224x3, 1000 classes (single-tower, as the seeds' table):
-convolutions 3,747,200; with ``final_pool: true`` (the paper's pooling after C7, 6x6x256 = 9,216
-features) F8 37,752,832, F9 16,781,312, output 4,097,000: 62,378,344 (the "60 million" of the
-paper). The seeds' table goes from C7 (13x13x256 = 43,264 features) straight to F8:
-``final_pool: false`` gives that network, 201,838,952 parameters.
+C1 conv 96 11x11/4 -> max-pool -> C3 conv 256 5x5 -> max-pool -> C5, C6 conv 384 3x3 -> C7 conv 256 3x3 ->
+[max-pool] -> F8, F9 Dense 4096 with dropout; ReLU, 3x3/2 poolings. ``width`` scales every layer (e.g. 0.25 for
+small images on a CPU). The paper's local response normalization (no parameters) is left out, as in most
+re-implementations. ``final_pool: true`` (the paper's pooling after C7) gives its "60 million" parameters; the
+seeds' table goes from C7 straight to F8, which ``final_pool: false`` builds (both counts: tests/test_model_zoo.py).
 
 Example:
     dltool show model=alexnet data=synthetic data.input_shape=[224,224,3] data.num_classes=1000

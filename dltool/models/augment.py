@@ -70,14 +70,10 @@ def affine_matrices(
     width: Any,
 ) -> Any:
     """The ``(batch, 3, 3)`` matrices mapping output pixel ``(x, y, 1)`` to the input point sampled
-    (``keras.ops.image.affine_transform``'s convention) of: rotate by ``angle`` degrees, shear by
-    ``(shear_x, shear_y)``, zoom by ``(zoom_x, zoom_y)`` (> 1 zooms out), each about the image
-    centre, then shift by ``(shift_x, shift_y)`` pixels, the image resampled once. That is the
-    product of the matrices of ``keras.layers.RandomRotation``, ``RandomShear`` (about the centre),
-    ``RandomZoom`` and ``RandomTranslation`` applied one after the other in this order.
-
-    ``xp`` is the array namespace (``numpy``, or a Keras backend's ``numpy`` module); the draws are
-    arrays of shape ``(batch,)``; ``height`` and ``width`` are floats.
+    (``keras.ops.image.affine_transform``'s convention) of: rotate by ``angle`` degrees, shear, zoom (> 1 zooms
+    out), each about the image centre, then shift by pixels: the product of the matrices of Keras'
+    ``RandomRotation``, ``RandomShear`` (about the centre), ``RandomZoom`` and ``RandomTranslation`` in this order.
+    ``xp`` is the array namespace (``numpy``, or a Keras backend's); the draws are arrays of shape ``(batch,)``.
 
     Example:
         >>> import numpy as np
@@ -112,26 +108,14 @@ class RandomAffine(BaseImagePreprocessingLayer):
     resampled once (``keras.ops.image.affine_transform``), as ``ImageDataGenerator`` did; the
     identity at inference. Safe in ``tf.data`` maps, like Keras' image preprocessing layers.
 
-    Each image draws, uniformly and independently:
-
-    - an angle in ``[-rotation, rotation]`` **degrees** (``keras.layers.RandomRotation`` takes a
-      fraction of a turn: ``rotation / 360``);
-    - shears ``s_x``, ``s_y`` in ``[-shear, shear]`` (``keras.layers.RandomShear(shear, shear)``:
-      output pixel ``(x, y)`` samples ``(x + s_x y, s_y x + y)``), but about the image centre,
-      where ``RandomShear`` shears about the top-left corner and so also shifts the image by up to
-      ``shear`` times half its size;
-    - one zoom ``z`` in ``[1 - zoom, 1 + zoom]`` for both axes (> 1 zooms out), as
-      ``keras.layers.RandomZoom((-zoom, zoom))`` (``ImageDataGenerator``'s ``zoom_range`` drew one
-      per axis);
-    - shifts in ``[-height_shift, height_shift]`` times the height and
-      ``[-width_shift, width_shift]`` times the width (``keras.layers.RandomTranslation``);
-    - with ``horizontal_flip`` / ``vertical_flip``, a left-right / up-down flip with probability
-      1/2 (``keras.layers.RandomFlip``).
-
-    The transforms apply in that order, about the image centre (:func:`affine_matrices`); a flip
-    is a zoom by -1 along its axis (exact: it samples the input at whole pixels). Flipping
-    before rotating and shearing would turn the angle and shears to their opposites, whose ranges
-    are the same: the transforms drawn are distributed as with ``RandomFlip`` first.
+    Each image draws, uniformly and independently, in this order about the image centre (:func:`affine_matrices`):
+    an angle in ``[-rotation, rotation]`` **degrees** (``keras.layers.RandomRotation`` takes ``rotation / 360``);
+    shears in ``[-shear, shear]`` as ``keras.layers.RandomShear(shear, shear)``, but about the centre where it
+    shears about the top-left corner (and so also shifts); one zoom in ``[1 - zoom, 1 + zoom]`` for both axes, as
+    ``keras.layers.RandomZoom((-zoom, zoom))``; shifts as ``keras.layers.RandomTranslation``; flips with
+    probability 1/2 each, as ``keras.layers.RandomFlip``. A flip is a zoom by -1 along its axis (exact: it samples
+    the input at whole pixels); flipping first would only turn the angle and shears to their opposites, whose
+    ranges are the same.
 
     Example:
         >>> import numpy as np
@@ -263,15 +247,10 @@ def wants_mixing(aug: Any) -> bool:
 
 
 def augmentation_layers(reg: Any, input_shape: tuple[int, ...]) -> list[keras.layers.Layer]:
-    """The per-image transforms asked by ``reg.augmentation``, for image inputs (rank 3), in order:
-    flips + rotation + shear + zoom + shift (one :class:`RandomAffine`; flips alone are a
-    ``keras.layers.RandomFlip``, which needs no resampling), padded crop, brightness, contrast.
-
-    The padded crop stays a layer of its own: it is a shift with zero fill (the padding), where
-    the affine transform fills with ``fill_mode``; folding it in would change what it does.
-
-    For non-image inputs nothing is built and a warning is logged.
-    """
+    """The per-image transforms asked by ``reg.augmentation`` for image inputs (else a warning), in order: flips +
+    rotation + shear + zoom + shift (one :class:`RandomAffine`; flips alone are a ``keras.layers.RandomFlip``, which
+    needs no resampling), padded crop (a shift with zero fill, where the affine transform uses ``fill_mode``),
+    brightness, contrast."""
     aug = reg.augmentation
     if not wants_layers(aug):
         return []

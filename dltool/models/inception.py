@@ -1,12 +1,9 @@
 """GoogLeNet-style network of inception modules (Szegedy et al. 2015) (``model=inception``).
 
-Each module runs four branches on the same input and concatenates them along the channels, as in
-the seeds' (``000``) example: (a) 1x1 conv; (b) 1x1 conv -> 3x3 conv; (c) 3x3 pooling (stride 1)
--> 1x1 conv; (d) 1x1 conv -> 3x3 conv -> 3x3 conv (two 3x3 in place of GoogLeNet's 5x5, the
-factorization of Inception v2/v3 the seeds use). Every convolution is 'same', ReLU, with batch
-norm when ``regularization.batch_norm``. ``pool_before`` puts a 3x3/2 max-pooling before a
-module, the reductions of GoogLeNet. Stem (``stem_filters: [f, g]``): 7x7/2 conv f, 3x3/2
-max-pooling, 1x1 conv f, 3x3 conv g, 3x3/2 max-pooling. Global average pooling and dropout end the body.
+Each module concatenates four branches, as in the seeds' (``000``) example: (a) 1x1 conv; (b) 1x1 -> 3x3 conv;
+(c) 3x3 pooling (stride 1) -> 1x1 conv; (d) 1x1 -> 3x3 -> 3x3 conv (two 3x3 in place of GoogLeNet's 5x5, the
+factorization of Inception v2/v3 the seeds use). ``pool_before`` puts a 3x3/2 max-pooling before a module, the
+reductions of GoogLeNet.
 
 ``conf/model/inception.yaml`` has GoogLeNet's modules 3a-5b and widths (no auxiliary
 classifiers): 7,284,232 parameters at 224x224x3, 1000 classes. GoogLeNet's table sums to about

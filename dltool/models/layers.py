@@ -33,13 +33,10 @@ _HE_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish")
 class FusedBatchNormalization(keras.layers.BatchNormalization):
     """Keras' ``BatchNormalization``, trained with TensorFlow's fused kernel on 4-D channels-last float32 inputs.
 
-    Keras 3 normalizes a training batch with separate ops on TensorFlow (``tf.nn.moments``, then multiplies,
-    adds, a square root), each a pass over the activations forward and backward; the fused op
-    (``FusedBatchNormV3``, oneDNN on CPUs, cuDNN on GPUs) does it in one. ResNet-20 trains about 1.8x as
-    fast on a CPU. Same results: the batch statistics, the output, the moving averages (Keras' biased
-    variance) and the gradients match ``BatchNormalization``'s to float32 rounding. Every other case
-    (inference, other backends, ranks, axes, dtypes, masks, renorm, synchronized statistics) is Keras' own
-    code, and a saved model holds Keras' usual weights.
+    Keras 3 normalizes a training batch with separate ops on TensorFlow, each a pass over the activations
+    forward and backward; the fused op (``FusedBatchNormV3``) does it in one (docs/models.md). The statistics,
+    output, moving averages and gradients match ``BatchNormalization``'s to float32 rounding; every other case is
+    Keras' own code, and a saved model holds Keras' usual weights.
 
     Example:
         >>> import numpy as np
