@@ -58,11 +58,8 @@ TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
 def validate(cfg: DictConfig) -> RunConfig:
-    """Check every group of a composed config; return the typed :class:`RunConfig`.
-
-    A ``sweep`` node (``conf/sweep/``) is refused: ``dltool sweep`` reads it (``validate_sweep``),
-    and composes its trials without it.
-    """
+    """Check every group of a composed config; return the typed :class:`RunConfig`. A ``sweep`` node is refused:
+    ``dltool sweep`` reads it (:func:`validate_sweep`) and composes its trials without it."""
     if "sweep" in cfg:
         raise ConfigError("sweep settings are read by `dltool sweep`, not `dltool train`: drop sweep=... and sweep.*")
     for key in cfg:

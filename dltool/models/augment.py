@@ -306,10 +306,8 @@ def mix(layers: list[keras.layers.Layer], images: Any, labels: Any) -> tuple[Any
 
 
 def mix_batches(batches: Any, aug: Any, input_shape: tuple[int, ...], seed: int) -> Any:
-    """``batches`` (a ``tf.data`` dataset of ``(x, y)``) with MixUp/CutMix applied, when asked and ``x`` are images.
-
-    Raises ConfigError on a backend whose batches are not a ``tf.data`` dataset.
-    """
+    """``batches`` (a ``tf.data`` dataset of ``(x, y)``; else ConfigError) with MixUp/CutMix applied, when asked and
+    ``x`` are images."""
     if not wants_mixing(aug):
         return batches
     if len(input_shape) != 3:

@@ -36,13 +36,8 @@ def own_gradient(weights: Any, members: int) -> Any:
 
 @keras.saving.register_keras_serializable(package="dltool")
 class MemberInputs(keras.layers.Layer):
-    """``k`` copies of each example, copy ``i`` multiplied elementwise by its own weights ``r_i``.
-
-    The weights start uniform in [-1, 1], so that the members start apart (TabM-mini's random init).
-
-    Args:
-        members: the number of copies ``k``.
-    """
+    """``members`` copies of each example, copy ``i`` multiplied elementwise by its own weights, which start uniform
+    in [-1, 1] so that the members start apart (TabM-mini's random init)."""
 
     def __init__(self, members: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -67,15 +62,8 @@ class MemberInputs(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="dltool")
 class MemberHeads(keras.layers.Layer):
-    """Each member's own Dense output layer and activation, averaged over the members.
-
-    ``(batch, k, features) -> (batch, units)``. Each member's kernel starts as a Glorot-uniform ``Dense``'s.
-
-    Args:
-        units: outputs of each member.
-        activation: Keras activation of each member's outputs, before the average.
-        kernel_regularizer: penalty on the members' kernels.
-    """
+    """Each member's own Dense output layer and activation, averaged over the members: ``(batch, k, features) ->
+    (batch, units)``. Each member's kernel starts as a Glorot-uniform ``Dense``'s."""
 
     def __init__(self, units: int, activation: Any = None, kernel_regularizer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -78,11 +78,8 @@ def build_discriminator(cfg: GANConfig, image_shape: tuple[int, int, int]) -> ke
 
 
 def build_gan(cfg: GANConfig, spec: Any, reg: Any) -> GAN:
-    """The uncompiled :class:`GAN` of ``cfg`` for images of ``spec``.
-
-    ``reg`` (the ``regularization`` group) is not applied: the networks' regularization is the DCGAN's own
-    (``model.dropout``, ``model.label_noise``). It is taken as every whole-model builder takes it.
-    """
+    """The uncompiled :class:`GAN` of ``cfg`` for images of ``spec``; ``reg`` is not applied (the DCGAN's own
+    regularization is ``model.dropout`` and ``model.label_noise``)."""
     shape = tuple(generation_spec(spec).input_shape)
     return GAN(build_generator(cfg, shape), build_discriminator(cfg, shape), cfg.latent_dim, cfg.label_noise)
 

@@ -56,12 +56,9 @@ class _Scope:
 
 
 def build_graph(cfg: Any, spec: Any, reg: Any) -> keras.Model:
-    """The Keras model declared by ``cfg`` (a ``GraphConfig``) for data ``spec``; not compiled.
-
-    With data of several named inputs/outputs (``spec.inputs``/``spec.outputs``) the model takes and
-    gives dicts keyed by those names; with plain data it has one input and one output.
-    ``reg`` regularizes the zoo sub-models (the graph's own layers take their arguments as written).
-    """
+    """The uncompiled Keras model declared by ``cfg`` (a ``GraphConfig``) for data ``spec``: dicts keyed by the
+    data's input/output names, or one input and one output for plain data. ``reg`` regularizes the zoo
+    sub-models only (the graph's own layers take their arguments as written)."""
     _check_io_names(cfg, spec)
     inputs = {name: _input(name, node, spec) for name, node in cfg.inputs.items()}
     clash = set(inputs) & set(cfg.nodes)

@@ -216,11 +216,8 @@ def conv_bn(
 
 @keras.saving.register_keras_serializable(package="dltool")
 class ZeroPadShortcut(keras.layers.Layer):
-    """ResNet shortcut "A" (He et al. 2016): subsample by ``stride`` and zero-pad the channels.
-
-    Identity on the first ``channels_in`` channels, zeros on the added ones; no parameters.
-    Input and output are channels-last images.
-    """
+    """ResNet shortcut "A" (He et al. 2016): subsample channels-last images by ``stride`` and zero-pad the channels
+    up to ``channels``; no parameters."""
 
     def __init__(self, channels: int, stride: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -50,10 +50,7 @@ def resnet_variant(cfg: ResNetConfig) -> str:
 
 
 def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
-    """The convolutional body of a ResNet on image ``inputs``; returns the pooled features.
-
-    The imagenet variant is built by :func:`dltool.models.resnet_imagenet.build_imagenet_resnet`.
-    """
+    """The convolutional body of a ResNet (either variant) on image ``inputs``; returns the pooled features."""
     require_image(inputs, "resnet")
     if resnet_variant(cfg) == "imagenet":
         return build_imagenet_resnet(cfg, inputs, reg)

@@ -29,12 +29,8 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="dltool")
 class TargetScale(keras.layers.Layer):
-    """``mean + std * z`` per target (the last axis), with the gradient of standardized targets.
-
-    Args:
-        mean: the training targets' mean, one per target.
-        std: their standard deviation, one per target (positive).
-    """
+    """``mean + std * z`` per target (the last axis; the training targets' mean and positive standard deviation),
+    with the gradient of standardized targets."""
 
     def __init__(self, mean: list[float], std: list[float], **kwargs: Any) -> None:
         kwargs.setdefault("dtype", "float32")  # after the float32 output layer, also under mixed precision

@@ -53,11 +53,8 @@ DEFAULT_SIZES = {
 
 @keras.saving.register_keras_serializable(package="dltool")
 class ChannelAffine(keras.layers.Layer):
-    """``y = x @ matrix + bias`` on the channels of each pixel; no trainable parameters.
-
-    ``matrix`` is (channels in, channels out): it holds the backbone's scaling, channel order
-    (RGB to BGR) and the repetition of a grey channel.
-    """
+    """``y = x @ matrix + bias`` on the channels of each pixel (the backbone's scaling, channel order, the
+    repetition of a grey channel); no trainable parameters."""
 
     def __init__(self, matrix: list[list[float]], bias: list[float], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -125,10 +122,8 @@ def backbone_weights(cfg: Any) -> str | None:
 
 
 def build_backbone(cfg: Any, size: int) -> keras.Model:
-    """The backbone without its top, for ``size`` x ``size`` x 3 inputs, named ``backbone``.
-
-    Offline, ``weights: imagenet`` raises a one-line ConfigError naming the file to place in Keras' cache.
-    """
+    """The backbone without its top, for ``size`` x ``size`` x 3 inputs, named ``backbone``; offline, ``weights:
+    imagenet`` is a one-line ConfigError naming the file to place in Keras' cache."""
     constructor = application(cfg.backbone)
     weights = backbone_weights(cfg)
     try:
