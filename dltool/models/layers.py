@@ -169,6 +169,15 @@ def require_image(inputs: Any, model: str) -> tuple:
     return require_image_shape(model, tuple(inputs.shape[1:]))
 
 
+def require_sequence(inputs: Any, model: str) -> None:
+    """ConfigError unless ``inputs`` are sequences (steps, features), as embedded tokens are."""
+    if len(inputs.shape) != 3:
+        raise ConfigError(
+            f"model={model} needs sequences (steps, features) or integer tokens (steps,); the data gives "
+            f"examples of shape {tuple(inputs.shape[1:])}"
+        )
+
+
 def _size(shape: Any) -> str:
     return "x".join("?" if d is None else str(d) for d in shape)
 

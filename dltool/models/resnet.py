@@ -24,14 +24,7 @@ import keras
 from dltool.config.model import ResNetConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import (
-    FusedBatchNormalization,
-    ZeroPadShortcut,
-    activation_layer,
-    initializer,
-    kernel_regularizer,
-    require_image,
-)
+from dltool.models.layers import ZeroPadShortcut, activation_layer, conv_bn, require_image
 from dltool.models.resnet_imagenet import IMAGENET_STAGES, build_imagenet_resnet
 
 
@@ -56,20 +49,9 @@ def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> A
         return build_imagenet_resnet(cfg, inputs, reg)
     n = blocks_per_stage(cfg.depth)
     width = cfg.width or 16
-    init, penalty = initializer(cfg), kernel_regularizer(reg)
 
     def conv(x: Any, filters: int, kernel: int, stride: int, name: str) -> Any:
-        x = keras.layers.Conv2D(
-            filters,
-            kernel,
-            strides=stride,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=init,
-            kernel_regularizer=penalty,
-            name=name,
-        )(x)
-        return FusedBatchNormalization(name=f"{name}_bn")(x)
+        return conv_bn(x, filters, kernel, name, stride=stride, activation=None, reg=reg)
 
     x = conv(inputs, width, 3, 1, "stem_conv")
     x = activation_layer("relu", layer_name="stem_relu")(x)

@@ -24,22 +24,14 @@ import keras
 from dltool.config.model import Conv1DConfig, RNNConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import kernel_regularizer
+from dltool.models.layers import kernel_regularizer, require_sequence
 
 _CELLS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def _require_sequence(inputs: Any, model: str) -> None:
-    if len(inputs.shape) != 3:
-        raise ConfigError(
-            f"model={model} needs sequences (steps, features) or integer tokens (steps,); the data gives "
-            f"examples of shape {tuple(inputs.shape[1:])}"
-        )
-
-
 def build_rnn(cfg: RNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Stacked (bidirectional) recurrent layers on a sequence; the last state or the whole sequence."""
-    _require_sequence(inputs, "rnn")
+    require_sequence(inputs, "rnn")
     if not cfg.units:
         raise ConfigError("model.units=[]: an RNN needs at least one recurrent layer, e.g. [32]")
     penalty = kernel_regularizer(reg)
@@ -61,7 +53,7 @@ def build_rnn(cfg: RNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
 
 def build_conv1d(cfg: Conv1DConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Conv1D/max-pooling blocks, global pooling over time and Dense layers on a sequence."""
-    _require_sequence(inputs, "conv1d")
+    require_sequence(inputs, "conv1d")
     penalty = kernel_regularizer(reg)
     x = inputs
     for b, block in enumerate(cfg.stack, start=1):

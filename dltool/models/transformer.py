@@ -18,7 +18,7 @@ import keras
 from dltool.config.model import TransformerConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import kernel_regularizer
+from dltool.models.layers import kernel_regularizer, require_sequence
 
 
 @keras.saving.register_keras_serializable(package="dltool")
@@ -60,11 +60,7 @@ def encoder_block(x: Any, cfg: TransformerConfig, penalty: Any, name: str) -> An
 
 def build_transformer(cfg: TransformerConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Position embedding, encoder blocks, global pooling and hidden Dense layers on a sequence."""
-    if len(inputs.shape) != 3:
-        raise ConfigError(
-            f"model=transformer needs sequences (steps, features) or integer tokens (steps,); the data gives "
-            f"examples of shape {tuple(inputs.shape[1:])}"
-        )
+    require_sequence(inputs, "transformer")
     if cfg.key_dim is None and cfg.embedding_dim % cfg.num_heads:
         raise ConfigError(
             f"model.num_heads={cfg.num_heads}: must divide model.embedding_dim={cfg.embedding_dim} "
