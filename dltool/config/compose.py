@@ -313,7 +313,7 @@ def _unknown_key_message(key: str, value: str | None, base: DictConfig | None) -
         node = OmegaConf.select(base, parent) if parent else base
         if isinstance(node, DictConfig):
             siblings = [str(k) for k in node if k != "hydra"]
-        every_key = [k for k in _dotted_keys(base) if not k.startswith("hydra.")]
+        every_key = [k for k in _dotted_keys(OmegaConf.to_container(base)) if not k.startswith("hydra.")]
     hint = did_you_mean(leaf, siblings)
     if not hint:
         same_leaf = [k for k in every_key if k.rpartition(".")[2] == leaf and k != key]
@@ -327,13 +327,11 @@ def _unknown_key_message(key: str, value: str | None, base: DictConfig | None) -
     return f"unknown key '{key}'{hint}{valid} (use +{key}=... to add a new key)"
 
 
-def _dotted_keys(node: DictConfig, prefix: str = "") -> list[str]:
-    """Every key of a config, dotted (``trainer.epochs``), interior nodes included."""
+def _dotted_keys(node: dict, prefix: str = "") -> list[str]:
+    """Every key of a plain config, dotted (``trainer.epochs``), interior nodes included."""
     keys: list[str] = []
-    for name in node:
-        dotted = f"{prefix}{name}"
-        keys.append(dotted)
-        child = node._get_node(name)
-        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
-            keys.extend(_dotted_keys(child, dotted + "."))
+    for name, child in node.items():
+        keys.append(f"{prefix}{name}")
+        if isinstance(child, dict):
+            keys += _dotted_keys(child, f"{prefix}{name}.")
     return keys

@@ -238,8 +238,7 @@ def _yaml(value: Any) -> str:
 
 
 def _check_cross_group(run: RunConfig) -> None:
-    trainer = run.trainer
-    devices = trainer.devices
+    devices = run.trainer.devices
     if not (
         devices in ("auto", "cpu", "gpu")
         or (isinstance(devices, list) and devices and all(isinstance(d, int) and d >= 0 for d in devices))
