@@ -182,8 +182,7 @@ def validate_node(group: str, node: DictConfig, schema: type | None = None) -> A
     if schema is TargetOptimizerConfig:  # the class's own arguments go under kwargs, typed by no schema
         raw = TargetOptimizerConfig.split(raw)
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
-        typed = OmegaConf.to_object(merged)
+        typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
     except ConfigKeyError as err:
         raise ConfigError(_unknown_key_message(group, schema, err)) from None
     except ValidationError as err:
