@@ -1,15 +1,8 @@
 """Schemas of the ``optimizer`` group, and the class each option builds.
 
-A built-in option names its Keras class once, as its schema's ``_target_``; an option file of
-your own names any optimizer class with a ``_target_`` key (:class:`TargetOptimizerConfig`):
-
-    # my_conf/optimizer/lion.yaml, then: dltool train optimizer=lion --config-dir my_conf
-    _target_: keras.optimizers.Lion
-    learning_rate: 0.0003
-
-Its keys shared with every Keras optimizer (``learning_rate``, clipping, EMA) and ``schedule``
-are typed and checked as a built-in's; the others are the class's own, checked against its
-signature (:func:`check_arguments`) before the run starts. Nothing here imports Keras.
+A built-in option names its Keras class once, as its schema's ``_target_``; an option file of your own names
+any optimizer class with a ``_target_`` key (:class:`TargetOptimizerConfig`; the README's "An optimizer of your
+own"), whose own arguments are checked against its signature (:func:`check_arguments`). Nothing here imports Keras.
 
 Example:
     >>> TargetOptimizerConfig.split({"_target_": "keras.optimizers.Lion", "beta_1": 0.95, "learning_rate": 3e-4})

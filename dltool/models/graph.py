@@ -1,10 +1,7 @@
 """Functional-API graphs declared in YAML: ``model=graph`` (the spec, key by key, is docs/graph.md).
 
-A graph has named ``inputs``, named ``nodes`` (a Keras layer by class name or ``_target_``, a merge,
-a ``shared`` layer object called by several nodes, a whole sub-model, or an instance of a reusable
-``block``), and named ``outputs``. A node's ``inputs`` name graph inputs or other nodes (default: the
-node declared just before it); the order of declaration does not matter otherwise. Every error
-(unknown name, cycle, shapes that do not fit) is a one-line :class:`ConfigError` naming the node.
+Nodes are built on demand in dependency order; every error (unknown name, cycle, shapes that do not fit) is a
+one-line :class:`ConfigError` naming the node.
 
 Example:
     >>> from dltool.config.model import GraphConfig, GraphInputConfig, GraphOutputConfig
