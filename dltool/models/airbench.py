@@ -6,12 +6,9 @@ then a global max-pool; the features are scaled by ``logit_scale`` (1/9 in airbe
 output layer that ``build_model`` adds. Convolutions have no bias; batch norm has no scale
 (airbench freezes it at 1) and a fast momentum (0.6 in PyTorch's convention is 0.4 in Keras').
 
-What the PyTorch recipe does and this body does not: the stem's weights are not initialized by
-whitening patches of the training images (Keras builds the model from the data's shape alone),
-and the head has a bias. The rest of the recipe is configuration: see ``experiment=cifar10_fast``.
-
-Parameters at 32x32x3 with 10 classes: 1,973,954 in all (1,971,650 trainable: without the batch
-norms' moving statistics).
+The stem is not initialized by whitening patches of the training images (Keras builds the model from the
+data's shape alone) and the head has a bias; the rest of the recipe is ``experiment=cifar10_fast``
+(docs/models.md).
 
 Example:
     >>> from dltool.config.model import AirbenchConfig
