@@ -113,6 +113,12 @@ def _save(fig: Any, out: str | Path) -> None:
     _pyplot().close(fig)
 
 
+def _show_image(ax: Any, image: np.ndarray) -> None:
+    """An image of values in [0, 1]; one channel is drawn grey."""
+    grey = image.shape[-1] == 1
+    ax.imshow(np.clip(image[..., 0] if grey else image, 0, 1), cmap="gray" if grey else None, vmin=0, vmax=1)
+
+
 def _mark_best(ax: Any, row: dict[str, str], epoch: int, name: str, monitor: str | None) -> None:
     """The best epoch's dashed line; on the monitored metric's panel, a star at its best value too."""
     ax.axvline(epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch {epoch}")
@@ -190,18 +196,14 @@ def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Pat
     for row, (title, batch) in enumerate((("input", inputs), ("reconstruction", outputs))):
         for ax, example in zip(axes[row], batch, strict=True):
             if example.ndim == 3:
-                image = example[..., 0] if example.shape[-1] == 1 else example
-                ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
-                ax.set_xticks([])
-                ax.set_yticks([])
+                _show_image(ax, example)
+                ax.set(xticks=[], yticks=[])
             else:
                 ax.plot(example.reshape(-1))
                 ax.tick_params(labelsize=6)
         axes[row][0].set_ylabel(title)
     fig.suptitle("test split")
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> None:
@@ -214,13 +216,10 @@ def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> Non
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            image = images[i][..., 0] if images[i].shape[-1] == 1 else images[i]
-            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            _show_image(ax, images[i])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_model_diagram(model: Any, out: str | Path) -> str | None:
