@@ -41,7 +41,7 @@ def run_sweep(argv: list[str]) -> int:
     n_trials = settings.n_trials if grid is None else min(settings.n_trials, math.prod(map(len, grid.values())))
 
     def make_sampler(seed: int) -> Any:
-        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space), len(plan.metrics) > 1)
+        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space))
 
     storage = study.make_storage(plan.storage, settings.heartbeat_grace_s)
     the_study, created = study.open_study(
@@ -75,11 +75,9 @@ def run_sweep(argv: list[str]) -> int:
             run_trials(plan, the_study, n_trials, display.update)
     finally:
         written = _write_results(the_study, plan, results)
-    counts = {}
-    for t in results.trials(the_study):
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
     best = written.get("best_config.yaml")
-    lines = [f"trials: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}"]
+    counts = sorted(results.state_counts(the_study).items())
+    lines = [f"trials: {', '.join(f'{n} {s}' for s, n in counts)}"]
     if best is not None:
         shown = ", ".join(f"{m} {v:.4g}" for m, v in zip(plan.metrics, best.values, strict=True))
         lines += [

@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,11 @@ RESULT_COLUMNS = ("epochs_run", "best_epoch", "train_time_s", "params_total")
 def trials(study: Any) -> list[Any]:
     """The study's trials, less those closed unrun because other workers had filled ``n_trials``."""
     return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
+
+
+def state_counts(study: Any) -> dict[str, int]:
+    """How many of :func:`trials` are in each state (``complete``, ``pruned``, ``fail``, ``running``)."""
+    return dict(Counter(t.state.name.lower() for t in trials(study)))
 
 
 def best_trials(study: Any) -> list[Any]:

@@ -42,12 +42,12 @@ MAX_RETRIES = 3  # a trial whose process died is run again at most this many tim
 FINISHED = ("COMPLETE", "PRUNED")
 
 
-# name -> builder(max epochs); epochs are the pruners' resource
-PRUNERS: dict[str, Callable[[int], Any]] = {
-    "none": lambda epochs: _optuna().pruners.NopPruner(),
-    "median": lambda epochs: _optuna().pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-    "hyperband": lambda epochs: _optuna().pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
-    "successive_halving": lambda epochs: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1),
+# name -> builder(optuna.pruners, max epochs); epochs are the pruners' resource
+PRUNERS: dict[str, Callable[[Any, int], Any]] = {
+    "none": lambda pruners, epochs: pruners.NopPruner(),
+    "median": lambda pruners, epochs: pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    "hyperband": lambda pruners, epochs: pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
+    "successive_halving": lambda pruners, epochs: pruners.SuccessiveHalvingPruner(min_resource=1),
 }
 
 
@@ -64,13 +64,9 @@ def check_pruner(name: str) -> None:
 
 def make_pruner(name: str, epochs: int) -> Any:
     """The pruner ``name`` for trials of ``epochs`` epochs (the trial process builds the same one)."""
-    return PRUNERS[name](epochs)
-
-
-def _optuna() -> Any:
     import optuna
 
-    return optuna
+    return PRUNERS[name](optuna.pruners, epochs)
 
 
 class StorageUnreachable(JobFailed):
