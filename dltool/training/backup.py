@@ -87,12 +87,8 @@ class Backup:
                 if self._committed() != epoch:
                     (self.directory / name).unlink(missing_ok=True)
             raise
-        self.prune(keep=(weights, npz, STATE_FILE))
-
-    def prune(self, keep: tuple[str, ...]) -> None:
-        """Remove files of other epochs (left by the previous save, or by a run killed while saving)."""
-        for path in self.directory.iterdir():
-            if path.name not in keep:
+        for path in self.directory.iterdir():  # files of other epochs: the previous save's, or a killed save's
+            if path.name not in (weights, npz, STATE_FILE):
                 path.unlink(missing_ok=True)
 
     def _committed(self) -> int | None:

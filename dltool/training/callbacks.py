@@ -21,6 +21,7 @@ from dltool.config import RunConfig
 from dltool.config.callbacks import CallbacksConfig
 from dltool.training.checkpoints import Checkpoint, MetricsCSV, monitor_mode
 from dltool.training.guards import InterruptGuard, NonFiniteLossGuard, RunStop
+from dltool.training.monitoring import TextProgbar, keras_arguments, monitoring_callbacks
 from dltool.training.optimizers import epoch_learning_rate, has_schedule
 from dltool.training.progress import DeferredLogsCallbackList, EpochStats, RichProgress
 
@@ -54,8 +55,6 @@ def build_callbacks(
     ``stop`` is shared by the guards (non-finite loss, Ctrl-C) and the callbacks that save;
     ``validation`` (x, y) feeds the activation logger and the embeddings projector.
     """
-    from dltool.training.monitoring import monitoring_callbacks
-
     cb = run.callbacks
     stop = stop or RunStop()
     ckpt_dir = run_dir / "checkpoints"
@@ -87,16 +86,8 @@ def _learning_rate_callbacks(run: RunConfig, monitor: str) -> list[keras.callbac
             keras.callbacks.LearningRateScheduler(lambda epoch, lr: epoch_learning_rate(run.optimizer, epoch, epochs))
         )
     if cb.reduce_lr_on_plateau.enabled:
-        p = cb.reduce_lr_on_plateau
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor,
-                mode=cb.mode,
-                factor=p.factor,
-                patience=p.patience,
-                min_delta=p.min_delta,
-                min_lr=p.min_lr,
-            )
+            keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=cb.mode, **keras_arguments(cb.reduce_lr_on_plateau))
         )
     return callbacks
 
@@ -104,17 +95,7 @@ def _learning_rate_callbacks(run: RunConfig, monitor: str) -> list[keras.callbac
 def _early_stopping(cb: CallbacksConfig, monitor: str) -> list[keras.callbacks.Callback]:
     if not cb.early_stopping.enabled:
         return []
-    e = cb.early_stopping
-    return [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            mode=cb.mode,
-            patience=e.patience,
-            min_delta=e.min_delta,
-            restore_best_weights=e.restore_best_weights,
-            start_from_epoch=e.start_from_epoch,
-        )
-    ]
+    return [keras.callbacks.EarlyStopping(monitor=monitor, mode=cb.mode, **keras_arguments(cb.early_stopping))]
 
 
 def _tensorboard(cb: CallbacksConfig, run_dir: Path) -> list[keras.callbacks.Callback]:
@@ -135,8 +116,6 @@ def _tensorboard(cb: CallbacksConfig, run_dir: Path) -> list[keras.callbacks.Cal
 
 def _progress(cb: CallbacksConfig, epochs: int, steps_per_epoch: int) -> list[keras.callbacks.Callback]:
     if cb.progbar_logger:
-        from dltool.training.monitoring import TextProgbar
-
         return [TextProgbar()]
     return [RichProgress(epochs, steps_per_epoch)]
 

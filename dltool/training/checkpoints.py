@@ -131,11 +131,11 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
             self.best, self.best_epoch = float(value), epoch + 1
             self.best_logs = {k: scalar(v) for k, v in logs.items()}
             if self.save_best:
-                save_atomically(model, self.best_path)
+                write_bytes(self.best_path, keras_archive(model))
         if self.save_last and improved and self.save_best:
-            copy_atomically(self.best_path, self.last_path)  # same state: a copy, not a second serialization
+            write_bytes(self.last_path, self.best_path.read_bytes())  # same state: a copy, not a second serialization
         elif self.save_last:
-            save_atomically(model, self.last_path)
+            write_bytes(self.last_path, keras_archive(model))
 
     def get_state(self) -> dict[str, Any]:
         """What a resumed run needs to go on comparing epochs with the best one."""
@@ -160,16 +160,6 @@ def monitor_mode(monitor: str) -> str:
     except ValueError:  # not a Keras metric name
         direction = "up" if name == "acc" or name.endswith(("_acc", "accuracy")) else None
     return "max" if direction == "up" else "min"
-
-
-def save_atomically(model: keras.Model, path: Path) -> None:
-    """Save ``model`` as a ``.keras`` file with :func:`write_bytes`: complete or untouched, even on a full disk."""
-    write_bytes(path, keras_archive(model))
-
-
-def copy_atomically(source: Path, path: Path) -> None:
-    """Copy ``source`` to ``path`` with :func:`write_bytes`."""
-    write_bytes(path, source.read_bytes())
 
 
 def keras_archive(model: keras.Model) -> bytes:

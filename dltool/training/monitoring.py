@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import logging
@@ -260,12 +261,14 @@ def monitoring_callbacks(
     tracker = active()  # logger=mlflow: started by dltool.commands.train for this run
     if tracker is not None:
         callbacks.append(epoch_callback(tracker))
-    r = cb.remote_monitor
-    if r.enabled:
-        callbacks.append(
-            keras.callbacks.RemoteMonitor(root=r.root, path=r.path, field=r.field, send_as_json=r.send_as_json)
-        )
+    if cb.remote_monitor.enabled:
+        callbacks.append(keras.callbacks.RemoteMonitor(**keras_arguments(cb.remote_monitor)))
     return callbacks
+
+
+def keras_arguments(node: Any) -> dict[str, Any]:
+    """A ``callbacks.*`` node's fields but ``enabled``: the arguments of the Keras callback it configures."""
+    return {f.name: getattr(node, f.name) for f in dataclasses.fields(node) if f.name != "enabled"}
 
 
 def _labels(y: np.ndarray, class_names: list[str] | None) -> list[str] | None:
