@@ -1,19 +1,11 @@
 """The trial runner: ``sweep.n_jobs`` threads, each asking the study for a trial and running it as a
-``dltool train`` run in its own run directory: in the slot's worker process (``sweep.isolation=worker``,
-:mod:`dltool.sweep.worker`: TensorFlow is imported once per worker, not once per trial), or in a
-process of its own (``sweep.isolation=process``).
+``dltool train`` run in its own run directory, in the slot's worker process (:mod:`dltool.sweep.worker`)
+or in a process of its own (``sweep.isolation``).
 
-A trial's state comes from its run: exit 0 and the metric in ``results.json`` -> complete (or
-pruned, when its reporter stopped it); anything else -> failed, and the sweep goes on until
-``sweep.max_failures`` trials fail in a row. Before each trial the worker counts the study's
-finished and running trials, so that several workers (threads, processes, machines) finish
-exactly ``sweep.n_trials`` between them; a trial that loses that race is closed unrun.
-
-A trial whose process died (with its sweep) is run again in its run directory: its previous
-process is stopped if it still runs here, then ``dltool train resume=<run dir>`` continues it from
-its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial and worker
-processes die with the sweep (:mod:`dltool.lifeline`); a trial whose worker died is failed, as a trial
-whose process died is, and the next trial gets a fresh worker.
+Exit 0 and the metric in ``results.json`` make a trial complete (or pruned, when its reporter stopped it);
+anything else fails it. Counting the study's finished and running trials before each trial lets several
+workers finish exactly ``sweep.n_trials`` between them. A trial whose process died is run again as
+``dltool train resume=<run dir>`` (README, "Failures, Ctrl-C, crashes, several machines").
 
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})

@@ -1,13 +1,6 @@
-"""Callbacks that look inside the model while it trains, and the config-driven Keras callbacks of
-``callbacks.*``: the activation logger, the embeddings projector, LambdaCallback messages,
-RemoteMonitor and SwapEMAWeights.
-
-- :class:`ActivationLogger` (the seeds' custom callback) saves every layer's outputs on a few
-  validation examples to ``activations/epoch_NNN.npz`` (one array per layer name) and as
-  TensorBoard histograms (``tensorboard/activations/``).
-- :class:`EmbeddingProjector` writes a layer's outputs on validation examples, with their labels,
-  for TensorBoard's embeddings projector (``tensorboard/projector/``). Keras 3's TensorBoard
-  callback projects only ``Embedding`` layer weights; this projects any layer's outputs.
+"""Callbacks that look inside the model while it trains (:class:`ActivationLogger`, :class:`EmbeddingProjector`:
+Keras 3's TensorBoard callback projects only ``Embedding`` layer weights, this any layer's outputs), and the
+config-driven Keras callbacks of ``callbacks.*``: LambdaCallback messages, RemoteMonitor, the text progress bar.
 
 Example:
     dltool train callbacks.activation_logger.enabled=true callbacks.tensorboard.embeddings_layer=hidden2_act
