@@ -217,14 +217,7 @@ class SweepRunner:
                 )
             )
         extra = [f"callbacks.custom={hydra_literal(callbacks)}"] if callbacks != self.plan.custom_callbacks else []
-        return [
-            *DLTOOL,
-            "train",
-            *self.plan.hydra_flags,
-            *overrides,
-            *extra,
-            f"hydra.run.dir={run_dir}",
-        ]
+        return [*DLTOOL, "train", *self.plan.hydra_flags, *overrides, *extra, f"hydra.run.dir={run_dir}"]
 
     def _run_trial(self, trial: Any, env: dict[str, str], worker: TrialWorker | None) -> None:
         # a retried trial (its process died) carries its run directory and its previous attempt's process
