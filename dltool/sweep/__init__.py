@@ -74,8 +74,7 @@ def run_sweep(argv: list[str]) -> int:
         with display.live:
             run_trials(plan, the_study, n_trials, display.update)
     finally:
-        written = _write_results(the_study, plan, results)
-    best = written.get("best_config.yaml")
+        best = _write_results(the_study, plan, results)
     counts = sorted(results.state_counts(the_study).items())
     lines = [f"trials: {', '.join(f'{n} {s}' for s, n in counts)}"]
     if best is not None:
@@ -89,14 +88,14 @@ def run_sweep(argv: list[str]) -> int:
     return 0
 
 
-def _write_results(the_study: Any, plan: Any, results: Any) -> dict[str, Any]:
-    """trials.csv, best_config.yaml and the plots, whatever happened (a stopped sweep reports too)."""
+def _write_results(the_study: Any, plan: Any, results: Any) -> Any:
+    """trials.csv, best_config.yaml and the plots, whatever happened (a stopped sweep reports too); the best trial."""
     results.write_trials_csv(the_study, plan, plan.sweep_dir / "trials.csv")
     best = results.write_best_config(the_study, plan, plan.sweep_dir / "best_config.yaml")
     plots = results.write_plots(the_study, plan)
     console.print(results.trials_table(the_study, plan, title=f"sweep {plan.study_name}, best first", best_first=True))
     log.info("wrote trials.csv, best_config.yaml and %s", ", ".join(p.name for p in plots))
-    return {"best_config.yaml": best}
+    return best
 
 
 class _Display:

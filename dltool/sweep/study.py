@@ -116,12 +116,8 @@ def shown_url(url: str) -> str:
 
 
 def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
-    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again.
-
-    Each of its calls rides out the database going away for up to ``grace_s`` seconds (a
-    restart, a network blip), retrying with a growing pause; then it raises
-    :class:`StorageUnreachable`, and so does every later call, at once.
-    """
+    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again, whose
+    calls wait out a lost database (a restart, a network blip) for ``grace_s`` seconds (:class:`_Retry`)."""
     import optuna
     from sqlalchemy.exc import ArgumentError, IntegrityError
 
@@ -311,13 +307,9 @@ def fail_and_requeue(study: Any, trial_id: int) -> bool:
 
 
 def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool:
-    """Kill the ``dltool train`` of a previous attempt at this trial, if it still runs on this machine.
-
-    ``process`` is the ``host:pid`` the attempt recorded. Its sweep died and it should have died
-    with it (:mod:`dltool.lifeline`); if it did not, it would go on writing into ``run_dir`` beside
-    the new attempt. The pid is killed only if its command line is a ``dltool train`` into
-    ``run_dir`` (a pid may have been reused); returns whether one was killed, once it is gone.
-    """
+    """Kill the ``dltool train`` of a previous attempt at this trial (``process``: the ``host:pid`` it recorded)
+    if it still runs on this machine, where it would go on writing into ``run_dir``: only if its command line
+    is that run's (a pid may have been reused). Returns whether one was killed, once it is gone."""
     host, _, pid = str(process or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit() or not _trains_in(int(pid), run_dir):
         return False

@@ -31,9 +31,8 @@ log = logging.getLogger("dltool")
 class MetricsCSV(keras.callbacks.CSVLogger):
     """``metrics.csv``: one row per epoch, columns epoch, training metrics, ``val_`` metrics, lr, epoch_time_s.
 
-    Keras' ``CSVLogger(append=True)`` (an existing file is appended to: resume), except that epochs are
-    numbered from 1, the columns keep the order above, the header is written atomically with the first
-    row, and an epoch a guard stopped is not written. Each row is also logged to train.log.
+    Keras' ``CSVLogger(append=True)``, except that epochs are numbered from 1, the columns keep the order
+    above, the header is written atomically with the first row, and an epoch a guard stopped is not written.
     """
 
     def __init__(self, path: Path, stop: RunStop | None = None) -> None:
@@ -68,10 +67,8 @@ class MetricsCSV(keras.callbacks.CSVLogger):
 class Checkpoint(keras.callbacks.ModelCheckpoint):
     """``checkpoints/best.keras`` (best by ``monitor``) and ``checkpoints/last.keras``, written atomically.
 
-    Keras' ``ModelCheckpoint``, whose rule for ``mode="auto"`` (the direction the compiled metric
-    declares) it shares with early stopping and LR reduction; each file is saved under a temporary
-    name and renamed, so a killed run never leaves a truncated checkpoint; an epoch the guards stopped
-    (non-finite loss, Ctrl-C) or a non-finite value is not saved, so the files keep the last good epoch.
+    Keras' ``ModelCheckpoint``, whose rule for ``mode="auto"`` it shares with early stopping and LR reduction;
+    an epoch the guards stopped or a non-finite value is not saved, so the files keep the last good epoch.
     ``best_epoch``/``best_logs`` say which epoch the best file holds.
     """
 
@@ -163,11 +160,8 @@ def monitor_mode(monitor: str) -> str:
 
 
 def keras_archive(model: keras.Model) -> bytes:
-    """The ``.keras`` file of ``model``, made in memory.
-
-    ``keras.saving.save_model`` takes only a path ending in ``.keras``; the function it calls takes a file
-    object too, so the archive is complete in memory before :func:`write_bytes` meets the disk.
-    """
+    """The ``.keras`` file of ``model``, made in memory: ``keras.saving.save_model`` takes only a path, the
+    function it calls a file object too."""
     from keras.src.saving import saving_lib
 
     buffer = io.BytesIO()
