@@ -77,12 +77,8 @@ def plot_history(
 
 
 def history_figure(rows: list[dict[str, str]], best_epoch: int | None = None, monitor: str | None = None) -> Any:
-    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``'s rows.
-
-    Epochs are whole numbers on the x axis (numbered from 1, as in ``metrics.csv``). ``best_epoch`` (the epoch
-    of ``monitor``'s best value, results.json's ``best_epoch``) is a dashed line on every panel, and a star on
-    ``monitor``'s own curve.
-    """
+    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``'s rows, over
+    whole epochs; ``best_epoch`` is a dashed line on every panel, and a star on ``monitor``'s own curve."""
     from matplotlib.ticker import MaxNLocator
 
     columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
@@ -136,11 +132,7 @@ def plot_confusion_matrix(
     title: str = "test split",
 ) -> list[Path]:
     """The confusion matrix of test predictions at ``out``, and its row-normalised companion beside it
-    (``<stem>_normalized.png``: each true class's row sums to 1, with a colour bar); returns both paths.
-
-    Readable from 2 to 100+ classes: numbers in the cells up to 20 classes, above that colours and a colour bar,
-    fewer and smaller tick labels, and a figure that grows with the classes up to 16 inches.
-    """
+    (``<stem>_normalized.png``: each true class's row sums to 1); returns both paths."""
     from sklearn.metrics import confusion_matrix
 
     n = len(class_names) if class_names else int(max(y_true.max(), y_pred.max()) + 1)
@@ -161,7 +153,8 @@ MAX_ANNOTATED_CLASSES = 20
 
 def matrix_figure(matrix: np.ndarray, names: list[str], title: str, unit: str) -> Any:
     """A confusion matrix (counts, or fractions in [0, 1] when ``matrix`` holds floats) with a colour bar in
-    ``unit``, sized and labelled for ``len(names)`` classes."""
+    ``unit``, readable from 2 to 100+ classes: numbers in the cells up to 20 classes, fewer and smaller tick
+    labels above, and a figure that grows with the classes up to 16 inches."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
     plt = _pyplot()
@@ -223,11 +216,8 @@ def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> Non
 
 
 def plot_model_diagram(model: Any, out: str | Path) -> str | None:
-    """``model.png`` with shapes; returns a warning line if no Graphviz renderer was found.
-
-    Uses Graphviz's ``dot`` when installed, else the pip-installed ``graphviz-pure`` binary; with
-    neither, writes ``model.dot`` beside ``out`` instead.
-    """
+    """``model.png`` with shapes (rendered by :func:`graphviz_renderer`); without a renderer, ``model.dot`` beside
+    ``out`` instead and a warning line returned."""
     out = Path(out)
     dot = model_dot(model)
     prog = graphviz_renderer()

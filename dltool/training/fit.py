@@ -89,10 +89,12 @@ def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> S
     from dltool.training.backup import Backup, ResumeState
     from dltool.training.batches import steps_per_epoch
     from dltool.training.build import compile_model, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.callbacks import build_callbacks
     from dltool.training.fine_tuning import check_scheme, extract_features
     from dltool.training.generation import add_generation_callbacks
+    from dltool.training.guards import RunStop
     from dltool.training.monitoring import drop_replayed_events
+    from dltool.training.progress import DeferredLogsCallbackList
 
     data, spec = _load_data(run)
     if run.model.name == "transfer":

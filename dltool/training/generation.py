@@ -21,7 +21,7 @@ import numpy as np
 
 from dltool.config import RunConfig
 from dltool.training.build import param_counts
-from dltool.training.callbacks import RunStop
+from dltool.training.guards import RunStop
 
 LOSSES = ("d_loss", "g_loss")
 

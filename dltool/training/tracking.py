@@ -117,11 +117,10 @@ def epoch_callback(tracker: MLflowTracker) -> Any:
     """A Keras callback sending each epoch's logs to ``tracker``."""
     import keras
 
-    class MLflowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            tracker.log_epoch(epoch + 1, {k: keras.ops.convert_to_numpy(v) for k, v in (logs or {}).items()})
+    def log_epoch(epoch: int, logs: dict | None = None) -> None:
+        tracker.log_epoch(epoch + 1, {k: keras.ops.convert_to_numpy(v) for k, v in (logs or {}).items()})
 
-    return MLflowEpochs()
+    return keras.callbacks.LambdaCallback(on_epoch_end=log_epoch)
 
 
 _active: MLflowTracker | None = None
