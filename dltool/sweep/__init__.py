@@ -53,7 +53,7 @@ def run_sweep(argv: list[str]) -> int:
         settings.seed,
     )
     revived = study.fail_dead_trials(the_study)
-    finished = len(the_study.get_trials(deepcopy=False, states=study.finished_states()))
+    finished = sum(t.state.name in study.FINISHED for t in the_study.get_trials(deepcopy=False))
     if finished >= n_trials:  # a worker that came late: the others did the work
         console.print(
             f"study {plan.study_name} ({study.shown_url(plan.storage)}) already holds {finished} finished trials "

@@ -39,7 +39,7 @@ log = logging.getLogger("dltool.sweep")
 HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often (more often under a short grace)
 GRACE_S = 60  # default sweep.heartbeat_grace_s: a trial without a heartbeat this long has lost its process
 MAX_RETRIES = 3  # a trial whose process died is run again at most this many times
-FINISHED = ("COMPLETE", "PRUNED")
+FINISHED = ("COMPLETE", "PRUNED")  # the trial states ``sweep.n_trials`` counts
 
 
 # name -> builder(optuna.pruners, max epochs); epochs are the pruners' resource
@@ -254,13 +254,6 @@ def open_study(
         have = ", ".join(d.name.lower() for d in study.directions)
         raise ConfigError(f"sweep.direction: study '{name}' in the storage optimizes {have}; use the same direction")
     return study, False
-
-
-def finished_states() -> tuple[Any, ...]:
-    """The Optuna states of :data:`FINISHED` trials (what ``sweep.n_trials`` counts)."""
-    from optuna.trial import TrialState
-
-    return tuple(TrialState[name] for name in FINISHED)
 
 
 def fail_dead_trials(study: Any) -> list[int]:
