@@ -111,26 +111,22 @@ class _Display:
 
     def update(self, the_study: Any) -> None:
         from dltool.sweep.results import trial_rows, trials_table
+        from dltool.sweep.space import format_value
 
         if console.is_terminal:
             self.live.update(trials_table(the_study, self.plan, title="sweep (running)"), refresh=True)
             return
         with self.lock:
-            self._print_finished(trial_rows(the_study, self.plan))
-
-    def _print_finished(self, rows: list[dict[str, Any]]) -> None:
-        from dltool.sweep.space import format_value
-
-        for row in rows:
-            if row["state"] != "running" and row["number"] not in self.reported:
-                self.reported.add(row["number"])
-                value = row[self.plan.metrics[0]]
-                params = " ".join(f"{k}={format_value(row[k])}" for k in self.plan.space)
-                console.print(
-                    f"trial {row['number']} {row['state']}: {self.plan.metrics[0]} "
-                    f"{'' if value is None else f'{value:.4g}'}  {params}",
-                    highlight=False,
-                )
+            for row in trial_rows(the_study, self.plan):
+                if row["state"] != "running" and row["number"] not in self.reported:
+                    self.reported.add(row["number"])
+                    value = row[self.plan.metrics[0]]
+                    params = " ".join(f"{k}={format_value(row[k])}" for k in self.plan.space)
+                    console.print(
+                        f"trial {row['number']} {row['state']}: {self.plan.metrics[0]} "
+                        f"{'' if value is None else f'{value:.4g}'}  {params}",
+                        highlight=False,
+                    )
 
 
 def _log_to(path: Any) -> None:
