@@ -109,11 +109,10 @@ class ActivationLogger(keras.callbacks.Callback):
         self._probe_model = None
         if not _reads(self.model, self.x, "callbacks.activation_logger"):
             return
-        names = self.layer_names or [
+        self._names = self.layer_names or [
             layer.name for layer in self.model.layers if not isinstance(layer, keras.layers.InputLayer)
         ]
-        self._names = names
-        self._probe_model = _probe(self.model, names, "callbacks.activation_logger.layers")
+        self._probe_model = _probe(self.model, self._names, "callbacks.activation_logger.layers")
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.histogram_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.histogram_dir)
@@ -121,8 +120,7 @@ class ActivationLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self._probe_model is None or (epoch + 1) % self.every:
             return
-        outputs = self._probe_model.predict(self.x, verbose=0)
-        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        outputs = keras.tree.flatten(self._probe_model.predict(self.x, verbose=0))
         arrays = {name: keras.ops.convert_to_numpy(out) for name, out in zip(self._names, outputs, strict=True)}
         np.savez(self.directory / f"epoch_{epoch + 1:03d}.npz", **arrays)
         if self._writer is not None:
