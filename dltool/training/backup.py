@@ -49,10 +49,7 @@ class Backup:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-
-    @property
-    def state_path(self) -> Path:
-        return self.directory / STATE_FILE
+        self.state_path = self.directory / STATE_FILE
 
     def load(self) -> dict[str, Any] | None:
         """The last committed state, or None when no epoch was backed up."""

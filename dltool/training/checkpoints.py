@@ -78,7 +78,8 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
         self, directory: Path, monitor: str, mode: str, save_best: bool, save_last: bool, stop: RunStop | None = None
     ) -> None:
         self.directory = Path(directory)
-        super().__init__(self.directory / "best.keras", monitor=monitor, mode=mode, save_best_only=True)
+        self.best_path, self.last_path = self.directory / "best.keras", self.directory / "last.keras"
+        super().__init__(self.best_path, monitor=monitor, mode=mode, save_best_only=True)
         self.save_best, self.save_last = save_best, save_last
         self.stop = stop or RunStop()
         self.best_epoch: int | None = None
@@ -86,14 +87,6 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
         # the model the files hold, when it is not the one trained: feature extraction trains the head
         # of a transfer model on cached features, and its checkpoints must still read images
         self.saved_model: keras.Model | None = None
-
-    @property
-    def best_path(self) -> Path:
-        return self.directory / "best.keras"
-
-    @property
-    def last_path(self) -> Path:
-        return self.directory / "last.keras"
 
     @property
     def best_value(self) -> float | None:
