@@ -136,8 +136,8 @@ def test_a_gan_monitors_its_generator_loss_and_refuses_other_metrics() -> None:
 
 
 def test_a_non_finite_gan_loss_stops_and_discards_the_epoch() -> None:
-    from dltool.training.callbacks import RunStop
     from dltool.training.generation import LossesGuard
+    from dltool.training.guards import RunStop
 
     stop = RunStop()
     guard = LossesGuard(stop)

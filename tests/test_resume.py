@@ -203,7 +203,8 @@ def test_an_epoch_stopped_by_a_guard_is_neither_checkpointed_nor_logged(tmp_path
     import keras
     import numpy as np
 
-    from dltool.training.callbacks import Checkpoint, MetricsCSV, RunStop
+    from dltool.training.checkpoints import Checkpoint, MetricsCSV
+    from dltool.training.guards import RunStop
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

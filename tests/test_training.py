@@ -17,16 +17,12 @@ from dltool.data import DataSpec
 from dltool.errors import ConfigError
 from dltool.training.backend import select_backend
 from dltool.training.build import loss_and_metrics, uses_one_hot_labels
-from dltool.training.callbacks import (
-    Checkpoint,
-    DeferredLogsCallbackList,
-    MetricsCSV,
-    NonFiniteLossGuard,
-    build_callbacks,
-    monitor_mode,
-)
+from dltool.training.callbacks import build_callbacks
+from dltool.training.checkpoints import Checkpoint, MetricsCSV, monitor_mode
 from dltool.training.devices import _choose_gpus, _visible_choice
+from dltool.training.guards import NonFiniteLossGuard
 from dltool.training.optimizers import build_optimizer, epoch_learning_rate
+from dltool.training.progress import DeferredLogsCallbackList
 from tests.conftest import train_in_process
 
 

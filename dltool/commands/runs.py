@@ -179,7 +179,7 @@ def print_multirun(jobs: list[tuple[Path, list[str]]]) -> None:
 
 def best_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows by their best monitored value (``callbacks.mode``, or Keras' rule for ``auto``), those without last."""
-    from dltool.training.callbacks import monitor_mode
+    from dltool.training.checkpoints import monitor_mode
 
     def score(row: dict[str, Any]) -> float:
         config = row["config"] if isinstance(row["config"], dict) else {}

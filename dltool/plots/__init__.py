@@ -77,12 +77,8 @@ def plot_history(
 
 
 def history_figure(rows: list[dict[str, str]], best_epoch: int | None = None, monitor: str | None = None) -> Any:
-    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``'s rows.
-
-    Epochs are whole numbers on the x axis (numbered from 1, as in ``metrics.csv``). ``best_epoch`` (the epoch
-    of ``monitor``'s best value, results.json's ``best_epoch``) is a dashed line on every panel, and a star on
-    ``monitor``'s own curve.
-    """
+    """Loss and metric curves, training vs validation, one panel per metric, from ``metrics.csv``'s rows, over
+    whole epochs; ``best_epoch`` is a dashed line on every panel, and a star on ``monitor``'s own curve."""
     from matplotlib.ticker import MaxNLocator
 
     columns = [c for c in rows[0] if c not in ("epoch", "lr", "epoch_time_s") and not c.startswith("val_")]
@@ -113,6 +109,12 @@ def _save(fig: Any, out: str | Path) -> None:
     _pyplot().close(fig)
 
 
+def _show_image(ax: Any, image: np.ndarray) -> None:
+    """An image of values in [0, 1]; one channel is drawn grey."""
+    grey = image.shape[-1] == 1
+    ax.imshow(np.clip(image[..., 0] if grey else image, 0, 1), cmap="gray" if grey else None, vmin=0, vmax=1)
+
+
 def _mark_best(ax: Any, row: dict[str, str], epoch: int, name: str, monitor: str | None) -> None:
     """The best epoch's dashed line; on the monitored metric's panel, a star at its best value too."""
     ax.axvline(epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch {epoch}")
@@ -130,11 +132,7 @@ def plot_confusion_matrix(
     title: str = "test split",
 ) -> list[Path]:
     """The confusion matrix of test predictions at ``out``, and its row-normalised companion beside it
-    (``<stem>_normalized.png``: each true class's row sums to 1, with a colour bar); returns both paths.
-
-    Readable from 2 to 100+ classes: numbers in the cells up to 20 classes, above that colours and a colour bar,
-    fewer and smaller tick labels, and a figure that grows with the classes up to 16 inches.
-    """
+    (``<stem>_normalized.png``: each true class's row sums to 1); returns both paths."""
     from sklearn.metrics import confusion_matrix
 
     n = len(class_names) if class_names else int(max(y_true.max(), y_pred.max()) + 1)
@@ -155,7 +153,8 @@ MAX_ANNOTATED_CLASSES = 20
 
 def matrix_figure(matrix: np.ndarray, names: list[str], title: str, unit: str) -> Any:
     """A confusion matrix (counts, or fractions in [0, 1] when ``matrix`` holds floats) with a colour bar in
-    ``unit``, sized and labelled for ``len(names)`` classes."""
+    ``unit``, readable from 2 to 100+ classes: numbers in the cells up to 20 classes, fewer and smaller tick
+    labels above, and a figure that grows with the classes up to 16 inches."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
     plt = _pyplot()
@@ -190,18 +189,14 @@ def plot_reconstructions(inputs: np.ndarray, outputs: np.ndarray, out: str | Pat
     for row, (title, batch) in enumerate((("input", inputs), ("reconstruction", outputs))):
         for ax, example in zip(axes[row], batch, strict=True):
             if example.ndim == 3:
-                image = example[..., 0] if example.shape[-1] == 1 else example
-                ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
-                ax.set_xticks([])
-                ax.set_yticks([])
+                _show_image(ax, example)
+                ax.set(xticks=[], yticks=[])
             else:
                 ax.plot(example.reshape(-1))
                 ax.tick_params(labelsize=6)
         axes[row][0].set_ylabel(title)
     fig.suptitle("test split")
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> None:
@@ -214,21 +209,15 @@ def plot_image_grid(images: np.ndarray, out: str | Path, title: str = "") -> Non
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            image = images[i][..., 0] if images[i].shape[-1] == 1 else images[i]
-            ax.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+            _show_image(ax, images[i])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_model_diagram(model: Any, out: str | Path) -> str | None:
-    """``model.png`` with shapes; returns a warning line if no Graphviz renderer was found.
-
-    Uses Graphviz's ``dot`` when installed, else the pip-installed ``graphviz-pure`` binary; with
-    neither, writes ``model.dot`` beside ``out`` instead.
-    """
+    """``model.png`` with shapes (rendered by :func:`graphviz_renderer`); without a renderer, ``model.dot`` beside
+    ``out`` instead and a warning line returned."""
     out = Path(out)
     dot = model_dot(model)
     prog = graphviz_renderer()

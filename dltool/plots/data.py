@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.plots import _pyplot, save_figure
+from dltool.plots import _pyplot, _save, _show_image
 
 GRID = 200  # points per axis of the decision-boundary mesh
 
@@ -57,9 +57,7 @@ def plot_decision_boundary(
     ax.set_ylabel("x2")
     ax.set_title(f"decision boundary ({title})")
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_augmentation_preview(originals: np.ndarray, augmented: np.ndarray, out: str | Path) -> None:
@@ -69,15 +67,10 @@ def plot_augmentation_preview(originals: np.ndarray, augmented: np.ndarray, out:
     fig, axes = plt.subplots(n, copies + 1, figsize=(1.4 * (copies + 1), 1.4 * n), squeeze=False)
     for i in range(n):
         for j, image in enumerate([originals[i], *augmented[i]]):
-            ax = axes[i][j]
-            shown = np.clip(image[..., 0] if image.shape[-1] == 1 else image, 0.0, 1.0)
-            ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _show_image(axes[i][j], image)
+            axes[i][j].set(xticks=[], yticks=[])
         axes[i][0].set_ylabel(f"#{i}", fontsize=8)
     axes[0][0].set_title("original", fontsize=8)
     for j in range(1, copies + 1):
         axes[0][j].set_title(f"augmented {j}", fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.plots import _pyplot, save_figure
+from dltool.plots import _pyplot, _save, _show_image
 
 
 def plot_roc_pr(y_true: np.ndarray, scores: np.ndarray, roc_out: str | Path, pr_out: str | Path) -> None:
@@ -24,9 +24,7 @@ def plot_roc_pr(y_true: np.ndarray, scores: np.ndarray, roc_out: str | Path, pr_
         fig, ax = plt.subplots(figsize=(5, 5))
         display.from_predictions(y_true, scores, ax=ax, plot_chance_level=True)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        save_figure(fig, out)
-        plt.close(fig)
+        _save(fig, out)
 
 
 def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, out: str | Path) -> None:
@@ -42,9 +40,7 @@ def plot_residuals(y_true: np.ndarray, y_pred: np.ndarray, out: str | Path) -> N
     right.set(xlabel="prediction - truth", ylabel="examples", title="distribution")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def plot_examples(images: np.ndarray, captions: Sequence[str], out: str | Path, title: str) -> None:
@@ -56,10 +52,7 @@ def plot_examples(images: np.ndarray, captions: Sequence[str], out: str | Path, 
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, captions, strict=False):
-        grey = image.shape[-1] == 1
-        ax.imshow(np.clip(image[..., 0] if grey else image, 0, 1), cmap="gray" if grey else None, vmin=0, vmax=1)
+        _show_image(ax, image)
         ax.set_title(caption, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
+    _save(fig, out)

@@ -41,7 +41,7 @@ def run_sweep(argv: list[str]) -> int:
     n_trials = settings.n_trials if grid is None else min(settings.n_trials, math.prod(map(len, grid.values())))
 
     def make_sampler(seed: int) -> Any:
-        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space), len(plan.metrics) > 1)
+        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space))
 
     storage = study.make_storage(plan.storage, settings.heartbeat_grace_s)
     the_study, created = study.open_study(
@@ -53,7 +53,7 @@ def run_sweep(argv: list[str]) -> int:
         settings.seed,
     )
     revived = study.fail_dead_trials(the_study)
-    finished = len(the_study.get_trials(deepcopy=False, states=study.finished_states()))
+    finished = sum(t.state.name in study.FINISHED for t in the_study.get_trials(deepcopy=False))
     if finished >= n_trials:  # a worker that came late: the others did the work
         console.print(
             f"study {plan.study_name} ({study.shown_url(plan.storage)}) already holds {finished} finished trials "
@@ -74,12 +74,9 @@ def run_sweep(argv: list[str]) -> int:
         with display.live:
             run_trials(plan, the_study, n_trials, display.update)
     finally:
-        written = _write_results(the_study, plan, results)
-    counts = {}
-    for t in results.trials(the_study):
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-    best = written.get("best_config.yaml")
-    lines = [f"trials: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}"]
+        best = _write_results(the_study, plan, results)
+    counts = sorted(results.state_counts(the_study).items())
+    lines = [f"trials: {', '.join(f'{n} {s}' for s, n in counts)}"]
     if best is not None:
         shown = ", ".join(f"{m} {v:.4g}" for m, v in zip(plan.metrics, best.values, strict=True))
         lines += [
@@ -91,14 +88,14 @@ def run_sweep(argv: list[str]) -> int:
     return 0
 
 
-def _write_results(the_study: Any, plan: Any, results: Any) -> dict[str, Any]:
-    """trials.csv, best_config.yaml and the plots, whatever happened (a stopped sweep reports too)."""
+def _write_results(the_study: Any, plan: Any, results: Any) -> Any:
+    """trials.csv, best_config.yaml and the plots, whatever happened (a stopped sweep reports too); the best trial."""
     results.write_trials_csv(the_study, plan, plan.sweep_dir / "trials.csv")
     best = results.write_best_config(the_study, plan, plan.sweep_dir / "best_config.yaml")
     plots = results.write_plots(the_study, plan)
     console.print(results.trials_table(the_study, plan, title=f"sweep {plan.study_name}, best first", best_first=True))
     log.info("wrote trials.csv, best_config.yaml and %s", ", ".join(p.name for p in plots))
-    return {"best_config.yaml": best}
+    return best
 
 
 class _Display:
@@ -114,26 +111,22 @@ class _Display:
 
     def update(self, the_study: Any) -> None:
         from dltool.sweep.results import trial_rows, trials_table
+        from dltool.sweep.space import format_value
 
         if console.is_terminal:
             self.live.update(trials_table(the_study, self.plan, title="sweep (running)"), refresh=True)
             return
         with self.lock:
-            self._print_finished(trial_rows(the_study, self.plan))
-
-    def _print_finished(self, rows: list[dict[str, Any]]) -> None:
-        from dltool.sweep.space import format_value
-
-        for row in rows:
-            if row["state"] != "running" and row["number"] not in self.reported:
-                self.reported.add(row["number"])
-                value = row[self.plan.metrics[0]]
-                params = " ".join(f"{k}={format_value(row[k])}" for k in self.plan.space)
-                console.print(
-                    f"trial {row['number']} {row['state']}: {self.plan.metrics[0]} "
-                    f"{'' if value is None else f'{value:.4g}'}  {params}",
-                    highlight=False,
-                )
+            for row in trial_rows(the_study, self.plan):
+                if row["state"] != "running" and row["number"] not in self.reported:
+                    self.reported.add(row["number"])
+                    value = row[self.plan.metrics[0]]
+                    params = " ".join(f"{k}={format_value(row[k])}" for k in self.plan.space)
+                    console.print(
+                        f"trial {row['number']} {row['state']}: {self.plan.metrics[0]} "
+                        f"{'' if value is None else f'{value:.4g}'}  {params}",
+                        highlight=False,
+                    )
 
 
 def _log_to(path: Any) -> None:

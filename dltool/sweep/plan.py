@@ -77,9 +77,8 @@ def make_plan(argv: list[str]) -> SweepPlan:
     if args.informational:
         raise ConfigError("dltool sweep: --cfg/--info/--help are answered by `dltool train` (same overrides)")
     resume = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("sweep.resume=")), None)
-    sweep_dir = None
-    if resume:
-        sweep_dir = Path(resume)
+    sweep_dir = Path(resume) if resume else None
+    if sweep_dir is not None:
         argv = _resumed_argv(sweep_dir, argv)
         args = HydraArgs.parse(argv)
     flags = [flag for d in args.config_dirs for flag in ("--config-dir", d)]
@@ -120,7 +119,7 @@ def make_plan(argv: list[str]) -> SweepPlan:
         base_overrides=base,
         hydra_flags=flags,
         storage=settings.storage or f"sqlite:///{sweep_dir / 'study.db'}",
-        study_name=settings.study_name or _default_study_name(sweep_dir),
+        study_name=settings.study_name or f"{sweep_dir.parent.name}_{sweep_dir.name}",
         epochs=run.trainer.epochs,
         metrics=metrics,
         directions=directions,
@@ -235,10 +234,6 @@ def _check_space(space: dict[str, Param], base: list[str], composed: Any) -> Non
 
 def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
-
-
-def _default_study_name(sweep_dir: Path) -> str:
-    return f"{sweep_dir.parent.name}_{sweep_dir.name}"
 
 
 def _save(plan: SweepPlan) -> None:

@@ -15,6 +15,7 @@ import io
 import logging
 import math
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,21 @@ def trials(study: Any) -> list[Any]:
     return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
 
 
-def best_trials(study: Any) -> list[Any]:
-    """The best completed trial, or the Pareto front (best first objective first) with several metrics."""
+def state_counts(study: Any) -> dict[str, int]:
+    """How many of :func:`trials` are in each state (``complete``, ``pruned``, ``fail``, ``running``)."""
+    return dict(Counter(t.state.name.lower() for t in trials(study)))
+
+
+def best_trial(study: Any) -> Any | None:
+    """The best completed trial; with several metrics, the one of the Pareto front best by the first."""
     from optuna.trial import TrialState
 
     if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-        return []
+        return None
     if len(study.directions) == 1:
-        return [study.best_trial]
-    maximize = study.directions[0].name == "MAXIMIZE"
-    return sorted(study.best_trials, key=lambda t: -t.values[0] if maximize else t.values[0])
+        return study.best_trial
+    best = max if study.directions[0].name == "MAXIMIZE" else min
+    return best(study.best_trials, key=lambda t: t.values[0])
 
 
 def trial_rows(study: Any, plan: SweepPlan) -> list[dict[str, Any]]:
@@ -82,10 +88,9 @@ def write_best_config(study: Any, plan: SweepPlan, path: Path) -> Any | None:
 
     from dltool.config import HydraArgs, builtin_config_dir, compose
 
-    best = best_trials(study)
-    if not best:
+    trial = best_trial(study)
+    if trial is None:
         return None
-    trial = best[0]
     args = HydraArgs.parse(plan.hydra_flags)
     cfg = compose(trial.user_attrs["overrides"], args.config_name, args.config_dirs, args.config_path)
     shown = ", ".join(f"{m} {format_value(v)}" for m, v in zip(plan.metrics, trial.values, strict=True))

@@ -1,19 +1,11 @@
 """The trial runner: ``sweep.n_jobs`` threads, each asking the study for a trial and running it as a
-``dltool train`` run in its own run directory: in the slot's worker process (``sweep.isolation=worker``,
-:mod:`dltool.sweep.worker`: TensorFlow is imported once per worker, not once per trial), or in a
-process of its own (``sweep.isolation=process``).
+``dltool train`` run in its own run directory, in the slot's worker process (:mod:`dltool.sweep.worker`)
+or in a process of its own (``sweep.isolation``).
 
-A trial's state comes from its run: exit 0 and the metric in ``results.json`` -> complete (or
-pruned, when its reporter stopped it); anything else -> failed, and the sweep goes on until
-``sweep.max_failures`` trials fail in a row. Before each trial the worker counts the study's
-finished and running trials, so that several workers (threads, processes, machines) finish
-exactly ``sweep.n_trials`` between them; a trial that loses that race is closed unrun.
-
-A trial whose process died (with its sweep) is run again in its run directory: its previous
-process is stopped if it still runs here, then ``dltool train resume=<run dir>`` continues it from
-its last complete epoch, or its ``results.json`` is recorded if it had finished. Trial and worker
-processes die with the sweep (:mod:`dltool.lifeline`); a trial whose worker died is failed, as a trial
-whose process died is, and the next trial gets a fresh worker.
+Exit 0 and the metric in ``results.json`` make a trial complete (or pruned, when its reporter stopped it);
+anything else fails it. Counting the study's finished and running trials before each trial lets several
+workers finish exactly ``sweep.n_trials`` between them. A trial whose process died is run again as
+``dltool train resume=<run dir>`` (README, "Failures, Ctrl-C, crashes, several machines").
 
 Example:
     >>> hydra_literal({"_target_": "a.B", "path": "sqlite:///x.db", "n": 3, "on": True})
@@ -40,6 +32,7 @@ from dltool.errors import JobFailed
 from dltool.lifeline import child_env
 from dltool.sweep import study as studies
 from dltool.sweep.plan import SweepPlan
+from dltool.sweep.results import state_counts
 from dltool.sweep.space import format_value, trial_overrides
 from dltool.sweep.worker import TrialWorker
 
@@ -187,15 +180,11 @@ class SweepRunner:
                 self.stop_reason = f"sweep.timeout={self.settings.timeout:g} s reached"
                 return "stop"
             studies.fail_dead_trials(self.study)
-            counts = self._counts()
-            if counts["finished"] >= self.n_trials:
+            states = [t.state.name for t in self.study.get_trials(deepcopy=False)]
+            finished = sum(state in studies.FINISHED for state in states)
+            if finished >= self.n_trials:
                 return "stop"
-            return "wait" if counts["finished"] + counts["running"] >= self.n_trials else "go"
-
-    def _counts(self) -> dict[str, int]:
-        trials = self.study.get_trials(deepcopy=False)
-        finished = sum(t.state.name in studies.FINISHED for t in trials)
-        return {"finished": finished, "running": sum(t.state.name == "RUNNING" for t in trials)}
+            return "wait" if finished + states.count("RUNNING") >= self.n_trials else "go"
 
     def _surplus(self, number: int) -> bool:
         """Whether ``n_trials`` trials, finished or running, come before trial ``number`` (it lost a race)."""
@@ -228,14 +217,7 @@ class SweepRunner:
                 )
             )
         extra = [f"callbacks.custom={hydra_literal(callbacks)}"] if callbacks != self.plan.custom_callbacks else []
-        return [
-            *DLTOOL,
-            "train",
-            *self.plan.hydra_flags,
-            *overrides,
-            *extra,
-            f"hydra.run.dir={run_dir}",
-        ]
+        return [*DLTOOL, "train", *self.plan.hydra_flags, *overrides, *extra, f"hydra.run.dir={run_dir}"]
 
     def _run_trial(self, trial: Any, env: dict[str, str], worker: TrialWorker | None) -> None:
         # a retried trial (its process died) carries its run directory and its previous attempt's process
@@ -243,7 +225,7 @@ class SweepRunner:
         trial.set_user_attr("run_dir", str(run_dir))
         if studies.stop_orphan(trial.user_attrs.get("process"), run_dir):
             log.info("trial %d: stopped the previous attempt's process, still running in %s", trial.number, run_dir)
-        if _completed(run_dir):  # the previous attempt finished, but its sweep died before recording it
+        if _read_results(run_dir).get("status") == "completed":  # finished, but its sweep died before recording it
             self._finish(trial, 0, run_dir)
             self.show(self.study)
             return
@@ -273,14 +255,10 @@ class SweepRunner:
         self.show(self.study)
 
     def _finish(self, trial: Any, returncode: int, run_dir: Path) -> None:
-        results_file = run_dir / "results.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        results = _read_results(run_dir)
         values = [metric_value(results, m) for m in self.plan.metrics]
-        for key in ("epochs_run", "train_time_s", "best_epoch"):
-            if key in results:
-                trial.set_user_attr(key, results[key])
         for key, value in results.items():
-            if key.startswith(("test_", "best_val_")):
+            if key in ("epochs_run", "train_time_s", "best_epoch") or key.startswith(("test_", "best_val_")):
                 trial.set_user_attr(key, value)
         if "params" in results:
             trial.set_user_attr("params_total", results["params"].get("total"))
@@ -320,14 +298,6 @@ class SweepRunner:
         for trial_id in running:
             studies.fail_and_requeue(self.study, trial_id)
 
-    def summary(self) -> dict[str, int]:
-        """Trials of the study by state (surplus trials, closed unrun, left out)."""
-        counts: dict[str, int] = {}
-        for t in self.study.get_trials(deepcopy=False):
-            if not t.user_attrs.get("surplus"):
-                counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-        return counts
-
 
 def _wait(process: subprocess.Popen, worker: TrialWorker | None, output: Any, timeout: float) -> int | None:
     """The trial's exit code, or None if it still runs after ``timeout`` seconds."""
@@ -339,12 +309,12 @@ def _wait(process: subprocess.Popen, worker: TrialWorker | None, output: Any, ti
         return None
 
 
-def _completed(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a finished run (``results.json`` says ``completed``)."""
+def _read_results(run_dir: Path) -> dict[str, Any]:
+    """The run's ``results.json``; empty when there is none (or it cannot be read)."""
     try:
-        return json.loads((run_dir / "results.json").read_text()).get("status") == "completed"
+        return json.loads((run_dir / "results.json").read_text())
     except (OSError, ValueError):
-        return False
+        return {}
 
 
 def _state(name: str) -> Any:
@@ -357,7 +327,7 @@ def run_trials(plan: SweepPlan, study: Any, n_trials: int, show: Any) -> SweepRu
     """Run the sweep's trials; raise :class:`JobFailed` if it stopped on failures or completed none."""
     runner = SweepRunner(plan, study, n_trials, show)
     runner.run()
-    counts = runner.summary()
+    counts = state_counts(study)  # surplus trials, closed unrun, left out
     if runner.stop_reason and "failed in a row" in runner.stop_reason:
         raise JobFailed(f"sweep stopped: {runner.stop_reason}; see trials/<n>/output.log in {plan.sweep_dir}")
     if not counts.get("complete"):

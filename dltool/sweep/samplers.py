@@ -20,59 +20,27 @@ from dltool.config.targets import check_arguments, class_arguments, require_clas
 from dltool.config.validate import RunConfig, check_allowed_targets, check_defined_where_named, import_target
 from dltool.errors import ConfigError, did_you_mean
 
-
-def _grid(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    assert grid is not None  # the plan refuses a grid sampler over a continuous parameter
-    return optuna.samplers.GridSampler(grid, seed=seed)
-
-
-def _tpe(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.TPESampler(seed=seed, multivariate=n_params > 1)
-
-
-def _cmaes(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
+# sweep.sampler name -> builder(optuna.samplers, seed, grid of every parameter's values or None, number of
+# params); the one list of names: the plan checks sweep.sampler against it
+SAMPLERS: dict[str, Callable[[Any, int, dict[str, list[Any]] | None, int], Any]] = {
+    "grid": lambda samplers, seed, grid, n_params: samplers.GridSampler(grid, seed=seed),
+    "random": lambda samplers, seed, grid, n_params: samplers.RandomSampler(seed=seed),
+    "tpe": lambda samplers, seed, grid, n_params: samplers.TPESampler(seed=seed, multivariate=n_params > 1),
     # CMA-ES handles numbers only: categorical parameters fall back to random sampling, quietly
-    return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-
-
-def _random(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.RandomSampler(seed=seed)
-
-
-def _nsga2(seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool) -> Any:
-    import optuna
-
-    return optuna.samplers.NSGAIISampler(seed=seed)
-
-
-# sweep.sampler name -> builder(seed, grid of every parameter's values or None, number of params, several
-# objectives); the one list of names: the plan checks sweep.sampler against it
-SAMPLERS: dict[str, Callable[[int, dict[str, list[Any]] | None, int, bool], Any]] = {
-    "grid": _grid,
-    "random": _random,
-    "tpe": _tpe,
-    "cmaes": _cmaes,
-    "nsga2": _nsga2,
+    "cmaes": lambda samplers, seed, grid, n_params: samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
+    "nsga2": lambda samplers, seed, grid, n_params: samplers.NSGAIISampler(seed=seed),
 }
 
 
-def make_sampler(
-    spec: str | dict[str, Any], seed: int, grid: dict[str, list[Any]] | None, n_params: int, multi: bool
-) -> Any:
+def make_sampler(spec: str | dict[str, Any], seed: int, grid: dict[str, list[Any]] | None, n_params: int) -> Any:
     """The sampler ``spec`` names (``grid`` needs every parameter's values), or the one its ``_target_`` node builds.
 
     A node without a ``seed`` gets ``seed`` when its class takes one, so that each worker proposes its own points.
     """
     if isinstance(spec, str):
-        return SAMPLERS[spec](seed, grid, n_params, multi)
+        import optuna
+
+        return SAMPLERS[spec](optuna.samplers, seed, grid, n_params)
     from hydra.utils import get_object, instantiate
 
     takes_seed = "seed" in class_arguments(get_object(spec["_target_"]))

@@ -39,15 +39,15 @@ log = logging.getLogger("dltool.sweep")
 HEARTBEAT_S = 10  # a running trial's process writes a heartbeat this often (more often under a short grace)
 GRACE_S = 60  # default sweep.heartbeat_grace_s: a trial without a heartbeat this long has lost its process
 MAX_RETRIES = 3  # a trial whose process died is run again at most this many times
-FINISHED = ("COMPLETE", "PRUNED")
+FINISHED = ("COMPLETE", "PRUNED")  # the trial states ``sweep.n_trials`` counts
 
 
-# name -> builder(max epochs); epochs are the pruners' resource
-PRUNERS: dict[str, Callable[[int], Any]] = {
-    "none": lambda epochs: _optuna().pruners.NopPruner(),
-    "median": lambda epochs: _optuna().pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-    "hyperband": lambda epochs: _optuna().pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
-    "successive_halving": lambda epochs: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1),
+# name -> builder(optuna.pruners, max epochs); epochs are the pruners' resource
+PRUNERS: dict[str, Callable[[Any, int], Any]] = {
+    "none": lambda pruners, epochs: pruners.NopPruner(),
+    "median": lambda pruners, epochs: pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    "hyperband": lambda pruners, epochs: pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
+    "successive_halving": lambda pruners, epochs: pruners.SuccessiveHalvingPruner(min_resource=1),
 }
 
 
@@ -64,13 +64,9 @@ def check_pruner(name: str) -> None:
 
 def make_pruner(name: str, epochs: int) -> Any:
     """The pruner ``name`` for trials of ``epochs`` epochs (the trial process builds the same one)."""
-    return PRUNERS[name](epochs)
-
-
-def _optuna() -> Any:
     import optuna
 
-    return optuna
+    return PRUNERS[name](optuna.pruners, epochs)
 
 
 class StorageUnreachable(JobFailed):
@@ -120,12 +116,8 @@ def shown_url(url: str) -> str:
 
 
 def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
-    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again.
-
-    Each of its calls rides out the database going away for up to ``grace_s`` seconds (a
-    restart, a network blip), retrying with a growing pause; then it raises
-    :class:`StorageUnreachable`, and so does every later call, at once.
-    """
+    """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again, whose
+    calls wait out a lost database (a restart, a network blip) for ``grace_s`` seconds (:class:`_Retry`)."""
     import optuna
     from sqlalchemy.exc import ArgumentError, IntegrityError
 
@@ -264,13 +256,6 @@ def open_study(
     return study, False
 
 
-def finished_states() -> tuple[Any, ...]:
-    """The Optuna states of :data:`FINISHED` trials (what ``sweep.n_trials`` counts)."""
-    from optuna.trial import TrialState
-
-    return tuple(TrialState[name] for name in FINISHED)
-
-
 def fail_dead_trials(study: Any) -> list[int]:
     """Fail the RUNNING trials whose process is gone, queueing each again; return their numbers.
 
@@ -315,13 +300,9 @@ def fail_and_requeue(study: Any, trial_id: int) -> bool:
 
 
 def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool:
-    """Kill the ``dltool train`` of a previous attempt at this trial, if it still runs on this machine.
-
-    ``process`` is the ``host:pid`` the attempt recorded. Its sweep died and it should have died
-    with it (:mod:`dltool.lifeline`); if it did not, it would go on writing into ``run_dir`` beside
-    the new attempt. The pid is killed only if its command line is a ``dltool train`` into
-    ``run_dir`` (a pid may have been reused); returns whether one was killed, once it is gone.
-    """
+    """Kill the ``dltool train`` of a previous attempt at this trial (``process``: the ``host:pid`` it recorded)
+    if it still runs on this machine, where it would go on writing into ``run_dir``: only if its command line
+    is that run's (a pid may have been reused). Returns whether one was killed, once it is gone."""
     host, _, pid = str(process or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit() or not _trains_in(int(pid), run_dir):
         return False

@@ -1,15 +1,12 @@
 """A trial worker: one process that imports dltool (and, with its first trial, Keras and TensorFlow) once
-and then runs trial after trial, each a ``dltool train`` run of its own (its run directory, ``train.log``,
-``results.json`` and exit code), so that a sweep of small trials is not dominated by start-up.
+and then runs trial after trial, each a ``dltool train`` run of its own, so that a sweep of small trials is
+not dominated by start-up.
 
-The sweep writes one JSON line per trial on the worker's stdin: the trial's ``dltool`` arguments.
-The worker's stdout and stderr are one pipe, copied into the trial's ``output.log``; after each trial the
-worker writes :data:`MARK`, the exit code and its resident memory on that pipe, after everything the trial
-printed. A worker that dies (a segfault, ``os._exit``, the OOM killer) ends its pipe: its exit status
-stands for the trial's, as a trial process's would. Between trials the worker clears Keras' state and
-restores its environment; the sweep replaces it after ``sweep.worker_trials`` trials, or once its memory
-passes ``sweep.worker_max_rss_mb``, so that memory cannot grow without bound. It dies with its sweep
-(:mod:`dltool.lifeline`).
+The sweep writes one JSON line per trial on the worker's stdin: the trial's ``dltool`` arguments. The
+worker's stdout and stderr are one pipe, copied into the trial's ``output.log``; after each trial the worker
+writes :data:`MARK`, the exit code and its resident memory on that pipe. A worker that dies ends its pipe:
+its exit status stands for the trial's. The sweep replaces a worker after ``sweep.worker_trials`` trials or
+past ``sweep.worker_max_rss_mb``; it dies with its sweep (:mod:`dltool.lifeline`).
 
 Example:
     $ python -m dltool.trial_worker outputs/sweeps/2026-11-23/10-00-00/trials

@@ -1,18 +1,13 @@
 """The resumable state of a run, ``checkpoints/backup/``, written at the end of every complete epoch.
 
-What is saved is everything the rest of the run depends on: model weights and optimizer state
-(Keras' ``save_weights``, which holds the optimizer's iteration count and learning rate), the state
-of the random-seed generators of Dropout and augmentation layers, the state of the callbacks (the
-checkpoint's best value, early stopping's patience count and best weights, ReduceLROnPlateau's
-counters), the number of rows of metrics.csv and the training time so far. The order of the
-training batches needs no state: it is a function of (seed, epoch) (:mod:`dltool.training.batches`).
+What is saved: weights and optimizer state, the state of the random-seed generators (Dropout,
+augmentation) and of the callbacks, the number of rows of metrics.csv and the training time so far. The
+order of the training batches needs no state: it is a function of (seed, epoch) (:mod:`dltool.training.batches`).
 
-Files: ``epoch-<N>.weights.h5`` and ``epoch-<N>.npz`` hold epoch N; ``state.json`` names them and is
-replaced last (atomically), then the files of the previous epoch are removed. A run killed at any
-moment leaves a ``state.json`` naming complete files of one epoch. The weights file is Keras' own
-``.weights.h5`` (``model.load_weights`` reads it back), made in memory by
-:func:`~dltool.training.checkpoints.weights_archive`, the one use of Keras internals: ``save_weights`` takes
-only a path, and HDF5 writing into a file on a full disk crashes the process.
+Files: ``epoch-<N>.weights.h5`` (Keras' own, made in memory by
+:func:`~dltool.training.checkpoints.weights_archive`) and ``epoch-<N>.npz`` hold epoch N; ``state.json`` names
+them and is replaced last (atomically), then the files of the previous epoch are removed. A run killed at any
+moment leaves a ``state.json`` naming complete files of one epoch.
 
 Example:
     >>> backup = Backup(run_dir / "checkpoints" / "backup")  # doctest: +SKIP
@@ -54,10 +49,7 @@ class Backup:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-
-    @property
-    def state_path(self) -> Path:
-        return self.directory / STATE_FILE
+        self.state_path = self.directory / STATE_FILE
 
     def load(self) -> dict[str, Any] | None:
         """The last committed state, or None when no epoch was backed up."""
@@ -87,12 +79,8 @@ class Backup:
                 if self._committed() != epoch:
                     (self.directory / name).unlink(missing_ok=True)
             raise
-        self.prune(keep=(weights, npz, STATE_FILE))
-
-    def prune(self, keep: tuple[str, ...]) -> None:
-        """Remove files of other epochs (left by the previous save, or by a run killed while saving)."""
-        for path in self.directory.iterdir():
-            if path.name not in keep:
+        for path in self.directory.iterdir():  # files of other epochs: the previous save's, or a killed save's
+            if path.name not in (weights, npz, STATE_FILE):
                 path.unlink(missing_ok=True)
 
     def _committed(self) -> int | None:

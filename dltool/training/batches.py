@@ -1,19 +1,11 @@
 """Training batches whose order is a function of (seed, epoch) alone.
 
-Keras' own ``shuffle=True`` draws each epoch's order from a random state that lives in the
-process: a run resumed in a new process would see other batches than the uninterrupted run.
-Here epoch ``e`` is shuffled with the ``(seed, e)`` permutation, so a resumed run trains on
-exactly the batches the uninterrupted one would have. On the TensorFlow backend the batches
-are a ``tf.data`` pipeline (stateless shuffle, rows gathered from the NumPy arrays in place); on
-JAX and PyTorch, which do not import TensorFlow, a ``keras.utils.PyDataset`` with NumPy's permutation
-(another order, as exact).
-``x`` and ``y`` may be dicts of arrays keyed by input and output name (models of several inputs
-or outputs): every array is gathered with the same indices.
-
-A streamed image folder's ``x`` is an :class:`~dltool.data.images.ImageFiles`: the same ``(seed, epoch)``
-order picks its files, which are read and decoded in parallel for each batch (``ImageFiles.batches``)
-instead of gathered from memory; :func:`feed` gives such an ``x`` to ``evaluate``, ``predict`` and
-``validation_data`` as batches decoded in order.
+Keras' own ``shuffle=True`` draws each epoch's order from a random state that lives in the process, so a
+resumed run would see other batches; here epoch ``e`` is shuffled with the ``(seed, e)`` permutation. On
+TensorFlow the batches are a ``tf.data`` pipeline; on JAX and PyTorch, which do not import TensorFlow, a
+``keras.utils.PyDataset`` with NumPy's permutation (another order, as exact). ``x`` and ``y`` may be dicts
+of arrays (several inputs or outputs), or ``x`` an :class:`~dltool.data.images.ImageFiles` whose files are
+decoded batch by batch.
 
 Example:
     >>> import numpy as np

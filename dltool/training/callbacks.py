@@ -19,23 +19,12 @@ import keras
 
 from dltool.config import RunConfig
 from dltool.config.callbacks import CallbacksConfig
-from dltool.training.checkpoints import Checkpoint, MetricsCSV, monitor_mode
+from dltool.training.checkpoints import Checkpoint, MetricsCSV
 from dltool.training.guards import InterruptGuard, NonFiniteLossGuard, RunStop
+from dltool.training.monitoring import TextProgbar, keras_arguments, monitoring_callbacks
 from dltool.training.optimizers import epoch_learning_rate, has_schedule
-from dltool.training.progress import DeferredLogsCallbackList, EpochStats, RichProgress
+from dltool.training.progress import EpochStats, RichProgress
 
-__all__ = [
-    "Checkpoint",
-    "DeferredLogsCallbackList",
-    "EpochStats",
-    "InterruptGuard",
-    "MetricsCSV",
-    "NonFiniteLossGuard",
-    "RichProgress",
-    "RunStop",
-    "build_callbacks",
-    "monitor_mode",
-]
 log = logging.getLogger("dltool")
 
 
@@ -54,7 +43,7 @@ def build_callbacks(
     ``stop`` is shared by the guards (non-finite loss, Ctrl-C) and the callbacks that save;
     ``validation`` (x, y) feeds the activation logger and the embeddings projector.
     """
-    from dltool.training.monitoring import monitoring_callbacks
+    from hydra.utils import instantiate
 
     cb = run.callbacks
     stop = stop or RunStop()
@@ -70,8 +59,9 @@ def build_callbacks(
     callbacks += [MetricsCSV(run_dir / "metrics.csv", stop), checkpoint]
     callbacks += _tensorboard(cb, run_dir)
     callbacks += monitoring_callbacks(cb, run_dir, validation, class_names)
-    callbacks += [_instantiate(spec) for spec in cb.custom]
-    callbacks += _progress(cb, run.trainer.epochs, steps_per_epoch) if show_progress else []
+    callbacks += [instantiate(spec) for spec in cb.custom]
+    if show_progress:
+        callbacks.append(TextProgbar() if cb.progbar_logger else RichProgress(run.trainer.epochs, steps_per_epoch))
     return callbacks, checkpoint
 
 
@@ -87,16 +77,8 @@ def _learning_rate_callbacks(run: RunConfig, monitor: str) -> list[keras.callbac
             keras.callbacks.LearningRateScheduler(lambda epoch, lr: epoch_learning_rate(run.optimizer, epoch, epochs))
         )
     if cb.reduce_lr_on_plateau.enabled:
-        p = cb.reduce_lr_on_plateau
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor,
-                mode=cb.mode,
-                factor=p.factor,
-                patience=p.patience,
-                min_delta=p.min_delta,
-                min_lr=p.min_lr,
-            )
+            keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=cb.mode, **keras_arguments(cb.reduce_lr_on_plateau))
         )
     return callbacks
 
@@ -104,17 +86,7 @@ def _learning_rate_callbacks(run: RunConfig, monitor: str) -> list[keras.callbac
 def _early_stopping(cb: CallbacksConfig, monitor: str) -> list[keras.callbacks.Callback]:
     if not cb.early_stopping.enabled:
         return []
-    e = cb.early_stopping
-    return [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            mode=cb.mode,
-            patience=e.patience,
-            min_delta=e.min_delta,
-            restore_best_weights=e.restore_best_weights,
-            start_from_epoch=e.start_from_epoch,
-        )
-    ]
+    return [keras.callbacks.EarlyStopping(monitor=monitor, mode=cb.mode, **keras_arguments(cb.early_stopping))]
 
 
 def _tensorboard(cb: CallbacksConfig, run_dir: Path) -> list[keras.callbacks.Callback]:
@@ -131,17 +103,3 @@ def _tensorboard(cb: CallbacksConfig, run_dir: Path) -> list[keras.callbacks.Cal
             write_images=cb.tensorboard.write_images,
         )
     ]
-
-
-def _progress(cb: CallbacksConfig, epochs: int, steps_per_epoch: int) -> list[keras.callbacks.Callback]:
-    if cb.progbar_logger:
-        from dltool.training.monitoring import TextProgbar
-
-        return [TextProgbar()]
-    return [RichProgress(epochs, steps_per_epoch)]
-
-
-def _instantiate(spec: dict[str, Any]) -> keras.callbacks.Callback:
-    from hydra.utils import instantiate
-
-    return instantiate(spec)

@@ -31,9 +31,8 @@ log = logging.getLogger("dltool")
 class MetricsCSV(keras.callbacks.CSVLogger):
     """``metrics.csv``: one row per epoch, columns epoch, training metrics, ``val_`` metrics, lr, epoch_time_s.
 
-    Keras' ``CSVLogger(append=True)`` (an existing file is appended to: resume), except that epochs are
-    numbered from 1, the columns keep the order above, the header is written atomically with the first
-    row, and an epoch a guard stopped is not written. Each row is also logged to train.log.
+    Keras' ``CSVLogger(append=True)``, except that epochs are numbered from 1, the columns keep the order
+    above, the header is written atomically with the first row, and an epoch a guard stopped is not written.
     """
 
     def __init__(self, path: Path, stop: RunStop | None = None) -> None:
@@ -68,10 +67,8 @@ class MetricsCSV(keras.callbacks.CSVLogger):
 class Checkpoint(keras.callbacks.ModelCheckpoint):
     """``checkpoints/best.keras`` (best by ``monitor``) and ``checkpoints/last.keras``, written atomically.
 
-    Keras' ``ModelCheckpoint``, whose rule for ``mode="auto"`` (the direction the compiled metric
-    declares) it shares with early stopping and LR reduction; each file is saved under a temporary
-    name and renamed, so a killed run never leaves a truncated checkpoint; an epoch the guards stopped
-    (non-finite loss, Ctrl-C) or a non-finite value is not saved, so the files keep the last good epoch.
+    Keras' ``ModelCheckpoint``, whose rule for ``mode="auto"`` it shares with early stopping and LR reduction;
+    an epoch the guards stopped or a non-finite value is not saved, so the files keep the last good epoch.
     ``best_epoch``/``best_logs`` say which epoch the best file holds.
     """
 
@@ -81,7 +78,8 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
         self, directory: Path, monitor: str, mode: str, save_best: bool, save_last: bool, stop: RunStop | None = None
     ) -> None:
         self.directory = Path(directory)
-        super().__init__(self.directory / "best.keras", monitor=monitor, mode=mode, save_best_only=True)
+        self.best_path, self.last_path = self.directory / "best.keras", self.directory / "last.keras"
+        super().__init__(self.best_path, monitor=monitor, mode=mode, save_best_only=True)
         self.save_best, self.save_last = save_best, save_last
         self.stop = stop or RunStop()
         self.best_epoch: int | None = None
@@ -89,14 +87,6 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
         # the model the files hold, when it is not the one trained: feature extraction trains the head
         # of a transfer model on cached features, and its checkpoints must still read images
         self.saved_model: keras.Model | None = None
-
-    @property
-    def best_path(self) -> Path:
-        return self.directory / "best.keras"
-
-    @property
-    def last_path(self) -> Path:
-        return self.directory / "last.keras"
 
     @property
     def best_value(self) -> float | None:
@@ -131,11 +121,11 @@ class Checkpoint(keras.callbacks.ModelCheckpoint):
             self.best, self.best_epoch = float(value), epoch + 1
             self.best_logs = {k: scalar(v) for k, v in logs.items()}
             if self.save_best:
-                save_atomically(model, self.best_path)
+                write_bytes(self.best_path, keras_archive(model))
         if self.save_last and improved and self.save_best:
-            copy_atomically(self.best_path, self.last_path)  # same state: a copy, not a second serialization
+            write_bytes(self.last_path, self.best_path.read_bytes())  # same state: a copy, not a second serialization
         elif self.save_last:
-            save_atomically(model, self.last_path)
+            write_bytes(self.last_path, keras_archive(model))
 
     def get_state(self) -> dict[str, Any]:
         """What a resumed run needs to go on comparing epochs with the best one."""
@@ -162,22 +152,9 @@ def monitor_mode(monitor: str) -> str:
     return "max" if direction == "up" else "min"
 
 
-def save_atomically(model: keras.Model, path: Path) -> None:
-    """Save ``model`` as a ``.keras`` file with :func:`write_bytes`: complete or untouched, even on a full disk."""
-    write_bytes(path, keras_archive(model))
-
-
-def copy_atomically(source: Path, path: Path) -> None:
-    """Copy ``source`` to ``path`` with :func:`write_bytes`."""
-    write_bytes(path, source.read_bytes())
-
-
 def keras_archive(model: keras.Model) -> bytes:
-    """The ``.keras`` file of ``model``, made in memory.
-
-    ``keras.saving.save_model`` takes only a path ending in ``.keras``; the function it calls takes a file
-    object too, so the archive is complete in memory before :func:`write_bytes` meets the disk.
-    """
+    """The ``.keras`` file of ``model``, made in memory: ``keras.saving.save_model`` takes only a path, the
+    function it calls a file object too."""
     from keras.src.saving import saving_lib
 
     buffer = io.BytesIO()

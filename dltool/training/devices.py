@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from dltool.config.trainer import TrainerConfig
@@ -36,13 +36,7 @@ class DeviceInfo:
         return self.strategy_object.scope() if self.strategy_object is not None else contextlib.nullcontext()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "device": self.device,
-            "strategy": self.strategy,
-            "precision": self.precision,
-            "replicas": self.replicas,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "strategy_object"}
 
 
 def setup_devices(trainer: TrainerConfig) -> DeviceInfo:

@@ -1,16 +1,9 @@
-"""The training schemes of ``model=transfer``: feature extraction and two-phase fine-tuning.
+"""The training schemes of ``model=transfer``: feature extraction and two-phase fine-tuning (docs/models.md).
 
-Feature extraction (the seeds' fast variant): the frozen backbone runs once over every split, its
-pooled features are cached, and only the head (the layers after ``features``, sharing their
-weights with the full model) trains on them. Two-phase fine-tuning (the seeds' InceptionV3 recipe):
-phase 1 trains with the backbone frozen as ``model.freeze`` says for ``fine_tune.head_epochs``
-epochs; phase 2 makes the backbone's top ``fine_tune.unfreeze_top`` layers trainable and recompiles
-with a new optimizer at ``fine_tune.learning_rate`` for the rest of ``trainer.epochs``; the epochs
-are numbered on (metrics.csv continues).
-
-Measured (2 shared CPU cores, MobileNetV2 at 96x96 on 600 digits images, batch 32): an epoch takes
-5.1-7.2 s through the frozen backbone and 0.29-0.37 s on cached features, about 20x faster; the
-extraction itself (1,104 images) took 14.4 s, about two epochs through the backbone.
+Feature extraction trains only the head (the layers after ``features``, sharing their weights with the
+full model) on the frozen backbone's features, computed once. Two-phase fine-tuning trains the head for
+``fine_tune.head_epochs`` epochs, then unfreezes the backbone's top layers and recompiles; the epochs are
+numbered on (metrics.csv continues).
 
 Example:
     >>> head, features_s = extract_features(model, data, batch_size=256)  # doctest: +SKIP

@@ -89,10 +89,11 @@ def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> S
     from dltool.training.backup import Backup, ResumeState
     from dltool.training.batches import steps_per_epoch
     from dltool.training.build import compile_model, uses_one_hot_labels
-    from dltool.training.callbacks import DeferredLogsCallbackList, RunStop, build_callbacks
+    from dltool.training.callbacks import build_callbacks
     from dltool.training.fine_tuning import check_scheme, extract_features
     from dltool.training.generation import add_generation_callbacks
-    from dltool.training.monitoring import drop_replayed_events
+    from dltool.training.guards import RunStop
+    from dltool.training.progress import DeferredLogsCallbackList
 
     data, spec = _load_data(run)
     if run.model.name == "transfer":
@@ -109,8 +110,6 @@ def _prepare(run: RunConfig, run_dir: Path, info: Any, show_progress: bool) -> S
     backup = Backup(run_dir / "checkpoints" / "backup")
     state = _restore(run, run_dir, model, backup)
     first_epoch = state["epoch"] if state else 0
-    if state:
-        drop_replayed_events(run_dir / "tensorboard", first_epoch)
     resume = ResumeState(
         backup, stop, checkpoint, callbacks, state, run.callbacks.backup_and_restore, planned_epochs=run.trainer.epochs
     )
@@ -372,8 +371,10 @@ def _augmentation_preview(run: RunConfig, x_train: Any, run_dir: Path) -> None:
 
 
 def _restore(run: RunConfig, run_dir: Path, model: Any, backup: Any) -> dict[str, Any] | None:
-    """On resume, load the backed-up state into ``model`` and cut metrics.csv to the epochs it holds."""
+    """On resume, load the backed-up state into ``model``, cut metrics.csv to the epochs it holds and drop the
+    TensorBoard summaries of the epochs trained again."""
     from dltool.training.backup import truncate_metrics
+    from dltool.training.monitoring import drop_replayed_events
 
     if not run.resume:
         return None
@@ -383,6 +384,7 @@ def _restore(run: RunConfig, run_dir: Path, model: Any, backup: Any) -> dict[str
         log.info("resume: no epoch was backed up yet; starting at epoch 1")
         return None
     backup.restore_model(model, state)
+    drop_replayed_events(run_dir / "tensorboard", state["epoch"])
     if _stopped_early(run, state):
         log.info("resume: training stopped early after epoch %d; finishing the run", state["epoch"])
     else:

@@ -1,11 +1,7 @@
 """What a ``model=gan`` run adds to the run directory: sample grids, a guard on its two losses, results.
 
-The :class:`~dltool.models.gan.GAN` trains through the same ``fit`` as every model
-(:func:`dltool.training.fit.train_run`), so it has every run's callbacks (metrics.csv with
-``d_loss`` and ``g_loss`` per epoch, checkpoints, backup and resume, TensorBoard, Ctrl-C). Each
-epoch also writes ``samples/epoch_NNN.png``, images generated from the same latent vectors, so the
-grids show the generator learning; results.json adds ``final_d_loss``, ``final_g_loss``,
-``samples`` (the last grid) and each network's parameters.
+The :class:`~dltool.models.gan.GAN` trains through the same ``fit`` as every model, with every run's
+callbacks (docs/cookbook.md, "GAN").
 
 Example:
     >>> results = train_run(validate(compose(["experiment=digits_gan"])), Path("outputs/gan"))  # doctest: +SKIP
@@ -25,7 +21,7 @@ import numpy as np
 
 from dltool.config import RunConfig
 from dltool.training.build import param_counts
-from dltool.training.callbacks import RunStop
+from dltool.training.guards import RunStop
 
 LOSSES = ("d_loss", "g_loss")
 

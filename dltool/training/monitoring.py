@@ -1,13 +1,6 @@
-"""Callbacks that look inside the model while it trains, and the config-driven Keras callbacks of
-``callbacks.*``: the activation logger, the embeddings projector, LambdaCallback messages,
-RemoteMonitor and SwapEMAWeights.
-
-- :class:`ActivationLogger` (the seeds' custom callback) saves every layer's outputs on a few
-  validation examples to ``activations/epoch_NNN.npz`` (one array per layer name) and as
-  TensorBoard histograms (``tensorboard/activations/``).
-- :class:`EmbeddingProjector` writes a layer's outputs on validation examples, with their labels,
-  for TensorBoard's embeddings projector (``tensorboard/projector/``). Keras 3's TensorBoard
-  callback projects only ``Embedding`` layer weights; this projects any layer's outputs.
+"""Callbacks that look inside the model while it trains (:class:`ActivationLogger`, :class:`EmbeddingProjector`:
+Keras 3's TensorBoard callback projects only ``Embedding`` layer weights, this any layer's outputs), and the
+config-driven Keras callbacks of ``callbacks.*``: LambdaCallback messages, RemoteMonitor, the text progress bar.
 
 Example:
     dltool train callbacks.activation_logger.enabled=true callbacks.tensorboard.embeddings_layer=hidden2_act
@@ -15,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import logging
@@ -115,11 +109,10 @@ class ActivationLogger(keras.callbacks.Callback):
         self._probe_model = None
         if not _reads(self.model, self.x, "callbacks.activation_logger"):
             return
-        names = self.layer_names or [
+        self._names = self.layer_names or [
             layer.name for layer in self.model.layers if not isinstance(layer, keras.layers.InputLayer)
         ]
-        self._names = names
-        self._probe_model = _probe(self.model, names, "callbacks.activation_logger.layers")
+        self._probe_model = _probe(self.model, self._names, "callbacks.activation_logger.layers")
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.histogram_dir is not None and self._writer is None:
             self._writer = _summary_writer(self.histogram_dir)
@@ -127,8 +120,7 @@ class ActivationLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self._probe_model is None or (epoch + 1) % self.every:
             return
-        outputs = self._probe_model.predict(self.x, verbose=0)
-        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        outputs = keras.tree.flatten(self._probe_model.predict(self.x, verbose=0))
         arrays = {name: keras.ops.convert_to_numpy(out) for name, out in zip(self._names, outputs, strict=True)}
         np.savez(self.directory / f"epoch_{epoch + 1:03d}.npz", **arrays)
         if self._writer is not None:
@@ -260,12 +252,14 @@ def monitoring_callbacks(
     tracker = active()  # logger=mlflow: started by dltool.commands.train for this run
     if tracker is not None:
         callbacks.append(epoch_callback(tracker))
-    r = cb.remote_monitor
-    if r.enabled:
-        callbacks.append(
-            keras.callbacks.RemoteMonitor(root=r.root, path=r.path, field=r.field, send_as_json=r.send_as_json)
-        )
+    if cb.remote_monitor.enabled:
+        callbacks.append(keras.callbacks.RemoteMonitor(**keras_arguments(cb.remote_monitor)))
     return callbacks
+
+
+def keras_arguments(node: Any) -> dict[str, Any]:
+    """A ``callbacks.*`` node's fields but ``enabled``: the arguments of the Keras callback it configures."""
+    return {f.name: getattr(node, f.name) for f in dataclasses.fields(node) if f.name != "enabled"}
 
 
 def _labels(y: np.ndarray, class_names: list[str] | None) -> list[str] | None:

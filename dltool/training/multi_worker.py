@@ -1,11 +1,8 @@
 """Training on several machines: ``trainer.strategy=multi_worker`` (TensorFlow's MultiWorkerMirroredStrategy).
 
-Every worker runs the same command, ``dltool train ... trainer.strategy=multi_worker``; the cluster comes
-from ``TF_CONFIG`` (set by you or a launcher) or, under SLURM, from ``srun``'s environment (one task per
-worker). The workers train in lockstep: each step, every replica takes ``trainer.batch_size / replicas``
-examples of the global batch and the gradients are all-reduced, so all workers hold the same weights.
-The chief (the ``chief`` task, else worker 0, or SLURM task 0) writes the run directory, identical in
-layout to a single-device run; the other workers write theirs into a temporary directory, removed at the end.
+Every worker runs the same command; the cluster comes from ``TF_CONFIG`` or SLURM's environment
+(docs/scale.md). The chief writes the run directory; the other workers write theirs into a temporary
+directory, removed at the end.
 
 Example (two workers on one machine, each in its own shell; index 1 in the second):
     export TF_CONFIG='{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]},

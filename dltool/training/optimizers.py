@@ -1,14 +1,10 @@
 """Optimizers and learning-rate schedules from the ``optimizer`` config node.
 
-The node names its class (a built-in schema's ``_target_``, or the ``_target_`` key of an option
-file of your own) and its fields are that class's arguments, so building one is Hydra's
-``instantiate``. Schedules, warm-up and EMA work the same for every class: they only need
-``learning_rate`` (and ``use_ema``), which every Keras optimizer takes.
-
-Schedules ``step``, ``exponential`` and ``cosine`` (and a warm-up alone) set the rate at each
-epoch's start (a ``LearningRateScheduler`` callback, :func:`epoch_learning_rate`); ``one_cycle``
-changes it at every step inside the optimizer (:func:`step_schedule`, Keras' ``CosineDecay`` with
-its linear warm-up), which short runs need and which resumes from the optimizer's step count.
+The node's ``_target_`` names the class and its fields are the class's arguments, so building one is
+Hydra's ``instantiate``; schedules, warm-up and EMA need only ``learning_rate`` and ``use_ema``, which every
+Keras optimizer takes. ``one_cycle`` changes the rate at every step inside the optimizer
+(:func:`step_schedule`), which short runs need and which resumes from the optimizer's step count; the other
+schedules set it at each epoch's start (:func:`epoch_learning_rate`, through a ``LearningRateScheduler``).
 
 Example:
     >>> from dltool.config.optimizer import SGDConfig

@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import time
+from functools import partialmethod
 from typing import Any
 
 import keras
@@ -17,11 +18,7 @@ from dltool.training.guards import scalar
 
 EXTRA_COLUMNS = ("lr", "epoch_time_s")
 # the batch hooks, each with the older name Keras' default implementation forwards to
-BATCH_HOOKS = {
-    "on_train_batch_end": "on_batch_end",
-    "on_test_batch_end": None,
-    "on_predict_batch_end": None,
-}
+BATCH_HOOKS = {"on_train_batch_end": "on_batch_end", "on_test_batch_end": None, "on_predict_batch_end": None}
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -113,24 +110,16 @@ class DeferredLogsCallbackList(keras.callbacks.CallbackList):
         super().__init__(*args, **kwargs)
         self._hooks: dict[tuple[str, int], list[tuple[Any, bool]]] = {}
 
-    def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._dispatch("on_train_batch_end", batch, logs)
-
-    def _on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._dispatch("on_test_batch_end", batch, logs)
-
-    def _on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._dispatch("on_predict_batch_end", batch, logs)
-
-    def _dispatch(self, hook: str, batch: int, logs: dict | None) -> None:
+    def _dispatch(self, hook: str, batch: int, logs: dict | None = None) -> None:
         converted = None
         for method, deferred in self._batch_hooks(hook):
-            if deferred:
-                method(batch, logs=logs)
-            else:
-                if converted is None:
-                    converted = {k: scalar(v) for k, v in (logs or {}).items()}
-                method(batch, logs=converted)
+            if not deferred and converted is None:
+                converted = {k: scalar(v) for k, v in (logs or {}).items()}
+            method(batch, logs=logs if deferred else converted)
+
+    _on_train_batch_end = partialmethod(_dispatch, "on_train_batch_end")
+    _on_test_batch_end = partialmethod(_dispatch, "on_test_batch_end")
+    _on_predict_batch_end = partialmethod(_dispatch, "on_predict_batch_end")
 
     def _batch_hooks(self, hook: str) -> list[tuple[Any, bool]]:
         """The bound ``hook`` of each callback that does something in it, and whether it takes deferred logs;

@@ -1,13 +1,9 @@
-"""Experiment tracking beyond the run directory: MLflow, switched on only by ``logger=mlflow``.
+"""Experiment tracking beyond the run directory: MLflow, switched on only by ``logger=mlflow`` (README,
+"Looking inside training, and tracking").
 
-One MLflow run per dltool run: the flattened config as params when it starts, every epoch's
-metrics as they come (step = epoch), the final results (``test_*``, ``best_*``) and the run
-directory's files as artifacts when it ends, with the status FINISHED, FAILED or KILLED. Its id and
-store are kept in the run directory's ``mlflow.json``, so ``resume=`` goes on with the same MLflow run.
-
-The default store is ``sqlite:///mlruns/mlflow.db`` in the working directory with artifacts in
-``mlruns/artifacts`` (MLflow's file store is deprecated); ``logger.tracking_uri`` (or MLflow's
-own ``MLFLOW_TRACKING_URI`` variable) points elsewhere (a server, another database).
+One MLflow run per dltool run, ended with the status FINISHED, FAILED or KILLED; its id and store are kept
+in the run directory's ``mlflow.json``, so ``resume=`` goes on with the same MLflow run. The default store
+is SQLite with artifacts in ``mlruns/artifacts``: MLflow's file store is deprecated.
 
 Example:
     dltool train logger=mlflow logger.experiment=digits
@@ -121,11 +117,10 @@ def epoch_callback(tracker: MLflowTracker) -> Any:
     """A Keras callback sending each epoch's logs to ``tracker``."""
     import keras
 
-    class MLflowEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            tracker.log_epoch(epoch + 1, {k: keras.ops.convert_to_numpy(v) for k, v in (logs or {}).items()})
+    def log_epoch(epoch: int, logs: dict | None = None) -> None:
+        tracker.log_epoch(epoch + 1, {k: keras.ops.convert_to_numpy(v) for k, v in (logs or {}).items()})
 
-    return MLflowEpochs()
+    return keras.callbacks.LambdaCallback(on_epoch_end=log_epoch)
 
 
 _active: MLflowTracker | None = None
