@@ -4,8 +4,9 @@ Everything is computed from the study in the storage, so any worker of a shared 
 whole picture. Files are written atomically (temporary file, then rename).
 
 Example:
-    >>> write_results(study, plan)  # doctest: +SKIP
-    {'trials.csv': ..., 'best_config.yaml': ..., 'optimization_history.png': ..., ...}
+    >>> write_trials_csv(study, plan, plan.sweep_dir / "trials.csv")  # doctest: +SKIP
+    >>> write_best_config(study, plan, plan.sweep_dir / "best_config.yaml").number  # doctest: +SKIP
+    7
 """
 
 from __future__ import annotations
