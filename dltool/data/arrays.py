@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset
+from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -279,7 +279,7 @@ def _spec(found: Layout) -> DataSpec:
     first, target = next(iter(inputs.values())), next(iter(found.outputs.values()))
     if found.plain:
         return DataSpec(first.shape, target.task, target.num_classes, target.class_names, first.dtype, first.vocab_size)
-    return DataSpec(first.shape, "multioutput", 1, None, first.dtype, first.vocab_size, inputs, found.outputs)
+    return named_spec(inputs, found.outputs)
 
 
 def _part(found: Layout, suffix: str) -> tuple[Any, Any]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import DataSpec, InputSpec
+from dltool.data.base import DataSpec, InputSpec, named_spec
 from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
 from dltool.data.tables import MISSING, Table, categories, texts
 from dltool.errors import ConfigError
@@ -84,8 +84,7 @@ def spec(plan: Plan) -> DataSpec:
         inputs[name] = InputSpec(shape)
     for name, vocabulary in plan.embedded.items():
         inputs[name] = InputSpec((1,), "int32", vocabulary)
-    first = next(iter(inputs.values()))
-    return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
+    return named_spec(inputs, None, plan.task, outputs, plan.class_names)
 
 
 def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tuple[dict, dict]:

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
-from dltool.data import table_stream, table_targets, tabular
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source
+from dltool.data import table_stream, tabular
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, index_dataset, named_spec
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -82,8 +82,7 @@ def spec(cfg: CSVConfig) -> DataSpec:
         return table_stream.spec(cfg)
     found = layout(cfg)
     inputs = {name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}
-    first = next(iter(inputs.values()))
-    return DataSpec(first.shape, "multioutput", 1, inputs=inputs, outputs=_outputs(found))
+    return named_spec(inputs, _outputs(found))
 
 
 def check(cfg: CSVConfig) -> None:
@@ -174,7 +173,7 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
     found = layout(cfg)
     rows = tabular._rows_kept(cfg, found.table, found.joint())
     y = {name: tabular._targets(found.table, plan, rows) for name, plan in found.outputs.items()}
-    data = table_targets.index_dataset(DataSpec((1,), "multioutput", 1, outputs=_outputs(found)), cfg, seed, y)
+    data = index_dataset(DataSpec((1,), "multioutput", 1, outputs=_outputs(found)), cfg, seed, y)
     train = rows[data.x_train]
     encoders = {
         name: tabular.Encoder.fit(p, tabular.TableRows(found.table, train), cfg.normalize)

@@ -22,10 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from dltool.data import base
-from dltool.data.base import Dataset, DataSpec, OutputSpec, make_dataset
+from dltool.data.base import DataSpec, OutputSpec
 
 
 def outputs(cfg: Any, targets: tuple[str, ...], output: Callable[[str], OutputSpec]) -> dict[str, OutputSpec]:
@@ -43,15 +40,3 @@ def outputs(cfg: Any, targets: tuple[str, ...], output: Callable[[str], OutputSp
 def named(spec: DataSpec, found: dict[str, OutputSpec]) -> DataSpec:
     """The single-output spec of the features, with these named outputs instead."""
     return replace(spec, task="multioutput", num_classes=1, class_names=None, outputs=dict(found))
-
-
-def index_dataset(spec: DataSpec, cfg: Any, seed: int, y: Any) -> Dataset:
-    """:func:`dltool.data.base.index_dataset` of a table's targets: of named outputs (a dict of each one's
-    targets), a random split of the row numbers with each regression output's training scale."""
-    if spec.outputs is None:
-        return base.index_dataset(spec, cfg, seed, y)
-    count = len(next(iter(y.values())))
-    index_spec = DataSpec((1,), "multioutput", 1, input_dtype="int64", outputs=spec.outputs)
-    data = make_dataset(index_spec, cfg, seed, np.arange(count), y)
-    data.spec = replace(spec, outputs=data.spec.outputs)
-    return data

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dltool.data import column_inputs, table_targets
-from dltool.data.base import Dataset, DataSpec, OutputSpec, take
+from dltool.data.base import Dataset, DataSpec, OutputSpec, index_dataset, take
 from dltool.data.columns import declared, infer
 from dltool.data.table_encoder import Encoder, TableRows, missing_counts
 from dltool.data.table_plan import Plan
@@ -129,7 +129,7 @@ def _split(cfg: CSVConfig, seed: int) -> tuple[Table, Plan, np.ndarray, Dataset]
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    return table, plan, rows, table_targets.index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
+    return table, plan, rows, index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
 
 
 def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
