@@ -40,7 +40,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +50,7 @@ import numpy as np
 from dltool.data import tabular
 from dltool.data.base import Dataset, DataSpec, index_dataset
 from dltool.data.table_encoder import Encoder
-from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parquet_rows, texts
+from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parquet_rows, table_path, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,12 +134,19 @@ def streams(cfg: CSVConfig) -> bool:
 
 def _decision(cfg: CSVConfig) -> str | None:
     """Why the table is read in parts (the line :func:`load` logs), or None when it is read in memory."""
-    path = _path(cfg)
+    return _cached(_DECIDED, 1, cfg, _decide)
+
+
+def _cached(store: dict[tuple, Any], keep: int, cfg: CSVConfig, make: Callable[[CSVConfig, Path], Any]) -> Any:
+    """``make(cfg, path)`` of the file of ``data.path``, kept in ``store`` (the last ``keep``) by file version and
+    config: spec, check and load share one."""
+    path = table_path(cfg)
     key = (path, path.stat().st_mtime_ns, repr(cfg))
-    if key not in _DECIDED:
-        _DECIDED.clear()
-        _DECIDED[key] = _decide(cfg, path)
-    return _DECIDED[key]
+    if key not in store:
+        while len(store) >= keep:
+            store.pop(next(iter(store)))
+        store[key] = make(cfg, path)
+    return store[key]
 
 
 def _decide(cfg: CSVConfig, path: Path) -> str | None:
@@ -177,15 +184,6 @@ def _estimate(cfg: CSVConfig, path: Path) -> tuple[int, int, float]:
         else:
             width += cfg.text_tokens if kind == "text" else 1 + cfg.number_bins if kind == "number" else 1
     return count, len(head.header), count * (len(head.header) * CELL_BYTES + FEATURE_BYTES * width) / 2**20
-
-
-def _path(cfg: CSVConfig) -> Path:
-    if cfg.path is None:
-        raise ConfigError("data.path is not set: give the CSV file (data.path=<file.csv> data.target=<column>)")
-    path = Path(cfg.path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"data.path={cfg.path}: no such file")
-    return path.resolve()
 
 
 def _head(cfg: CSVConfig, path: Path) -> Table:
@@ -228,12 +226,7 @@ class Scan:
             for name in numbers:
                 _check_numbers(cfg, part, name, line)
             if cfg.missing != "fill":
-                has_target = ~np.any([part.missing(t) for t in targets], axis=0)
-                missing = [part.missing(n) & has_target for n in features]
-                incomplete.append(np.any(missing, axis=0))
-                for name, rows in zip(features, missing, strict=True):
-                    if rows.any() and name not in first_missing:
-                        first_missing[name] = line + int(np.argmax(rows))
+                incomplete.append(tabular.missing_features(part, targets, features, line, first_missing))
         for name, (kind, why) in types.items():
             if (
                 kind == "binary"
@@ -247,7 +240,8 @@ class Scan:
         target_table = Table(path, targets, {t: np.concatenate(cells) for t, cells in target_cells.items()})
         plan = tabular._plan(cfg, head, seen, target_table)
         _in_memory_only(cfg, plan, seen)
-        keep = _kept(cfg, plan, target_table, np.concatenate(incomplete) if incomplete else None, first_missing)
+        incomplete = np.concatenate(incomplete) if incomplete else None
+        keep = tabular.kept_rows(cfg, plan, target_table, incomplete, first_missing, log)
         return cls(plan, target_table, keep, np.flatnonzero(keep))
 
 
@@ -289,36 +283,9 @@ def _check_numbers(cfg: CSVConfig, part: Table, name: str, first_line: int) -> N
                 ) from None
 
 
-def _kept(
-    cfg: CSVConfig, plan: tabular.Plan, targets: Table, incomplete: np.ndarray | None, first_missing: dict[str, int]
-) -> np.ndarray:
-    """Rows with all targets present, and with all features present under ``data.missing=drop`` (as in memory)."""
-    keep = ~np.any([targets.missing(t) for t in plan.targets], axis=0)
-    if not keep.all():
-        log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    if cfg.missing == "error" and first_missing:
-        features = plan.features
-        name = next(n for n in features if n in first_missing)
-        raise ConfigError(
-            f"{targets.path}:{first_missing[name]}: column {name!r} has a missing value "
-            "(data.missing=error; fill or drop them with data.missing=fill|drop)"
-        )
-    if cfg.missing == "drop" and incomplete is not None:
-        keep &= ~incomplete
-    if keep.sum() < 2:
-        raise ConfigError(f"data.path={cfg.path}: {int(keep.sum())} usable rows (data.missing={cfg.missing})")
-    return keep
-
-
 def _scan(cfg: CSVConfig) -> Scan:
-    """The scan of the file of ``data.path`` under this config (the last few kept: spec, check and load share it)."""
-    path = _path(cfg)
-    key = (path, path.stat().st_mtime_ns, repr(cfg))
-    if key not in _SCANS:
-        if len(_SCANS) >= 2:
-            _SCANS.pop(next(iter(_SCANS)))
-        _SCANS[key] = Scan.of(cfg, path)
-    return _SCANS[key]
+    """The scan of the file of ``data.path`` under this config (the last two kept)."""
+    return _cached(_SCANS, 2, cfg, Scan.of)
 
 
 def _split(cfg: CSVConfig, seed: int) -> tuple[Scan, Dataset]:
@@ -341,7 +308,7 @@ def _places(count: int, rows: np.ndarray, data: Dataset) -> tuple[np.ndarray, np
 def _parts(cfg: CSVConfig) -> Iterator[tuple[Table, slice]]:
     """Each part of the file and the rows of the file it holds."""
     start = 0
-    for _, part in chunks(_path(cfg), cfg.delimiter, CHUNK_ROWS):
+    for _, part in chunks(table_path(cfg), cfg.delimiter, CHUNK_ROWS):
         size = len(part.columns[part.header[0]])
         yield part, slice(start, start + size)
         start += size

@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -285,25 +286,48 @@ def _class_name(cell: str) -> str:
 
 
 def _rows_kept(cfg: CSVConfig, table: Table, plan: Plan) -> np.ndarray:
-    """Rows with all targets present, and with all features present under ``data.missing=drop``."""
-    keep = ~np.any([table.missing(t) for t in plan.targets], axis=0)
+    first: dict[str, int] = {}
+    incomplete = missing_features(table, plan.targets, plan.features, 2, first) if cfg.missing != "fill" else None
+    return np.flatnonzero(kept_rows(cfg, plan, table, incomplete, first))
+
+
+def missing_features(
+    table: Table, targets: tuple[str, ...], features: Sequence[str], first_line: int, first_missing: dict[str, int]
+) -> np.ndarray:
+    """Which rows of ``table`` (its first on line ``first_line``) have every target but miss a feature; each
+    feature's first such line is added to ``first_missing``."""
+    has_target = ~np.any([table.missing(t) for t in targets], axis=0)
+    missing = [table.missing(n) & has_target for n in features]
+    for name, rows in zip(features, missing, strict=True):
+        if rows.any() and name not in first_missing:
+            first_missing[name] = first_line + int(np.argmax(rows))
+    return np.any(missing, axis=0)
+
+
+def kept_rows(
+    cfg: CSVConfig,
+    plan: Plan,
+    targets: Table,
+    incomplete: np.ndarray | None,
+    first_missing: dict[str, int],
+    logger: logging.Logger = log,
+) -> np.ndarray:
+    """Rows with all targets present, and with all features present under ``data.missing=drop`` (``incomplete``
+    and ``first_missing``: :func:`missing_features` of the whole table)."""
+    keep = ~np.any([targets.missing(t) for t in plan.targets], axis=0)
     if not keep.all():
-        log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    features = plan.features
-    if cfg.missing != "fill":
-        for name in features:
-            missing = table.missing(name) & keep
-            if missing.any() and cfg.missing == "error":
-                line = int(np.argmax(missing)) + 2
-                raise ConfigError(
-                    f"{table.path}:{line}: column {name!r} has a missing value "
-                    "(data.missing=error; fill or drop them with data.missing=fill|drop)"
-                )
-            keep &= ~missing
-    rows = np.flatnonzero(keep)
-    if len(rows) < 2:
-        raise ConfigError(f"data.path={cfg.path}: {len(rows)} usable rows (data.missing={cfg.missing})")
-    return rows
+        logger.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
+    if cfg.missing == "error" and first_missing:
+        name = next(n for n in plan.features if n in first_missing)
+        raise ConfigError(
+            f"{targets.path}:{first_missing[name]}: column {name!r} has a missing value "
+            "(data.missing=error; fill or drop them with data.missing=fill|drop)"
+        )
+    if cfg.missing == "drop" and incomplete is not None:
+        keep &= ~incomplete
+    if keep.sum() < 2:
+        raise ConfigError(f"data.path={cfg.path}: {int(keep.sum())} usable rows (data.missing={cfg.missing})")
+    return keep
 
 
 def _as_list(value: object) -> list[str]:
