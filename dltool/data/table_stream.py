@@ -90,18 +90,14 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     if not streams(cfg):
         return tabular.load(cfg, seed)
     log.info("%s", _decision(cfg))  # here, not when decided: spec and check run before the run's log is open
-    scan, data = _split(cfg, seed)
-    where, position = _places(len(scan.keep), scan.rows, data)
-    folder = tempfile.mkdtemp(prefix="dltool-table-")
-    try:
+    scan, data, where, position = _split(cfg, seed)
+    with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:  # its files removed at once: maps keep them
         encoder, missing = _fit(cfg, scan, where, position, folder)
         tabular.announce_types(scan.plan)
         outs = [
             _mapped(folder, f"x_{s}.npy", (len(getattr(data, f"x_{s}")), scan.plan.width), np.float32) for s in SPLITS
         ]
         _encode(cfg, encoder, where, position, outs)
-    finally:
-        os.rmdir(folder)  # its files are already removed: the maps keep their pages
     for split, out in zip(SPLITS, outs, strict=True):
         setattr(data, f"x_{split}", out)
     dropped = len(scan.keep) - len(scan.rows)
@@ -117,13 +113,9 @@ def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
     """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
     if not streams(cfg):
         return tabular.fitted_encoder(cfg, seed)
-    scan, data = _split(cfg, seed)
-    where, position = _places(len(scan.keep), scan.rows, data)
-    folder = tempfile.mkdtemp(prefix="dltool-table-")
-    try:
+    scan, _, where, position = _split(cfg, seed)
+    with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:
         return _fit(cfg, scan, where, position, folder)[0]
-    finally:
-        os.rmdir(folder)
 
 
 def streams(cfg: CSVConfig) -> bool:
@@ -288,21 +280,17 @@ def _scan(cfg: CSVConfig) -> Scan:
     return _cached(_SCANS, 2, cfg, Scan.of)
 
 
-def _split(cfg: CSVConfig, seed: int) -> tuple[Scan, Dataset]:
-    """The scan, and a dataset of the kept rows' indices: the same split as in memory."""
+def _split(cfg: CSVConfig, seed: int) -> tuple[Scan, Dataset, np.ndarray, np.ndarray]:
+    """The scan, a dataset of the kept rows' indices (the same split as in memory), and for each row of the file
+    its split (0 train, 1 val, 2 test, -1 none) and its place in that split."""
     scan = _scan(cfg)
-    targets = tabular._targets(scan.targets, scan.plan, scan.rows)
-    return scan, index_dataset(tabular._spec(scan.plan), cfg, seed, targets)
-
-
-def _places(count: int, rows: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of the file: its split (0 train, 1 val, 2 test, -1 none) and its place in that split."""
-    where, position = np.full(count, -1, np.int8), np.zeros(count, np.int64)
+    data = index_dataset(tabular._spec(scan.plan), cfg, seed, tabular._targets(scan.targets, scan.plan, scan.rows))
+    where, position = np.full(len(scan.keep), -1, np.int8), np.zeros(len(scan.keep), np.int64)
     for i, split in enumerate(SPLITS):
-        index = rows[getattr(data, f"x_{split}")]
+        index = scan.rows[getattr(data, f"x_{split}")]
         where[index] = i
         position[index] = np.arange(len(index))
-    return where, position
+    return scan, data, where, position
 
 
 def _parts(cfg: CSVConfig) -> Iterator[tuple[Table, slice]]:
