@@ -1,14 +1,10 @@
 """``data=csv``'s columns read as model inputs of their own, and its number sequences.
 
-A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
-the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
-column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
-on the training split), which ``model=mlp``'s combiner embeds, as it embeds a category column of more than
-``data.max_categories`` values under ``data.embed_categories`` (an id per value); an ``image`` column its
-own input of the decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner
-convolves. The dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there
-are any) and one entry per such column, and its spec lists them in ``inputs``; the target stays the single
-output.
+Token sequence columns, image columns and (``data.embed_categories``) category columns of more than
+``data.max_categories`` values are each a named input, which ``model=mlp``'s combiner embeds or convolves; the
+dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there are any) and one
+entry per such column, the target staying the single output. A sequence of numbers is ``data.sequence_length``
+standardized columns of the feature matrix.
 
 Example:
     >>> from dltool.data.tables import Table

@@ -1,23 +1,11 @@
 """The type of each feature column of a table, and the encoders that are not a plain statistic.
 
-Types (``data.columns: {review: text, zip: category}`` sets them by name; the others are inferred):
-
-- ``number``: every non-missing cell a number; standardized with the training split's mean and std, and
-  (``data.number_bins`` > 0) encoded piecewise-linearly over quantile bins of the training split too;
-- ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
-- ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
-  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``, or with
-  ``data.embed_categories`` an integer id per value (:class:`CategoryIds`), a model input of its own;
-- ``text``: free text, inferred for a non-numeric column whose cells mostly hold spaces and are
-  mostly distinct; a TF-IDF bag of words and word pairs (Keras ``TextVectorization``, its
-  vocabulary of ``data.text_tokens`` fitted on the training split);
-- ``sequence``: space-separated numbers or tokens in a cell, inferred for a column of numbers only, at least
-  two in most cells (tokens: declared). Numbers: ``data.sequence_length`` values (longer cut, shorter padded
-  with 0), standardized with the training split's mean and std of its numbers, in the feature matrix; tokens:
-  as many integer ids (:class:`TokenColumn`), the column's own model input;
-- ``image``: a path to an image file (relative to the table's folder, or absolute), inferred when every cell
-  ends with an image suffix (.png, .jpg, .jpeg, .bmp, .gif) and the first file exists; decoded as image
-  folders are (``data.image_size``, ``data.color_mode``), the column's own model input.
+The types, ``data.columns`` setting them by name (the others inferred, :func:`infer`): ``number`` (standardized,
+and encoded piecewise-linearly over ``data.number_bins`` quantile bins), ``binary`` (one 0/1 column),
+``category`` (one-hot, cut to the most frequent values and ``<other>`` past ``data.max_categories``, or an id per
+value, :class:`CategoryIds`), ``text`` (TF-IDF, :class:`TextColumn`), ``sequence`` (space-separated numbers in the
+feature matrix, or token ids, :class:`TokenColumn`) and ``image`` (a path to an image file); every statistic
+is the training split's. The table of docs/data.md says when each is inferred and how it is encoded.
 
 Example:
     >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)

@@ -1,27 +1,11 @@
 """``data=image_folder``: your own images, one sub-folder per class (layouts in :mod:`dltool.data.folders`).
 
-How the images reach training depends on ``data.stream``:
-
-- in memory (``false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``): the
-  files of the examples kept (after the splits and ``max_samples``) are read, decoded and resized
-  by a parallel ``tf.data`` map (``num_parallel_calls=AUTOTUNE``) into a uint8 array, once, before
-  the first epoch; training then gathers batches from memory (``dltool.training.batches``), so no
-  epoch waits on the disk or the decoder. Over the budget with ``stream=false`` the run is refused
-  with a one-line error that names ``data.stream=true`` and the keys that shrink the set.
-- streamed from disk (``true``, or ``auto`` over the budget): each split's ``x`` is an
-  :class:`ImageFiles`, the paths of its files; every batch is read and decoded again, in
-  parallel, by the same :func:`decode_file` (``ImageFiles.batches``), so at most a few batches
-  are decoded at a time.
-
-Unreadable or corrupt files are found before the first epoch, never mid-epoch: the in-memory
-pass decodes them; a streamed run decodes every kept file once up front (in parallel, nothing
-kept), with the very function training uses. With ``data.on_bad_file=skip`` they are dropped and
-counted in one warning line naming the first few; with ``error`` the run stops with that line
-(exit 2).
-
-Two classes make a binary task (one sigmoid output), more a multiclass one. Images are
-``image_size`` (height, width), ``color_mode`` rgb (3 channels), grayscale (1) or auto (grayscale when every
-sampled image is single-channel), in [0, 1].
+In memory (``data.stream=false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``), the
+files of the examples kept are decoded once, in parallel, before the first epoch, so that no epoch waits on
+the disk or the decoder. Streamed (``true``, or ``auto`` over the budget), each split's ``x`` is an
+:class:`ImageFiles` whose batches are decoded again by the same :func:`decode_file`. Either way every kept file
+is decoded before the first epoch, so a bad one is skipped or stops the run (``data.on_bad_file``) then, never
+mid-epoch. Two classes make a binary task, more a multiclass one. docs/data.md has the details.
 
 Example:
     >>> from dltool.config.data import ImageFolderConfig

@@ -1,17 +1,11 @@
-"""``data=csv`` with named inputs and outputs: a table's columns mapped to the names that ``model=mlp``'s
+"""``data=csv``'s entry point, and its named inputs: a table's columns mapped to the names that ``model=mlp``'s
 combiner or a ``model=graph`` reads.
 
-``data.inputs`` maps each input name to its columns (``{title: [title], tags: [tag_a, tag_b]}``),
-``data.targets`` each output name to its target column (``{priority: priority}``). Every input is
-encoded as :mod:`dltool.data.tabular` encodes features (numeric columns standardized with the
-training split's statistics, the others, or ``data.categorical``, one-hot), into its own vector;
-every target's task is inferred as a single target's is (``data.task``, when set, applies to each).
-Rows whose targets are missing are dropped; missing features follow ``data.missing``. The splits
-are drawn at random (not stratified: there are several targets). Such a table is read in memory
-(``data.stream=true`` is refused). Without ``data.inputs`` the table is read as
-:mod:`dltool.data.tabular` reads it (``data.targets`` alone: its features as for a single target, one
-named output per target, :mod:`dltool.data.table_targets`), or in parts when it is larger than memory
-(:mod:`dltool.data.table_stream`).
+``data.inputs`` maps each input name to its columns, ``data.targets`` each output name to its target column.
+Each input's columns are encoded as :mod:`dltool.data.tabular` encodes features, into a vector of its own; each
+target's task is inferred as a single target's is. The splits are random (several targets), and the table is
+read in memory. Without ``data.inputs`` the table is read by :mod:`dltool.data.table_stream`: in parts when it
+is larger than memory, else by :mod:`dltool.data.tabular`.
 
 Example:
     >>> from dltool.config.data import CSVConfig

@@ -1,31 +1,15 @@
 """``data=csv`` larger than memory: the table read in parts of :data:`CHUNK_ROWS` rows, never whole.
 
-``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in
-memory (its cells as text, about :data:`CELL_BYTES` bytes each, and its features, :data:`FEATURE_BYTES`
-bytes each: the float64 blocks and the float32 matrix the encoding holds at once; the rows of
-a CSV estimated from the length of its first rows, a Parquet file's read from its metadata), reads
-the file a part at a time, in passes:
+``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in memory
+(:func:`_estimate`), reads the file in passes: the feature types inferred from the first part (a later cell
+that contradicts them is a one-line error); a scan of the targets, category values and missing cells; the
+rows split as in memory (the same rows in each split for the same file and seed); the encoding fitted on
+the training rows (numeric columns through a float64 scratch file, for their exact statistics); each part
+encoded into one float32 ``.npy`` memory map per split, the dataset's ``x_train``, ``x_val`` and ``x_test``.
 
-1. the feature types are inferred from the first :data:`CHUNK_ROWS` rows (a later cell that
-   contradicts them is a one-line error naming its line and the ``data.columns`` key that settles
-   it); a scan reads the target columns whole, each category and binary column's values and, for
-   ``data.missing=drop|error``, which rows miss a feature;
-2. the rows are split as in memory (the same function of the row count, the targets and the seed):
-   a streamed run and an in-memory run of the same file and seed train, validate and test on the
-   same rows;
-3. the encoding is fitted on the training rows: each numeric column's training values are written
-   to a float64 scratch file, then read back one column at a time for its exact median, mean,
-   standard deviation and quantile bins (``data.number_bins``); categories are counted; a text
-   column's vocabulary is fitted over a ``tf.data`` pass of its training cells;
-4. each part is encoded and its rows written into one float32 ``.npy`` memory map per split, which
-   are the dataset's ``x_train``, ``x_val`` and ``x_test``.
-
-The scratch file and the memory maps are made in a new folder of the system's temporary folder
-(``TMPDIR``: it must be on a disk with room for the features), whose files are removed as soon as they
-are mapped: the disk space is given back when the arrays are freed or the process ends, crashed or not,
-and nothing is ever written next to the data. Memory holds one part, the target columns, one numeric
-column and the batches in flight. Named inputs (``data.inputs``), sequence and image columns and
-categories embedded as ids (``data.embed_categories``) are read in memory only (a one-line error).
+The maps are made in a new folder of ``TMPDIR`` and their files removed as soon as they are mapped: the disk
+space comes back when the arrays are freed or the process ends, crashed or not, and nothing is written next to
+the data. Named inputs, sequence and image columns and embedded categories are read in memory only.
 
 Example:
     >>> from dltool.config.data import CSVConfig

@@ -1,29 +1,10 @@
-"""``data=csv``: a table of measurements, one row per example, a header row naming the columns.
+"""``data=csv`` read in memory: a table (a CSV with a header row, or a Parquet file), one row per example.
 
-The file is a CSV, or a Parquet file (``data.path=<file>.parquet``, read with pyarrow).
-Features (``data.features``, default every column but the targets) are typed
-(:mod:`dltool.data.columns`: ``data.columns`` names them, or their cells tell) and encoded into
-one float matrix, with statistics of the training split:
-
-- ``number``: standardized with the mean and standard deviation (``data.normalize``), followed by its
-  piecewise-linear encoding over ``data.number_bins`` quantile bins of the training split;
-- ``binary``: one 0/1 column;
-- ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
-  file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
-- ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs;
-- ``sequence``: ``data.sequence_length`` numbers, or as many token ids as a model input of its own;
-  ``image``: an image file's path, its image a model input of its own (:mod:`dltool.data.column_inputs`).
-
-Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
-classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
-binary one, any other numeric column a regression; several targets that are all regressions are a
-multi-output regression, several of other kinds (or ``data.targets``) one named output each
-(:mod:`dltool.data.table_targets`).
-
-Missing values: cells that are empty or ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
-(any case). A row whose target is missing is dropped (with a log line). Missing features follow
-``data.missing``: ``fill`` (numeric: the training split's median; categorical: a category of its
-own), ``drop`` (the row) or ``error`` (one line naming the column and the row).
+The features (``data.features``, default every column but the targets) are typed (:mod:`dltool.data.columns`)
+and encoded into one float matrix fitted on the training split (:mod:`dltool.data.table_encoder`). A numeric
+target of other values than 0 and 1 is a regression, any other a classification (``data.task`` forces it);
+several targets not all regressions are named outputs (:func:`named_outputs`). A row missing a target
+is dropped (logged); missing features follow ``data.missing``. docs/data.md has the details.
 
 Example:
     >>> from dltool.config.data import CSVConfig
@@ -35,12 +16,13 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data import column_inputs, table_targets
+from dltool.data import column_inputs
 from dltool.data.base import Dataset, DataSpec, OutputSpec, index_dataset, take
 from dltool.data.columns import declared, infer
 from dltool.data.table_encoder import Encoder, TableRows, missing_counts
@@ -65,7 +47,9 @@ def _spec(plan: Plan) -> DataSpec:
     else:
         outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
         found = DataSpec((plan.width,), plan.task, outputs, plan.class_names, tabular=True)
-    return table_targets.named(found, plan.outputs) if plan.outputs else found
+    if plan.outputs:  # the features' spec, with these named outputs instead of its single one
+        return replace(found, task="multioutput", num_classes=1, class_names=None, outputs=dict(plan.outputs))
+    return found
 
 
 def check(cfg: CSVConfig) -> None:
@@ -193,7 +177,7 @@ def _plan(
                     "make it a category"
                 )
     target_table = table if target_table is None else target_table
-    outputs = table_targets.outputs(cfg, targets, lambda name: OutputSpec.of(*_task(cfg, target_table, (name,))))
+    outputs = named_outputs(cfg, targets, lambda name: OutputSpec.of(*_task(cfg, target_table, (name,))))
     task, class_names = ("multioutput", None) if outputs else _task(cfg, target_table, targets)
     return Plan(
         targets,
@@ -214,6 +198,27 @@ def _plan(
         cfg.number_bins,
         outputs,
     )
+
+
+def named_outputs(
+    cfg: CSVConfig, targets: tuple[str, ...], output: Callable[[str], OutputSpec]
+) -> dict[str, OutputSpec]:
+    """The named outputs of the target columns (``output``: a column's task and classes), in their order: one per
+    target of ``data.targets``, or of several ``data.target`` columns not all regressions; else none (a single
+    target, or one multi-output regression).
+
+    >>> kinds = {"kind": OutputSpec("multiclass", 3, ("a", "b", "c")), "price": OutputSpec("regression")}
+    >>> cfg = type("Cfg", (), {"targets": None})()
+    >>> list(named_outputs(cfg, ("kind", "price"), kinds.get)), named_outputs(cfg, ("price", "price"), kinds.get)
+    (['kind', 'price'], {})
+    """
+    if cfg.targets is None and len(targets) < 2:
+        return {}
+    names = list(cfg.targets) if cfg.targets is not None else list(targets)
+    found = {str(name): output(column) for name, column in zip(names, targets, strict=True)}
+    if cfg.targets is None and all(out.task == "regression" for out in found.values()):
+        return {}
+    return found
 
 
 def _zero_one(values: set[str]) -> bool:

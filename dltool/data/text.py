@@ -1,25 +1,13 @@
 """Text classification data: ``data=text_folder`` and ``data=imdb``, as a TF-IDF bag or as token sequences.
 
-``data.vectorize`` says how a text becomes numbers; its default, ``auto``, follows the model
-(resolved when the run's config is validated, :meth:`~dltool.config.data.TextConfig.follow_model`):
-
-- ``tf_idf`` (for ``mlp`` and ``perceptron``, so ``dltool train data=text_folder data.root=D`` with the
-  default model): float32 examples of shape ``(vocab_size,)``, the TF-IDF weights of the ``vocab_size``
-  most frequent words and word pairs (uni- and bigrams) of the training split. A Dense head on them is
-  a strong, fast text classifier (as TF-IDF + logistic regression is).
-- ``int`` (for models with a token embedding: ``rnn``, ``conv1d``, ``transformer``): examples of shape
-  ``(sequence_length,)``, dtype int32, tokens in ``0..vocab_size-1`` (0 is padding).
-
-- ``text_folder``: ``.txt`` files in one sub-folder per class (layouts in :mod:`dltool.data.folders`,
-  e.g. aclImdb's ``train/pos``, ``train/neg``, ``test/...``). A ``keras.layers.TextVectorization``
-  (lower-case, punctuation stripped) is adapted on the training split only, then turns every split
-  into TF-IDF bags or padded token sequences. A file that is not UTF-8 is read with its undecodable
-  bytes replaced, and named in one line of the run's log (``Dataset.decisions``).
-- ``imdb``: Keras' ``imdb.npz`` (25,000 + 25,000 reviews, already tokenized by frequency rank),
-  with Keras' conventions: 1 starts a review, 2 is an out-of-vocabulary word, word ids start at 3;
-  words ranked ``vocab_size`` or beyond become 2. Sequences are cut and padded at the front.
-  Found in ``data.root``, else in Keras' cache, else downloaded; offline, the error says where to put it.
-  As a TF-IDF bag, each review's word ids are the "words" (their uni- and bigrams counted as for a folder).
+``data.vectorize=tf_idf`` makes each text a float32 vector of the TF-IDF weights of the ``vocab_size`` most
+frequent words and word pairs of the training split; ``int`` a sequence of ``sequence_length`` int32 tokens
+(0: padding). Its default, ``auto``, follows the model (:meth:`~dltool.config.data.TextConfig.follow_model`).
+``text_folder`` reads ``.txt`` files in one sub-folder per class (:mod:`dltool.data.folders`), a file that is
+not UTF-8 with its undecodable bytes replaced (one decision line). ``imdb`` reads Keras' ``imdb.npz`` (found as
+:mod:`dltool.data.archives` finds an archive), with Keras' conventions: 1 starts a review, 2 is a word ranked
+``vocab_size`` or beyond, word ids start at 3, sequences cut and padded at the front; as a TF-IDF bag, a
+review's word ids are its words.
 
 Example:
     >>> from dltool.config.data import TextFolderConfig
