@@ -174,17 +174,10 @@ def make_dataset(
         )
     if spec.task == "regression" and spec.outputs is None:
         spec = replace(spec, target_scale=target_scale(arrays[1]))
-    if spec.outputs is not None:
-        spec = replace(spec, outputs=scaled_outputs(spec.outputs, arrays[1]))
+    if spec.outputs is not None:  # each regression output with its training targets' scale
+        scale = {n: target_scale(arrays[1][n]) for n, o in spec.outputs.items() if o.task == "regression"}
+        spec = replace(spec, outputs={n: replace(o, target_scale=scale.get(n)) for n, o in spec.outputs.items()})
     return Dataset(spec, *arrays)
-
-
-def scaled_outputs(outputs: dict[str, OutputSpec], y_train: dict[str, np.ndarray]) -> dict[str, OutputSpec]:
-    """``outputs`` with each regression output's :attr:`OutputSpec.target_scale` from its training targets."""
-    return {
-        name: replace(out, target_scale=target_scale(y_train[name])) if out.task == "regression" else out
-        for name, out in outputs.items()
-    }
 
 
 def target_scale(y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

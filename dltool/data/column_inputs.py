@@ -45,13 +45,9 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
         for line, path in _image_paths(table, name, np.arange(len(table.columns[name]))):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{table.path}:{line}: column {name!r}: no image file {path}")
-    embedded = {}
-    for name, (kind, _) in types.items():
-        values = (
-            len(set(categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
-        )
-        if values > cfg.max_categories:
-            embedded[name] = values + 1
+    wanted = [n for n, (kind, _) in types.items() if cfg.embed_categories and kind == "category"]
+    values = {n: len(set(categories(table.columns[n]).tolist())) for n in wanted}
+    embedded = {n: v + 1 for n, v in values.items() if v > cfg.max_categories}
     return numbers, tokens, images, embedded
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from dltool.data.base import Dataset, DataSpec, index_dataset
 from dltool.errors import ConfigError
 
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
@@ -107,3 +109,11 @@ def scan(root: str | Path | None, suffixes: tuple[str, ...], key: str = "data.ro
             f"{key}={root}: no {'/'.join(suffixes)} file in the class sub-folders of {split_roots['train']}"
         )
     return layout
+
+
+def split_files(layout: Layout, spec: DataSpec, cfg: Any, seed: int) -> tuple[list[Path], Dataset]:
+    """Every file of ``layout``, split after split, and the dataset of their row numbers (the splits of the
+    layout, what is missing carved from ``train``: :func:`~dltool.data.base.index_dataset`)."""
+    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
+    val, test = (layout.splits.get(split, (None, None))[1] for split in ("val", "test"))
+    return files, index_dataset(spec, cfg, seed, layout.splits["train"][1], val=val, test=test)

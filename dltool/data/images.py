@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, Source, index_dataset
-from dltool.data.folders import class_names, scan
+from dltool.data.base import Dataset, DataSpec, Source
+from dltool.data.folders import class_names, scan, split_files
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -100,23 +100,18 @@ def _has_image_signature(path: Path) -> bool:
 def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
     """Split the file list, then decode only the files kept, in parallel: into memory, or (streaming)
     once to find the unreadable ones, each split's ``x`` then being an :class:`ImageFiles`."""
-    layout = scan(cfg.root, IMAGE_SUFFIXES)
     data_spec = spec(cfg)
-    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
-    labels = {split: layout.splits[split][1] if split in layout.splits else None for split in ("val", "test")}
-    data = index_dataset(data_spec, cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"])
+    files, data = split_files(scan(cfg.root, IMAGE_SUFFIXES), data_spec, cfg, seed)
     rows = [data.x_train, data.x_val, data.x_test]
     kept = np.concatenate(rows)
     paths = np.asarray([str(files[i]) for i in kept], dtype=str)
     channels = data_spec.input_shape[-1]
-    if streams(cfg, len(kept), data_spec.input_shape):
-        images, ok = None, readable(paths, cfg.image_size, channels)
-    else:
-        images, ok = decode_images(paths, cfg.image_size, channels)
+    streamed = streams(cfg, len(kept), data_spec.input_shape)
+    images, ok = decode_images(paths, cfg.image_size, channels, keep=not streamed)
     data.decisions += _report_bad(list(paths[~ok]), cfg)
     if cfg.color_mode == "auto" and channels == 1:
         data.decisions.append("color_mode=auto: every sampled image is single-channel, so they are read as grayscale")
-    streamed, start = images is None, 0
+    start = 0
     for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
         part = slice(start, start + len(split_rows))
         start += len(split_rows)
@@ -172,41 +167,26 @@ def decode_file(path: Any, height: int, width: int, channels: int) -> Any:
 
 
 def decode_images(
-    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
+    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256, keep: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Read, decode and resize ``paths`` in parallel (:func:`decode_file`).
 
-    Returns a uint8 array ``(len(paths), height, width, channels)`` and a boolean mask of the
-    files that decoded; the rows of the others are zeros.
+    Returns a uint8 array ``(len(paths), height, width, channels)`` (None without ``keep``: a check, no image
+    kept) and a boolean mask of the files that decoded; the rows of the others are zeros. A first pass assumes
+    every file decodes (``ignore_errors`` costs up to a third of the throughput); when one does not, a second
+    pass skips and flags the bad ones.
 
     Example:
         >>> images, ok = decode_images(["a.png", "broken.jpg"], (32, 32), 3)  # doctest: +SKIP
         >>> images.shape, ok.tolist()  # doctest: +SKIP
         ((2, 32, 32, 3), [True, False])
     """
-    height, width = (int(s) for s in image_size)
-    out = np.zeros((len(paths), height, width, channels), dtype=np.uint8)
-    return out, _decode_pass(paths, image_size, channels, batch, out)
-
-
-def readable(paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256) -> np.ndarray:
-    """The mask of ``paths`` that :func:`decode_file` decodes, found in parallel; no image is kept."""
-    return _decode_pass(paths, image_size, channels, batch, None)
-
-
-def _decode_pass(
-    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int, out: np.ndarray | None
-) -> np.ndarray:
-    """Decode every file in parallel into ``out`` (or nowhere); return the mask of those that decoded.
-
-    A first pass assumes every file decodes (``ignore_errors`` costs up to a third of the
-    throughput); when one does not, a second pass skips and flags the bad ones.
-    """
     import tensorflow as tf
 
     height, width = (int(s) for s in image_size)
+    out = np.zeros((len(paths), height, width, channels), dtype=np.uint8) if keep else None
     if not len(paths):
-        return np.zeros(0, dtype=bool)
+        return out, np.zeros(0, dtype=bool)
     files = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), [str(p) for p in paths]))
 
     def decoded(i: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -225,9 +205,9 @@ def _decode_pass(
         return ok
 
     try:
-        return decode_all(skip_bad=False)
+        return out, decode_all(skip_bad=False)
     except tf.errors.OpError:
-        return decode_all(skip_bad=True)
+        return out, decode_all(skip_bad=True)
 
 
 class ImageFiles:

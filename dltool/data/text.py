@@ -25,7 +25,7 @@ import numpy as np
 
 from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, Source, index_dataset, make_dataset
-from dltool.data.folders import class_names, scan
+from dltool.data.folders import class_names, scan, split_files
 from dltool.data.images import folder_spec
 from dltool.errors import ConfigError
 
@@ -62,12 +62,10 @@ def _token_spec(base: DataSpec, cfg: TextFolderConfig | IMDBConfig) -> DataSpec:
 def _vectorizer(cfg: TextFolderConfig | IMDBConfig, keras: Any, **text_options: Any) -> Any:
     """The TextVectorization of ``cfg.vectorize`` (``auto`` unresolved: token sequences)."""
     if cfg.vectorize == "tf_idf":
-        return keras.layers.TextVectorization(
-            max_tokens=cfg.vocab_size, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True, **text_options
-        )
-    return keras.layers.TextVectorization(
-        max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length, **text_options
-    )
+        text_options.update(output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True)
+    else:
+        text_options.update(output_sequence_length=cfg.sequence_length)
+    return keras.layers.TextVectorization(max_tokens=cfg.vocab_size, **text_options)
 
 
 def _vectorize(vectorizer: Any, texts: dict[str, list[str]], data: Dataset, cfg: TextFolderConfig | IMDBConfig) -> None:
@@ -117,12 +115,7 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
     """Split the file list, adapt the vectorizer on the training texts, vectorize every split."""
     import keras
 
-    layout = scan(cfg.root, TEXT_SUFFIXES)
-    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
-    labels = {split: layout.splits[split][1] if split in layout.splits else None for split in ("val", "test")}
-    data = index_dataset(
-        folder_text_spec(cfg), cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"]
-    )
+    files, data = split_files(scan(cfg.root, TEXT_SUFFIXES), folder_text_spec(cfg), cfg, seed)
     not_utf8: list[str] = []
     texts = {
         split: [_read(files[i], not_utf8) for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")
