@@ -1,16 +1,9 @@
 """The classic image sets, read from their standard archives: mnist, fashion_mnist, cifar10, cifar100.
 
-Where the archive is looked for, in order:
-
-1. ``data.root`` when set (an error names the missing file and the folder);
-2. Keras' cache, ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those
-   ``keras.datasets`` uses (``cifar-10-batches-py.tar.gz``, the extracted
-   ``cifar-10-batches-py/`` folder, ``fashion-mnist/``, ...);
-3. else it is downloaded into that cache with ``keras.utils.get_file`` (Keras imported only then);
-   offline, the error says which file to place in which folder.
-
-Each set has its own test split; ``validation_split`` of the training split becomes the
-validation split. Images are channels-last, scaled to [0, 1].
+The archive is looked for in ``data.root`` when set (an error names the missing file and the folder), else in
+Keras' cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those ``keras.datasets``
+uses, extracted or not), else downloaded into that cache (Keras imported only then; offline, the error says
+which file to place in which folder). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
     >>> from dltool.config.data import ArchiveConfig
@@ -362,5 +355,4 @@ ARCHIVES: dict[str, Archive] = {
 }
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
+from dltool.config.data import TASKS
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -293,5 +294,4 @@ def _counts(arrays: dict[str, np.ndarray]) -> str:
     return ", ".join(f"{name}: {len(v)}" for name, v in arrays.items())
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

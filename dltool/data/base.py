@@ -35,7 +35,6 @@ import numpy as np
 
 from dltool.errors import ConfigError
 
-TASKS = ("multiclass", "binary", "regression")
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 
 

@@ -289,5 +289,4 @@ def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> list[str]:
     return [f"{line} (skipped: data.on_bad_file=skip)"]
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

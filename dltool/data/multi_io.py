@@ -156,7 +156,6 @@ def load_camera_pairs(cfg: CameraPairsConfig, seed: int) -> Dataset:
     return make_dataset(spec, cfg, seed, {"left": views(), "right": views()}, {"object": label}, scale=255.0)
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 QA = Source(qa_spec, load_qa)
 POSTS = Source(posts_spec, load_posts)
 SENTENCE_PAIRS = Source(sentence_pairs_spec, load_sentence_pairs)

@@ -81,5 +81,4 @@ def spirals(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
 GENERATORS = {"xor": xor, "blobs": blobs, "flower": flower, "spirals": spirals}
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load)

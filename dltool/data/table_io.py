@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,21 +43,12 @@ class Layout:
     outputs: dict[str, tabular.Plan]
 
     def joint(self) -> tabular.Plan:
-        """One plan of every target and feature column: the rows every one of them needs.
-
-        Each kind of feature column (a tuple or dict field of the plan) is joined over the inputs.
-        """
-        plans = list(self.inputs.values())
-        joined: dict[str, Any] = {"targets": tuple(t for plan in self.outputs.values() for t in plan.targets)}
-        for f in dataclasses.fields(tabular.Plan):
-            values = [getattr(plan, f.name) for plan in plans]
-            if f.name in joined or f.name == "class_names":
-                continue
-            if isinstance(values[0], tuple):
-                joined[f.name] = tuple(v for value in values for v in value)
-            elif isinstance(values[0], dict):
-                joined[f.name] = {k: v for value in values for k, v in value.items()}
-        return dataclasses.replace(plans[0], **joined)
+        """A plan of every target and feature column, for the rows they all need (its features all as ``numeric``:
+        only which columns they are is read from it)."""
+        targets = tuple(t for plan in self.outputs.values() for t in plan.targets)
+        kinds = ("numeric", "categorical", "binary", "text", "sequence")  # the order of Plan.features
+        features = tuple(f for kind in kinds for plan in self.inputs.values() for f in getattr(plan, kind))
+        return tabular.Plan(targets, features, {}, "multioutput", None)
 
 
 def named(cfg: CSVConfig) -> bool:
@@ -176,5 +167,4 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
     return found, rows, data, encoders
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

@@ -180,6 +180,5 @@ def _tokens(reviews: np.ndarray, cfg: IMDBConfig, keras: object) -> np.ndarray:
     return keras.utils.pad_sequences(shifted, maxlen=cfg.sequence_length, dtype="int32")
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 FOLDER_SOURCE = Source(folder_text_spec, load_folder, check_folder)
 IMDB_SOURCE = Source(imdb_spec, load_imdb, check_imdb)
