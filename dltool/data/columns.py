@@ -65,15 +65,10 @@ def number_counts(cells: np.ndarray) -> np.ndarray | None:
     >>> number_counts(np.array(["1 2.5 3", "4"])).tolist(), number_counts(np.array(["1 a"]))
     ([3, 1], None)
     """
-    counts = []
-    for cell in cells:
-        parts = cell.split()
-        try:
-            [float(p) for p in parts]
-        except ValueError:
-            return None
-        counts.append(len(parts))
-    return np.array(counts, dtype=np.int64)
+    try:
+        return np.array([len([float(p) for p in cell.split()]) for cell in cells], dtype=np.int64)
+    except ValueError:
+        return None
 
 
 def declared(columns: dict[str, Any], header: tuple[str, ...], path: Any) -> dict[str, str]:
@@ -168,14 +163,9 @@ class VectorizedColumn:
 
 
 class TextColumn(VectorizedColumn):
-    """A TF-IDF vector of ``tokens`` entries per cell: Keras ``TextVectorization`` over words and word pairs,
-    its vocabulary and inverse document frequencies fitted on the training cells.
-
-    Args:
-        train_cells: the training split's texts (missing ones as empty strings), or a ``tf.data.Dataset`` of
-            batches of them (a table read in parts).
-        tokens: vocabulary size (the vector's length; unused entries stay 0).
-    """
+    """A TF-IDF vector of ``tokens`` entries per cell (unused ones 0): Keras ``TextVectorization`` over words and
+    word pairs, fitted on the training cells (missing ones empty; a ``tf.data.Dataset`` of batches of them for a
+    table read in parts)."""
 
     def __init__(self, train_cells: Any, tokens: int) -> None:
         import keras
@@ -201,15 +191,10 @@ def number_sequences(cells: np.ndarray, length: int) -> np.ndarray:
 
 
 class TokenColumn(VectorizedColumn):
-    """``length`` integer ids per cell of space-separated tokens (0: padding, 1: a token not in the vocabulary):
-    Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of at most
-    ``max_tokens`` ids fitted on the training cells.
-
-    Args:
-        train_cells: the training split's cells (missing ones as empty strings).
-        length: ids per cell (longer cut, shorter padded with 0).
-        max_tokens: vocabulary size, padding and unknown ids included (the model's embedding rows).
-    """
+    """``length`` integer ids per cell of space-separated tokens (longer cut, shorter padded with 0; 1: a token not
+    in the vocabulary): Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of
+    at most ``max_tokens`` ids (padding and unknown included: the model's embedding rows) fitted on the training
+    cells (missing ones empty)."""
 
     dtype = np.int32
 

@@ -36,19 +36,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Layout:
-    """Each input's features (a tabular plan without targets) and each output's target plan."""
+    """Each input's features (a tabular plan without targets), and the plan of the targets, a named output each."""
 
     table: tabular.Table
     inputs: dict[str, tabular.Plan]
-    outputs: dict[str, tabular.Plan]
+    targets: tabular.Plan
 
     def joint(self) -> tabular.Plan:
         """A plan of every target and feature column, for the rows they all need (its features all as ``numeric``:
         only which columns they are is read from it)."""
-        targets = tuple(t for plan in self.outputs.values() for t in plan.targets)
         kinds = ("numeric", "categorical", "binary", "text", "sequence")  # the order of Plan.features
         features = tuple(f for kind in kinds for plan in self.inputs.values() for f in getattr(plan, kind))
-        return tabular.Plan(targets, features, {}, "multioutput", None)
+        return dataclasses.replace(self.targets, numeric=features)
 
 
 def named(cfg: CSVConfig) -> bool:
@@ -63,11 +62,11 @@ def named(cfg: CSVConfig) -> bool:
 
 def spec(cfg: CSVConfig) -> DataSpec:
     """Each input's width after encoding, each output's task and classes; the table's spec without names."""
-    if not named(cfg):
-        return table_stream.spec(cfg)
-    found = layout(cfg)
-    inputs = {name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}
-    return named_spec(inputs, _outputs(found))
+    return _spec(layout(cfg)) if named(cfg) else table_stream.spec(cfg)
+
+
+def _spec(found: Layout) -> DataSpec:
+    return named_spec({name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}, found.targets.outputs)
 
 
 def check(cfg: CSVConfig) -> None:
@@ -87,7 +86,6 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         index = rows[getattr(data, f"x_{split}")]
         setattr(data, f"x_{split}", {name: e.encode(found.table, index) for name, e in encoders.items()})
     dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
-    data.spec = dataclasses.replace(spec(cfg), outputs=data.spec.outputs)  # the outputs' training scales
     data.decisions = [
         *tabular.dropped_rows(dropped, cfg),
         *(
@@ -117,11 +115,10 @@ def layout(cfg: CSVConfig) -> Layout:
     if not cfg.inputs or not cfg.targets:
         raise ConfigError("data.inputs and data.targets: name at least one input and one target")
     table = tabular.read_table(cfg)
-    outputs = {}
+    targets, outputs = [], {}
     for name, column in cfg.targets.items():
-        column = tabular.column(table, str(column), f"data.targets.{name}")
-        task, class_names = tabular._task(cfg, table, (column,))
-        outputs[name] = tabular.Plan((column,), (), {}, task, class_names)
+        targets.append(tabular.column(table, str(column), f"data.targets.{name}"))
+        outputs[name] = OutputSpec.of(*tabular._task(cfg, table, (targets[-1],)))
     inputs = {}
     for name, columns in cfg.inputs.items():
         columns = [columns] if isinstance(columns, str) else [str(c) for c in columns]
@@ -139,7 +136,7 @@ def layout(cfg: CSVConfig) -> Layout:
                 "its own without data.inputs and data.targets (one target); list number, binary, category, text "
                 "or number-sequence columns here"
             )
-    return Layout(table, inputs, outputs)
+    return Layout(table, inputs, tabular.Plan(tuple(targets), (), {}, "multioutput", None, outputs=outputs))
 
 
 def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]) -> tabular.Plan:
@@ -149,16 +146,11 @@ def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]
     return tabular._plan(one, table)
 
 
-def _outputs(found: Layout) -> dict[str, OutputSpec]:
-    return {name: OutputSpec.of(plan.task, plan.class_names) for name, plan in found.outputs.items()}
-
-
 def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[str, tabular.Encoder]]:
     """The layout, the rows kept, the split of row numbers, and each input's encoder fitted on the training rows."""
     found = layout(cfg)
     rows = tabular._rows_kept(cfg, found.table, found.joint())
-    y = {name: tabular._targets(found.table, plan, rows) for name, plan in found.outputs.items()}
-    data = index_dataset(DataSpec((1,), "multioutput", 1, outputs=_outputs(found)), cfg, seed, y)
+    data = index_dataset(_spec(found), cfg, seed, tabular._targets(found.table, found.targets, rows))
     train = rows[data.x_train]
     encoders = {
         name: tabular.Encoder.fit(p, tabular.TableRows(found.table, train), cfg.normalize)
