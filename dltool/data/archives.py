@@ -154,11 +154,6 @@ def _check(name: str, path: Path, spec: DataSpec, x: np.ndarray, y: np.ndarray) 
         )
 
 
-def cache_dir() -> Path:
-    """Keras' dataset cache: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
-    return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser() / "datasets"
-
-
 def locate(name: str, root: str | None = None, archive: Archive | None = None) -> Path:
     """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded.
 
@@ -175,7 +170,7 @@ def locate(name: str, root: str | None = None, archive: Archive | None = None) -
                 f"{name}: {_wanted(archive, folder)} not found in {folder} (data.root); download from {archive.origin}"
             )
         return found
-    folder = cache_dir()
+    folder = Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser() / "datasets"  # Keras' dataset cache
     found = _find(archive, folder)
     if found is None:
         _download(name, archive, folder)

@@ -51,8 +51,11 @@ def _train_folder(root: Path) -> Path:
 
 def class_names(root: str | Path | None, key: str = "data.root") -> tuple[str, ...]:
     """The sorted class sub-folders of ``root`` (or of ``root/train``); a one-line error when there are fewer than 2."""
-    folder = check_root(root, key)
-    names = tuple(p.name for p in _visible_dirs(_train_folder(folder)))
+    if root is None:
+        raise ConfigError(f"{key} is not set: give the folder holding one sub-folder per class ({key}=<folder>)")
+    if not Path(root).expanduser().is_dir():
+        raise ConfigError(f"{key}={root}: no such folder")
+    names = tuple(p.name for p in _visible_dirs(_train_folder(Path(root).expanduser())))
     if len(names) < 2:
         found = f"only {names[0]}/" if names else "none"
         raise ConfigError(
@@ -60,16 +63,6 @@ def class_names(root: str | Path | None, key: str = "data.root") -> tuple[str, .
             "layout: <root>/<class>/<files> or <root>/train/<class>/<files>"
         )
     return names
-
-
-def check_root(root: str | Path | None, key: str = "data.root") -> Path:
-    """``root`` as a folder, or a one-line ConfigError (not set, missing, a file)."""
-    if root is None:
-        raise ConfigError(f"{key} is not set: give the folder holding one sub-folder per class ({key}=<folder>)")
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise ConfigError(f"{key}={root}: no such folder")
-    return folder
 
 
 def scan(root: str | Path | None, suffixes: tuple[str, ...], key: str = "data.root") -> Layout:

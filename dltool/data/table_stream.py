@@ -84,12 +84,8 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         _encode(cfg, encoder, where, position, outs)
     for split, out in zip(SPLITS, outs, strict=True):
         setattr(data, f"x_{split}", out)
-    dropped = len(scan.keep) - len(scan.rows)
-    data.decisions = [
-        *tabular.dropped_rows(dropped, cfg),
-        *encoder.decisions(missing),
-        *encoder.type_decisions(scan.plan),
-    ]
+    dropped = tabular.dropped_rows(len(scan.keep) - len(scan.rows), cfg)
+    data.decisions = dropped + encoder.decisions(missing) + encoder.type_decisions(scan.plan)
     return data
 
 

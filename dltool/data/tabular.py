@@ -119,12 +119,9 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     features = encoder.inputs(table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", take(features, getattr(data, f"x_{split}")))
-    dropped = len(table.columns[table.header[0]]) - len(rows)
-    data.decisions = [
-        *dropped_rows(dropped, cfg),
-        *encoder.decisions(missing_counts(table, rows, encoder.columns)),
-        *encoder.type_decisions(plan),
-    ]
+    missing = missing_counts(table, rows, encoder.columns)
+    dropped = dropped_rows(len(table.columns[table.header[0]]) - len(rows), cfg)
+    data.decisions = dropped + encoder.decisions(missing) + encoder.type_decisions(plan)
     return data
 
 
