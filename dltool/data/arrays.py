@@ -155,7 +155,7 @@ def read(path: Path, key: str) -> dict[str, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: Path, mtime: float) -> dict[str, np.ndarray]:
+def _read(path: Path, _mtime: float) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:

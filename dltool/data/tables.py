@@ -55,7 +55,7 @@ class Table:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: Path, delimiter: str, mtime: float) -> Table:
+def _read(path: Path, delimiter: str, _mtime: float) -> Table:
     parts = [chunk for _, chunk in chunks(path, delimiter)]
     if not parts:
         raise ConfigError(f"data.path={path}: a header and no data rows")

@@ -220,8 +220,7 @@ def _plan(
         if kind == "category":
             categories[name] = tuple(sorted(found))
         else:
-            zero_one = _zero_one(found - {MISSING_CATEGORY})
-            binary[name] = None if zero_one else tuple(sorted(found - {MISSING_CATEGORY}))
+            binary[name] = None if _zero_one(found - {MISSING_CATEGORY}) else tuple(sorted(found - {MISSING_CATEGORY}))
             if binary[name] is not None and len(binary[name]) != 2:
                 raise ConfigError(
                     f"data.columns.{name}=binary: column {name!r} holds {len(binary[name])} values, not 2; "
