@@ -82,9 +82,7 @@ def posts_spec(cfg: PostsConfig) -> DataSpec:
         {"posts": InputSpec((cfg.length,), "int32", cfg.vocab_size)},
         {
             "age": OutputSpec("regression"),
-            "income": OutputSpec(
-                "multiclass", cfg.num_income_groups, tuple(str(i) for i in range(cfg.num_income_groups))
-            ),
+            "income": OutputSpec.of("multiclass", tuple(str(i) for i in range(cfg.num_income_groups))),
             "gender": OutputSpec("binary", 1, ("0", "1")),
         },
     )
