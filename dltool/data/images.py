@@ -111,14 +111,12 @@ def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
     data.decisions += _report_bad(list(paths[~ok]), cfg)
     if cfg.color_mode == "auto" and channels == 1:
         data.decisions.append("color_mode=auto: every sampled image is single-channel, so they are read as grayscale")
-    start = 0
-    for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
-        part = slice(start, start + len(split_rows))
-        start += len(split_rows)
-        keep = ok[part]
-        x = ImageFiles(paths[part][keep], cfg.image_size, channels) if streamed else scaled(images[part][keep])
+    parts = np.split(np.arange(len(kept)), np.cumsum([len(r) for r in rows])[:-1])
+    for split, part in zip(("train", "val", "test"), parts, strict=True):
+        readable = part[ok[part]]
+        x = ImageFiles(paths[readable], cfg.image_size, channels) if streamed else scaled(images[readable])
         setattr(data, f"x_{split}", x)
-        setattr(data, f"y_{split}", getattr(data, f"y_{split}")[keep])
+        setattr(data, f"y_{split}", getattr(data, f"y_{split}")[ok[part]])
     if len(data.x_train) == 0:
         raise ConfigError(f"data.root={cfg.root}: none of the training images could be read")
     return data
