@@ -1,4 +1,4 @@
-"""A table's several targets of different kinds: one named output each (dltool/data/table_targets.py)."""
+"""A table's several targets of different kinds: one named output each (dltool/data/tabular.py)."""
 
 from __future__ import annotations
 

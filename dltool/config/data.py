@@ -1,10 +1,9 @@
 """Typed schemas of the ``data`` group: one dataclass per data source, registered by name.
 
-Each source's dataclass registers itself with ``@option("data")`` under its ``name`` default, or under
-the names given (:mod:`dltool.config.registry`); ``conf/data/<name>.yaml``, if there is one, is validated
-against it, and without one ``data=<name>`` composes its defaults (the docstring's first paragraph is then
-its line in ``dltool list data``). Field metadata carries the
-constraints (``choices``, bounds) and a one-line help text.
+Each registers itself with ``@option("data")`` under its ``name`` default, or the names given
+(:mod:`dltool.config.registry`); a ``conf/data/<name>.yaml``, if any, is validated against it. The docstring's
+first paragraph is the option's line in ``dltool list data``; field metadata carries the constraints
+(``choices``, bounds) and a one-line help text.
 
 Example:
     >>> from dltool.config.registry import SCHEMAS

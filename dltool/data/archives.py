@@ -1,16 +1,9 @@
 """The classic image sets, read from their standard archives: mnist, fashion_mnist, cifar10, cifar100.
 
-Where the archive is looked for, in order:
-
-1. ``data.root`` when set (an error names the missing file and the folder);
-2. Keras' cache, ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those
-   ``keras.datasets`` uses (``cifar-10-batches-py.tar.gz``, the extracted
-   ``cifar-10-batches-py/`` folder, ``fashion-mnist/``, ...);
-3. else it is downloaded into that cache with ``keras.utils.get_file`` (Keras imported only then);
-   offline, the error says which file to place in which folder.
-
-Each set has its own test split; ``validation_split`` of the training split becomes the
-validation split. Images are channels-last, scaled to [0, 1].
+The archive is looked for in ``data.root`` when set (an error names the missing file and the folder), else in
+Keras' cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those ``keras.datasets``
+uses, extracted or not), else downloaded into that cache (Keras imported only then; offline, the error says
+which file to place in which folder). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
     >>> from dltool.config.data import ArchiveConfig
@@ -161,11 +154,6 @@ def _check(name: str, path: Path, spec: DataSpec, x: np.ndarray, y: np.ndarray) 
         )
 
 
-def cache_dir() -> Path:
-    """Keras' dataset cache: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
-    return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser() / "datasets"
-
-
 def locate(name: str, root: str | None = None, archive: Archive | None = None) -> Path:
     """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded.
 
@@ -182,7 +170,7 @@ def locate(name: str, root: str | None = None, archive: Archive | None = None) -
                 f"{name}: {_wanted(archive, folder)} not found in {folder} (data.root); download from {archive.origin}"
             )
         return found
-    folder = cache_dir()
+    folder = Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser() / "datasets"  # Keras' dataset cache
     found = _find(archive, folder)
     if found is None:
         _download(name, archive, folder)
@@ -310,6 +298,21 @@ def _cifar_batch(batch: dict[bytes, object], label: bytes) -> tuple[np.ndarray, 
     return x, np.asarray(batch[label])
 
 
+def _cifar(names: tuple[str, ...], folder: str, download: str, read: Callable, markers: tuple, sha256: str) -> Archive:
+    """A CIFAR archive: the ``.tar.gz``, or the ``folder`` it extracts to (where ``keras.datasets`` leaves them too)."""
+    candidates = (folder, f"{folder}-target/{folder}", ".", download, f"{folder}.tar.gz", f"{folder}-target_archive")
+    return Archive(
+        spec=DataSpec((32, 32, 3), "multiclass", len(names), names),
+        downloads=(download,),
+        url=CIFAR_URL,
+        candidates=tuple(dict.fromkeys(candidates)),  # cifar100's folder.tar.gz is its download
+        read=read,
+        markers=markers,
+        sha256=sha256,
+        extracted=folder,
+    )
+
+
 ARCHIVES: dict[str, Archive] = {
     "mnist": Archive(
         spec=DataSpec((28, 28, 1), "multiclass", 10, DIGIT_NAMES),
@@ -328,41 +331,23 @@ ARCHIVES: dict[str, Archive] = {
         read=read_fashion_mnist,
         cache_subdir="datasets/fashion-mnist",
     ),
-    "cifar10": Archive(
-        spec=DataSpec((32, 32, 3), "multiclass", 10, CIFAR10_NAMES),
-        downloads=("cifar-10-python.tar.gz",),
-        url=CIFAR_URL,
-        candidates=(
-            "cifar-10-batches-py",
-            "cifar-10-batches-py-target/cifar-10-batches-py",
-            ".",
-            "cifar-10-python.tar.gz",
-            "cifar-10-batches-py.tar.gz",
-            "cifar-10-batches-py-target_archive",
-        ),
-        markers=CIFAR10_BATCHES,
-        read=_cifar_reader(CIFAR10_BATCHES[:-1], "test_batch", "batches.meta", b"labels", b"label_names"),
-        sha256="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
-        extracted="cifar-10-batches-py",
+    "cifar10": _cifar(
+        CIFAR10_NAMES,
+        "cifar-10-batches-py",
+        "cifar-10-python.tar.gz",
+        _cifar_reader(CIFAR10_BATCHES[:-1], "test_batch", "batches.meta", b"labels", b"label_names"),
+        CIFAR10_BATCHES,
+        "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
     ),
-    "cifar100": Archive(
-        spec=DataSpec((32, 32, 3), "multiclass", 100, CIFAR100_NAMES),
-        downloads=("cifar-100-python.tar.gz",),
-        url=CIFAR_URL,
-        candidates=(
-            "cifar-100-python",
-            "cifar-100-python-target/cifar-100-python",
-            ".",
-            "cifar-100-python.tar.gz",
-            "cifar-100-python-target_archive",
-        ),
-        markers=("train", "test"),
-        read=_cifar_reader(("train",), "test", "meta", b"fine_labels", b"fine_label_names"),
-        sha256="85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
-        extracted="cifar-100-python",
+    "cifar100": _cifar(
+        CIFAR100_NAMES,
+        "cifar-100-python",
+        "cifar-100-python.tar.gz",
+        _cifar_reader(("train",), "test", "meta", b"fine_labels", b"fine_label_names"),
+        ("train", "test"),
+        "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
     ),
 }
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

@@ -1,25 +1,11 @@
 """``data=arrays``: the named NumPy arrays of one ``.npz`` file (``np.savez``) as inputs and targets.
 
-Which arrays are which:
-
-- ``data.inputs``: a list of array names (each input named after its array) or a mapping
-  ``{input name: array name}``; null: the array ``x`` (one input), else every array ``x_<input>``
-  (the input ``<input>``).
-- ``data.targets``: the same for the targets (outputs), default ``y``, else every ``y_<output>``.
-
-An array ``<name>_test`` (``<name>_val``) beside ``<name>`` is its test (validation) part: given for
-every input and target, it replaces ``data.test_split`` (``data.validation_split``); otherwise those
-fractions are held out, seeded, stratified for a single classification target.
-
-Each target's task, unless ``data.tasks.<output>`` names it: booleans or integers that are only 0
-and 1 make a binary target, other integers a multiclass one (classes 0 to the largest), text a
-classification over its sorted values, floats a regression (one value per column). Float inputs
-are used as given (float32, not rescaled); integer inputs are token ids (int32; a model puts an
-Embedding in front, of the largest id + 1 tokens). The file is read with ``allow_pickle=False``: an
-object array is refused.
-
-One input and one target give plain arrays (any model); otherwise ``x`` and ``y`` are dicts keyed
-by input and output name, for ``model=mlp`` (its combiner) or a ``model=graph`` that declares those names.
+``data.inputs`` and ``data.targets`` name the arrays (a list, or ``{name: array}``; null: ``x`` and ``y``,
+else every ``x_<input>`` and ``y_<output>``). An array ``<name>_test`` (``<name>_val``) beside ``<name>`` is
+its test (validation) split, given for every input and target or for none. A target's task comes from its
+values unless ``data.tasks.<output>`` names it (:func:`_output`); integer inputs are token ids. The file is read
+with ``allow_pickle=False``: an object array is refused. One input and one target give plain arrays (any
+model); otherwise ``x`` and ``y`` are dicts keyed by input and output name (``model=mlp``, ``model=graph``).
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -43,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import TASKS, Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset
+from dltool.config.data import TASKS
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -168,7 +155,7 @@ def read(path: Path, key: str) -> dict[str, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: Path, mtime: float) -> dict[str, np.ndarray]:
+def _read(path: Path, _mtime: float) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
@@ -279,7 +266,7 @@ def _spec(found: Layout) -> DataSpec:
     first, target = next(iter(inputs.values())), next(iter(found.outputs.values()))
     if found.plain:
         return DataSpec(first.shape, target.task, target.num_classes, target.class_names, first.dtype, first.vocab_size)
-    return DataSpec(first.shape, "multioutput", 1, None, first.dtype, first.vocab_size, inputs, found.outputs)
+    return named_spec(inputs, found.outputs)
 
 
 def _part(found: Layout, suffix: str) -> tuple[Any, Any]:
@@ -307,5 +294,4 @@ def _counts(arrays: dict[str, np.ndarray]) -> str:
     return ", ".join(f"{name}: {len(v)}" for name, v in arrays.items())
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

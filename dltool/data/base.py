@@ -35,7 +35,6 @@ import numpy as np
 
 from dltool.errors import ConfigError
 
-TASKS = ("multiclass", "binary", "regression")
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 
 
@@ -89,6 +88,18 @@ class OutputSpec:
         (3, 1)
         """
         return cls(task, len(class_names) if task == "multiclass" else 1, class_names)
+
+
+def named_spec(
+    inputs: dict[str, InputSpec],
+    outputs: dict[str, OutputSpec] | None = None,
+    task: str = "multioutput",
+    num_classes: int = 1,
+    class_names: tuple[str, ...] | None = None,
+) -> DataSpec:
+    """The spec of named inputs, the first one's shape, dtype and vocabulary as the spec's own."""
+    first = next(iter(inputs.values()))
+    return DataSpec(first.shape, task, num_classes, class_names, first.dtype, first.vocab_size, inputs, outputs)
 
 
 @dataclass
@@ -162,17 +173,10 @@ def make_dataset(
         )
     if spec.task == "regression" and spec.outputs is None:
         spec = replace(spec, target_scale=target_scale(arrays[1]))
-    if spec.outputs is not None:
-        spec = replace(spec, outputs=scaled_outputs(spec.outputs, arrays[1]))
+    if spec.outputs is not None:  # each regression output with its training targets' scale
+        scale = {n: target_scale(arrays[1][n]) for n, o in spec.outputs.items() if o.task == "regression"}
+        spec = replace(spec, outputs={n: replace(o, target_scale=scale.get(n)) for n, o in spec.outputs.items()})
     return Dataset(spec, *arrays)
-
-
-def scaled_outputs(outputs: dict[str, OutputSpec], y_train: dict[str, np.ndarray]) -> dict[str, OutputSpec]:
-    """``outputs`` with each regression output's :attr:`OutputSpec.target_scale` from its training targets."""
-    return {
-        name: replace(out, target_scale=target_scale(y_train[name])) if out.task == "regression" else out
-        for name, out in outputs.items()
-    }
 
 
 def target_scale(y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -189,13 +193,14 @@ def target_scale(y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 def index_dataset(
-    spec: DataSpec, cfg: Any, seed: int, y: np.ndarray, val: np.ndarray | None = None, test: np.ndarray | None = None
+    spec: DataSpec, cfg: Any, seed: int, y: Any, val: np.ndarray | None = None, test: np.ndarray | None = None
 ) -> Dataset:
     """:func:`make_dataset` of row numbers: its ``x`` arrays are int64 indices of the examples kept.
 
     For sources whose preprocessing is fitted on the training split (a vocabulary, feature
     statistics) or that decode only the examples kept (image files). The rows are ``y``'s, then
-    ``val``'s, then ``test``'s labels, numbered in that order.
+    ``val``'s, then ``test``'s labels, numbered in that order; ``y`` of named outputs is a dict of each
+    one's targets (then split at random, each regression output with its training scale).
 
     Example:
         >>> spec = DataSpec(input_shape=(1,), task="regression", num_classes=1)
@@ -204,12 +209,15 @@ def index_dataset(
         >>> sorted(data.x_test.tolist()), data.x_train.dtype.name
         ([4, 5], 'int64')
     """
-    rows = np.arange(len(y) + (0 if val is None else len(val)) + (0 if test is None else len(test)))
-    parts = np.split(rows, np.cumsum([len(y), 0 if val is None else len(val)]))
+    sizes = [num_examples(y), 0 if val is None else len(val), 0 if test is None else len(test)]
+    parts = np.split(np.arange(sum(sizes)), np.cumsum(sizes[:2]))
     given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
-    index_spec = DataSpec(spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64")
-    data = make_dataset(index_spec, cfg, seed, parts[0], np.array(y), test=given[1], val=given[0])  # y: the caller's
-    data.spec = replace(spec, target_scale=data.spec.target_scale)
+    index_spec = DataSpec(
+        spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64", outputs=spec.outputs
+    )
+    y = {name: np.array(v) for name, v in y.items()} if isinstance(y, dict) else np.array(y)  # not the caller's
+    data = make_dataset(index_spec, cfg, seed, parts[0], y, test=given[1], val=given[0])
+    data.spec = replace(spec, target_scale=data.spec.target_scale, outputs=data.spec.outputs)
     return data
 
 
@@ -248,15 +256,11 @@ def _hold_out(x: Any, y: Any, fraction: float, seed: int, stratify: bool, key: s
             a[front] = a[back]
             a[back] = moved
     head, tail = slice(0, kept_n), slice(kept_n, n)
-    return _rows(x, head), _rows(y, head), (_rows(x, tail), _rows(y, tail))
+    return take(x, head), take(y, head), (take(x, tail), take(y, tail))
 
 
 def _arrays(a: Any) -> list[np.ndarray]:
     return list(a.values()) if isinstance(a, dict) else [a]
-
-
-def _rows(a: Any, rows: slice) -> Any:
-    return {name: v[rows] for name, v in a.items()} if isinstance(a, dict) else a[rows]
 
 
 def _split(y: np.ndarray, fraction: float, seed: int, stratify: bool, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +286,7 @@ def num_examples(a: Any) -> int:
     return len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
 
 
-def take(a: Any, index: np.ndarray) -> Any:
+def take(a: Any, index: np.ndarray | slice) -> Any:
     """The examples ``index`` of an array, or of each array of a dict."""
     return {name: v[index] for name, v in a.items()} if isinstance(a, dict) else a[index]
 

@@ -1,14 +1,10 @@
 """``data=csv``'s columns read as model inputs of their own, and its number sequences.
 
-A ``sequence`` column (:mod:`dltool.data.columns`) of numbers becomes ``data.sequence_length`` columns of
-the feature matrix, standardized with the training split's mean and std of its numbers (padding 0). A
-column of tokens becomes its own named input of ``data.sequence_length`` integer ids (vocabulary fitted
-on the training split), which ``model=mlp``'s combiner embeds, as it embeds a category column of more than
-``data.max_categories`` values under ``data.embed_categories`` (an id per value); an ``image`` column its
-own input of the decoded images (``data.image_size``, ``data.color_mode``; in [0, 1]), which the combiner
-convolves. The dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there
-are any) and one entry per such column, and its spec lists them in ``inputs``; the target stays the single
-output.
+Token sequence columns, image columns and (``data.embed_categories``) category columns of more than
+``data.max_categories`` values are each a named input, which ``model=mlp``'s combiner embeds or convolves; the
+dataset's ``x`` is then a dict of ``features`` (the matrix of the other columns, when there are any) and one
+entry per such column, the target staying the single output. A sequence of numbers is ``data.sequence_length``
+standardized columns of the feature matrix.
 
 Example:
     >>> from dltool.data.tables import Table
@@ -25,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import DataSpec, InputSpec
+from dltool.data.base import DataSpec, InputSpec, named_spec
 from dltool.data.columns import CategoryIds, TokenColumn, number_counts, number_sequences, token_vocabulary
 from dltool.data.tables import MISSING, Table, categories, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.table_plan import Plan
+    from dltool.data.tabular import Plan
 
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
 
@@ -49,13 +45,9 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
         for line, path in _image_paths(table, name, np.arange(len(table.columns[name]))):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{table.path}:{line}: column {name!r}: no image file {path}")
-    embedded = {}
-    for name, (kind, _) in types.items():
-        values = (
-            len(set(categories(table.columns[name]).tolist())) if cfg.embed_categories and kind == "category" else 0
-        )
-        if values > cfg.max_categories:
-            embedded[name] = values + 1
+    wanted = [n for n, (kind, _) in types.items() if cfg.embed_categories and kind == "category"]
+    values = {n: len(set(categories(table.columns[n]).tolist())) for n in wanted}
+    embedded = {n: v + 1 for n, v in values.items() if v > cfg.max_categories}
     return numbers, tokens, images, embedded
 
 
@@ -84,8 +76,7 @@ def spec(plan: Plan) -> DataSpec:
         inputs[name] = InputSpec(shape)
     for name, vocabulary in plan.embedded.items():
         inputs[name] = InputSpec((1,), "int32", vocabulary)
-    first = next(iter(inputs.values()))
-    return DataSpec(first.shape, plan.task, outputs, plan.class_names, first.dtype, first.vocab_size, inputs=inputs)
+    return named_spec(inputs, None, plan.task, outputs, plan.class_names)
 
 
 def fit(table: Table, plan: Plan, train_rows: np.ndarray, normalize: bool) -> tuple[dict, dict]:

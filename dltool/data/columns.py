@@ -1,23 +1,11 @@
 """The type of each feature column of a table, and the encoders that are not a plain statistic.
 
-Types (``data.columns: {review: text, zip: category}`` sets them by name; the others are inferred):
-
-- ``number``: every non-missing cell a number; standardized with the training split's mean and std, and
-  (``data.number_bins`` > 0) encoded piecewise-linearly over quantile bins of the training split too;
-- ``binary``: two values (inferred for numbers that are all 0 or 1), encoded as one 0/1 column;
-- ``category``: one-hot over its values; a column of more than ``data.max_categories`` values is
-  one-hot over the ``max_categories - 1`` most frequent in the training split, plus one ``<other>``, or with
-  ``data.embed_categories`` an integer id per value (:class:`CategoryIds`), a model input of its own;
-- ``text``: free text, inferred for a non-numeric column whose cells mostly hold spaces and are
-  mostly distinct; a TF-IDF bag of words and word pairs (Keras ``TextVectorization``, its
-  vocabulary of ``data.text_tokens`` fitted on the training split);
-- ``sequence``: space-separated numbers or tokens in a cell, inferred for a column of numbers only, at least
-  two in most cells (tokens: declared). Numbers: ``data.sequence_length`` values (longer cut, shorter padded
-  with 0), standardized with the training split's mean and std of its numbers, in the feature matrix; tokens:
-  as many integer ids (:class:`TokenColumn`), the column's own model input;
-- ``image``: a path to an image file (relative to the table's folder, or absolute), inferred when every cell
-  ends with an image suffix (.png, .jpg, .jpeg, .bmp, .gif) and the first file exists; decoded as image
-  folders are (``data.image_size``, ``data.color_mode``), the column's own model input.
+The types, ``data.columns`` setting them by name (the others inferred, :func:`infer`): ``number`` (standardized,
+and encoded piecewise-linearly over ``data.number_bins`` quantile bins), ``binary`` (one 0/1 column),
+``category`` (one-hot, cut to the most frequent values and ``<other>`` past ``data.max_categories``, or an id per
+value, :class:`CategoryIds`), ``text`` (TF-IDF, :class:`TextColumn`), ``sequence`` (space-separated numbers in the
+feature matrix, or token ids, :class:`TokenColumn`) and ``image`` (a path to an image file); every statistic
+is the training split's. The table of docs/data.md says when each is inferred and how it is encoded.
 
 Example:
     >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)
@@ -77,15 +65,10 @@ def number_counts(cells: np.ndarray) -> np.ndarray | None:
     >>> number_counts(np.array(["1 2.5 3", "4"])).tolist(), number_counts(np.array(["1 a"]))
     ([3, 1], None)
     """
-    counts = []
-    for cell in cells:
-        parts = cell.split()
-        try:
-            [float(p) for p in parts]
-        except ValueError:
-            return None
-        counts.append(len(parts))
-    return np.array(counts, dtype=np.int64)
+    try:
+        return np.array([len([float(p) for p in cell.split()]) for cell in cells], dtype=np.int64)
+    except ValueError:
+        return None
 
 
 def declared(columns: dict[str, Any], header: tuple[str, ...], path: Any) -> dict[str, str]:
@@ -180,14 +163,9 @@ class VectorizedColumn:
 
 
 class TextColumn(VectorizedColumn):
-    """A TF-IDF vector of ``tokens`` entries per cell: Keras ``TextVectorization`` over words and word pairs,
-    its vocabulary and inverse document frequencies fitted on the training cells.
-
-    Args:
-        train_cells: the training split's texts (missing ones as empty strings), or a ``tf.data.Dataset`` of
-            batches of them (a table read in parts).
-        tokens: vocabulary size (the vector's length; unused entries stay 0).
-    """
+    """A TF-IDF vector of ``tokens`` entries per cell (unused ones 0): Keras ``TextVectorization`` over words and
+    word pairs, fitted on the training cells (missing ones empty; a ``tf.data.Dataset`` of batches of them for a
+    table read in parts)."""
 
     def __init__(self, train_cells: Any, tokens: int) -> None:
         import keras
@@ -213,15 +191,10 @@ def number_sequences(cells: np.ndarray, length: int) -> np.ndarray:
 
 
 class TokenColumn(VectorizedColumn):
-    """``length`` integer ids per cell of space-separated tokens (0: padding, 1: a token not in the vocabulary):
-    Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of at most
-    ``max_tokens`` ids fitted on the training cells.
-
-    Args:
-        train_cells: the training split's cells (missing ones as empty strings).
-        length: ids per cell (longer cut, shorter padded with 0).
-        max_tokens: vocabulary size, padding and unknown ids included (the model's embedding rows).
-    """
+    """``length`` integer ids per cell of space-separated tokens (longer cut, shorter padded with 0; 1: a token not
+    in the vocabulary): Keras ``TextVectorization`` split on whitespace, cells taken as written, its vocabulary of
+    at most ``max_tokens`` ids (padding and unknown included: the model's embedding rows) fitted on the training
+    cells (missing ones empty)."""
 
     dtype = np.int32
 

@@ -30,5 +30,4 @@ def load(cfg: DigitsConfig, seed: int) -> Dataset:
     return make_dataset(spec(cfg), cfg, seed, digits.images[..., None], digits.target, scale=16.0)
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load)

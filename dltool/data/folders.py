@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from dltool.data.base import Dataset, DataSpec, index_dataset
 from dltool.errors import ConfigError
 
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
@@ -49,8 +51,11 @@ def _train_folder(root: Path) -> Path:
 
 def class_names(root: str | Path | None, key: str = "data.root") -> tuple[str, ...]:
     """The sorted class sub-folders of ``root`` (or of ``root/train``); a one-line error when there are fewer than 2."""
-    folder = check_root(root, key)
-    names = tuple(p.name for p in _visible_dirs(_train_folder(folder)))
+    if root is None:
+        raise ConfigError(f"{key} is not set: give the folder holding one sub-folder per class ({key}=<folder>)")
+    if not Path(root).expanduser().is_dir():
+        raise ConfigError(f"{key}={root}: no such folder")
+    names = tuple(p.name for p in _visible_dirs(_train_folder(Path(root).expanduser())))
     if len(names) < 2:
         found = f"only {names[0]}/" if names else "none"
         raise ConfigError(
@@ -58,16 +63,6 @@ def class_names(root: str | Path | None, key: str = "data.root") -> tuple[str, .
             "layout: <root>/<class>/<files> or <root>/train/<class>/<files>"
         )
     return names
-
-
-def check_root(root: str | Path | None, key: str = "data.root") -> Path:
-    """``root`` as a folder, or a one-line ConfigError (not set, missing, a file)."""
-    if root is None:
-        raise ConfigError(f"{key} is not set: give the folder holding one sub-folder per class ({key}=<folder>)")
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise ConfigError(f"{key}={root}: no such folder")
-    return folder
 
 
 def scan(root: str | Path | None, suffixes: tuple[str, ...], key: str = "data.root") -> Layout:
@@ -107,3 +102,11 @@ def scan(root: str | Path | None, suffixes: tuple[str, ...], key: str = "data.ro
             f"{key}={root}: no {'/'.join(suffixes)} file in the class sub-folders of {split_roots['train']}"
         )
     return layout
+
+
+def split_files(layout: Layout, spec: DataSpec, cfg: Any, seed: int) -> tuple[list[Path], Dataset]:
+    """Every file of ``layout``, split after split, and the dataset of their row numbers (the splits of the
+    layout, what is missing carved from ``train``: :func:`~dltool.data.base.index_dataset`)."""
+    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
+    val, test = (layout.splits.get(split, (None, None))[1] for split in ("val", "test"))
+    return files, index_dataset(spec, cfg, seed, layout.splits["train"][1], val=val, test=test)

@@ -1,27 +1,11 @@
 """``data=image_folder``: your own images, one sub-folder per class (layouts in :mod:`dltool.data.folders`).
 
-How the images reach training depends on ``data.stream``:
-
-- in memory (``false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``): the
-  files of the examples kept (after the splits and ``max_samples``) are read, decoded and resized
-  by a parallel ``tf.data`` map (``num_parallel_calls=AUTOTUNE``) into a uint8 array, once, before
-  the first epoch; training then gathers batches from memory (``dltool.training.batches``), so no
-  epoch waits on the disk or the decoder. Over the budget with ``stream=false`` the run is refused
-  with a one-line error that names ``data.stream=true`` and the keys that shrink the set.
-- streamed from disk (``true``, or ``auto`` over the budget): each split's ``x`` is an
-  :class:`ImageFiles`, the paths of its files; every batch is read and decoded again, in
-  parallel, by the same :func:`decode_file` (``ImageFiles.batches``), so at most a few batches
-  are decoded at a time.
-
-Unreadable or corrupt files are found before the first epoch, never mid-epoch: the in-memory
-pass decodes them; a streamed run decodes every kept file once up front (in parallel, nothing
-kept), with the very function training uses. With ``data.on_bad_file=skip`` they are dropped and
-counted in one warning line naming the first few; with ``error`` the run stops with that line
-(exit 2).
-
-Two classes make a binary task (one sigmoid output), more a multiclass one. Images are
-``image_size`` (height, width), ``color_mode`` rgb (3 channels), grayscale (1) or auto (grayscale when every
-sampled image is single-channel), in [0, 1].
+In memory (``data.stream=false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``), the
+files of the examples kept are decoded once, in parallel, before the first epoch, so that no epoch waits on
+the disk or the decoder. Streamed (``true``, or ``auto`` over the budget), each split's ``x`` is an
+:class:`ImageFiles` whose batches are decoded again by the same :func:`decode_file`. Either way every kept file
+is decoded before the first epoch, so a bad one is skipped or stops the run (``data.on_bad_file``) then, never
+mid-epoch. Two classes make a binary task, more a multiclass one. docs/data.md has the details.
 
 Example:
     >>> from dltool.config.data import ImageFolderConfig
@@ -40,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, Source, index_dataset
-from dltool.data.folders import class_names, scan
+from dltool.data.base import Dataset, DataSpec, Source
+from dltool.data.folders import class_names, scan, split_files
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -116,30 +100,23 @@ def _has_image_signature(path: Path) -> bool:
 def load(cfg: ImageFolderConfig, seed: int) -> Dataset:
     """Split the file list, then decode only the files kept, in parallel: into memory, or (streaming)
     once to find the unreadable ones, each split's ``x`` then being an :class:`ImageFiles`."""
-    layout = scan(cfg.root, IMAGE_SUFFIXES)
     data_spec = spec(cfg)
-    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
-    labels = {split: layout.splits[split][1] if split in layout.splits else None for split in ("val", "test")}
-    data = index_dataset(data_spec, cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"])
+    files, data = split_files(scan(cfg.root, IMAGE_SUFFIXES), data_spec, cfg, seed)
     rows = [data.x_train, data.x_val, data.x_test]
     kept = np.concatenate(rows)
     paths = np.asarray([str(files[i]) for i in kept], dtype=str)
     channels = data_spec.input_shape[-1]
-    if streams(cfg, len(kept), data_spec.input_shape):
-        images, ok = None, readable(paths, cfg.image_size, channels)
-    else:
-        images, ok = decode_images(paths, cfg.image_size, channels)
+    streamed = streams(cfg, len(kept), data_spec.input_shape)
+    images, ok = decode_images(paths, cfg.image_size, channels, keep=not streamed)
     data.decisions += _report_bad(list(paths[~ok]), cfg)
     if cfg.color_mode == "auto" and channels == 1:
         data.decisions.append("color_mode=auto: every sampled image is single-channel, so they are read as grayscale")
-    streamed, start = images is None, 0
-    for split, split_rows in zip(("train", "val", "test"), rows, strict=True):
-        part = slice(start, start + len(split_rows))
-        start += len(split_rows)
-        keep = ok[part]
-        x = ImageFiles(paths[part][keep], cfg.image_size, channels) if streamed else scaled(images[part][keep])
+    parts = np.split(np.arange(len(kept)), np.cumsum([len(r) for r in rows])[:-1])
+    for split, part in zip(("train", "val", "test"), parts, strict=True):
+        readable = part[ok[part]]
+        x = ImageFiles(paths[readable], cfg.image_size, channels) if streamed else scaled(images[readable])
         setattr(data, f"x_{split}", x)
-        setattr(data, f"y_{split}", getattr(data, f"y_{split}")[keep])
+        setattr(data, f"y_{split}", getattr(data, f"y_{split}")[ok[part]])
     if len(data.x_train) == 0:
         raise ConfigError(f"data.root={cfg.root}: none of the training images could be read")
     return data
@@ -188,41 +165,26 @@ def decode_file(path: Any, height: int, width: int, channels: int) -> Any:
 
 
 def decode_images(
-    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
+    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256, keep: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
     """Read, decode and resize ``paths`` in parallel (:func:`decode_file`).
 
-    Returns a uint8 array ``(len(paths), height, width, channels)`` and a boolean mask of the
-    files that decoded; the rows of the others are zeros.
+    Returns a uint8 array ``(len(paths), height, width, channels)`` (None without ``keep``: a check, no image
+    kept) and a boolean mask of the files that decoded; the rows of the others are zeros. A first pass assumes
+    every file decodes (``ignore_errors`` costs up to a third of the throughput); when one does not, a second
+    pass skips and flags the bad ones.
 
     Example:
         >>> images, ok = decode_images(["a.png", "broken.jpg"], (32, 32), 3)  # doctest: +SKIP
         >>> images.shape, ok.tolist()  # doctest: +SKIP
         ((2, 32, 32, 3), [True, False])
     """
-    height, width = (int(s) for s in image_size)
-    out = np.zeros((len(paths), height, width, channels), dtype=np.uint8)
-    return out, _decode_pass(paths, image_size, channels, batch, out)
-
-
-def readable(paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int = 256) -> np.ndarray:
-    """The mask of ``paths`` that :func:`decode_file` decodes, found in parallel; no image is kept."""
-    return _decode_pass(paths, image_size, channels, batch, None)
-
-
-def _decode_pass(
-    paths: Sequence[str | Path], image_size: Sequence[int], channels: int, batch: int, out: np.ndarray | None
-) -> np.ndarray:
-    """Decode every file in parallel into ``out`` (or nowhere); return the mask of those that decoded.
-
-    A first pass assumes every file decodes (``ignore_errors`` costs up to a third of the
-    throughput); when one does not, a second pass skips and flags the bad ones.
-    """
     import tensorflow as tf
 
     height, width = (int(s) for s in image_size)
+    out = np.zeros((len(paths), height, width, channels), dtype=np.uint8) if keep else None
     if not len(paths):
-        return np.zeros(0, dtype=bool)
+        return out, np.zeros(0, dtype=bool)
     files = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), [str(p) for p in paths]))
 
     def decoded(i: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -241,9 +203,9 @@ def _decode_pass(
         return ok
 
     try:
-        return decode_all(skip_bad=False)
+        return out, decode_all(skip_bad=False)
     except tf.errors.OpError:
-        return decode_all(skip_bad=True)
+        return out, decode_all(skip_bad=True)
 
 
 class ImageFiles:
@@ -325,5 +287,4 @@ def _report_bad(bad: list[str], cfg: ImageFolderConfig) -> list[str]:
     return [f"{line} (skipped: data.on_bad_file=skip)"]
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

@@ -27,24 +27,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
     from dltool.config.data import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
-
-
-def _spec(inputs: dict[str, InputSpec], outputs: dict[str, OutputSpec]) -> DataSpec:
-    first = next(iter(inputs.values()))
-    return DataSpec(
-        first.shape,
-        "multioutput",
-        1,
-        input_dtype=first.dtype,
-        vocab_size=first.vocab_size,
-        inputs=inputs,
-        outputs=outputs,
-    )
 
 
 def _plant(tokens: np.ndarray, rng: np.random.Generator, markers: list[np.ndarray], count: int) -> None:
@@ -60,7 +47,7 @@ def qa_spec(cfg: QAConfig) -> DataSpec:
         raise ConfigError(f"data.text_vocab_size={cfg.text_vocab_size}: must exceed num_answers + 1 (marker tokens)")
     if 2 * cfg.markers > cfg.text_length or cfg.markers > cfg.question_length:
         raise ConfigError(f"data.markers={cfg.markers}: at most text_length / 2 and question_length")
-    return _spec(
+    return named_spec(
         {
             "text": InputSpec((cfg.text_length,), "int32", cfg.text_vocab_size),
             "question": InputSpec((cfg.question_length,), "int32", cfg.question_vocab_size),
@@ -91,13 +78,11 @@ def posts_spec(cfg: PostsConfig) -> DataSpec:
         raise ConfigError(f"data.vocab_size={cfg.vocab_size}: must exceed {reserved + 1} (token 0 and the markers)")
     if 3 * cfg.markers > cfg.length:
         raise ConfigError(f"data.markers={cfg.markers}: at most length / 3 = {cfg.length // 3}")
-    return _spec(
+    return named_spec(
         {"posts": InputSpec((cfg.length,), "int32", cfg.vocab_size)},
         {
             "age": OutputSpec("regression"),
-            "income": OutputSpec(
-                "multiclass", cfg.num_income_groups, tuple(str(i) for i in range(cfg.num_income_groups))
-            ),
+            "income": OutputSpec.of("multiclass", tuple(str(i) for i in range(cfg.num_income_groups))),
             "gender": OutputSpec("binary", 1, ("0", "1")),
         },
     )
@@ -118,7 +103,7 @@ def load_posts(cfg: PostsConfig, seed: int) -> Dataset:
 def sentence_pairs_spec(cfg: SentencePairsConfig) -> DataSpec:
     """left and right (length, dim) float sequences -> similar (binary)."""
     shape = (cfg.length, cfg.dim)
-    return _spec(
+    return named_spec(
         {"left": InputSpec(shape), "right": InputSpec(shape)}, {"similar": OutputSpec("binary", 1, ("0", "1"))}
     )
 
@@ -144,7 +129,7 @@ def camera_pairs_spec(cfg: CameraPairsConfig) -> DataSpec:
     """left and right (image_size, image_size, 3) images in [0, 1] -> object (num_classes classes)."""
     shape = (cfg.image_size, cfg.image_size, 3)
     names = tuple(str(i) for i in range(cfg.num_classes))
-    return _spec(
+    return named_spec(
         {"left": InputSpec(shape), "right": InputSpec(shape)},
         {"object": OutputSpec("multiclass", cfg.num_classes, names)},
     )
@@ -169,7 +154,6 @@ def load_camera_pairs(cfg: CameraPairsConfig, seed: int) -> Dataset:
     return make_dataset(spec, cfg, seed, {"left": views(), "right": views()}, {"object": label}, scale=255.0)
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 QA = Source(qa_spec, load_qa)
 POSTS = Source(posts_spec, load_posts)
 SENTENCE_PAIRS = Source(sentence_pairs_spec, load_sentence_pairs)

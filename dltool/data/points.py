@@ -21,12 +21,10 @@ from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 if TYPE_CHECKING:
     from dltool.config.data import PointsConfig
 
-BINARY_NAMES = ("0", "1")
-
 
 def spec(cfg: PointsConfig) -> DataSpec:
     """Every point set: 2 coordinates, one 0/1 label."""
-    return DataSpec(input_shape=(2,), task="binary", num_classes=1, class_names=BINARY_NAMES)
+    return DataSpec(input_shape=(2,), task="binary", num_classes=1, class_names=("0", "1"))
 
 
 def load(cfg: PointsConfig, seed: int) -> Dataset:
@@ -81,5 +79,4 @@ def spirals(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
 GENERATORS = {"xor": xor, "blobs": blobs, "flower": flower, "spirals": spirals}
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load)

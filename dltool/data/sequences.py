@@ -77,6 +77,5 @@ def load_timeseries(cfg: TimeSeriesConfig, seed: int) -> Dataset:
     return make_dataset(timeseries_spec(cfg), cfg, seed, x, y)
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 SEQUENCES = Source(sequences_spec, load_sequences)
 TIMESERIES = Source(timeseries_spec, load_timeseries)

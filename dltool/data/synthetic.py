@@ -77,6 +77,5 @@ def load_synthetic(cfg: SyntheticConfig, seed: int) -> Dataset:
     return make_dataset(spec, cfg, seed, x, y)
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 FUNCTION = Source(function_spec, load_function)
 SYNTHETIC = Source(synthetic_spec, load_synthetic)

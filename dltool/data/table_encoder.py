@@ -36,7 +36,7 @@ from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_p
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.table_plan import Plan
+    from dltool.data.tabular import Plan
 
 
 class TrainCells(Protocol):
@@ -183,11 +183,9 @@ class Encoder:
             values = table.floats(name)[rows]
             values = np.where(np.isnan(values), fill, values)
             scaled = ((values - mean) / std)[:, None]
-            return (
-                np.concatenate([scaled, piecewise_linear(values, self.edges[name])], 1)
-                if name in self.edges
-                else scaled
-            )
+            if name in self.edges:
+                scaled = np.concatenate([scaled, piecewise_linear(values, self.edges[name])], 1)
+            return scaled
         if name in self.categorical:
             cells = [category(c) for c in table.columns[name][rows]]
             return one_hot(cells, self.categorical[name], other=name in self.other)

@@ -1,17 +1,11 @@
-"""``data=csv`` with named inputs and outputs: a table's columns mapped to the names that ``model=mlp``'s
+"""``data=csv``'s entry point, and its named inputs: a table's columns mapped to the names that ``model=mlp``'s
 combiner or a ``model=graph`` reads.
 
-``data.inputs`` maps each input name to its columns (``{title: [title], tags: [tag_a, tag_b]}``),
-``data.targets`` each output name to its target column (``{priority: priority}``). Every input is
-encoded as :mod:`dltool.data.tabular` encodes features (numeric columns standardized with the
-training split's statistics, the others, or ``data.categorical``, one-hot), into its own vector;
-every target's task is inferred as a single target's is (``data.task``, when set, applies to each).
-Rows whose targets are missing are dropped; missing features follow ``data.missing``. The splits
-are drawn at random (not stratified: there are several targets). Such a table is read in memory
-(``data.stream=true`` is refused). Without ``data.inputs`` the table is read as
-:mod:`dltool.data.tabular` reads it (``data.targets`` alone: its features as for a single target, one
-named output per target, :mod:`dltool.data.table_targets`), or in parts when it is larger than memory
-(:mod:`dltool.data.table_stream`).
+``data.inputs`` maps each input name to its columns, ``data.targets`` each output name to its target column.
+Each input's columns are encoded as :mod:`dltool.data.tabular` encodes features, into a vector of its own; each
+target's task is inferred as a single target's is. The splits are random (several targets), and the table is
+read in memory. Without ``data.inputs`` the table is read by :mod:`dltool.data.table_stream`: in parts when it
+is larger than memory, else by :mod:`dltool.data.tabular`.
 
 Example:
     >>> from dltool.config.data import CSVConfig
@@ -27,13 +21,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
-from dltool.data import table_stream, table_targets, tabular
-from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source
+from dltool.data import table_stream, tabular
+from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, index_dataset, named_spec
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,28 +36,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Layout:
-    """Each input's features (a tabular plan without targets) and each output's target plan."""
+    """Each input's features (a tabular plan without targets), and the plan of the targets, a named output each."""
 
     table: tabular.Table
     inputs: dict[str, tabular.Plan]
-    outputs: dict[str, tabular.Plan]
+    targets: tabular.Plan
 
     def joint(self) -> tabular.Plan:
-        """One plan of every target and feature column: the rows every one of them needs.
-
-        Each kind of feature column (a tuple or dict field of the plan) is joined over the inputs.
-        """
-        plans = list(self.inputs.values())
-        joined: dict[str, Any] = {"targets": tuple(t for plan in self.outputs.values() for t in plan.targets)}
-        for f in dataclasses.fields(tabular.Plan):
-            values = [getattr(plan, f.name) for plan in plans]
-            if f.name in joined or f.name == "class_names":
-                continue
-            if isinstance(values[0], tuple):
-                joined[f.name] = tuple(v for value in values for v in value)
-            elif isinstance(values[0], dict):
-                joined[f.name] = {k: v for value in values for k, v in value.items()}
-        return dataclasses.replace(plans[0], **joined)
+        """A plan of every target and feature column, for the rows they all need (its features all as ``numeric``:
+        only which columns they are is read from it)."""
+        kinds = ("numeric", "categorical", "binary", "text", "sequence")  # the order of Plan.features
+        features = tuple(f for kind in kinds for plan in self.inputs.values() for f in getattr(plan, kind))
+        return dataclasses.replace(self.targets, numeric=features)
 
 
 def named(cfg: CSVConfig) -> bool:
@@ -78,12 +62,11 @@ def named(cfg: CSVConfig) -> bool:
 
 def spec(cfg: CSVConfig) -> DataSpec:
     """Each input's width after encoding, each output's task and classes; the table's spec without names."""
-    if not named(cfg):
-        return table_stream.spec(cfg)
-    found = layout(cfg)
-    inputs = {name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}
-    first = next(iter(inputs.values()))
-    return DataSpec(first.shape, "multioutput", 1, inputs=inputs, outputs=_outputs(found))
+    return _spec(layout(cfg)) if named(cfg) else table_stream.spec(cfg)
+
+
+def _spec(found: Layout) -> DataSpec:
+    return named_spec({name: InputSpec((plan.width,)) for name, plan in found.inputs.items()}, found.targets.outputs)
 
 
 def check(cfg: CSVConfig) -> None:
@@ -103,7 +86,6 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         index = rows[getattr(data, f"x_{split}")]
         setattr(data, f"x_{split}", {name: e.encode(found.table, index) for name, e in encoders.items()})
     dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
-    data.spec = dataclasses.replace(spec(cfg), outputs=data.spec.outputs)  # the outputs' training scales
     data.decisions = [
         *tabular.dropped_rows(dropped, cfg),
         *(
@@ -133,11 +115,10 @@ def layout(cfg: CSVConfig) -> Layout:
     if not cfg.inputs or not cfg.targets:
         raise ConfigError("data.inputs and data.targets: name at least one input and one target")
     table = tabular.read_table(cfg)
-    outputs = {}
+    targets, outputs = [], {}
     for name, column in cfg.targets.items():
-        column = tabular.column(table, str(column), f"data.targets.{name}")
-        task, class_names = tabular._task(cfg, table, (column,))
-        outputs[name] = tabular.Plan((column,), (), {}, task, class_names)
+        targets.append(tabular.column(table, str(column), f"data.targets.{name}"))
+        outputs[name] = OutputSpec.of(*tabular._task(cfg, table, (targets[-1],)))
     inputs = {}
     for name, columns in cfg.inputs.items():
         columns = [columns] if isinstance(columns, str) else [str(c) for c in columns]
@@ -155,7 +136,7 @@ def layout(cfg: CSVConfig) -> Layout:
                 "its own without data.inputs and data.targets (one target); list number, binary, category, text "
                 "or number-sequence columns here"
             )
-    return Layout(table, inputs, outputs)
+    return Layout(table, inputs, tabular.Plan(tuple(targets), (), {}, "multioutput", None, outputs=outputs))
 
 
 def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]) -> tabular.Plan:
@@ -165,16 +146,11 @@ def _plan(cfg: CSVConfig, table: tabular.Table, target: str, features: list[str]
     return tabular._plan(one, table)
 
 
-def _outputs(found: Layout) -> dict[str, OutputSpec]:
-    return {name: OutputSpec.of(plan.task, plan.class_names) for name, plan in found.outputs.items()}
-
-
 def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[str, tabular.Encoder]]:
     """The layout, the rows kept, the split of row numbers, and each input's encoder fitted on the training rows."""
     found = layout(cfg)
     rows = tabular._rows_kept(cfg, found.table, found.joint())
-    y = {name: tabular._targets(found.table, plan, rows) for name, plan in found.outputs.items()}
-    data = table_targets.index_dataset(DataSpec((1,), "multioutput", 1, outputs=_outputs(found)), cfg, seed, y)
+    data = index_dataset(_spec(found), cfg, seed, tabular._targets(found.table, found.targets, rows))
     train = rows[data.x_train]
     encoders = {
         name: tabular.Encoder.fit(p, tabular.TableRows(found.table, train), cfg.normalize)
@@ -183,5 +159,4 @@ def _fit(cfg: CSVConfig, seed: int) -> tuple[Layout, np.ndarray, Dataset, dict[s
     return found, rows, data, encoders
 
 
-#: the registry entry of this module (named by the schema's ``source``)
 SOURCE = Source(spec, load, check)

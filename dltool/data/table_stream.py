@@ -1,31 +1,15 @@
 """``data=csv`` larger than memory: the table read in parts of :data:`CHUNK_ROWS` rows, never whole.
 
-``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in
-memory (its cells as text, about :data:`CELL_BYTES` bytes each, and its features, :data:`FEATURE_BYTES`
-bytes each: the float64 blocks and the float32 matrix the encoding holds at once; the rows of
-a CSV estimated from the length of its first rows, a Parquet file's read from its metadata), reads
-the file a part at a time, in passes:
+``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in memory
+(:func:`_estimate`), reads the file in passes: the feature types inferred from the first part (a later cell
+that contradicts them is a one-line error); a scan of the targets, category values and missing cells; the
+rows split as in memory (the same rows in each split for the same file and seed); the encoding fitted on
+the training rows (numeric columns through a float64 scratch file, for their exact statistics); each part
+encoded into one float32 ``.npy`` memory map per split, the dataset's ``x_train``, ``x_val`` and ``x_test``.
 
-1. the feature types are inferred from the first :data:`CHUNK_ROWS` rows (a later cell that
-   contradicts them is a one-line error naming its line and the ``data.columns`` key that settles
-   it); a scan reads the target columns whole, each category and binary column's values and, for
-   ``data.missing=drop|error``, which rows miss a feature;
-2. the rows are split as in memory (the same function of the row count, the targets and the seed):
-   a streamed run and an in-memory run of the same file and seed train, validate and test on the
-   same rows;
-3. the encoding is fitted on the training rows: each numeric column's training values are written
-   to a float64 scratch file, then read back one column at a time for its exact median, mean,
-   standard deviation and quantile bins (``data.number_bins``); categories are counted; a text
-   column's vocabulary is fitted over a ``tf.data`` pass of its training cells;
-4. each part is encoded and its rows written into one float32 ``.npy`` memory map per split, which
-   are the dataset's ``x_train``, ``x_val`` and ``x_test``.
-
-The scratch file and the memory maps are made in a new folder of the system's temporary folder
-(``TMPDIR``: it must be on a disk with room for the features), whose files are removed as soon as they
-are mapped: the disk space is given back when the arrays are freed or the process ends, crashed or not,
-and nothing is ever written next to the data. Memory holds one part, the target columns, one numeric
-column and the batches in flight. Named inputs (``data.inputs``), sequence and image columns and
-categories embedded as ids (``data.embed_categories``) are read in memory only (a one-line error).
+The maps are made in a new folder of ``TMPDIR`` and their files removed as soon as they are mapped: the disk
+space comes back when the arrays are freed or the process ends, crashed or not, and nothing is written next to
+the data. Named inputs, sequence and image columns and embedded categories are read in memory only.
 
 Example:
     >>> from dltool.config.data import CSVConfig
@@ -40,7 +24,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +34,7 @@ import numpy as np
 from dltool.data import tabular
 from dltool.data.base import Dataset, DataSpec, index_dataset
 from dltool.data.table_encoder import Encoder
-from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parquet_rows, texts
+from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parquet_rows, table_path, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -90,26 +74,18 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     if not streams(cfg):
         return tabular.load(cfg, seed)
     log.info("%s", _decision(cfg))  # here, not when decided: spec and check run before the run's log is open
-    scan, data = _split(cfg, seed)
-    where, position = _places(len(scan.keep), scan.rows, data)
-    folder = tempfile.mkdtemp(prefix="dltool-table-")
-    try:
+    scan, data, where, position = _split(cfg, seed)
+    with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:  # its files removed at once: maps keep them
         encoder, missing = _fit(cfg, scan, where, position, folder)
         tabular.announce_types(scan.plan)
         outs = [
             _mapped(folder, f"x_{s}.npy", (len(getattr(data, f"x_{s}")), scan.plan.width), np.float32) for s in SPLITS
         ]
         _encode(cfg, encoder, where, position, outs)
-    finally:
-        os.rmdir(folder)  # its files are already removed: the maps keep their pages
     for split, out in zip(SPLITS, outs, strict=True):
         setattr(data, f"x_{split}", out)
-    dropped = len(scan.keep) - len(scan.rows)
-    data.decisions = [
-        *tabular.dropped_rows(dropped, cfg),
-        *encoder.decisions(missing),
-        *encoder.type_decisions(scan.plan),
-    ]
+    dropped = tabular.dropped_rows(len(scan.keep) - len(scan.rows), cfg)
+    data.decisions = dropped + encoder.decisions(missing) + encoder.type_decisions(scan.plan)
     return data
 
 
@@ -117,13 +93,9 @@ def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
     """The feature encoding a run with this data config and seed trained with (for ``dltool predict``)."""
     if not streams(cfg):
         return tabular.fitted_encoder(cfg, seed)
-    scan, data = _split(cfg, seed)
-    where, position = _places(len(scan.keep), scan.rows, data)
-    folder = tempfile.mkdtemp(prefix="dltool-table-")
-    try:
+    scan, _, where, position = _split(cfg, seed)
+    with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:
         return _fit(cfg, scan, where, position, folder)[0]
-    finally:
-        os.rmdir(folder)
 
 
 def streams(cfg: CSVConfig) -> bool:
@@ -134,12 +106,19 @@ def streams(cfg: CSVConfig) -> bool:
 
 def _decision(cfg: CSVConfig) -> str | None:
     """Why the table is read in parts (the line :func:`load` logs), or None when it is read in memory."""
-    path = _path(cfg)
+    return _cached(_DECIDED, 1, cfg, _decide)
+
+
+def _cached(store: dict[tuple, Any], keep: int, cfg: CSVConfig, make: Callable[[CSVConfig, Path], Any]) -> Any:
+    """``make(cfg, path)`` of the file of ``data.path``, kept in ``store`` (the last ``keep``) by file version and
+    config: spec, check and load share one."""
+    path = table_path(cfg)
     key = (path, path.stat().st_mtime_ns, repr(cfg))
-    if key not in _DECIDED:
-        _DECIDED.clear()
-        _DECIDED[key] = _decide(cfg, path)
-    return _DECIDED[key]
+    if key not in store:
+        while len(store) >= keep:
+            store.pop(next(iter(store)))
+        store[key] = make(cfg, path)
+    return store[key]
 
 
 def _decide(cfg: CSVConfig, path: Path) -> str | None:
@@ -177,15 +156,6 @@ def _estimate(cfg: CSVConfig, path: Path) -> tuple[int, int, float]:
         else:
             width += cfg.text_tokens if kind == "text" else 1 + cfg.number_bins if kind == "number" else 1
     return count, len(head.header), count * (len(head.header) * CELL_BYTES + FEATURE_BYTES * width) / 2**20
-
-
-def _path(cfg: CSVConfig) -> Path:
-    if cfg.path is None:
-        raise ConfigError("data.path is not set: give the CSV file (data.path=<file.csv> data.target=<column>)")
-    path = Path(cfg.path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"data.path={cfg.path}: no such file")
-    return path.resolve()
 
 
 def _head(cfg: CSVConfig, path: Path) -> Table:
@@ -228,12 +198,7 @@ class Scan:
             for name in numbers:
                 _check_numbers(cfg, part, name, line)
             if cfg.missing != "fill":
-                has_target = ~np.any([part.missing(t) for t in targets], axis=0)
-                missing = [part.missing(n) & has_target for n in features]
-                incomplete.append(np.any(missing, axis=0))
-                for name, rows in zip(features, missing, strict=True):
-                    if rows.any() and name not in first_missing:
-                        first_missing[name] = line + int(np.argmax(rows))
+                incomplete.append(tabular.missing_features(part, targets, features, line, first_missing))
         for name, (kind, why) in types.items():
             if (
                 kind == "binary"
@@ -247,7 +212,8 @@ class Scan:
         target_table = Table(path, targets, {t: np.concatenate(cells) for t, cells in target_cells.items()})
         plan = tabular._plan(cfg, head, seen, target_table)
         _in_memory_only(cfg, plan, seen)
-        keep = _kept(cfg, plan, target_table, np.concatenate(incomplete) if incomplete else None, first_missing)
+        incomplete = np.concatenate(incomplete) if incomplete else None
+        keep = tabular.kept_rows(cfg, plan, target_table, incomplete, first_missing, log)
         return cls(plan, target_table, keep, np.flatnonzero(keep))
 
 
@@ -289,59 +255,28 @@ def _check_numbers(cfg: CSVConfig, part: Table, name: str, first_line: int) -> N
                 ) from None
 
 
-def _kept(
-    cfg: CSVConfig, plan: tabular.Plan, targets: Table, incomplete: np.ndarray | None, first_missing: dict[str, int]
-) -> np.ndarray:
-    """Rows with all targets present, and with all features present under ``data.missing=drop`` (as in memory)."""
-    keep = ~np.any([targets.missing(t) for t in plan.targets], axis=0)
-    if not keep.all():
-        log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    if cfg.missing == "error" and first_missing:
-        features = plan.features
-        name = next(n for n in features if n in first_missing)
-        raise ConfigError(
-            f"{targets.path}:{first_missing[name]}: column {name!r} has a missing value "
-            "(data.missing=error; fill or drop them with data.missing=fill|drop)"
-        )
-    if cfg.missing == "drop" and incomplete is not None:
-        keep &= ~incomplete
-    if keep.sum() < 2:
-        raise ConfigError(f"data.path={cfg.path}: {int(keep.sum())} usable rows (data.missing={cfg.missing})")
-    return keep
-
-
 def _scan(cfg: CSVConfig) -> Scan:
-    """The scan of the file of ``data.path`` under this config (the last few kept: spec, check and load share it)."""
-    path = _path(cfg)
-    key = (path, path.stat().st_mtime_ns, repr(cfg))
-    if key not in _SCANS:
-        if len(_SCANS) >= 2:
-            _SCANS.pop(next(iter(_SCANS)))
-        _SCANS[key] = Scan.of(cfg, path)
-    return _SCANS[key]
+    """The scan of the file of ``data.path`` under this config (the last two kept)."""
+    return _cached(_SCANS, 2, cfg, Scan.of)
 
 
-def _split(cfg: CSVConfig, seed: int) -> tuple[Scan, Dataset]:
-    """The scan, and a dataset of the kept rows' indices: the same split as in memory."""
+def _split(cfg: CSVConfig, seed: int) -> tuple[Scan, Dataset, np.ndarray, np.ndarray]:
+    """The scan, a dataset of the kept rows' indices (the same split as in memory), and for each row of the file
+    its split (0 train, 1 val, 2 test, -1 none) and its place in that split."""
     scan = _scan(cfg)
-    targets = tabular._targets(scan.targets, scan.plan, scan.rows)
-    return scan, index_dataset(tabular._spec(scan.plan), cfg, seed, targets)
-
-
-def _places(count: int, rows: np.ndarray, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of the file: its split (0 train, 1 val, 2 test, -1 none) and its place in that split."""
-    where, position = np.full(count, -1, np.int8), np.zeros(count, np.int64)
+    data = index_dataset(tabular._spec(scan.plan), cfg, seed, tabular._targets(scan.targets, scan.plan, scan.rows))
+    where, position = np.full(len(scan.keep), -1, np.int8), np.zeros(len(scan.keep), np.int64)
     for i, split in enumerate(SPLITS):
-        index = rows[getattr(data, f"x_{split}")]
+        index = scan.rows[getattr(data, f"x_{split}")]
         where[index] = i
         position[index] = np.arange(len(index))
-    return where, position
+    return scan, data, where, position
 
 
 def _parts(cfg: CSVConfig) -> Iterator[tuple[Table, slice]]:
     """Each part of the file and the rows of the file it holds."""
     start = 0
-    for _, part in chunks(_path(cfg), cfg.delimiter, CHUNK_ROWS):
+    for _, part in chunks(table_path(cfg), cfg.delimiter, CHUNK_ROWS):
         size = len(part.columns[part.header[0]])
         yield part, slice(start, start + size)
         start += size

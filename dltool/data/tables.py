@@ -55,7 +55,7 @@ class Table:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: Path, delimiter: str, mtime: float) -> Table:
+def _read(path: Path, delimiter: str, _mtime: float) -> Table:
     parts = [chunk for _, chunk in chunks(path, delimiter)]
     if not parts:
         raise ConfigError(f"data.path={path}: a header and no data rows")
@@ -137,14 +137,19 @@ def column(table: Table, name: str, key: str) -> str:
     return name
 
 
-def read_table(cfg: CSVConfig) -> Table:
-    """The table of ``data.path`` (cached while the file is unchanged), or a one-line ConfigError."""
+def table_path(cfg: CSVConfig) -> Path:
+    """The file of ``data.path``, resolved, or a one-line ConfigError."""
     if cfg.path is None:
         raise ConfigError("data.path is not set: give the CSV file (data.path=<file.csv> data.target=<column>)")
     path = Path(cfg.path).expanduser()
     if not path.is_file():
         raise ConfigError(f"data.path={cfg.path}: no such file")
-    return read_path(path, cfg.delimiter)
+    return path.resolve()
+
+
+def read_table(cfg: CSVConfig) -> Table:
+    """The table of ``data.path`` (cached while the file is unchanged), or a one-line ConfigError."""
+    return read_path(table_path(cfg), cfg.delimiter)
 
 
 def read_path(path: Path, delimiter: str = ",") -> Table:

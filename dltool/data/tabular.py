@@ -1,29 +1,10 @@
-"""``data=csv``: a table of measurements, one row per example, a header row naming the columns.
+"""``data=csv`` read in memory: a table (a CSV with a header row, or a Parquet file), one row per example.
 
-The file is a CSV, or a Parquet file (``data.path=<file>.parquet``, read with pyarrow).
-Features (``data.features``, default every column but the targets) are typed
-(:mod:`dltool.data.columns`: ``data.columns`` names them, or their cells tell) and encoded into
-one float matrix, with statistics of the training split:
-
-- ``number``: standardized with the mean and standard deviation (``data.normalize``), followed by its
-  piecewise-linear encoding over ``data.number_bins`` quantile bins of the training split;
-- ``binary``: one 0/1 column;
-- ``category`` (also the columns of ``data.categorical``): one-hot over the values found in the
-  file, or over the ``data.max_categories - 1`` most frequent and ``<other>``;
-- ``text``: a TF-IDF vector of ``data.text_tokens`` words and word pairs;
-- ``sequence``: ``data.sequence_length`` numbers, or as many token ids as a model input of its own;
-  ``image``: an image file's path, its image a model input of its own (:mod:`dltool.data.column_inputs`).
-
-Targets (``data.target``, one column or a list): ``data.task=auto`` makes a text column a
-classification (binary for 2 values, else multiclass), a numeric column holding only 0 and 1 a
-binary one, any other numeric column a regression; several targets that are all regressions are a
-multi-output regression, several of other kinds (or ``data.targets``) one named output each
-(:mod:`dltool.data.table_targets`).
-
-Missing values: cells that are empty or ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``
-(any case). A row whose target is missing is dropped (with a log line). Missing features follow
-``data.missing``: ``fill`` (numeric: the training split's median; categorical: a category of its
-own), ``drop`` (the row) or ``error`` (one line naming the column and the row).
+The features (``data.features``, default every column but the targets) are typed (:mod:`dltool.data.columns`)
+and encoded into one float matrix fitted on the training split (:mod:`dltool.data.table_encoder`). A numeric
+target of other values than 0 and 1 is a regression, any other a classification (``data.task`` forces it);
+several targets not all regressions are named outputs (:func:`named_outputs`). A row missing a target
+is dropped (logged); missing features follow ``data.missing``. docs/data.md has the details.
 
 Example:
     >>> from dltool.config.data import CSVConfig
@@ -35,15 +16,16 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltool.data import column_inputs, table_targets
-from dltool.data.base import Dataset, DataSpec, OutputSpec, take
+from dltool.data import column_inputs
+from dltool.data.base import Dataset, DataSpec, OutputSpec, index_dataset, take
 from dltool.data.columns import declared, infer
 from dltool.data.table_encoder import Encoder, TableRows, missing_counts
-from dltool.data.table_plan import Plan
 from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_table
 from dltool.errors import ConfigError
 
@@ -51,6 +33,61 @@ if TYPE_CHECKING:
     from dltool.config.data import CSVConfig
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the config makes of a table: targets, the features of each type, task, classes (read by the encoder,
+    :mod:`dltool.data.table_encoder`, and by :mod:`dltool.data.column_inputs`)."""
+
+    targets: tuple[str, ...]
+    numeric: tuple[str, ...]  # number columns, and binary ones of 0/1 numbers (not standardized)
+    categorical: dict[str, tuple[str, ...]]  # column -> its categories, in sorted order
+    task: str
+    class_names: tuple[str, ...] | None
+    binary: dict[str, tuple[str, str] | None] = field(default_factory=dict)  # column -> its 2 values (None: 0/1)
+    text: tuple[str, ...] = ()
+    why: dict[str, str] = field(default_factory=dict)  # column -> why it has its type
+    max_categories: int | None = None
+    text_tokens: int = 0
+    sequence: tuple[str, ...] = ()  # sequence columns of numbers (in the feature matrix)
+    tokens: dict[str, int] = field(default_factory=dict)  # sequence columns of tokens -> their vocabulary size
+    sequence_length: int = 0
+    images: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # image columns -> their example shape
+    embedded: dict[str, int] = field(default_factory=dict)  # category columns read as ids -> their vocabulary size
+    number_bins: int = 0
+    outputs: dict[str, OutputSpec] = field(default_factory=dict)  # named outputs, one per target (in their order)
+
+    @property
+    def binned(self) -> tuple[str, ...]:
+        """The number columns encoded piecewise-linearly too (not the 0/1 ones)."""
+        return tuple(name for name in self.numeric if name not in self.binary) if self.number_bins else ()
+
+    @property
+    def width(self) -> int:
+        one_hot = sum(min(len(c), self.max_categories or len(c)) for c in self.categorical.values())
+        strings = sum(1 for values in self.binary.values() if values is not None)
+        sequences = self.sequence_length * len(self.sequence)
+        numbers = len(self.numeric) + self.number_bins * len(self.binned)
+        return numbers + one_hot + strings + self.text_tokens * len(self.text) + sequences
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns, by type (a 0/1 binary column twice)."""
+        own = (*self.sequence, *self.tokens, *self.images, *self.embedded)  # dltool.data.column_inputs'
+        return (*self.numeric, *self.categorical, *self.binary, *self.text, *own)
+
+    def kind(self, name: str) -> str:
+        """The column's type (see :mod:`dltool.data.columns`)."""
+        if name in self.binary:
+            return "binary"
+        if name in self.images:
+            return "image"
+        if name in self.sequence or name in self.tokens:
+            return "sequence"
+        if name in self.categorical or name in self.embedded:
+            return "category"
+        return "text" if name in self.text else "number"
 
 
 def spec(cfg: CSVConfig) -> DataSpec:
@@ -64,7 +101,9 @@ def _spec(plan: Plan) -> DataSpec:
     else:
         outputs = len(plan.class_names) if plan.task == "multiclass" else len(plan.targets)
         found = DataSpec((plan.width,), plan.task, outputs, plan.class_names, tabular=True)
-    return table_targets.named(found, plan.outputs) if plan.outputs else found
+    if plan.outputs:  # the features' spec, with these named outputs instead of its single one
+        return replace(found, task="multioutput", num_classes=1, class_names=None, outputs=dict(plan.outputs))
+    return found
 
 
 def check(cfg: CSVConfig) -> None:
@@ -80,12 +119,9 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     features = encoder.inputs(table, rows)
     for split in ("train", "val", "test"):
         setattr(data, f"x_{split}", take(features, getattr(data, f"x_{split}")))
-    dropped = len(table.columns[table.header[0]]) - len(rows)
-    data.decisions = [
-        *dropped_rows(dropped, cfg),
-        *encoder.decisions(missing_counts(table, rows, encoder.columns)),
-        *encoder.type_decisions(plan),
-    ]
+    missing = missing_counts(table, rows, encoder.columns)
+    dropped = dropped_rows(len(table.columns[table.header[0]]) - len(rows), cfg)
+    data.decisions = dropped + encoder.decisions(missing) + encoder.type_decisions(plan)
     return data
 
 
@@ -129,7 +165,7 @@ def _split(cfg: CSVConfig, seed: int) -> tuple[Table, Plan, np.ndarray, Dataset]
     table = read_table(cfg)
     plan = _plan(cfg, table)
     rows = _rows_kept(cfg, table, plan)
-    return table, plan, rows, table_targets.index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
+    return table, plan, rows, index_dataset(_spec(plan), cfg, seed, _targets(table, plan, rows))
 
 
 def _targets(table: Table, plan: Plan, rows: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
@@ -184,15 +220,14 @@ def _plan(
         if kind == "category":
             categories[name] = tuple(sorted(found))
         else:
-            zero_one = _zero_one(found - {MISSING_CATEGORY})
-            binary[name] = None if zero_one else tuple(sorted(found - {MISSING_CATEGORY}))
+            binary[name] = None if _zero_one(found - {MISSING_CATEGORY}) else tuple(sorted(found - {MISSING_CATEGORY}))
             if binary[name] is not None and len(binary[name]) != 2:
                 raise ConfigError(
                     f"data.columns.{name}=binary: column {name!r} holds {len(binary[name])} values, not 2; "
                     "make it a category"
                 )
     target_table = table if target_table is None else target_table
-    outputs = table_targets.outputs(cfg, targets, lambda name: OutputSpec.of(*_task(cfg, target_table, (name,))))
+    outputs = named_outputs(cfg, targets, lambda name: OutputSpec.of(*_task(cfg, target_table, (name,))))
     task, class_names = ("multioutput", None) if outputs else _task(cfg, target_table, targets)
     return Plan(
         targets,
@@ -213,6 +248,27 @@ def _plan(
         cfg.number_bins,
         outputs,
     )
+
+
+def named_outputs(
+    cfg: CSVConfig, targets: tuple[str, ...], output: Callable[[str], OutputSpec]
+) -> dict[str, OutputSpec]:
+    """The named outputs of the target columns (``output``: a column's task and classes), in their order: one per
+    target of ``data.targets``, or of several ``data.target`` columns not all regressions; else none (a single
+    target, or one multi-output regression).
+
+    >>> kinds = {"kind": OutputSpec("multiclass", 3, ("a", "b", "c")), "price": OutputSpec("regression")}
+    >>> cfg = type("Cfg", (), {"targets": None})()
+    >>> list(named_outputs(cfg, ("kind", "price"), kinds.get)), named_outputs(cfg, ("price", "price"), kinds.get)
+    (['kind', 'price'], {})
+    """
+    if cfg.targets is None and len(targets) < 2:
+        return {}
+    names = list(cfg.targets) if cfg.targets is not None else list(targets)
+    found = {str(name): output(column) for name, column in zip(names, targets, strict=True)}
+    if cfg.targets is None and all(out.task == "regression" for out in found.values()):
+        return {}
+    return found
 
 
 def _zero_one(values: set[str]) -> bool:
@@ -285,25 +341,48 @@ def _class_name(cell: str) -> str:
 
 
 def _rows_kept(cfg: CSVConfig, table: Table, plan: Plan) -> np.ndarray:
-    """Rows with all targets present, and with all features present under ``data.missing=drop``."""
-    keep = ~np.any([table.missing(t) for t in plan.targets], axis=0)
+    first: dict[str, int] = {}
+    incomplete = missing_features(table, plan.targets, plan.features, 2, first) if cfg.missing != "fill" else None
+    return np.flatnonzero(kept_rows(cfg, plan, table, incomplete, first))
+
+
+def missing_features(
+    table: Table, targets: tuple[str, ...], features: Sequence[str], first_line: int, first_missing: dict[str, int]
+) -> np.ndarray:
+    """Which rows of ``table`` (its first on line ``first_line``) have every target but miss a feature; each
+    feature's first such line is added to ``first_missing``."""
+    has_target = ~np.any([table.missing(t) for t in targets], axis=0)
+    missing = [table.missing(n) & has_target for n in features]
+    for name, rows in zip(features, missing, strict=True):
+        if rows.any() and name not in first_missing:
+            first_missing[name] = first_line + int(np.argmax(rows))
+    return np.any(missing, axis=0)
+
+
+def kept_rows(
+    cfg: CSVConfig,
+    plan: Plan,
+    targets: Table,
+    incomplete: np.ndarray | None,
+    first_missing: dict[str, int],
+    logger: logging.Logger = log,
+) -> np.ndarray:
+    """Rows with all targets present, and with all features present under ``data.missing=drop`` (``incomplete``
+    and ``first_missing``: :func:`missing_features` of the whole table)."""
+    keep = ~np.any([targets.missing(t) for t in plan.targets], axis=0)
     if not keep.all():
-        log.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
-    features = plan.features
-    if cfg.missing != "fill":
-        for name in features:
-            missing = table.missing(name) & keep
-            if missing.any() and cfg.missing == "error":
-                line = int(np.argmax(missing)) + 2
-                raise ConfigError(
-                    f"{table.path}:{line}: column {name!r} has a missing value "
-                    "(data.missing=error; fill or drop them with data.missing=fill|drop)"
-                )
-            keep &= ~missing
-    rows = np.flatnonzero(keep)
-    if len(rows) < 2:
-        raise ConfigError(f"data.path={cfg.path}: {len(rows)} usable rows (data.missing={cfg.missing})")
-    return rows
+        logger.info("data.path=%s: %d rows without a target dropped", cfg.path, int((~keep).sum()))
+    if cfg.missing == "error" and first_missing:
+        name = next(n for n in plan.features if n in first_missing)
+        raise ConfigError(
+            f"{targets.path}:{first_missing[name]}: column {name!r} has a missing value "
+            "(data.missing=error; fill or drop them with data.missing=fill|drop)"
+        )
+    if cfg.missing == "drop" and incomplete is not None:
+        keep &= ~incomplete
+    if keep.sum() < 2:
+        raise ConfigError(f"data.path={cfg.path}: {int(keep.sum())} usable rows (data.missing={cfg.missing})")
+    return keep
 
 
 def _as_list(value: object) -> list[str]:

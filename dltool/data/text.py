@@ -1,25 +1,13 @@
 """Text classification data: ``data=text_folder`` and ``data=imdb``, as a TF-IDF bag or as token sequences.
 
-``data.vectorize`` says how a text becomes numbers; its default, ``auto``, follows the model
-(resolved when the run's config is validated, :meth:`~dltool.config.data.TextConfig.follow_model`):
-
-- ``tf_idf`` (for ``mlp`` and ``perceptron``, so ``dltool train data=text_folder data.root=D`` with the
-  default model): float32 examples of shape ``(vocab_size,)``, the TF-IDF weights of the ``vocab_size``
-  most frequent words and word pairs (uni- and bigrams) of the training split. A Dense head on them is
-  a strong, fast text classifier (as TF-IDF + logistic regression is).
-- ``int`` (for models with a token embedding: ``rnn``, ``conv1d``, ``transformer``): examples of shape
-  ``(sequence_length,)``, dtype int32, tokens in ``0..vocab_size-1`` (0 is padding).
-
-- ``text_folder``: ``.txt`` files in one sub-folder per class (layouts in :mod:`dltool.data.folders`,
-  e.g. aclImdb's ``train/pos``, ``train/neg``, ``test/...``). A ``keras.layers.TextVectorization``
-  (lower-case, punctuation stripped) is adapted on the training split only, then turns every split
-  into TF-IDF bags or padded token sequences. A file that is not UTF-8 is read with its undecodable
-  bytes replaced, and named in one line of the run's log (``Dataset.decisions``).
-- ``imdb``: Keras' ``imdb.npz`` (25,000 + 25,000 reviews, already tokenized by frequency rank),
-  with Keras' conventions: 1 starts a review, 2 is an out-of-vocabulary word, word ids start at 3;
-  words ranked ``vocab_size`` or beyond become 2. Sequences are cut and padded at the front.
-  Found in ``data.root``, else in Keras' cache, else downloaded; offline, the error says where to put it.
-  As a TF-IDF bag, each review's word ids are the "words" (their uni- and bigrams counted as for a folder).
+``data.vectorize=tf_idf`` makes each text a float32 vector of the TF-IDF weights of the ``vocab_size`` most
+frequent words and word pairs of the training split; ``int`` a sequence of ``sequence_length`` int32 tokens
+(0: padding). Its default, ``auto``, follows the model (:meth:`~dltool.config.data.TextConfig.follow_model`).
+``text_folder`` reads ``.txt`` files in one sub-folder per class (:mod:`dltool.data.folders`), a file that is
+not UTF-8 with its undecodable bytes replaced (one decision line). ``imdb`` reads Keras' ``imdb.npz`` (found as
+:mod:`dltool.data.archives` finds an archive), with Keras' conventions: 1 starts a review, 2 is a word ranked
+``vocab_size`` or beyond, word ids start at 3, sequences cut and padded at the front; as a TF-IDF bag, a
+review's word ids are its words.
 
 Example:
     >>> from dltool.config.data import TextFolderConfig
@@ -37,7 +25,7 @@ import numpy as np
 
 from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, Source, index_dataset, make_dataset
-from dltool.data.folders import class_names, scan
+from dltool.data.folders import class_names, scan, split_files
 from dltool.data.images import folder_spec
 from dltool.errors import ConfigError
 
@@ -74,12 +62,10 @@ def _token_spec(base: DataSpec, cfg: TextFolderConfig | IMDBConfig) -> DataSpec:
 def _vectorizer(cfg: TextFolderConfig | IMDBConfig, keras: Any, **text_options: Any) -> Any:
     """The TextVectorization of ``cfg.vectorize`` (``auto`` unresolved: token sequences)."""
     if cfg.vectorize == "tf_idf":
-        return keras.layers.TextVectorization(
-            max_tokens=cfg.vocab_size, output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True, **text_options
-        )
-    return keras.layers.TextVectorization(
-        max_tokens=cfg.vocab_size, output_sequence_length=cfg.sequence_length, **text_options
-    )
+        text_options.update(output_mode="tf_idf", ngrams=2, pad_to_max_tokens=True)
+    else:
+        text_options.update(output_sequence_length=cfg.sequence_length)
+    return keras.layers.TextVectorization(max_tokens=cfg.vocab_size, **text_options)
 
 
 def _vectorize(vectorizer: Any, texts: dict[str, list[str]], data: Dataset, cfg: TextFolderConfig | IMDBConfig) -> None:
@@ -129,12 +115,7 @@ def load_folder(cfg: TextFolderConfig, seed: int) -> Dataset:
     """Split the file list, adapt the vectorizer on the training texts, vectorize every split."""
     import keras
 
-    layout = scan(cfg.root, TEXT_SUFFIXES)
-    files = [f for split in ("train", "val", "test") if split in layout.splits for f in layout.splits[split][0]]
-    labels = {split: layout.splits[split][1] if split in layout.splits else None for split in ("val", "test")}
-    data = index_dataset(
-        folder_text_spec(cfg), cfg, seed, layout.splits["train"][1], val=labels["val"], test=labels["test"]
-    )
+    files, data = split_files(scan(cfg.root, TEXT_SUFFIXES), folder_text_spec(cfg), cfg, seed)
     not_utf8: list[str] = []
     texts = {
         split: [_read(files[i], not_utf8) for i in getattr(data, f"x_{split}")] for split in ("train", "val", "test")
@@ -199,6 +180,5 @@ def _tokens(reviews: np.ndarray, cfg: IMDBConfig, keras: object) -> np.ndarray:
     return keras.utils.pad_sequences(shifted, maxlen=cfg.sequence_length, dtype="int32")
 
 
-#: the registry entries of this module (named by the schemas' ``source``)
 FOLDER_SOURCE = Source(folder_text_spec, load_folder, check_folder)
 IMDB_SOURCE = Source(imdb_spec, load_imdb, check_imdb)
