@@ -248,8 +248,8 @@ def test_bad_files_and_names_are_one_line(tmp_path: Path, arrays: dict, override
 
 
 def test_a_graph_not_naming_the_files_inputs_is_one_line_naming_both(tmp_path: Path) -> None:
-    from dltool.config.model import GraphConfig, GraphInputConfig, GraphOutputConfig
     from dltool.models import build_model
+    from dltool.models.graph import GraphConfig, GraphInputConfig, GraphOutputConfig
 
     path = tmp_path / "d.npz"
     np.savez(path, **two_inputs_three_targets(20))

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 from dltool.config.data import ArraysConfig, CSVConfig
-from dltool.config.model import CNNConfig, MLPConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import load_dataset
 from dltool.data.base import DataSpec, InputSpec, OutputSpec
 from dltool.errors import ConfigError
+from dltool.models.cnn import CNNConfig
+from dltool.models.mlp import MLPConfig
 from tests.conftest import saved_run
 from tests.test_arrays_io import QUICK, invoke
 

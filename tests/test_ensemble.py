@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from dltool.config.model import MLPConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data.base import DataSpec
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.ensemble import MemberHeads, MemberInputs
+from dltool.models.mlp import MLPConfig
 
 REG = RegularizationConfig()
 TABLE = DataSpec((5,), "regression", 1, tabular=True)

@@ -98,7 +98,7 @@ def test_evaluate_refuses_a_gan_run_in_one_line(tmp_path: Path) -> None:
 
 
 def test_a_gan_run_resumes_with_more_epochs_as_if_never_stopped(tmp_path: Path) -> None:
-    from dltool.models.gan import GAN
+    from dltool.models.gan_model import GAN
     from dltool.training.batches import steps_per_epoch
 
     tiny = [*SMALL, "data.max_samples=96", "model.samples=4", "trainer.jit_compile=false"]

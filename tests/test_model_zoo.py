@@ -11,26 +11,21 @@ import numpy as np
 import pytest
 
 from dltool.config.data import SequencesConfig, TimeSeriesConfig
-from dltool.config.model import (
-    AlexNetConfig,
-    AutoencoderConfig,
-    InceptionConfig,
-    InceptionModuleConfig,
-    LeNet5Config,
-    MLPConfig,
-    MobileNetV2Config,
-    ResNetConfig,
-    RNNConfig,
-    SeparableCNNConfig,
-    VGGConfig,
-    XceptionConfig,
-)
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec
 from dltool.data.sequences import load_sequences, load_timeseries
 from dltool.errors import ConfigError
 from dltool.models import build_model, model_spec
-from dltool.models.mobilenet import make_divisible
+from dltool.models.alexnet import AlexNetConfig
+from dltool.models.autoencoder import AutoencoderConfig
+from dltool.models.inception import InceptionConfig, InceptionModuleConfig
+from dltool.models.lenet import LeNet5Config
+from dltool.models.mlp import MLPConfig
+from dltool.models.mobilenet import MobileNetV2Config, make_divisible
+from dltool.models.resnet import ResNetConfig
+from dltool.models.sequence import RNNConfig
+from dltool.models.vgg import VGGConfig
+from dltool.models.xception import SeparableCNNConfig, XceptionConfig
 from dltool.training.build import param_counts
 from tests.conftest import dltool_in_process
 from tests.test_models import option

@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from dltool.config.model import CNNConfig, ConvBlockConfig, MLPConfig, ResNetConfig
 from dltool.config.registry import defaults, describe, resolve
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError
 from dltool.models import ZeroPadShortcut, build_model, builder, output_activation
+from dltool.models.cnn import CNNConfig, ConvBlockConfig
 from dltool.models.layers import activation_layer, dropout_layer, initializer, kernel_regularizer
+from dltool.models.mlp import MLPConfig
+from dltool.models.resnet import ResNetConfig
 
 try:
     from dltool.data import DataSpec

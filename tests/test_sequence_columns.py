@@ -104,9 +104,9 @@ def test_the_combiner_learns_from_tokens_and_predicts_new_rows(tmp_path: Path) -
 
 
 def test_token_columns_are_refused_where_they_cannot_be_read(tmp_path: Path) -> None:
-    from dltool.config.model import CNNConfig
     from dltool.config.regularization import RegularizationConfig
     from dltool.models import build_model
+    from dltool.models.cnn import CNNConfig
 
     path = signals_table(tmp_path, 30)
     spec = data_spec(CSVConfig(path=str(path), target="label", columns={"tags": "sequence"}))

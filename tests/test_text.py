@@ -11,11 +11,11 @@ import pytest
 
 from dltool.config import compose, validate
 from dltool.config.data import IMDBConfig, TextFolderConfig
-from dltool.config.model import TransformerConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec, data_spec, load_dataset
 from dltool.errors import ConfigError
 from dltool.models import build_model
+from dltool.models.transformer import TransformerConfig
 from tests.conftest import train_in_process
 from tests.textgen import news_folder
 

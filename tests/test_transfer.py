@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 from dltool.config import compose, validate
-from dltool.config.model import TransferConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec, load_dataset
 from dltool.errors import ConfigError
 from dltool.models import build_model
-from dltool.models.transfer import application, apply_freeze, build_backbone, preprocessing
+from dltool.models.transfer import TransferConfig, application, apply_freeze, build_backbone, preprocessing
 from dltool.training.build import compile_model
 from dltool.training.fine_tuning import check_scheme, start_phase_two
 from dltool.training.fit import train_run

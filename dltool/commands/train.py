@@ -240,8 +240,10 @@ def run_hydra(argv: list[str], config_name: str = "config", verbose: bool = Fals
     import hydra
 
     from dltool.config.compose import files_over_stored
+    from dltool.config.registry import register_all
 
     _start(verbose)
+    register_all()
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(_task)
     saved = sys.argv
     sys.argv = ["dltool train", *argv]

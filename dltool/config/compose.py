@@ -191,7 +191,10 @@ def compose(
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
+    from dltool.config.registry import register_all
+
     register_resolvers()
+    register_all()
     primary = Path(config_path).resolve() if config_path else builtin_config_dir()
     if not primary.is_dir():
         raise ConfigError(f"--config-path {config_path}: no such directory")

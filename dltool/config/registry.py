@@ -11,6 +11,10 @@ schema matching), which types the node and changes its error messages.
 The import paths (``module:attribute``) the schemas name are imported by :func:`resolve` when used: nothing
 here imports Keras or TensorFlow.
 
+A model is one module of ``dltool.models``, its schema beside its builder: the first read of ``SCHEMAS["model"]``
+imports the modules of that package by name (:func:`discover`), which registers their schemas; no static
+import runs from the config up to the models.
+
 Example:
     >>> SCHEMAS["model"]["mlp"].__name__
     'MLPConfig'
@@ -22,15 +26,54 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
 
 from dltool.config.compose import builtin_config_dir
 
+
+class Discovered(MutableMapping[str, type]):
+    """The options of a group whose schemas live in the modules of ``package``: every module is imported
+    (:func:`discover`) before the first read; registering one does not import them."""
+
+    def __init__(self, package: str) -> None:
+        self.package, self.options, self.discovered = package, {}, False
+
+    def _read(self) -> dict[str, type]:
+        if not self.discovered:
+            self.discovered = True  # first: a module reading the group while imported sees what is registered
+            discover(self.package)
+        return self.options
+
+    def __getitem__(self, name: str) -> type:
+        return self._read()[name]
+
+    def __setitem__(self, name: str, schema: type) -> None:
+        self.options[name] = schema
+
+    def __delitem__(self, name: str) -> None:
+        del self._read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._read()!r})"
+
+
 #: Each group's options: option name -> schema dataclass, in the order they were registered.
-SCHEMAS: dict[str, dict[str, type]] = {"data": {}, "model": {}, "optimizer": {}, "logger": {}}
+SCHEMAS: dict[str, MutableMapping[str, type]] = {
+    "data": {},
+    "model": Discovered("dltool.models"),
+    "optimizer": {},
+    "logger": {},
+}
 
 PROVIDER = "dltool"
 
@@ -90,6 +133,24 @@ def describe(schema: type) -> str:
     if doc and not doc.startswith(f"{schema.__name__}("):  # dataclasses write a signature where no docstring is
         return summary(doc.splitlines())
     return schema.__dataclass_fields__["name"].metadata.get("help", "")
+
+
+def register_all() -> None:
+    """Every option of every group registered (in :data:`SCHEMAS` and Hydra's ConfigStore): Hydra composes
+    from them, so composing calls it first."""
+    for options in SCHEMAS.values():
+        len(options)  # a discovered group imports its modules on its first read
+
+
+def discover(package: str) -> None:
+    """Import the modules of ``package`` by name, which registers the schemas they define: first those its
+    ``ORDER`` names (the order of the registry, hence of messages listing the options), then the others by name,
+    skipping its ``KERAS_MODULES`` (Keras layers, imported by the builders when they run)."""
+    found = importlib.import_module(package)
+    order, keras_modules = list(getattr(found, "ORDER", ())), set(getattr(found, "KERAS_MODULES", ()))
+    names = sorted(m.name for m in pkgutil.iter_modules(found.__path__) if m.name not in keras_modules)
+    for name in sorted(names, key=lambda n: order.index(n) if n in order else len(order)):
+        importlib.import_module(f"{package}.{name}")
 
 
 def resolve(path: str) -> Any:

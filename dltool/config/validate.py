@@ -28,7 +28,7 @@ from dltool.config import schemas
 from dltool.config.callbacks import CallbacksConfig
 from dltool.config.data import DataConfig, TextConfig
 from dltool.config.logger import LoggerConfig, NoLoggerConfig
-from dltool.config.model import GraphConfig, ModelConfig
+from dltool.config.model import ModelConfig
 from dltool.config.optimizer import OptimizerConfig, TargetOptimizerConfig, check_arguments
 from dltool.config.regularization import RegularizationConfig
 from dltool.config.sweep import SweepConfig
@@ -270,7 +270,7 @@ def _built_targets(run: RunConfig) -> dict[str, Any]:
     """The config's objects built from a ``_target_``, by key: custom callbacks, hooks, a graph's own layers."""
     targets = {f"callbacks.custom[{i}]": spec for i, spec in enumerate(run.callbacks.custom)}
     targets.update({key: hook for key, hook in _hooks(run).items() if hook is not None and not isinstance(hook, str)})
-    if isinstance(run.model, GraphConfig):  # a graph's own layers by import path
+    if isinstance(run.model, schemas.SCHEMAS["model"]["graph"]):  # a graph's own layers by import path
         targets.update(_graph_targets(run.model))
     return targets
 
@@ -332,7 +332,7 @@ def check_template(key: str, template: str) -> None:
             )
 
 
-def _graph_targets(graph: GraphConfig) -> list[tuple[str, dict[str, Any]]]:
+def _graph_targets(graph: Any) -> list[tuple[str, dict[str, Any]]]:
     """``(key, node)`` of every node, shared entry and block node of a graph that has a ``_target_``."""
     places = [("model.nodes", graph.nodes), ("model.shared", graph.shared)]
     places += [(f"model.blocks.{name}.nodes", block.get("nodes") or {}) for name, block in graph.blocks.items()]

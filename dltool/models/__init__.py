@@ -7,11 +7,13 @@ output layer ``Dense(units, activation, dtype="float32", name="output")``, kept 
 the head stays stable under mixed precision. Data of named inputs or outputs is read by ``model=mlp``'s
 combiner (:mod:`dltool.models.combiner`) or a ``model=graph``.
 
-Adding an architecture: a builder module here and a schema in ``dltool/config/model.py`` (the README's
-"Adding a model"; the schema's ClassVars: :class:`~dltool.config.model.ModelConfig`).
+Adding an architecture: one module here, holding its schema (decorated ``@option("model")``) and its builder
+(the README's "Adding a model"; the schema's ClassVars: :class:`~dltool.config.model.ModelConfig`). The registry
+imports every module of this package but :data:`KERAS_MODULES` when the model group is first read, so a model
+module imports Keras inside its functions alone; nor does this package import it before a model is built.
 
 Example:
-    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.models.mlp import MLPConfig
     >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> model = build_model(MLPConfig(), DataSpec((8, 8, 1), "multiclass", 10), RegularizationConfig())
@@ -21,19 +23,15 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from dltool.config.registry import SCHEMAS, resolve
 from dltool.errors import ConfigError, did_you_mean
-from dltool.models.augment import augmentation_layers
-from dltool.models.autoencoder import reconstruction_head
-from dltool.models.combiner import TokenMean
-from dltool.models.layers import ZeroPadShortcut, kernel_regularizer
-from dltool.models.targets import TargetScale, scaled_output
-from dltool.models.transformer import PositionEmbedding
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "PositionEmbedding",
@@ -50,6 +48,32 @@ __all__ = [
     "output_activation",
     "output_units",
 ]
+
+
+#: The modules of Keras-time code alone (Keras layers and models, the helpers of the builders): the discovery of
+#: the model schemas (:func:`dltool.config.registry.discover`) does not import them.
+KERAS_MODULES = ("augment", "combiner", "ensemble", "gan_model", "layers", "targets")
+
+#: The model modules in the order of the registry (of messages listing the models); others follow by name.
+ORDER = (
+    "mlp", "cnn", "resnet", "airbench", "lenet", "alexnet", "vgg", "inception", "xception", "mobilenet", "sequence",
+    "transformer", "autoencoder", "transfer", "gan", "graph",
+)  # fmt: skip
+
+#: Keras layers offered here, imported on first use (:func:`__getattr__`): their modules import Keras.
+_LAZY = {
+    "PositionEmbedding": "layers",
+    "TargetScale": "targets",
+    "TokenMean": "combiner",
+    "ZeroPadShortcut": "layers",
+    "augmentation_layers": "augment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _TASK_ACTIVATIONS = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear", "reconstruction": "sigmoid"}
@@ -83,7 +107,9 @@ def builder(name: str) -> Callable[..., Any]:
 
 def import_builders() -> None:
     """Import every registered model's builder module: the Keras layers they define register themselves
-    (package ``dltool``), which a saved model needs to load back."""
+    (package ``dltool``), which a saved model needs to load back; and the modules of Keras layers."""
+    for name in KERAS_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
     for schema in SCHEMAS["model"].values():
         resolve(schema.builder)
 
@@ -105,6 +131,8 @@ def model_note(cfg: Any, spec: Any) -> str | None:
 def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
     """``Embedding(spec.vocab_size, cfg.embedding_dim)`` of integer token inputs (ConfigError for a model without
     ``embedding_dim``); float inputs pass through."""
+    import keras
+
     if not getattr(spec, "input_dtype", "float32").startswith("int"):
         return inputs
     if not hasattr(cfg, "embedding_dim"):
@@ -121,6 +149,13 @@ def embedding_front(cfg: Any, spec: Any, inputs: Any) -> Any:
 def build_model(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     """The uncompiled Keras model of ``cfg`` for data ``spec``, regularized by ``reg``; ConfigError when the config
     cannot build on this data (e.g. a CNN on vectors)."""
+    import keras
+
+    from dltool.models.augment import augmentation_layers
+    from dltool.models.autoencoder import reconstruction_head
+    from dltool.models.layers import kernel_regularizer
+    from dltool.models.targets import scaled_output
+
     body, schema = builder(cfg.name), SCHEMAS["model"][cfg.name]
     if schema.whole_model:  # e.g. the GAN's two networks, trained by its own train_step
         return body(cfg, spec, reg)

@@ -11,7 +11,7 @@ data's shape alone) and the head has a bias; the rest of the recipe is ``experim
 (docs/models.md).
 
 Example:
-    >>> from dltool.config.model import AirbenchConfig
+    >>> from dltool.models.airbench import AirbenchConfig
     >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> from dltool.models import build_model
@@ -21,17 +21,34 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import AirbenchConfig
+from dltool.config.fields import opt
+from dltool.config.model import ACTIVATIONS, ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class AirbenchConfig(ImageModelConfig):
+    builder: ClassVar[str] = "dltool.models.airbench:build_airbench"
+    name: str = "airbench"
+    widths: list[int] = opt([64, 256, 256], "filters of the conv groups (airbench: three)")
+    stem_filters: int = opt(24, "filters of the 2x2 stem convolution", gt=0)
+    activation: str = opt("gelu", "activation after the stem and each batch norm", choices=ACTIVATIONS)
+    bn_momentum: float = opt(0.4, "batch-norm momentum (Keras: weight of the past)", ge=0.0, lt=1.0)
+    bn_epsilon: float = opt(1e-12, "batch-norm epsilon (airbench: 1e-12)", gt=0.0)
+    logit_scale: float = opt(1 / 9, "factor on the pooled features before the output layer", gt=0.0)
 
 
 def build_airbench(cfg: AirbenchConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The airbench body on image ``inputs``; returns the scaled, pooled features."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer, require_image
+
     require_image(inputs, "airbench")
     penalty = kernel_regularizer(reg)
 

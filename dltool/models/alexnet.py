@@ -12,13 +12,31 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import AlexNetConfig
+from dltool.config.fields import opt
+from dltool.config.model import ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class AlexNetConfig(ImageModelConfig):
+    """AlexNet as in the seeds' table: C1 96 11x11/4, max-pool, C3 256 5x5, max-pool, C5/C6 384 3x3, C7 256 3x3,
+    max-pool, F8/F9 Dense 4096 with dropout, output layer. 62,378,344 parameters at 224x224x3, 1000 classes.
+
+    Example:
+        dltool train model=alexnet data=cifar10 model.width=0.25
+    """
+
+    builder: ClassVar[str] = "dltool.models.alexnet:build_alexnet"
+    name: str = "alexnet"
+    width: float = opt(1.0, "multiplier of every layer's filters and units (1: the paper)", gt=0.0)
+    final_pool: bool = opt(True, "max-pool 3x3/2 after C7, as the paper (the seeds' table omits it)")
+    dropout: float = opt(0.5, "dropout before F8 and F9", ge=0.0, lt=1.0)
+
 
 # (name, filters, kernel, stride, max-pool 3x3/2 after it)
 _CONVS = (("c1", 96, 11, 4, True), ("c3", 256, 5, 1, True), ("c5", 384, 3, 1, False), ("c6", 384, 3, 1, False))
@@ -26,6 +44,10 @@ _CONVS = (("c1", 96, 11, 4, True), ("c3", 256, 5, 1, True), ("c5", 384, 3, 1, Fa
 
 def build_alexnet(cfg: AlexNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """C1 to F9 of AlexNet on image ``inputs``."""
+    import keras
+
+    from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
     example_shape = require_image(inputs, "alexnet")
     penalty = kernel_regularizer(reg)
 

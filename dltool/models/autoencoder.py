@@ -18,14 +18,37 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import AutoencoderConfig
+from dltool.config.fields import opt
+from dltool.config.model import ACTIVATIONS, ModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class AutoencoderConfig(ModelConfig):
+    """Autoencoder: reproduce the input through a small code (task reconstruction: targets = inputs, MSE);
+    dense (any input) or conv (images). Writes reconstructions.png to the run directory.
+
+    Example:
+        dltool train model=autoencoder data=mnist model.kind=conv model.bottleneck=16
+    """
+
+    builder: ClassVar[str] = "dltool.models.autoencoder:build_autoencoder"
+    spec_change: ClassVar[str | None] = "dltool.models.autoencoder:reconstruction_spec"
+    name: str = "autoencoder"
+    output_activation: str = opt(
+        "auto", "activation of the reconstruction (auto: sigmoid, for inputs in [0, 1])", choices=("auto", *ACTIVATIONS)
+    )
+    kind: str = opt("dense", "dense (any input) or conv (images; strided convolutions)", choices=("dense", "conv"))
+    hidden_units: list[int] = opt([128], "dense: encoder layers before the bottleneck (mirrored in the decoder)")
+    filters: list[int] = opt([32, 64], "conv: stride-2 convolutions of the encoder (mirrored, transposed)")
+    bottleneck: int = opt(32, "size of the code", gt=0)
+    activation: str = opt("relu", "activation of the hidden layers", choices=ACTIVATIONS)
 
 
 def reconstruction_spec(spec: Any) -> Any:
@@ -35,6 +58,10 @@ def reconstruction_spec(spec: Any) -> Any:
 
 def build_autoencoder(cfg: AutoencoderConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Encoder and decoder up to the last hidden layer; :func:`reconstruction_head` ends the model."""
+    import keras
+
+    from dltool.models.layers import kernel_regularizer, require_image
+
     penalty = kernel_regularizer(reg)
 
     def dense(x: Any, units: int, name: str) -> Any:
@@ -75,6 +102,8 @@ def build_autoencoder(cfg: AutoencoderConfig, inputs: Any, reg: RegularizationCo
 
 def reconstruction_head(x: Any, input_shape: tuple[int, ...], activation: str) -> Any:
     """The output layer ``output`` of the input's shape: Dense + Reshape after vectors, a 3x3 Conv2D after images."""
+    import keras
+
     if len(x.shape) == 4:
         return keras.layers.Conv2D(
             input_shape[-1], 3, padding="same", activation=activation, dtype="float32", name="output"

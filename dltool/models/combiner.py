@@ -6,7 +6,7 @@ one input. With ``model.members`` > 1 the hidden layers and heads are a paramete
 (:mod:`dltool.models.ensemble`).
 
 Example:
-    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.models.mlp import MLPConfig
     >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data.base import DataSpec, InputSpec, OutputSpec
     >>> spec = DataSpec((3,), "multioutput", 1, inputs={"size": InputSpec((3,)), "words": InputSpec((6,), "int32", 9)},
@@ -88,7 +88,7 @@ def members(cfg: Any) -> int:
     """The ensemble's size: ``model.members``, or 32 with hidden layers and 1 without (an average of linear
     models is one linear model).
 
-    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.models.mlp import MLPConfig
     >>> members(MLPConfig()), members(MLPConfig(hidden_units=[])), members(MLPConfig(members=4))
     (32, 1, 4)
     """

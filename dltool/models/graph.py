@@ -4,7 +4,7 @@ Nodes are built on demand in dependency order; every error (unknown name, cycle,
 one-line :class:`ConfigError` naming the node.
 
 Example:
-    >>> from dltool.config.model import GraphConfig, GraphInputConfig, GraphOutputConfig
+    >>> from dltool.models.graph import GraphConfig, GraphInputConfig, GraphOutputConfig
     >>> from dltool.data import DataSpec
     >>> cfg = GraphConfig(
     ...     inputs={"x": GraphInputConfig()},
@@ -21,21 +21,55 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import keras
-
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass
+class GraphInputConfig:  # model=graph: docs/graph.md
+    shape: list[Any] | None = opt(
+        None, "shape of one example, no batch axis; null sizes: any length (null: the data's)"
+    )
+    dtype: str | None = opt(None, "float32, int32, ... (null: the data's)")
+
+
+@dataclass
+class GraphOutputConfig:
+    node: str | None = opt(None, "the node whose result this output is (null: the node of the output's name)")
+    loss: str = opt("auto", "Keras loss name (auto: trainer.loss, or from the data's task for this output)")
+    metrics: list[str] = opt(["auto"], "Keras metric names (auto: trainer.metrics resolved for this output's task)")
+    loss_weight: float = opt(1.0, "weight of this output's loss in the total loss", ge=0.0)
+
+
+@option("model")
+@dataclass
+class GraphConfig:
+    """A functional-API graph; nodes, shared layers and blocks are checked when the graph is built."""
+
+    builder: ClassVar[str] = "dltool.models.graph:build_graph"
+    whole_model: ClassVar[bool] = True
+    name: str = "graph"
+    inputs: dict[str, GraphInputConfig] = opt({}, "named inputs")
+    nodes: dict[str, Any] = opt({}, "named nodes: {layer|_target_|merge|shared|model|block, args, params, inputs}")
+    outputs: dict[str, GraphOutputConfig] = opt({}, "named outputs, each with its loss, metrics and loss weight")
+    shared: dict[str, Any] = opt(
+        {}, "layer objects called by several nodes (shared weights): {layer|_target_|model, args}"
+    )
+    blocks: dict[str, Any] = opt(
+        {}, "reusable sub-graphs: {params: {name: default}, inputs: [...], nodes: {...}, output}"
+    )
+
 
 #: What a node does: exactly one of these keys.
 KINDS = ("layer", "_target_", "merge", "shared", "model", "block")
 NODE_KEYS = (*KINDS, "inputs", "args", "params")
-MERGES = {
-    "add": keras.layers.Add,
-    "concatenate": keras.layers.Concatenate,
-    "multiply": keras.layers.Multiply,
-    "average": keras.layers.Average,
-}
+MERGES = {"add": "Add", "concatenate": "Concatenate", "multiply": "Multiply", "average": "Average"}  # keras.layers
 APPLICATION_KEYS = ("application", "weights", "args")
 
 
@@ -56,6 +90,8 @@ def build_graph(cfg: Any, spec: Any, reg: Any) -> keras.Model:
     """The uncompiled Keras model declared by ``cfg`` (a ``GraphConfig``) for data ``spec``: dicts keyed by the
     data's input/output names, or one input and one output for plain data. ``reg`` regularizes the zoo
     sub-models only (the graph's own layers take their arguments as written)."""
+    import keras
+
     _check_io_names(cfg, spec)
     inputs = {name: _input(name, node, spec) for name, node in cfg.inputs.items()}
     clash = set(inputs) & set(cfg.nodes)
@@ -107,6 +143,8 @@ def _check_io_names(cfg: Any, spec: Any) -> None:
 
 def _input(name: str, node: Any, spec: Any) -> Any:
     """``keras.Input`` of the declared shape and dtype, each the data's when null."""
+    import keras
+
     data_shape = spec.inputs[name].shape if spec.inputs is not None else tuple(spec.input_shape)
     data_dtype = spec.inputs[name].dtype if spec.inputs is not None else spec.input_dtype
     shape = tuple(data_shape if node.shape is None else node.shape)
@@ -174,6 +212,8 @@ class _Builder:
         return [names] if isinstance(names, str) else list(names)
 
     def _apply(self, scope: _Scope, name: str, node: dict[str, Any], inputs: list[Any], where: str) -> Any:
+        import keras
+
         kinds = [k for k in KINDS if k in node]
         if len(kinds) != 1:
             raise ConfigError(f"{where}: give exactly one of {', '.join(KINDS)} (got {', '.join(kinds) or 'none'})")
@@ -191,13 +231,16 @@ class _Builder:
                 )
             if len(inputs) < 2:
                 raise ConfigError(f"{where}: a merge takes at least 2 inputs, got {len(inputs)}")
-            layer = MERGES[node["merge"]](**substitute(node.get("args", {}), scope.params, where), name=layer_name)
+            merge = getattr(keras.layers, MERGES[node["merge"]])
+            layer = merge(**substitute(node.get("args", {}), scope.params, where), name=layer_name)
         else:
             layer = self._layer(node, scope.params, layer_name, inputs, where)
         return _call(layer, inputs, where, node.get("merge"))
 
     def _layer(self, node: dict[str, Any], params: dict[str, Any], name: str, inputs: list[Any], where: str) -> Any:
         """A new layer object of a ``layer``, ``_target_`` or ``model`` declaration."""
+        import keras
+
         if "model" in node:
             return self._submodel(substitute(node["model"], params, where), inputs, name, where)
         args = substitute(node.get("args", {}), params, where)
@@ -240,6 +283,8 @@ class _Builder:
 
     def _submodel(self, spec: Any, inputs: list[Any], name: str, where: str) -> keras.Model:
         """A zoo model's body (``{name: cnn, ...}``) or a ``keras.applications`` base, as one layer."""
+        import keras
+
         if not isinstance(spec, dict) or len(inputs) != 1:
             raise ConfigError(
                 f"{where}.model: a mapping ({{name: <zoo model>, ...}} or {{application: ...}}), one input"
@@ -352,6 +397,8 @@ def _zoo_config(spec: dict[str, Any], where: str) -> Any:
 
 def _application(spec: dict[str, Any], shape: tuple[Any, ...], name: str, where: str) -> keras.Model:
     """``keras.applications.<application>(weights=..., input_shape=shape, **args)``, renamed ``name``."""
+    import keras
+
     _check_keys(spec, APPLICATION_KEYS, where)
     app = str(spec["application"])
     constructor = getattr(keras.applications, app, None)

@@ -17,17 +17,43 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import InceptionConfig, InceptionModuleConfig
+from dltool.config.fields import opt
+from dltool.config.model import ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import FusedBatchNormalization, kernel_regularizer, require_image
+
+
+@dataclass
+class InceptionModuleConfig:
+    a: int = opt(64, "branch a: 1x1 filters", gt=0)
+    b_reduce: int = opt(96, "branch b: 1x1 filters before its 3x3", gt=0)
+    b: int = opt(128, "branch b: 3x3 filters", gt=0)
+    c: int = opt(32, "branch c: filters of the conv after the 3x3 pooling", gt=0)
+    d_reduce: int = opt(16, "branch d: 1x1 filters before its two 3x3", gt=0)
+    d: int = opt(32, "branch d: filters of its two 3x3", gt=0)
+    pool_before: bool = opt(False, "max-pool 3x3/2 before this module")
+
+
+@option("model")
+@dataclass
+class InceptionConfig(ImageModelConfig):
+    builder: ClassVar[str] = "dltool.models.inception:build_inception"
+    name: str = "inception"
+    stem_filters: list[int] = opt([64, 192], "[f, g]: 7x7/2 conv f, max-pool, 1x1 conv f, 3x3 conv g, max-pool")
+    modules: list[InceptionModuleConfig] = opt([InceptionModuleConfig()], "inception modules, in order")
+    c_pool: str = opt("average", "pooling of branch c", choices=("max", "average"))
+    dropout: float = opt(0.4, "dropout after the global average pooling", ge=0.0, lt=1.0)
 
 
 def build_inception(cfg: InceptionConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The stem and inception modules on image ``inputs``; returns the pooled features."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, kernel_regularizer, require_image
+
     require_image(inputs, "inception")
     penalty = kernel_regularizer(reg)
 
@@ -65,6 +91,8 @@ def build_inception(cfg: InceptionConfig, inputs: Any, reg: RegularizationConfig
 
 def inception_module(x: Any, m: InceptionModuleConfig, c_pool: str, name: str, conv: Any) -> Any:
     """The four branches of one module, concatenated; ``conv(x, filters, kernel, name)`` builds a convolution."""
+    import keras
+
     a = conv(x, m.a, 1, f"{name}_a_1x1")
     b = conv(conv(x, m.b_reduce, 1, f"{name}_b_1x1"), m.b, 3, f"{name}_b_3x3")
     pooling = keras.layers.AveragePooling2D if c_pool == "average" else keras.layers.MaxPooling2D

@@ -7,7 +7,7 @@ model loads back with ``keras.saving.load_model(path, safe_mode=True)`` once the
 are imported (``dltool.models.import_builders``, which loading a run's model calls).
 
 Example:
-    >>> from dltool.config.model import MLPConfig
+    >>> from dltool.models.mlp import MLPConfig
     >>> from dltool.config.regularization import RegularizationConfig
     >>> initializer(MLPConfig(activation="selu"))
     'lecun_normal'
@@ -246,3 +246,45 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "channels": self.channels, "stride": self.stride}
+
+
+@keras.saving.register_keras_serializable(package="dltool")
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learned vector per position to a ``(batch, steps, dim)`` sequence of at most ``max_length`` steps."""
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = int(max_length)
+
+    def build(self, input_shape: tuple) -> None:
+        self.positions = self.add_weight(
+            shape=(self.max_length, input_shape[-1]), initializer="glorot_uniform", name="positions"
+        )
+
+    def call(self, inputs: Any) -> Any:
+        steps = keras.ops.shape(inputs)[1]
+        return inputs + keras.ops.cast(self.positions[:steps], inputs.dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "max_length": self.max_length}
+
+
+@keras.saving.register_keras_serializable(package="dltool")
+class ChannelAffine(keras.layers.Layer):
+    """``y = x @ matrix + bias`` on the channels of each pixel (the backbone's scaling, channel order, the
+    repetition of a grey channel); no trainable parameters."""
+
+    def __init__(self, matrix: list[list[float]], bias: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.matrix = [[float(v) for v in row] for row in matrix]
+        self.bias = [float(v) for v in bias]
+
+    def call(self, inputs: Any) -> Any:
+        matrix = ops.convert_to_tensor(self.matrix, dtype=inputs.dtype)
+        return ops.matmul(inputs, matrix) + ops.convert_to_tensor(self.bias, dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape[:-1], len(self.bias))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "matrix": self.matrix, "bias": self.bias}

@@ -16,13 +16,36 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import LeNet5Config
+from dltool.config.fields import opt
+from dltool.config.model import ACTIVATIONS, ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class LeNet5Config(ImageModelConfig):
+    """LeNet-5 as in the seeds' table: C1 conv 6 5x5, S2 average-pool, C3 conv 16 5x5, S4 average-pool,
+    C5 conv 120 5x5, F6 Dense 84 (tanh), output layer. On 32x32x1 or 28x28x1, 10 classes: 61,706 parameters.
+
+    Example:
+        dltool train model=lenet5 data=mnist
+    """
+
+    builder: ClassVar[str] = "dltool.models.lenet:build_lenet5"
+    note: ClassVar[str | None] = "dltool.models.lenet:lenet5_note"
+    name: str = "lenet5"
+    activation: str = opt("tanh", "activation of the convolutions and of F6", choices=ACTIVATIONS)
+    c1_padding: str = opt(
+        "auto",
+        "auto: 'same' on 28x28 inputs (MNIST as the table's 32x32), else 'valid'",
+        choices=("auto", "same", "valid"),
+    )
+    pool_type: str = opt("average", "subsampling layers S2 and S4", choices=("max", "average"))
+
 
 #: The input whose C1 output the table's 32x32 input gives: padded on it, C1 keeps 28x28.
 PADDED_INPUT = (28, 28)
@@ -51,6 +74,10 @@ def lenet5_note(cfg: LeNet5Config, example_shape: tuple) -> str:
 
 def build_lenet5(cfg: LeNet5Config, inputs: Any, reg: RegularizationConfig) -> Any:
     """C1 to F6 of LeNet-5 on image ``inputs``."""
+    import keras
+
+    from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
     example_shape = require_image(inputs, "lenet5")
     penalty = kernel_regularizer(reg)
     pooling = keras.layers.AveragePooling2D if cfg.pool_type == "average" else keras.layers.MaxPooling2D

@@ -10,13 +10,30 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import MobileNetV2Config
+from dltool.config.fields import opt
+from dltool.config.model import ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import FusedBatchNormalization, conv_bn, require_image
+
+
+@option("model")
+@dataclass
+class MobileNetV2Config(ImageModelConfig):
+    """MobileNetV2 (Sandler et al. 2018), as Keras Applications: inverted residual blocks with linear
+    bottlenecks and depthwise convolutions; 3,538,984 parameters at 224x224x3, 1000 classes.
+
+    Example:
+        dltool train model=mobilenet_v2 data=cifar10 model.alpha=0.5
+    """
+
+    builder: ClassVar[str] = "dltool.models.mobilenet:build_mobilenet_v2"
+    name: str = "mobilenet_v2"
+    alpha: float = opt(1.0, "width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)", gt=0.0)
+    dropout: float = opt(0.0, "dropout after the global average pooling", ge=0.0, lt=1.0)
+
 
 # (expansion t, output channels c, repeats n, first stride s): Table 2 of the paper
 _BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -31,6 +48,10 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 def build_mobilenet_v2(cfg: MobileNetV2Config, inputs: Any, reg: RegularizationConfig) -> Any:
     """The convolutional body of MobileNetV2 on image ``inputs``; returns the pooled features."""
+    import keras
+
+    from dltool.models.layers import conv_bn, require_image
+
     require_image(inputs, "mobilenet_v2")
     x = conv_bn(inputs, make_divisible(32 * cfg.alpha), 3, "stem_conv", stride=2, activation="relu6", reg=reg)
     index = 0
@@ -48,6 +69,10 @@ def build_mobilenet_v2(cfg: MobileNetV2Config, inputs: Any, reg: RegularizationC
 
 def inverted_residual(x: Any, filters: int, expansion: int, stride: int, name: str, reg: Any) -> Any:
     """Expansion 1x1 (skipped when ``expansion`` is 1) -> depthwise 3x3 -> linear projection 1x1 [+ input]."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, conv_bn
+
     channels = x.shape[-1]
     y = x
     if expansion != 1:

@@ -17,15 +17,42 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import ResNetConfig
+from dltool.config.fields import opt
+from dltool.config.model import ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import ZeroPadShortcut, activation_layer, conv_bn, require_image
 from dltool.models.resnet_imagenet import IMAGENET_STAGES, build_imagenet_resnet
+
+
+@option("model")
+@dataclass
+class ResNetConfig(ImageModelConfig):
+    """ResNet-20 for CIFAR (He et al. 2016): 3 stages of 3 basic residual blocks, 16/32/64 filters,
+    global average pooling, output layer; 0.27M parameters on 32x32x3 with 10 classes. Depths
+    18/34/50/101/152 build the ImageNet ResNets (model.version=2: pre-activation).
+
+    Example:
+        dltool train model=resnet data=cifar10 model.depth=56
+    """
+
+    builder: ClassVar[str] = "dltool.models.resnet:build_resnet"
+    name: str = "resnet"
+    depth: int = opt(20, "6n+2 layers (20, 32, 44, 56, 110, ...)", ge=8)
+    width: int | None = opt(
+        None, "filters of the first stage, doubled at each stage (null: 16 cifar, 64 imagenet)", gt=0
+    )
+    shortcut: str = opt("A", "cifar: A zero-padded identity (the paper's choice), B 1x1 projection", choices=("A", "B"))
+    variant: str = opt(
+        "auto",
+        "cifar (6n+2) | imagenet (18/34/50/101/152) | auto (imagenet for those depths)",
+        choices=("auto", "cifar", "imagenet"),
+    )
+    version: int = opt(1, "imagenet: 1 (post-activation) or 2 (pre-activation, He et al. 2016b)", choices=(1, 2))
+    use_bias: bool = opt(True, "imagenet: biases in the convolutions, as Keras Applications (false: torchvision)")
 
 
 def blocks_per_stage(depth: int) -> int:
@@ -44,6 +71,10 @@ def resnet_variant(cfg: ResNetConfig) -> str:
 
 def build_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The convolutional body of a ResNet (either variant) on image ``inputs``; returns the pooled features."""
+    import keras
+
+    from dltool.models.layers import ZeroPadShortcut, activation_layer, conv_bn, require_image
+
     require_image(inputs, "resnet")
     if resnet_variant(cfg) == "imagenet":
         return build_imagenet_resnet(cfg, inputs, reg)

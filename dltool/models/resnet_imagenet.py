@@ -36,14 +36,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
-
-from dltool.config.model import ResNetConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer
+
+if TYPE_CHECKING:
+    from dltool.models.resnet import ResNetConfig
 
 #: Blocks per stage, and whether the blocks are bottlenecks, per depth.
 IMAGENET_STAGES: dict[int, tuple[tuple[int, ...], bool]] = {
@@ -58,6 +57,10 @@ _BN_EPSILON = 1.001e-5  # Keras Applications' value
 
 def build_imagenet_resnet(cfg: ResNetConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Stem, four stages of residual blocks and global average pooling on image ``inputs``."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, activation_layer, kernel_regularizer
+
     if cfg.depth not in IMAGENET_STAGES:
         raise ConfigError(
             f"model.depth={cfg.depth}: an imagenet ResNet has depth 18, 34, 50, 101 or 152 "

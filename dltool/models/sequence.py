@@ -17,20 +17,72 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import Conv1DConfig, RNNConfig
+from dltool.config.fields import opt
+from dltool.config.model import ACTIVATIONS, ConvStackBlockConfig, ModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import kernel_regularizer, require_sequence
 
-_CELLS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+@option("model")
+@dataclass
+class RNNConfig(ModelConfig):
+    """Recurrent network: stacked SimpleRNN / LSTM / GRU layers (optionally bidirectional), the last state
+    (seq-to-vector) or every step (seq-to-sequence) into the output layer. Integer tokens get an embedding.
+
+    Example:
+        dltool train model=rnn data=sequences model.cell=gru model.units=[32,32] model.bidirectional=true
+    """
+
+    builder: ClassVar[str] = "dltool.models.sequence:build_rnn"
+    name: str = "rnn"
+    cell: str = opt("lstm", "recurrent layer", choices=("simple", "lstm", "gru"))
+    units: list[int] = opt([32], "units of the stacked recurrent layers (several: a deep RNN)")
+    bidirectional: bool = opt(False, "wrap each recurrent layer in Bidirectional")
+    output: str = opt(
+        "vector", "vector: last state only (seq-to-vector); sequence: every step", choices=("vector", "sequence")
+    )
+    dropout: float = opt(0.0, "dropout of the inputs of each recurrent layer", ge=0.0, lt=1.0)
+    recurrent_dropout: float = opt(0.0, "dropout of the recurrent state", ge=0.0, lt=1.0)
+    recurrent_initializer: str = opt("orthogonal", "initializer of the recurrent kernels")
+    embedding_dim: int = opt(32, "size of the token embedding (integer token inputs only)", gt=0)
+
+
+@option("model")
+@dataclass
+class Conv1DConfig(ModelConfig):
+    """1-D CNN for text and time series, the seeds' multi-output example body: Conv1D 128 5, max-pool 5,
+    Conv1D 256 x2, max-pool 5, Conv1D 256 x2, global max pooling, Dense 128, output layer.
+
+    Example:
+        dltool train model=conv1d data=sequences data.length=500 model.embedding_dim=32
+    """
+
+    builder: ClassVar[str] = "dltool.models.sequence:build_conv1d"
+    name: str = "conv1d"
+    activation: str = opt("relu", "activation of the convolutions and hidden Dense layers", choices=ACTIVATIONS)
+    kernel_size: int = opt(5, "kernel size of the convolutions", gt=0)
+    stack: list[ConvStackBlockConfig] = opt(
+        [ConvStackBlockConfig([128], 5), ConvStackBlockConfig([256, 256], 5), ConvStackBlockConfig([256, 256], 0)],
+        "blocks of 'valid' Conv1D layers, each followed by a max-pooling of size pool (0: none)",
+    )
+    global_pool: str = opt("max", "pooling over time after the stack", choices=("max", "average"))
+    dense_units: list[int] = opt([128], "hidden Dense layers after the pooling")
+    embedding_dim: int = opt(256, "size of the token embedding (integer token inputs only)", gt=0)
+
+
+_CELLS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}  # keras.layers
 
 
 def build_rnn(cfg: RNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Stacked (bidirectional) recurrent layers on a sequence; the last state or the whole sequence."""
+    import keras
+
+    from dltool.models.layers import kernel_regularizer, require_sequence
+
     require_sequence(inputs, "rnn")
     if not cfg.units:
         raise ConfigError("model.units=[]: an RNN needs at least one recurrent layer, e.g. [32]")
@@ -38,7 +90,7 @@ def build_rnn(cfg: RNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     x = inputs
     for i, units in enumerate(cfg.units, start=1):
         last = i == len(cfg.units)
-        layer = _CELLS[cfg.cell](
+        layer = getattr(keras.layers, _CELLS[cfg.cell])(
             units,
             return_sequences=not last or cfg.output == "sequence",
             dropout=cfg.dropout,
@@ -53,6 +105,10 @@ def build_rnn(cfg: RNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
 
 def build_conv1d(cfg: Conv1DConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Conv1D/max-pooling blocks, global pooling over time and Dense layers on a sequence."""
+    import keras
+
+    from dltool.models.layers import kernel_regularizer, require_sequence
+
     require_sequence(inputs, "conv1d")
     penalty = kernel_regularizer(reg)
     x = inputs

@@ -7,7 +7,7 @@ head of :func:`dltool.models.build_model`. The backbone's BatchNormalization lay
 functional graph (the moving means still move), while a frozen BatchNormalization always runs in inference mode.
 
 Example:
-    >>> from dltool.config.model import TransferConfig
+    >>> from dltool.models.transfer import TransferConfig
     >>> from dltool.config.regularization import RegularizationConfig
     >>> from dltool.data import DataSpec
     >>> cfg = TransferConfig(backbone="MobileNetV2", weights=None, backbone_args={"alpha": 0.35}, input_size=32)
@@ -19,15 +19,48 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import keras
 import numpy as np
-from keras import ops
 
+from dltool.config.fields import opt
+from dltool.config.model import DenseStackConfig, ImageModelConfig
+from dltool.config.registry import option
 from dltool.errors import ConfigError, did_you_mean
-from dltool.models.layers import dense_stack, require_image
+
+if TYPE_CHECKING:
+    import keras
+
+    from dltool.models.layers import ChannelAffine
+
+
+@dataclass
+class FineTuneConfig:
+    head_epochs: int = opt(
+        0, "phase 1: epochs of the head with the backbone frozen as `freeze` says (0: one phase)", ge=0
+    )
+    unfreeze_top: int = opt(0, "phase 2: the backbone's top N layers trainable (0: all of them)", ge=0)
+    learning_rate: float = opt(1e-4, "phase 2: learning rate of the rebuilt optimizer", gt=0.0)
+
+
+@option("model")
+@dataclass
+class TransferConfig(DenseStackConfig, ImageModelConfig):
+    builder: ClassVar[str] = "dltool.models.transfer:build_transfer"
+    name: str = "transfer"
+    backbone: str = opt("MobileNetV2", "keras.applications model: ResNet50, InceptionV3, VGG16, MobileNetV2, ...")
+    weights: str | None = opt("imagenet", "imagenet | null (random) | path of the backbone's weights file (no top)")
+    backbone_args: dict[str, Any] = opt({}, "other arguments of the backbone's constructor, e.g. {alpha: 0.35}")
+    input_size: int | None = opt(None, "side the images are resized to (null: the backbone's default)", gt=0)
+    pooling: str = opt("avg", "global pooling of the backbone's features", choices=("avg", "max"))
+    dense_units: list[int] = opt([], "hidden Dense layers of the new head")
+    dropout: float = opt(0.0, "dropout before the output layer", ge=0.0, lt=1.0)
+    freeze: str = opt("all", "all | none | N: the backbone's first N layers frozen")
+    feature_extraction: bool = opt(False, "run the frozen backbone once, cache its features, train the head on them")
+    fine_tune: FineTuneConfig = opt(FineTuneConfig(), "two-phase fine-tuning")
+
 
 #: Input sides of the backbones whose default is not 224 (Keras Applications' documentation).
 DEFAULT_SIZES = {
@@ -51,29 +84,10 @@ DEFAULT_SIZES = {
 }
 
 
-@keras.saving.register_keras_serializable(package="dltool")
-class ChannelAffine(keras.layers.Layer):
-    """``y = x @ matrix + bias`` on the channels of each pixel (the backbone's scaling, channel order, the
-    repetition of a grey channel); no trainable parameters."""
-
-    def __init__(self, matrix: list[list[float]], bias: list[float], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.matrix = [[float(v) for v in row] for row in matrix]
-        self.bias = [float(v) for v in bias]
-
-    def call(self, inputs: Any) -> Any:
-        matrix = ops.convert_to_tensor(self.matrix, dtype=inputs.dtype)
-        return ops.matmul(inputs, matrix) + ops.convert_to_tensor(self.bias, dtype=inputs.dtype)
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (*input_shape[:-1], len(self.bias))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "matrix": self.matrix, "bias": self.bias}
-
-
 def application(name: str) -> Any:
     """The ``keras.applications`` constructor named ``name``; ConfigError with a suggestion otherwise."""
+    import keras
+
     names = sorted(n for n in dir(keras.applications) if n[:1].isupper())
     if name not in names:
         raise ConfigError(
@@ -90,6 +104,8 @@ def preprocessing(constructor: Any, channels: int) -> ChannelAffine | None:
 
     Its matrix and bias are read from its values at 0 and at each unit vector, and checked on a random pixel.
     """
+    from dltool.models.layers import ChannelAffine
+
     preprocess = getattr(sys.modules[constructor.__module__], "preprocess_input", None)
     if preprocess is None:
         return None
@@ -168,6 +184,8 @@ def unfreeze_top(backbone: keras.Model, top: int) -> None:
 
 def set_trainable(backbone: keras.Model, trainable: list[bool]) -> None:
     """Layer i of ``backbone`` trainable when ``trainable[i]``, except BatchNormalization layers."""
+    import keras
+
     backbone.trainable = True
     for layer, wanted in zip(backbone.layers, trainable, strict=True):
         layer.trainable = wanted and not isinstance(layer, keras.layers.BatchNormalization)
@@ -176,6 +194,10 @@ def set_trainable(backbone: keras.Model, trainable: list[bool]) -> None:
 def build_transfer(cfg: Any, inputs: Any, reg: Any) -> Any:
     """Body of ``model=transfer``: resize, preprocess, frozen-as-configured backbone, pooling
     (layer ``features``), the head's hidden Dense layers and dropout."""
+    import keras
+
+    from dltool.models.layers import dense_stack, require_image
+
     example_shape = require_image(inputs, "transfer")
     size = cfg.input_size or DEFAULT_SIZES.get(cfg.backbone, 224)
     x = inputs

@@ -11,39 +11,43 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import TransformerConfig
+from dltool.config.fields import opt
+from dltool.config.model import ModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
 from dltool.errors import ConfigError
-from dltool.models.layers import kernel_regularizer, require_sequence
 
 
-@keras.saving.register_keras_serializable(package="dltool")
-class PositionEmbedding(keras.layers.Layer):
-    """Adds a learned vector per position to a ``(batch, steps, dim)`` sequence of at most ``max_length`` steps."""
+@option("model")
+@dataclass
+class TransformerConfig(ModelConfig):
+    """Transformer encoder for text (token sequences) and series: token + learned position embedding,
+    blocks of multi-head self-attention and a feed-forward network (each with dropout, a residual and
+    LayerNormalization), global pooling over the steps, optional Dense layers, output layer.
 
-    def __init__(self, max_length: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_length = int(max_length)
+    Example:
+        dltool train model=transformer data=text_folder data.root=news/ model.num_blocks=2 model.num_heads=4
+    """
 
-    def build(self, input_shape: tuple) -> None:
-        self.positions = self.add_weight(
-            shape=(self.max_length, input_shape[-1]), initializer="glorot_uniform", name="positions"
-        )
-
-    def call(self, inputs: Any) -> Any:
-        steps = keras.ops.shape(inputs)[1]
-        return inputs + keras.ops.cast(self.positions[:steps], inputs.dtype)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "max_length": self.max_length}
+    builder: ClassVar[str] = "dltool.models.transformer:build_transformer"
+    name: str = "transformer"
+    embedding_dim: int = opt(64, "size of the token embedding and of every encoder block's output", gt=0)
+    num_blocks: int = opt(1, "encoder blocks (self-attention + feed-forward)", gt=0)
+    num_heads: int = opt(2, "attention heads per block", gt=0)
+    key_dim: int | None = opt(None, "size of each head's queries and keys (null: embedding_dim / num_heads)", gt=0)
+    ff_dim: int = opt(128, "hidden units of each block's feed-forward network", gt=0)
+    dropout: float = opt(0.1, "dropout of attention weights, embeddings, sub-layer outputs, head", ge=0.0, lt=1.0)
+    global_pool: str = opt("average", "pooling over the steps after the blocks", choices=("average", "max"))
+    dense_units: list[int] = opt([], "hidden Dense layers after the pooling")
 
 
 def encoder_block(x: Any, cfg: TransformerConfig, penalty: Any, name: str) -> Any:
     """Self-attention and feed-forward sub-layers, each with dropout, a residual and a LayerNormalization."""
+    import keras
+
     dim = x.shape[-1]
     attention = keras.layers.MultiHeadAttention(
         cfg.num_heads, cfg.key_dim or dim // cfg.num_heads, dropout=cfg.dropout, name=f"{name}_attention"
@@ -60,6 +64,10 @@ def encoder_block(x: Any, cfg: TransformerConfig, penalty: Any, name: str) -> An
 
 def build_transformer(cfg: TransformerConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Position embedding, encoder blocks, global pooling and hidden Dense layers on a sequence."""
+    import keras
+
+    from dltool.models.layers import PositionEmbedding, kernel_regularizer, require_sequence
+
     require_sequence(inputs, "transformer")
     if cfg.key_dim is None and cfg.embedding_dim % cfg.num_heads:
         raise ConfigError(

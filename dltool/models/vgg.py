@@ -11,13 +11,33 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import VGGConfig
+from dltool.config.fields import opt
+from dltool.config.model import ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import FusedBatchNormalization, check_fits, kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class VGGConfig(ImageModelConfig):
+    """VGG (Simonyan and Zisserman 2015): 5 stages of 3x3 convolutions + max-pooling, Dense 4096 x 2, output layer.
+    VGG-16 has 138,357,544 parameters at 224x224x3, 1000 classes (Keras Applications).
+
+    Example:
+        dltool train model=vgg model.depth=11 data=cifar10 model.dense_units=[512]
+    """
+
+    builder: ClassVar[str] = "dltool.models.vgg:build_vgg"
+    name: str = "vgg"
+    depth: int = opt(16, "weight layers: 11, 13, 16 or 19", choices=(11, 13, 16, 19))
+    width: int = opt(64, "filters of the first stage (doubled per stage, at most 8x)", gt=0)
+    dense_units: list[int] = opt([4096, 4096], "hidden Dense layers after the flatten")
+    dropout: float = opt(0.0, "dropout after each hidden Dense layer (the paper: 0.5)", ge=0.0, lt=1.0)
+    top: str = opt("flatten", "flatten (the paper) or avg (global average pooling)", choices=("flatten", "avg"))
+
 
 #: Convolutions per stage, per depth.
 VGG_STAGES = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -25,6 +45,10 @@ VGG_STAGES = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19:
 
 def build_vgg(cfg: VGGConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """The five convolution stages and hidden Dense layers of a VGG on image ``inputs``."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, check_fits, kernel_regularizer, require_image
+
     example_shape = require_image(inputs, "vgg")
     penalty = kernel_regularizer(reg)
     x = inputs

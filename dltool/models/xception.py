@@ -16,17 +16,48 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import keras
-
-from dltool.config.model import SeparableCNNConfig, XceptionConfig
+from dltool.config.fields import opt
+from dltool.config.model import ACTIVATIONS, ConvStackBlockConfig, ImageModelConfig
+from dltool.config.registry import option
 from dltool.config.regularization import RegularizationConfig
-from dltool.models.layers import FusedBatchNormalization, check_fits, conv_bn, kernel_regularizer, require_image
+
+
+@option("model")
+@dataclass
+class XceptionConfig(ImageModelConfig):
+    """Xception (Chollet 2017), as Keras Applications: depthwise separable convolutions with residual
+    connections; 22,910,480 parameters at 224x224x3, 1000 classes. Inputs of at least 71x71.
+
+    Example:
+        dltool train model=xception data=synthetic data.input_shape=[96,96,3]
+    """
+
+    builder: ClassVar[str] = "dltool.models.xception:build_xception"
+    name: str = "xception"
+    middle_blocks: int = opt(8, "repeats of the middle-flow block (Chollet 2017: 8)", ge=0)
+
+
+@option("model")
+@dataclass
+class SeparableCNNConfig(ImageModelConfig):
+    builder: ClassVar[str] = "dltool.models.xception:build_separable_cnn"
+    name: str = "separable_cnn"
+    activation: str = opt("relu", "activation of every layer", choices=ACTIVATIONS)
+    kernel_size: int = opt(3, "kernel size of the separable convolutions", gt=0)
+    padding: str = opt("valid", "padding of the separable convolutions", choices=("same", "valid"))
+    stack: list[ConvStackBlockConfig] = opt([ConvStackBlockConfig()], "blocks of separable convolutions")
+    dense_units: list[int] = opt([32], "hidden Dense layers after the global average pooling")
 
 
 def build_xception(cfg: XceptionConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Entry, middle and exit flows of Xception on image ``inputs``; returns the pooled features."""
+    import keras
+
+    from dltool.models.layers import FusedBatchNormalization, check_fits, conv_bn, kernel_regularizer, require_image
+
     example_shape = require_image(inputs, "xception")
     check_fits(inputs, 71, "model=xception", "an input", example_shape)
     penalty = kernel_regularizer(reg)
@@ -66,6 +97,10 @@ def build_xception(cfg: XceptionConfig, inputs: Any, reg: RegularizationConfig) 
 
 def build_separable_cnn(cfg: SeparableCNNConfig, inputs: Any, reg: RegularizationConfig) -> Any:
     """Blocks of separable convolutions, global average pooling and Dense layers on image ``inputs``."""
+    import keras
+
+    from dltool.models.layers import check_fits, kernel_regularizer, require_image
+
     example_shape = require_image(inputs, "separable_cnn")
     penalty = kernel_regularizer(reg)
     x = inputs

@@ -248,7 +248,7 @@ def model_dot(model: Any, max_nested_layers: int = 40) -> Any:
     layer, when they hold at most ``max_nested_layers`` layers in all, else as one box each."""
     import keras
 
-    from dltool.models.gan import GAN
+    from dltool.models.gan_model import GAN
 
     if isinstance(model, GAN):  # a subclassed model, which Keras draws as one box
         model = model.as_graph()
