@@ -127,3 +127,71 @@ def test_hydra_main_composes_an_option_registered_in_code(
     assert train_command(["model=tiny", "model.hidden_units=[4]", "--cfg", "job"]) == 0
     printed = OmegaConf.create(capsys.readouterr().out)
     assert printed.model == {"name": "tiny", "output_activation": "auto", "hidden_units": [4]}
+
+
+ONE_MODULE = '''"""A model of one module: its schema and its builder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from dltool.config.fields import opt
+from dltool.config.model import ModelConfig
+from dltool.config.registry import option
+
+
+@option("model")
+@dataclass
+class WideConfig(ModelConfig):
+    """One wide Dense layer, its schema and builder in one module."""
+
+    builder: ClassVar[str] = "dltool.models.wide_one:build_wide"
+    name: str = "wide_one"
+    units: int = opt(6, "units of the Dense layer", gt=0)
+
+
+def build_wide(cfg: WideConfig, inputs: Any, reg: Any) -> Any:
+    import keras
+
+    return keras.layers.Dense(cfg.units, activation="relu", name="wide")(inputs)
+'''
+
+
+@pytest.fixture
+def one_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """A module ``dltool.models.wide_one`` (schema + builder) in a folder of the package, and a model group not
+    read yet: its first read imports the package's modules, the new one registering ``model=wide_one``."""
+    import sys
+
+    import dltool.models
+    from dltool.config.registry import Discovered
+
+    (tmp_path / "wide_one.py").write_text(ONE_MODULE)
+    monkeypatch.setattr(dltool.models, "__path__", [*dltool.models.__path__, str(tmp_path)])
+    group = Discovered("dltool.models")
+    group.options.update(SCHEMAS["model"])  # the modules imported already do not register again
+    monkeypatch.setitem(SCHEMAS, "model", group)
+    yield "wide_one"
+    sys.modules.pop("dltool.models.wide_one", None)
+    ConfigStore.instance().repo["model"].pop("wide_one.yaml", None)
+
+
+def test_a_model_of_one_module_is_discovered_composed_validated_built_and_listed(one_module: str) -> None:
+    from typer.testing import CliRunner
+
+    from dltool.cli import app
+    from dltool.config.regularization import RegularizationConfig
+    from dltool.data import DataSpec
+    from dltool.models import build_model
+
+    assert list(SCHEMAS["model"])[-1] == one_module  # read: discovered, after the built-in models
+    run = validate(compose([f"model={one_module}", "model.units=3"]))
+    assert type(run.model).__module__ == "dltool.models.wide_one" and run.model.units == 3
+    model = build_model(run.model, DataSpec((4,), "binary", 1), RegularizationConfig())
+    assert model.get_layer("wide").units == 3 and model.count_params() == (4 * 3 + 3) + (3 + 1)
+    result = CliRunner().invoke(app, ["list", "model", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (
+        json.loads(result.output)["model"][one_module] == "One wide Dense layer, its schema and builder in one module."
+    )

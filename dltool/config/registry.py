@@ -45,7 +45,10 @@ class Discovered(MutableMapping[str, type]):
     def _read(self) -> dict[str, type]:
         if not self.discovered:
             self.discovered = True  # first: a module reading the group while imported sees what is registered
-            discover(self.package)
+            rank = {module: i for i, module in enumerate(discover(self.package))}
+            # in the order of the modules, whichever was imported first (the schemas of one module: as defined)
+            ordered = sorted(self.options.items(), key=lambda item: rank.get(item[1].__module__, len(rank)))
+            self.options = dict(ordered)
         return self.options
 
     def __getitem__(self, name: str) -> type:
@@ -142,15 +145,18 @@ def register_all() -> None:
         len(options)  # a discovered group imports its modules on its first read
 
 
-def discover(package: str) -> None:
-    """Import the modules of ``package`` by name, which registers the schemas they define: first those its
-    ``ORDER`` names (the order of the registry, hence of messages listing the options), then the others by name,
-    skipping its ``KERAS_MODULES`` (Keras layers, imported by the builders when they run)."""
+def discover(package: str) -> list[str]:
+    """Import the modules of ``package`` by name, which registers the schemas they define, and return their
+    names: first those its ``ORDER`` names (the order of the registry, hence of messages listing the options),
+    then the others by name, skipping its ``KERAS_MODULES`` (Keras layers, imported by the builders when they run)."""
     found = importlib.import_module(package)
     order, keras_modules = list(getattr(found, "ORDER", ())), set(getattr(found, "KERAS_MODULES", ()))
     names = sorted(m.name for m in pkgutil.iter_modules(found.__path__) if m.name not in keras_modules)
-    for name in sorted(names, key=lambda n: order.index(n) if n in order else len(order)):
-        importlib.import_module(f"{package}.{name}")
+    names.sort(key=lambda name: order.index(name) if name in order else len(order))
+    modules = [f"{package}.{name}" for name in names]
+    for module in modules:
+        importlib.import_module(module)
+    return modules
 
 
 def resolve(path: str) -> Any:
