@@ -1,5 +1,6 @@
 """DCGAN (``model=gan``): a generator turns random latent vectors into images, a discriminator tells
-them from real ones, and :class:`GAN`'s ``train_step`` trains the two against each other.
+them from real ones, and the ``train_step`` of :class:`~dltool.models.gan_model.GAN` trains the two against
+each other.
 
 - generator: Dense to a ``(h / 2**k, w / 2**k, generator_filters[0])`` map -> ``k`` stride-2
   Conv2DTranspose (BatchNorm, LeakyReLU) with ``generator_filters`` -> Conv2D to the image's
@@ -7,10 +8,10 @@ them from real ones, and :class:`GAN`'s ``train_step`` trains the two against ea
 - discriminator: stride-2 Conv2D with ``discriminator_filters`` (LeakyReLU, dropout) -> flatten
   -> Dense(1) logit ("real").
 
-:func:`build_gan` returns the :class:`GAN` (Keras' "customizing what happens in fit()" GAN example): ``fit``
-updates the discriminator then the generator at each step and logs ``d_loss`` and ``g_loss``. Called on latent
-vectors it is the generator, so a saved GAN generates images with ``predict``; it saves both networks and both
-optimizers. The gradient tapes are TensorFlow's: it trains on that backend.
+:func:`build_gan` returns the :class:`~dltool.models.gan_model.GAN` (Keras' "customizing what happens in fit()" GAN
+example): ``fit`` updates the discriminator then the generator at each step and logs ``d_loss`` and ``g_loss``.
+Called on latent vectors it is the generator, so a saved GAN generates images with ``predict``; it saves both
+networks and both optimizers. The gradient tapes are TensorFlow's: it trains on that backend.
 
 Example:
     dltool train model=gan data=digits optimizer.learning_rate=2e-4 optimizer.beta_1=0.5

@@ -1,10 +1,10 @@
 """``model=transfer``: a ``keras.applications`` backbone with a new head (docs/models.md, "Transfer learning").
 
-Resize, :class:`ChannelAffine` (the backbone's ``preprocess_input`` as the per-pixel affine map it is: a
-registered layer loads in safe mode, a ``Lambda`` would not), the backbone, pooling into ``features``, and the
-head of :func:`dltool.models.build_model`. The backbone's BatchNormalization layers stay frozen whatever
-``freeze`` says: in Keras 3.15 ``fit`` does not keep a ``training=False`` given to a nested model of a
-functional graph (the moving means still move), while a frozen BatchNormalization always runs in inference mode.
+Resize, :class:`~dltool.models.layers.ChannelAffine` (the backbone's ``preprocess_input`` as the per-pixel affine
+map it is: a registered layer loads in safe mode, a ``Lambda`` would not), the backbone, pooling into ``features``,
+and the head of :func:`dltool.models.build_model`. The backbone's BatchNormalization layers stay frozen whatever
+``freeze`` says: in Keras 3.15 ``fit`` does not keep a ``training=False`` given to a nested model of a functional
+graph (the moving means still move), while a frozen BatchNormalization always runs in inference mode.
 
 Example:
     >>> from dltool.models.transfer import TransferConfig
@@ -22,8 +22,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
 
 from dltool.config.fields import opt
 from dltool.config.model import DenseStackConfig, ImageModelConfig
@@ -99,18 +97,20 @@ def application(name: str) -> Any:
 
 def preprocessing(constructor: Any, channels: int) -> ChannelAffine | None:
     """The backbone's ``preprocess_input`` for inputs in [0, 1] with ``channels`` channels, as a
-    :class:`ChannelAffine` (None for a backbone module without one); an identity ``preprocess_input``
-    (EfficientNet, ConvNeXt preprocess inside) gives only the scaling to [0, 255].
+    :class:`~dltool.models.layers.ChannelAffine` (None for a backbone module without one); an identity
+    ``preprocess_input`` (EfficientNet, ConvNeXt preprocess inside) gives only the scaling to [0, 255].
 
     Its matrix and bias are read from its values at 0 and at each unit vector, and checked on a random pixel.
     """
+    import numpy as np
+
     from dltool.models.layers import ChannelAffine
 
     preprocess = getattr(sys.modules[constructor.__module__], "preprocess_input", None)
     if preprocess is None:
         return None
 
-    def apply(rgb: np.ndarray) -> np.ndarray:
+    def apply(rgb: Any) -> Any:
         return np.asarray(preprocess(rgb.astype("float32").reshape(-1, 1, 1, 3).copy())).reshape(-1, 3)
 
     bias = apply(np.zeros(3))[0]

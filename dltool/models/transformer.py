@@ -1,8 +1,8 @@
 """A small Transformer encoder classifier for token sequences (``model=transformer``).
 
 Integer tokens are embedded by :func:`dltool.models.build_model`; float sequences ``(steps, features)`` are
-projected to ``embedding_dim`` by a Dense layer instead. A learned :class:`PositionEmbedding` is added, then
-``num_blocks`` encoder blocks (Vaswani et al. 2017, post-norm as in Keras' text-classification example),
+projected to ``embedding_dim`` by a Dense layer instead. A learned :class:`~dltool.models.layers.PositionEmbedding`
+is added, then ``num_blocks`` encoder blocks (Vaswani et al. 2017, post-norm as in Keras' text-classification example),
 global pooling over the steps and optional hidden Dense layers.
 
 Example:
