@@ -62,10 +62,3 @@ def print_results(results: dict[str, Any]) -> None:
         if value is not None:
             table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
-
-
-def print_warning(message: str) -> None:
-    """One ``warning:`` line on stderr, as errors are printed (the log file gets it from the caller's logger)."""
-    import typer
-
-    typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
