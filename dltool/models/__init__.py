@@ -56,9 +56,23 @@ KERAS_MODULES = ("augment", "combiner", "ensemble", "gan_model", "layers", "targ
 
 #: The model modules in the order of the registry (of messages listing the models); others follow by name.
 ORDER = (
-    "mlp", "cnn", "resnet", "airbench", "lenet", "alexnet", "vgg", "inception", "xception", "mobilenet", "sequence",
-    "transformer", "autoencoder", "transfer", "gan", "graph",
-)  # fmt: skip
+    "mlp",
+    "cnn",
+    "resnet",
+    "airbench",
+    "lenet",
+    "alexnet",
+    "vgg",
+    "inception",
+    "xception",
+    "mobilenet",
+    "sequence",
+    "transformer",
+    "autoencoder",
+    "transfer",
+    "gan",
+    "graph",
+)
 
 #: Keras layers offered here, imported on first use (:func:`__getattr__`): their modules import Keras.
 _LAZY = {
