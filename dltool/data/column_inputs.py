@@ -27,7 +27,7 @@ from dltool.data.tables import MISSING, Table, categories, texts
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.tabular import Plan
+    from dltool.data.table_plan import Plan
 
 FEATURES = "features"  # the input of the feature matrix, beside the token columns' inputs
 

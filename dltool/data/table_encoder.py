@@ -36,7 +36,7 @@ from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_p
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.tabular import Plan
+    from dltool.data.table_plan import Plan
 
 
 class TrainCells(Protocol):
