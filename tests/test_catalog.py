@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from dltool.cli import app
 from dltool.config.catalog import catalog, complete_override, describe, group_options
-from dltool.config.compose import builtin_config_dir
-from dltool.config.registry import defaults
+from dltool.config.registry import builtin_config_dir, defaults
 from dltool.config.registry import describe as describe_schema
 from dltool.config.schemas import SCHEMAS
 from dltool.errors import ConfigError

@@ -2,12 +2,12 @@
 
 from dltool.config.compose import (
     HydraArgs,
-    builtin_config_dir,
     compose,
     expand_aliases,
     expand_sweeps,
     register_resolvers,
 )
+from dltool.config.registry import builtin_config_dir
 from dltool.config.validate import RunConfig, validate, validate_sweep
 
 __all__ = [

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dltool.config import registry
-from dltool.config.compose import builtin_config_dir
+from dltool.config.registry import builtin_config_dir
 from dltool.errors import ConfigError, did_you_mean
 
 HIDDEN_GROUPS = ("hydra",)  # Hydra's own settings (run-directory naming): not a choice users make

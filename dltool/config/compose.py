@@ -20,17 +20,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from dltool.config.registry import builtin_config_dir, register_all
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 PRIMARY_CONFIG = "config"
 GROUPS = ("data", "model", "optimizer", "regularization", "callbacks", "trainer", "logger", "sweep", "experiment")
-
-
-def builtin_config_dir() -> Path:
-    """``conf/`` shipped inside the wheel (``dltool/conf``), or the checkout's top-level ``conf/``."""
-    package = Path(__file__).resolve().parent.parent
-    packaged = package / "conf"
-    return packaged if packaged.is_dir() else package.parent / "conf"
 
 
 # Short keys as Ultralytics' CLI spells them (``epochs=10 batch=16 lr0=...``), each standing for one full key.
@@ -190,8 +184,6 @@ def compose(
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
-
-    from dltool.config.registry import register_all
 
     register_resolvers()
     register_all()

@@ -28,11 +28,10 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
-
-from dltool.config.compose import builtin_config_dir
 
 
 class Discovered(MutableMapping[str, type]):
@@ -79,6 +78,14 @@ SCHEMAS: dict[str, MutableMapping[str, type]] = {
 }
 
 PROVIDER = "dltool"
+
+
+def builtin_config_dir() -> Path:
+    """``conf/`` shipped inside the wheel (``dltool/conf``), or the checkout's top-level ``conf/``."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "conf"
+    return packaged if packaged.is_dir() else package.parent / "conf"
+
 
 Schema = TypeVar("Schema", bound=type)
 

@@ -375,8 +375,7 @@ def _zoo_config(spec: dict[str, Any], where: str) -> Any:
     schema's defaults), other keys set on it."""
     from omegaconf import OmegaConf
 
-    from dltool.config.compose import builtin_config_dir
-    from dltool.config.registry import SCHEMAS
+    from dltool.config.registry import SCHEMAS, builtin_config_dir
     from dltool.config.validate import validate_node
 
     folder = builtin_config_dir() / "model"
