@@ -156,6 +156,28 @@ def test_joining_workers_get_their_own_seed(tmp_path: Path) -> None:
         studies.open_study(storage, "s", ["minimize"], optuna.samplers.RandomSampler, pruner, 7)
 
 
+@pytest.mark.parametrize("clash", ["IntegrityError", "ProgrammingError"])
+def test_workers_creating_one_new_database_together_all_open_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clash: str
+) -> None:
+    """Another worker created a table, type or row first ("already exists" on PostgreSQL): open it again."""
+    import sqlalchemy.exc
+
+    create = optuna.storages.RDBStorage.__init__
+    calls = []
+
+    def raced(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise getattr(sqlalchemy.exc, clash)("CREATE TABLE studies", {}, Exception('"studies" already exists'))
+        create(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages.RDBStorage, "__init__", raced)
+    monkeypatch.setattr(studies.time, "sleep", lambda s: None)
+    storage = studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    assert len(calls) == 2 and studies.open_study(storage, "s", ["maximize"], optuna.samplers.RandomSampler, None, 0)[1]
+
+
 def test_trials_of_a_dead_process_are_queued_again(tmp_path: Path) -> None:
     storage = studies.make_storage(f"sqlite:///{tmp_path / 'study.db'}")
     study = optuna.create_study(storage=storage, study_name="s")

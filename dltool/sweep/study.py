@@ -119,7 +119,7 @@ def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
     """An RDB storage with heartbeats, so that trials of a dead process are failed and queued again, whose
     calls wait out a lost database (a restart, a network blip) for ``grace_s`` seconds (:class:`_Retry`)."""
     import optuna
-    from sqlalchemy.exc import ArgumentError, IntegrityError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, ProgrammingError
 
     engine: dict[str, Any] = (
         {"connect_args": {"timeout": 60}}  # workers wait on SQLite's lock
@@ -145,8 +145,9 @@ def make_storage(url: str, grace_s: int = GRACE_S) -> Any:
                 )
             except (ArgumentError, ImportError, ModuleNotFoundError) as err:
                 raise ConfigError(f"sweep.storage={shown_url(url)}: not a usable SQLAlchemy URL ({err})") from None
-            except IntegrityError:
-                # two workers creating the same new database at once: the other one's tables are there now
+            except (IntegrityError, ProgrammingError):
+                # workers creating the same new database at once: a table, type or row another one has just
+                # created ("already exists"); it is there now, so the next attempt finds it
                 if attempt == 2:
                     raise
                 time.sleep(1 + attempt)
