@@ -134,8 +134,8 @@ def baseline_scores(
     table: Path, target: str, work: Path, seed: int = SEED
 ) -> tuple[str, dict[str, float], dict[str, list[int]]]:
     """The task, each baseline's test score, and the split's row numbers (dltool's, with ``seed``)."""
-    from dltool.config.data import CSVConfig
     from dltool.data import data_spec
+    from dltool.data.table_io import CSVConfig
     from dltool.data.tabular import column_types, read_table, split_rows
 
     cfg = CSVConfig(path=str(table), target=target)

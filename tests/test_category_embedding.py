@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dltool.config.data import CSVConfig
 from dltool.data import data_spec, load_dataset
+from dltool.data.table_io import CSVConfig
 from tests.test_arrays_io import invoke
 from tests.test_combiner import train_saved
 

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from dltool.config.data import ArchiveConfig, PointsConfig, SyntheticConfig
 from dltool.config.schemas import SCHEMAS
 from dltool.data import Dataset, DataSpec, Source, archives, data_spec, load_dataset, points, source
-from dltool.data.archives import CIFAR100_NAMES, FASHION_FILES
+from dltool.data.archives import CIFAR100_NAMES, FASHION_FILES, ArchiveConfig
+from dltool.data.points import PointsConfig
+from dltool.data.synthetic import SyntheticConfig
 from dltool.errors import ConfigError
 
 CONF_DATA = Path(__file__).resolve().parents[1] / "conf" / "data"
@@ -474,9 +475,8 @@ def test_offline_download_fails_fast_with_the_file_and_folder(tmp_path, monkeypa
 
 def test_splits_are_views_of_the_data_held_once():
     """Splitting moves rows in place: the three splits share the source's memory, and every row is in one split."""
-    from dltool.config.data import SyntheticConfig
     from dltool.data.base import make_dataset
-    from dltool.data.synthetic import synthetic_spec
+    from dltool.data.synthetic import SyntheticConfig, synthetic_spec
 
     cfg = SyntheticConfig(num_samples=500, input_shape=[4], num_classes=3, validation_split=0.1, test_split=0.2)
     x = np.repeat(np.arange(500, dtype=np.float32)[:, None], 4, axis=1)

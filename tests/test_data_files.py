@@ -19,11 +19,12 @@ from PIL import Image
 
 from dltool.commands.predict import predict_files
 from dltool.config import compose, validate
-from dltool.config.data import CSVConfig, ImageFolderConfig, IMDBConfig, TextFolderConfig
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.data import DataSpec, check_data, data_spec, load_dataset
-from dltool.data.images import ImageFiles, decode_images
+from dltool.data.images import ImageFiles, ImageFolderConfig, decode_images
+from dltool.data.table_io import CSVConfig
 from dltool.data.tabular import read_table
+from dltool.data.text import IMDBConfig, TextFolderConfig
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.augment import (

@@ -7,11 +7,19 @@ import pytest
 from omegaconf import OmegaConf
 
 from dltool.config import compose, validate
-from dltool.config.data import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.config.validate import validate_node
 from dltool.data import DataSpec, load_dataset
-from dltool.data.multi_io import load_camera_pairs, load_posts, load_qa, load_sentence_pairs
+from dltool.data.multi_io import (
+    CameraPairsConfig,
+    PostsConfig,
+    QAConfig,
+    SentencePairsConfig,
+    load_camera_pairs,
+    load_posts,
+    load_qa,
+    load_sentence_pairs,
+)
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.graph import GraphConfig, build_graph

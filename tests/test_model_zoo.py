@@ -10,10 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from dltool.config.data import SequencesConfig, TimeSeriesConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec
-from dltool.data.sequences import load_sequences, load_timeseries
+from dltool.data.sequences import SequencesConfig, TimeSeriesConfig, load_sequences, load_timeseries
 from dltool.errors import ConfigError
 from dltool.models import build_model, model_spec
 from dltool.models.alexnet import AlexNetConfig

@@ -158,23 +158,71 @@ def build_wide(cfg: WideConfig, inputs: Any, reg: Any) -> Any:
 '''
 
 
-@pytest.fixture
-def one_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """A module ``dltool.models.wide_one`` (schema + builder) in a folder of the package, and a model group not
-    read yet: its first read imports the package's modules, the new one registering ``model=wide_one``."""
+ONE_DATA_MODULE = '''"""A data source of one module: its schema, spec, loader and Source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from dltool.config.data import SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
+from dltool.data.base import DataSpec, Source, make_dataset
+
+
+@option("data")
+@dataclass
+class RampConfig(SplitDataConfig):
+    """y = 2x on [0, 1], its schema and loader in one module."""
+
+    source: ClassVar[str] = "dltool.data.ramp_one:SOURCE"
+    name: str = "ramp_one"
+    num_samples: int = opt(50, "number of points", gt=3)
+
+
+def spec(cfg: RampConfig) -> DataSpec:
+    return DataSpec(input_shape=(1,), task="regression", num_classes=1)
+
+
+def load(cfg: RampConfig, seed: int):
+    x = np.linspace(0, 1, cfg.num_samples, dtype="float32")[:, None]
+    return make_dataset(spec(cfg), cfg, seed, x, 2 * x[:, 0])
+
+
+SOURCE = Source(spec, load)
+'''
+
+
+def discovered_module(group: str, package: str, name: str, text: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A module ``<package>.<name>`` in a folder of the package, and a ``group`` not read yet: its first read
+    imports the package's modules, the new one registering ``<group>=<name>``."""
+    import importlib
     import sys
 
-    import dltool.models
     from dltool.config.registry import Discovered
 
-    (tmp_path / "wide_one.py").write_text(ONE_MODULE)
-    monkeypatch.setattr(dltool.models, "__path__", [*dltool.models.__path__, str(tmp_path)])
-    group = Discovered("dltool.models")
-    group.options.update(SCHEMAS["model"])  # the modules imported already do not register again
-    monkeypatch.setitem(SCHEMAS, "model", group)
-    yield "wide_one"
-    sys.modules.pop("dltool.models.wide_one", None)
-    ConfigStore.instance().repo["model"].pop("wide_one.yaml", None)
+    found = importlib.import_module(package)
+    (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.setattr(found, "__path__", [*found.__path__, str(tmp_path)])
+    options = Discovered(package)
+    options.options.update(SCHEMAS[group])  # the modules imported already do not register again
+    monkeypatch.setitem(SCHEMAS, group, options)
+    yield name
+    sys.modules.pop(f"{package}.{name}", None)
+    ConfigStore.instance().repo[group].pop(f"{name}.yaml", None)
+
+
+@pytest.fixture
+def one_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    yield from discovered_module("model", "dltool.models", "wide_one", ONE_MODULE, monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def one_data_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    yield from discovered_module("data", "dltool.data", "ramp_one", ONE_DATA_MODULE, monkeypatch, tmp_path)
 
 
 def test_a_model_of_one_module_is_discovered_composed_validated_built_and_listed(one_module: str) -> None:
@@ -194,4 +242,23 @@ def test_a_model_of_one_module_is_discovered_composed_validated_built_and_listed
     assert result.exit_code == 0, result.output
     assert (
         json.loads(result.output)["model"][one_module] == "One wide Dense layer, its schema and builder in one module."
+    )
+
+
+def test_a_data_source_of_one_module_is_discovered_composed_validated_loaded_and_listed(one_data_module: str) -> None:
+    from typer.testing import CliRunner
+
+    from dltool.cli import app
+    from dltool.data import load_dataset
+
+    assert list(SCHEMAS["data"])[-1] == one_data_module  # read: discovered, after the built-in sources
+    run = validate(compose([f"data={one_data_module}", "data.num_samples=40", "model=mlp"]))
+    assert type(run.data).__module__ == "dltool.data.ramp_one" and run.data.num_samples == 40
+    data = load_dataset(run.data, seed=0)
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 40 and data.spec.task == "regression"
+    assert float(abs(data.y_train.ravel() - 2 * data.x_train.ravel()).max()) < 1e-6
+    result = CliRunner().invoke(app, ["list", "data", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (
+        json.loads(result.output)["data"][one_data_module] == "y = 2x on [0, 1], its schema and loader in one module."
     )

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
 
-from dltool.config.data import CSVConfig
 from dltool.data import check_data, data_spec, load_dataset
+from dltool.data.table_io import CSVConfig
 from dltool.data.tabular import fitted_encoder, read_table
 from dltool.errors import ConfigError
 from tests.conftest import train_in_process
@@ -168,7 +168,7 @@ def test_target_scale_predicts_in_units_with_the_gradient_of_standardized_target
     import keras
     import tensorflow as tf
 
-    from dltool.config.data import FunctionConfig
+    from dltool.data.synthetic import FunctionConfig
     from dltool.models import TargetScale
 
     data = load_dataset(FunctionConfig(), seed=0)  # any regression data set, not only tables

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from dltool.config import compose, validate
-from dltool.config.data import IMDBConfig, TextFolderConfig
 from dltool.config.regularization import RegularizationConfig
 from dltool.data import DataSpec, data_spec, load_dataset
+from dltool.data.text import IMDBConfig, TextFolderConfig
 from dltool.errors import ConfigError
 from dltool.models import build_model
 from dltool.models.transformer import TransformerConfig

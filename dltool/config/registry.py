@@ -71,7 +71,7 @@ class Discovered(MutableMapping[str, type]):
 
 #: Each group's options: option name -> schema dataclass, in the order they were registered.
 SCHEMAS: dict[str, MutableMapping[str, type]] = {
-    "data": {},
+    "data": Discovered("dltool.data"),
     "model": Discovered("dltool.models"),
     "optimizer": {},
     "logger": {},

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from dltool.config import data, logger, model, optimizer  # noqa: F401 -- importing them registers their options
+from dltool.config import logger, model, optimizer  # noqa: F401 -- importing them registers their options
 from dltool.config.callbacks import CallbacksConfig
 from dltool.config.registry import SCHEMAS
 from dltool.config.regularization import RegularizationConfig

@@ -3,16 +3,16 @@ named by the option's schema.
 
 ``data_spec(cfg)`` is instant (no loading, no Keras) and is all a model needs;
 ``load_dataset(cfg, seed)`` returns the train/validation/test arrays. The options and
-their keys: ``dltool list data``, ``dltool show data=<name>`` and the schemas of ``dltool/config/data.py``.
+their keys: ``dltool list data`` and ``dltool show data=<name>``.
 
-Adding a data source: write ``dltool/data/<name>.py`` with its ``spec(cfg)``, ``load(cfg, seed)`` (and, if
-something can be checked before loading, ``check(cfg)``) and ``SOURCE = Source(spec, load, check)``; and its
-schema in ``dltool/config/data.py``: a dataclass decorated ``@option("data")`` whose ``name`` default is the
-option's name and whose ``source`` ClassVar is ``"dltool.data.<name>:SOURCE"``, imported when the data is
-read. That is the whole registration; a ``conf/data/<name>.yaml`` is optional.
+Adding a data source: one module ``dltool/data/<name>.py`` holding its schema, a dataclass decorated
+``@option("data")`` whose ``name`` default is the option's name and whose ``source`` ClassVar is
+``"dltool.data.<name>:SOURCE"``; its ``spec(cfg)``, ``load(cfg, seed)`` (and, if something can be checked before
+loading, ``check(cfg)``); and ``SOURCE = Source(spec, load, check)``. The registry imports every module of this
+package when the data group is first read, which registers the schemas; a ``conf/data/<name>.yaml`` is optional.
 
 Example:
-    >>> from dltool.config.data import DigitsConfig
+    >>> from dltool.data.digits import DigitsConfig
     >>> spec = data_spec(DigitsConfig())
     >>> spec.input_shape, spec.task, spec.num_classes
     ((8, 8, 1), 'multiclass', 10)
@@ -28,6 +28,9 @@ from dltool.config.registry import SCHEMAS, resolve
 from dltool.config.validate import require_image_shape
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
+
+#: The data modules in the order of the registry (of messages listing the datasets); others follow by name.
+ORDER = ("digits", "points", "synthetic", "sequences", "multi_io", "archives", "images", "table_io", "text", "arrays")
 
 __all__ = ["DataSpec", "Dataset", "Source", "check_data", "check_model_inputs", "data_spec", "load_dataset", "source"]
 

@@ -6,7 +6,7 @@ uses, extracted or not), else downloaded into that cache (Keras imported only th
 which file to place in which folder). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
-    >>> from dltool.config.data import ArchiveConfig
+    >>> from dltool.data.archives import ArchiveConfig
     >>> spec(ArchiveConfig(name="cifar10")).input_shape
     (32, 32, 3)
     >>> data = load(ArchiveConfig(name="mnist", root="/data/mnist"), seed=0)  # doctest: +SKIP
@@ -27,16 +27,26 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 import numpy as np
 
+from dltool.config.data import DataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data import safe_pickle
 from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import ArchiveConfig
+
+@option("data", "mnist", "fashion_mnist", "cifar10", "cifar100")
+@dataclass
+class ArchiveConfig(DataConfig):
+    """A classic dataset read from its standard archive (downloaded once, or placed by hand)."""
+
+    source: ClassVar[str] = "dltool.data.archives:SOURCE"
+    root: str | None = opt(None, "folder holding the archive (null: Keras' cache, ~/.keras/datasets)")
+
 
 KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/"

@@ -9,7 +9,7 @@ model); otherwise ``x`` and ``y`` are dicts keyed by input and output name (``mo
 
 Example:
     >>> import numpy as np, tempfile, os
-    >>> from dltool.config.data import ArraysConfig
+    >>> from dltool.data.arrays import ArraysConfig
     >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
     >>> rng = np.random.default_rng(0)
     >>> np.savez(path, x_a=rng.random((50, 3)), x_b=rng.integers(0, 9, (50, 4)), y_c=rng.integers(0, 3, 50))
@@ -25,16 +25,29 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from dltool.config.data import TASKS
+from dltool.config.data import TASKS, SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError, did_you_mean, first_line
 
-if TYPE_CHECKING:
-    from dltool.config.data import ArraysConfig
+
+@option("data")
+@dataclass
+class ArraysConfig(SplitDataConfig):
+    """Named NumPy arrays in one ``.npz`` file: one or several inputs and targets (``model=mlp``, ``model=graph``)."""
+
+    source: ClassVar[str] = "dltool.data.arrays:SOURCE"
+    name: str = "arrays"
+    path: str | None = opt(None, "the .npz file (np.savez; pickled object arrays are refused)")
+    inputs: Any = opt(None, "input arrays: a list of names, or {input name: array name} (null: x, or x_<input>)")
+    targets: Any = opt(None, "target arrays: a list of names, or {output name: array name} (null: y, or y_<output>)")
+    tasks: dict[str, str] = opt({}, "task of a target by output name (multiclass|binary|regression; unset: auto)")
+
 
 SPLITS = ("val", "test")  # an array "<name>_<split>" beside "<name>" is that split of it
 

@@ -17,7 +17,7 @@ A source for a model of several inputs or outputs (``model=mlp``'s combiner, ``m
 
 Example:
     >>> import numpy as np
-    >>> from dltool.config.data import DigitsConfig
+    >>> from dltool.data.digits import DigitsConfig
     >>> spec = DataSpec(input_shape=(2,), task="binary", num_classes=1)
     >>> x, y = np.zeros((100, 2)), np.arange(100) % 2
     >>> data = make_dataset(spec, DigitsConfig(), 0, x, y)
@@ -204,7 +204,7 @@ def index_dataset(
 
     Example:
         >>> spec = DataSpec(input_shape=(1,), task="regression", num_classes=1)
-        >>> from dltool.config.data import DigitsConfig
+        >>> from dltool.data.digits import DigitsConfig
         >>> data = index_dataset(spec, DigitsConfig(validation_split=0.5), 0, np.zeros(4), test=np.ones(2))
         >>> sorted(data.x_test.tolist()), data.x_train.dtype.name
         ([4, 5], 'int64')

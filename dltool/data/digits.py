@@ -1,7 +1,7 @@
 """scikit-learn's handwritten digits: 1,797 real 8x8 grey images of 0-9, bundled with sklearn (offline).
 
 Example:
-    >>> from dltool.config.data import DigitsConfig
+    >>> from dltool.data.digits import DigitsConfig
     >>> data = load(DigitsConfig(), seed=0)
     >>> data.x_train.shape, float(data.x_train.max()), data.spec.num_classes
     ((1293, 8, 8, 1), 1.0, 10)
@@ -9,12 +9,19 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import ClassVar
 
+from dltool.config.data import SplitDataConfig
+from dltool.config.registry import option
 from dltool.data.base import DIGIT_NAMES, Dataset, DataSpec, Source, make_dataset
 
-if TYPE_CHECKING:
-    from dltool.config.data import DigitsConfig
+
+@option("data")
+@dataclass
+class DigitsConfig(SplitDataConfig):
+    source: ClassVar[str] = "dltool.data.digits:SOURCE"
+    name: str = "digits"
 
 
 def spec(cfg: DigitsConfig) -> DataSpec:

@@ -8,7 +8,7 @@ is decoded before the first epoch, so a bad one is skipped or stops the run (``d
 mid-epoch. Two classes make a binary task, more a multiclass one. docs/data.md has the details.
 
 Example:
-    >>> from dltool.config.data import ImageFolderConfig
+    >>> from dltool.data.images import ImageFolderConfig
     >>> data = load(ImageFolderConfig(root="data/cats_vs_dogs", image_size=[64, 64]), seed=0)  # doctest: +SKIP
     >>> data.spec.class_names, data.x_train.shape[1:]  # doctest: +SKIP
     (('cat', 'dog'), (64, 64, 3))
@@ -19,17 +19,42 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from dltool.config.data import SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, Source
 from dltool.data.folders import class_names, scan, split_files
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import ImageFolderConfig
+
+@option("data")
+@dataclass
+class ImageFolderConfig(SplitDataConfig):
+    """Images in one sub-folder per class (or train/val/test sub-folders of them)."""
+
+    source: ClassVar[str] = "dltool.data.images:SOURCE"
+    name: str = "image_folder"
+    root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
+    image_size: list[int] = opt([64, 64], "[height, width] the images are resized to")
+    color_mode: str = opt(
+        "auto",
+        "rgb: 3 channels; grayscale: 1; auto: grayscale when every sampled image is single-channel",
+        choices=("auto", "rgb", "grayscale"),
+    )
+    on_bad_file: str = opt(
+        "skip", "unreadable image files: skip (one warning line) or error", choices=("skip", "error")
+    )
+    memory_budget_mb: int = opt(4096, "largest decoded set (float32) held in memory", gt=0)
+    stream: Any = opt(
+        "auto", "read and decode every batch from disk (auto: over memory_budget_mb)", choices=("auto", True, False)
+    )
+
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ same names), with targets that are learnable functions of the inputs:
   object's colour at a different place in each view; ``object`` is the class of that colour.
 
 Example:
-    >>> from dltool.config.data import PostsConfig
+    >>> from dltool.data.multi_io import PostsConfig
     >>> data = load_posts(PostsConfig(num_samples=50, length=30, vocab_size=100), seed=0)
     >>> sorted(data.x_train), sorted(data.y_train), data.y_train["income"].dtype.name, data.size("train")
     (['posts'], ['age', 'gender', 'income'], 'int32', 36)
@@ -23,15 +23,74 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from dltool.config.data import SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, make_dataset, named_spec
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import CameraPairsConfig, PostsConfig, QAConfig, SentencePairsConfig
+
+@option("data")
+@dataclass
+class QAConfig(SplitDataConfig):
+    """The seeds' two-input model: text and question tokens -> answer (dltool/data/multi_io.py)."""
+
+    source: ClassVar[str] = "dltool.data.multi_io:QA"
+    name: str = "qa"
+    num_samples: int = opt(2000, "number of generated (text, question, answer) examples", gt=3)
+    text_length: int = opt(100, "tokens per text", gt=1)
+    question_length: int = opt(20, "tokens per question", gt=0)
+    text_vocab_size: int = opt(10000, "text tokens 0..text_vocab_size-1 (1..num_answers are answer markers)", gt=3)
+    question_vocab_size: int = opt(10000, "question tokens (1 and 2 ask for the lower or upper answer)", gt=3)
+    num_answers: int = opt(500, "number of answer classes", ge=2)
+    markers: int = opt(3, "times each marker token is planted", ge=1)
+
+
+@option("data")
+@dataclass
+class PostsConfig(SplitDataConfig):
+    """The seeds' three-output model: post tokens -> age, income group, gender (dltool/data/multi_io.py)."""
+
+    source: ClassVar[str] = "dltool.data.multi_io:POSTS"
+    name: str = "posts"
+    num_samples: int = opt(2000, "number of generated posts", gt=3)
+    length: int = opt(300, "tokens per post", gt=2)
+    vocab_size: int = opt(50000, "tokens 0..vocab_size-1 (the first ones are the planted markers)", gt=3)
+    num_income_groups: int = opt(10, "income classes", ge=2)
+    age_groups: int = opt(5, "age groups (2, 3, ... decades), each with its marker token", ge=1)
+    markers: int = opt(3, "times each marker token is planted", ge=1)
+
+
+@option("data")
+@dataclass
+class SentencePairsConfig(SplitDataConfig):
+    """The seeds' siamese example: two sequences of word vectors -> same topic or not."""
+
+    source: ClassVar[str] = "dltool.data.multi_io:SENTENCE_PAIRS"
+    name: str = "sentence_pairs"
+    num_samples: int = opt(2000, "number of generated pairs", gt=3)
+    length: int = opt(20, "steps per sentence", gt=0)
+    dim: int = opt(128, "size of each step's vector (the seeds' 128)", gt=0)
+    topics: int = opt(10, "number of topics", ge=2)
+    noise: float = opt(1.0, "standard deviation of the noise added to the topic's vector at each step", ge=0.0)
+
+
+@option("data")
+@dataclass
+class CameraPairsConfig(SplitDataConfig):
+    """The seeds' dual-camera example: two views of a coloured object -> its class."""
+
+    source: ClassVar[str] = "dltool.data.multi_io:CAMERA_PAIRS"
+    name: str = "camera_pairs"
+    num_samples: int = opt(600, "number of generated pairs of views", gt=3)
+    image_size: int = opt(96, "side of each view (the seeds' 250 is heavy on CPU)", gt=3)
+    num_classes: int = opt(4, "object classes, one colour each", ge=2)
+    noise: float = opt(0.3, "background noise, as a fraction of full brightness", ge=0.0, le=1.0)
 
 
 def _plant(tokens: np.ndarray, rng: np.random.Generator, markers: list[np.ndarray], count: int) -> None:

@@ -4,7 +4,7 @@ Each is ``PointsConfig``: ``num_samples`` points of shape ``(2,)`` with 0/1 labe
 ``noise`` is the standard deviation of a Gaussian jitter of the points (unused by blobs).
 
 Example:
-    >>> from dltool.config.data import PointsConfig
+    >>> from dltool.data.points import PointsConfig
     >>> data = load(PointsConfig(name="xor"), seed=0)
     >>> data.x_train.shape, data.y_train.shape, data.spec.task
     ((288, 2), (288, 1), 'binary')
@@ -12,14 +12,25 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from dltool.config.data import SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 
-if TYPE_CHECKING:
-    from dltool.config.data import PointsConfig
+
+@option("data", "xor", "blobs", "flower", "spirals")
+@dataclass
+class PointsConfig(SplitDataConfig):
+    """Generated 2-D classification sets of the seeds (xor, blobs, flower, spirals)."""
+
+    source: ClassVar[str] = "dltool.data.points:SOURCE"
+    num_samples: int = opt(400, "number of generated points", gt=3)
+    noise: float = opt(0.1, "standard deviation of the Gaussian noise", ge=0.0)
 
 
 def spec(cfg: PointsConfig) -> DataSpec:

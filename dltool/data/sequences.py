@@ -11,7 +11,7 @@
   series shifted by one step (``target: sequence``, shape (length, 1): seq-to-seq).
 
 Example:
-    >>> from dltool.config.data import SequencesConfig
+    >>> from dltool.data.sequences import SequencesConfig
     >>> data = load_sequences(SequencesConfig(num_samples=100, num_classes=3), seed=0)
     >>> data.x_train.dtype.name, data.x_train.shape[1], data.spec.vocab_size, data.spec.task
     ('int32', 40, 100, 'multiclass')
@@ -19,15 +19,47 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from dltool.config.data import SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import SequencesConfig, TimeSeriesConfig
+
+@option("data")
+@dataclass
+class SequencesConfig(SplitDataConfig):
+    """Integer token sequences; the label is the class whose marker token occurs most often."""
+
+    source: ClassVar[str] = "dltool.data.sequences:SEQUENCES"
+    name: str = "sequences"
+    num_samples: int = opt(2000, "number of generated sequences", gt=3)
+    length: int = opt(40, "tokens per sequence", gt=3)
+    vocab_size: int = opt(100, "tokens 0..vocab_size-1 (1..num_classes are the class markers)", gt=3)
+    num_classes: int = opt(2, "number of classes (2: binary)", ge=2)
+    markers: int = opt(3, "marker tokens of the true class per sequence (others get fewer)", ge=1)
+
+
+@option("data")
+@dataclass
+class TimeSeriesConfig(SplitDataConfig):
+    """Sums of two sine waves with noise (Géron's forecasting example); regression of the next value."""
+
+    source: ClassVar[str] = "dltool.data.sequences:TIMESERIES"
+    name: str = "timeseries"
+    num_samples: int = opt(2000, "number of generated series", gt=3)
+    length: int = opt(50, "time steps per series", gt=1)
+    noise: float = opt(0.05, "standard deviation of the Gaussian noise", ge=0.0)
+    target: str = opt(
+        "next",
+        "next: the value after the series (seq-to-vector); sequence: the next value at every step (seq-to-seq)",
+        choices=("next", "sequence"),
+    )
 
 
 def sequences_spec(cfg: SequencesConfig) -> DataSpec:

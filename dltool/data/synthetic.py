@@ -7,7 +7,7 @@
   its sign (binary), or its value plus N(0, 0.1) noise (regression), so they are learnable.
 
 Example:
-    >>> from dltool.config.data import SyntheticConfig
+    >>> from dltool.data.synthetic import SyntheticConfig
     >>> data = load_synthetic(SyntheticConfig(input_shape=[4, 4, 3], num_classes=5), seed=0)
     >>> data.x_train.shape, data.y_train.dtype.name, data.spec.num_classes
     ((720, 4, 4, 3), 'int32', 5)
@@ -16,15 +16,42 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from dltool.config.data import TASKS, SplitDataConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data.base import Dataset, DataSpec, Source, make_dataset
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import FunctionConfig, SyntheticConfig
+
+@option("data")
+@dataclass
+class FunctionConfig(SplitDataConfig):
+    """1-D regression: y = x^3 + x^2 - x - 1 (+ noise) on [low, high]."""
+
+    source: ClassVar[str] = "dltool.data.synthetic:FUNCTION"
+    name: str = "function"
+    num_samples: int = opt(1000, "number of generated points", gt=3)
+    noise: float = opt(0.05, "standard deviation of the Gaussian noise on y", ge=0.0)
+    low: float = opt(-2.0, "lower end of the x range")
+    high: float = opt(2.0, "upper end of the x range")
+
+
+@option("data")
+@dataclass
+class SyntheticConfig(SplitDataConfig):
+    """Random inputs of any shape, for smoke tests and benchmarks."""
+
+    source: ClassVar[str] = "dltool.data.synthetic:SYNTHETIC"
+    name: str = "synthetic"
+    input_shape: list[int] = opt([32, 32, 3], "shape of one example, without the batch axis")
+    num_classes: int = opt(10, "number of classes (1 output for binary and regression)", ge=1)
+    num_samples: int = opt(1000, "number of generated examples", gt=3)
+    task: str = opt("multiclass", "what the labels are", choices=TASKS)
 
 
 def cubic(x: np.ndarray) -> np.ndarray:

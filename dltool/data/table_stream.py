@@ -12,7 +12,7 @@ space comes back when the arrays are freed or the process ends, crashed or not, 
 the data. Named inputs, sequence and image columns and embedded categories are read in memory only.
 
 Example:
-    >>> from dltool.config.data import CSVConfig
+    >>> from dltool.data.table_io import CSVConfig
     >>> data = load(CSVConfig(path="big.csv", target="price", stream=True), seed=0)  # doctest: +SKIP
     >>> type(data.x_train).__name__  # doctest: +SKIP
     'memmap'
@@ -38,7 +38,7 @@ from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parque
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.config.data import CSVConfig
+    from dltool.data.table_io import CSVConfig
 
 log = logging.getLogger(__name__)
 

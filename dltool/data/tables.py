@@ -24,7 +24,7 @@ import numpy as np
 from dltool.errors import ConfigError, did_you_mean, first_line
 
 if TYPE_CHECKING:
-    from dltool.config.data import CSVConfig
+    from dltool.data.table_io import CSVConfig
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 MISSING_CATEGORY = "<missing>"  # what a missing cell of a category column is: a category of its own

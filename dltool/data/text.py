@@ -10,7 +10,7 @@ not UTF-8 with its undecodable bytes replaced (one decision line). ``imdb`` read
 review's word ids are its words.
 
 Example:
-    >>> from dltool.config.data import TextFolderConfig
+    >>> from dltool.data.text import TextFolderConfig
     >>> folder_text_spec(TextFolderConfig(root="data/reviews", vectorize="int", sequence_length=100)).input_shape
     ... # doctest: +SKIP
     (100,)
@@ -18,19 +18,41 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from dltool.config.data import DataConfig, SplitDataConfig, TextConfig
+from dltool.config.fields import opt
+from dltool.config.registry import option
 from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, Source, index_dataset, make_dataset
 from dltool.data.folders import class_names, scan, split_files
 from dltool.data.images import folder_spec
 from dltool.errors import ConfigError
 
-if TYPE_CHECKING:
-    from dltool.config.data import IMDBConfig, TextFolderConfig
+
+@option("data")
+@dataclass
+class TextFolderConfig(TextConfig, SplitDataConfig):
+    """Text files in one sub-folder per class (or train/val/test sub-folders of them), e.g. aclImdb."""
+
+    source: ClassVar[str] = "dltool.data.text:FOLDER_SOURCE"
+    name: str = "text_folder"
+    root: str | None = opt(None, "folder of the class sub-folders (or of train/, val/, test/)")
+
+
+@option("data")
+@dataclass
+class IMDBConfig(TextConfig, DataConfig):
+    """IMDB reviews as Keras' loader gives them (imdb.npz): token ids ranked by frequency."""
+
+    source: ClassVar[str] = "dltool.data.text:IMDB_SOURCE"
+    name: str = "imdb"
+    root: str | None = opt(None, "folder holding imdb.npz (null: Keras' cache, ~/.keras/datasets)")
+
 
 TEXT_SUFFIXES = (".txt",)
 IMDB_NAMES = ("negative", "positive")
