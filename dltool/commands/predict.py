@@ -191,11 +191,8 @@ def _safety_settings(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]
 def predict_files(
     target_word: str, inputs: list[str], out: Path | None = None, overwrite: bool = False, unsafe: bool = False
 ) -> tuple[list[dict[str, Any]], Path]:
-    """Predict every input with the target's checkpoint; write the CSV and return its rows and path.
-
-    The CSV is ``out`` (an existing one only with ``overwrite``), by default a new
-    ``predictions/<YYYY-MM-DD_HH-MM-SS>.csv`` in the run directory (beside a stand-alone ``.keras`` file).
-    """
+    """Predict every input with the target's checkpoint; write the CSV (``out``, by default a new one in
+    ``predictions/``) and return its rows and path."""
     if out is not None and out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     inputs, safety = _safety_settings(inputs)
@@ -226,20 +223,13 @@ def _predictions(target: Target, run: RunConfig | None, model: Any, inputs: list
     task, names = output_kind(run, model)
     labels, x = _csv_run_inputs(target, run, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)
-    rows: list[dict[str, Any]] = []
     if task == "regression":
-        rows = [{"input": label, "prediction": float(v[0])} for label, v in zip(labels, outputs, strict=True)]
-    else:
-        probabilities = class_probabilities(task, outputs)
-        for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True):
-            rows.append(
-                {
-                    "input": label,
-                    "prediction": names[index],
-                    **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
-                }
-            )
-    return rows
+        return [{"input": label, "prediction": float(v[0])} for label, v in zip(labels, outputs, strict=True)]
+    probabilities = class_probabilities(task, outputs)
+    return [
+        {"input": label, "prediction": names[index], **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)}}
+        for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True)
+    ]
 
 
 def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs: list[str]) -> list[dict[str, Any]]:
