@@ -55,12 +55,11 @@ class Target:
 
     def results(self) -> dict[str, Any] | None:
         """The run's ``results.json``, when it has a readable one."""
-        path = self.run_dir / "results.json" if self.run_dir else None
-        if path is None or not path.is_file():
+        if self.run_dir is None:
             return None
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
+            return json.loads((self.run_dir / "results.json").read_text())
+        except (OSError, ValueError):  # none, or not a readable one
             return None
 
 
