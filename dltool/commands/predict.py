@@ -53,21 +53,18 @@ PREDICTIONS = "predictions"  # the default CSVs' folder in the run directory
 
 def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
     """One name and one float32 example of ``input_shape`` per input found in ``paths``."""
-    names: list[str] = []
-    examples: list[np.ndarray] = []
     files = _expand(paths)
     images = _images([f for f in files if f.suffix.lower() in IMAGE_SUFFIXES], input_shape)
+    found: list[tuple[str, np.ndarray]] = []
     for path in files:
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
-            found = [(str(path), images[path])]
+            found.append((str(path), images[path]))
         elif suffix == ".csv":
-            found = _csv_rows(path, input_shape)
+            found += _csv_rows(path, input_shape)
         else:
-            found = _npy(path, input_shape)
-        names += [name for name, _ in found]
-        examples += [example for _, example in found]
-    return names, np.stack(examples).astype("float32")
+            found += _npy(path, input_shape)
+    return [name for name, _ in found], np.stack([example for _, example in found]).astype("float32")
 
 
 def _expand(paths: list[str]) -> list[Path]:

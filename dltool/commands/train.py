@@ -103,18 +103,18 @@ def _task(cfg: DictConfig, run: RunConfig | None = None) -> int:
 
     from dltool.console import print_config_summary, print_config_tree, print_results
 
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     resuming = cfg.get("resume") is not None
     try:
         run = run or validate(cfg)
         if resuming:
             from dltool.commands.resume import record_resume
 
-            record_resume(run_dir, OmegaConf.to_container(cfg), list(HydraConfig.get().overrides.task))
+            record_resume(run_dir, OmegaConf.to_container(cfg), list(hydra_cfg.overrides.task))
         if _verbose:
             print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
         else:
-            hydra_cfg = HydraConfig.get()
             choices = {g: hydra_cfg.runtime.choices.get(g) for g in GROUPS if g in hydra_cfg.runtime.choices}
             print_config_summary(choices, list(hydra_cfg.overrides.task), str(run_dir))
         what = "resuming" if resuming else "run directory"
