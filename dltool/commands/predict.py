@@ -245,8 +245,7 @@ def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs
     input_names, output_names = io_names(model)
     shapes = {name: spec.inputs[name].shape if spec.inputs else tuple(spec.input_shape) for name in input_names}
     labels, x = _named_inputs(run, _expand(inputs), shapes)
-    dtypes = {name: spec.inputs[name].dtype if spec.inputs else spec.input_dtype for name in input_names}
-    feed = {name: x[name].astype(dtypes[name]) for name in input_names}
+    feed = {name: x[name].astype(spec.inputs[name].dtype if spec.inputs else spec.input_dtype) for name in input_names}
     outputs = predict(model, feed if spec.inputs else feed[input_names[0]])  # one input: a model of no input names
     columns: dict[str, list[Any]] = {}
     for name in spec.outputs or output_names:  # the data's order (Keras sorts the names)
