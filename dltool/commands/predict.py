@@ -5,15 +5,12 @@ grey or RGB as the model expects, scaled to [0, 1]; a CSV row (a header row is s
 ``.npy`` array holds one example's values in order (``(n, *shape)``, ``shape`` or ``(n, size)``).
 For a ``data=csv`` run, CSV files hold named columns: its feature columns are encoded as in
 training (the training CSV is read again for the statistics); other columns are ignored.
-The CSV has one row per example: ``input``, ``prediction`` (class name or value) and, for
-classification, ``p_<class>`` probabilities.
 
 A model of named inputs and outputs (``model=graph``; from its run directory, whose data config gives
 the shapes and class names) reads ``.npz`` files of named arrays (an input's array has the input's
 name, or the name it had in a ``data=arrays`` run's file; ``(n, *shape)``) or CSV files with a
 column per input value (``<input>`` for one value, else ``<input>_0``, ``<input>_1``... in row-major
-order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training). Its
-CSV has ``input`` and one column per output: the class name or the value.
+order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training).
 
 Example:
     >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
