@@ -163,12 +163,8 @@ def saved_config(run_dir: Path) -> DictConfig:
 
 def has_named_io(model: Any) -> bool:
     """Whether a model takes or gives dicts keyed by name (several inputs or outputs: ``model=graph``)."""
-    return (
-        isinstance(model.input, dict)
-        or isinstance(model.output, dict)
-        or len(model.inputs) > 1
-        or len(model.outputs) > 1
-    )
+    named = isinstance(model.input, dict) or isinstance(model.output, dict)
+    return named or len(model.inputs) > 1 or len(model.outputs) > 1
 
 
 def io_names(model: Any) -> tuple[list[str], list[str]]:
