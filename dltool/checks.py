@@ -157,10 +157,10 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     shown = {name: version or "not installed" for name, version in report["versions"].items()}
     seen = report["devices"]
     device_line = ", ".join(seen["seen"]) if seen["error"] is None else f"unknown ({seen['error']})"
-    extras_line = "; ".join(
-        f"{extra} " + ("installed" if all(packages.values()) else "missing " + ", ".join(_missing(packages)))
-        for extra, packages in report["extras"].items()
-    )
+    extras = []
+    for extra, packages in report["extras"].items():
+        missing = [name for name, version in packages.items() if version is None]
+        extras.append(f"{extra} " + (f"missing {', '.join(missing)}" if missing else "installed"))
     drivers = ", ".join(f"{name} {version or 'not installed'}" for name, version in report["drivers"].items())
     disk = report["disk"]
     rows = [
@@ -169,16 +169,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         ("executable", report["executable"]),
         (f"devices ({seen['backend']})", device_line),
         ("graphviz", report["graphviz"] or "none: model.png is written as model.dot"),
-        ("extras", extras_line or "unknown (dltool is not installed)"),
+        ("extras", "; ".join(extras) or "unknown (dltool is not installed)"),
         ("drivers", drivers),
         ("free disk", f"{_gib(disk['free_bytes'])} of {_gib(disk['total_bytes'])} at {disk['path']}"),
     ]
     width = max(len(name) for name, _ in rows)
     return [f"{name.ljust(width)}  {value}" for name, value in rows]
-
-
-def _missing(packages: dict[str, str | None]) -> list[str]:
-    return [name for name, version in packages.items() if version is None]
 
 
 def _gib(size: int) -> str:

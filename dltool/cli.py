@@ -221,39 +221,34 @@ def _root(
 
 @contextlib.contextmanager
 def _user_errors(debug: bool) -> Iterator[None]:
-    """Turn a DltoolError into one line on stderr and its exit code (a traceback with --debug)."""
-    with _debugging(debug):
-        try:
-            yield
-        except DltoolError as err:
-            if os.environ.get("HYDRA_FULL_ERROR") == "1":
-                raise
-            typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(err.exit_code) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except KeyboardInterrupt:
-            if debug:
-                raise
-            typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
-            raise typer.Exit(130) from None
-        except Exception as err:  # a failure nothing foresaw is still one line; --debug shows where it came from
-            if os.environ.get("HYDRA_FULL_ERROR") == "1":
-                raise
-            message = f"{type(err).__name__}: {first_line(err)}" if str(err).strip() else type(err).__name__
-            typer.secho(f"error: {message} (--debug shows the traceback)", fg="red", err=True)
-            raise typer.Exit(1) from None
+    """Turn a DltoolError into one line on stderr and its exit code (a traceback with --debug).
 
-
-@contextlib.contextmanager
-def _debugging(debug: bool) -> Iterator[None]:
-    """``--debug`` is Hydra's ``HYDRA_FULL_ERROR=1`` for this command only: a process that runs several
-    commands (a sweep's trial worker, the tests) keeps its environment."""
+    ``--debug`` is Hydra's ``HYDRA_FULL_ERROR=1`` for this command only: a process that runs several
+    commands (a sweep's trial worker, the tests) keeps its environment.
+    """
     saved = os.environ.get("HYDRA_FULL_ERROR")
     if debug:
         os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         yield
+    except DltoolError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(err.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        typer.secho("interrupted", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+    except Exception as err:  # a failure nothing foresaw is still one line; --debug shows where it came from
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        message = f"{type(err).__name__}: {first_line(err)}" if str(err).strip() else type(err).__name__
+        typer.secho(f"error: {message} (--debug shows the traceback)", fg="red", err=True)
+        raise typer.Exit(1) from None
     finally:
         if saved is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)

@@ -32,8 +32,7 @@ def print_config_summary(choices: dict[str, str | None], overrides: list[str], r
         for group, choice in choices.items()
         if group in always or choice not in (None, "none", "default")
     ]
-    groups = set(choices)
-    keys = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in groups]
+    keys = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in choices]
     console.print(f"config: {' '.join([*shown, *keys])} → {run_dir}", highlight=False, soft_wrap=True)
 
 

@@ -21,8 +21,6 @@ class ConfigError(DltoolError):
 class JobFailed(DltoolError):
     """The job ran and failed, e.g. a non-finite loss (exit 1)."""
 
-    exit_code = 1
-
 
 class Interrupted(DltoolError):
     """The user pressed Ctrl-C; what can be resumed was saved (exit 130, as shells report SIGINT)."""

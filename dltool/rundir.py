@@ -49,9 +49,8 @@ def write_text(path: Path, text: str) -> None:
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` atomically: to a hidden temporary file beside ``path``, flushed to disk, then renamed over it.
 
-    A run killed at any moment leaves the previous file or the new one, never a truncated one. A failed
-    write (a full disk) removes the temporary file, leaves ``path`` as it was, and raises an OSError that
-    names ``path``. The data is complete in memory first, so no library (HDF5) meets the full disk in its
+    A failed write (a full disk) removes the temporary file, leaves ``path`` as it was, and raises an OSError
+    that names ``path``. The data is complete in memory first, so no library (HDF5) meets the full disk in its
     own code.
     """
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")

@@ -7,9 +7,6 @@ reports of :mod:`dltool.evaluation.reports`; no other file of the run is touched
 outputs (``model=graph`` on ``qa``, ``posts``, ``data=arrays``...) is scored per output: Keras'
 ``<split>_<output>_<metric>``, ``scores`` as ``<output>_<score>``, each output's reports in ``<output>/``.
 
-The command's own keys (:class:`~dltool.config.evaluation.EvaluateConfig`) sit beside the run's
-overrides: ``split=val`` (or ``data.split=val``), ``worst=16``, ``ensemble.weights=auto``.
-
 Example:
     >>> found = evaluate(["outputs/2026-11-23/10-00-00"])  # doctest: +SKIP
     >>> found["test_accuracy"] == json.load(open(".../results.json"))["test_accuracy"]  # doctest: +SKIP

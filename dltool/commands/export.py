@@ -1,12 +1,10 @@
 """``dltool export``: a checkpoint as a SavedModel, a ``.keras`` file, TFLite or ONNX, checked after writing.
 
-Each format is an :class:`Exporter` in :data:`EXPORTERS`: how to write it and how to load it back
-for inference. After writing, the export is loaded back and run on ``samples`` seeded random
-inputs in [0, 1] (a named model's integer inputs: token ids 0 and 1); the largest absolute difference from the
-checkpoint's own predictions must stay within the format's tolerance times the largest prediction (at least
-the tolerance itself: float32 rounds a price of 20,000 to steps of 0.002), else the export counts as
-failed (exit 1). A model of named inputs and outputs (``model=graph``) is exported with a dict
-signature: every format takes ``{input name: array}`` and gives ``{output name: array}``.
+After writing, the export is loaded back and run on ``samples`` seeded random inputs (:func:`_samples`); the
+largest absolute difference from the checkpoint's own predictions must stay within the format's tolerance times
+the largest prediction (at least the tolerance itself: float32 rounds a price of 20,000 to steps of 0.002), else
+the export counts as failed (exit 1). A model of named inputs and outputs (``model=graph``) is exported with a
+dict signature: every format takes ``{input name: array}`` and gives ``{output name: array}``.
 
 Example:
     >>> found = export_run("outputs/2026-11-23/10-00-00", ["format=savedmodel"])  # doctest: +SKIP

@@ -5,15 +5,12 @@ grey or RGB as the model expects, scaled to [0, 1]; a CSV row (a header row is s
 ``.npy`` array holds one example's values in order (``(n, *shape)``, ``shape`` or ``(n, size)``).
 For a ``data=csv`` run, CSV files hold named columns: its feature columns are encoded as in
 training (the training CSV is read again for the statistics); other columns are ignored.
-The CSV has one row per example: ``input``, ``prediction`` (class name or value) and, for
-classification, ``p_<class>`` probabilities.
 
 A model of named inputs and outputs (``model=graph``; from its run directory, whose data config gives
 the shapes and class names) reads ``.npz`` files of named arrays (an input's array has the input's
 name, or the name it had in a ``data=arrays`` run's file; ``(n, *shape)``) or CSV files with a
 column per input value (``<input>`` for one value, else ``<input>_0``, ``<input>_1``... in row-major
-order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training). Its
-CSV has ``input`` and one column per output: the class name or the value.
+order; for a ``data=csv`` run, the columns of its ``data.inputs``, encoded as in training).
 
 Example:
     >>> rows, out = predict_files("outputs/2026-11-23/10-00-00", ["digits/"])  # doctest: +SKIP
@@ -53,21 +50,18 @@ PREDICTIONS = "predictions"  # the default CSVs' folder in the run directory
 
 def read_inputs(paths: list[str], input_shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
     """One name and one float32 example of ``input_shape`` per input found in ``paths``."""
-    names: list[str] = []
-    examples: list[np.ndarray] = []
     files = _expand(paths)
     images = _images([f for f in files if f.suffix.lower() in IMAGE_SUFFIXES], input_shape)
+    found: list[tuple[str, np.ndarray]] = []
     for path in files:
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
-            found = [(str(path), images[path])]
+            found.append((str(path), images[path]))
         elif suffix == ".csv":
-            found = _csv_rows(path, input_shape)
+            found += _csv_rows(path, input_shape)
         else:
-            found = _npy(path, input_shape)
-        names += [name for name, _ in found]
-        examples += [example for _, example in found]
-    return names, np.stack(examples).astype("float32")
+            found += _npy(path, input_shape)
+    return [name for name, _ in found], np.stack([example for _, example in found]).astype("float32")
 
 
 def _expand(paths: list[str]) -> list[Path]:
@@ -191,11 +185,8 @@ def _safety_settings(inputs: list[str]) -> tuple[list[str], list[tuple[str, str]
 def predict_files(
     target_word: str, inputs: list[str], out: Path | None = None, overwrite: bool = False, unsafe: bool = False
 ) -> tuple[list[dict[str, Any]], Path]:
-    """Predict every input with the target's checkpoint; write the CSV and return its rows and path.
-
-    The CSV is ``out`` (an existing one only with ``overwrite``), by default a new
-    ``predictions/<YYYY-MM-DD_HH-MM-SS>.csv`` in the run directory (beside a stand-alone ``.keras`` file).
-    """
+    """Predict every input with the target's checkpoint; write the CSV (``out``, by default a new one in
+    ``predictions/``) and return its rows and path."""
     if out is not None and out.exists() and not overwrite:
         raise ConfigError(f"{out}: already exists; choose another --out, or pass --overwrite")
     inputs, safety = _safety_settings(inputs)
@@ -226,20 +217,13 @@ def _predictions(target: Target, run: RunConfig | None, model: Any, inputs: list
     task, names = output_kind(run, model)
     labels, x = _csv_run_inputs(target, run, inputs) or read_inputs(inputs, tuple(model.input_shape[1:]))
     outputs = predict(model, x)
-    rows: list[dict[str, Any]] = []
     if task == "regression":
-        rows = [{"input": label, "prediction": float(v[0])} for label, v in zip(labels, outputs, strict=True)]
-    else:
-        probabilities = class_probabilities(task, outputs)
-        for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True):
-            rows.append(
-                {
-                    "input": label,
-                    "prediction": names[index],
-                    **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)},
-                }
-            )
-    return rows
+        return [{"input": label, "prediction": float(v[0])} for label, v in zip(labels, outputs, strict=True)]
+    probabilities = class_probabilities(task, outputs)
+    return [
+        {"input": label, "prediction": names[index], **{f"p_{n}": float(v) for n, v in zip(names, p, strict=True)}}
+        for label, index, p in zip(labels, predicted_labels(task, outputs), probabilities, strict=True)
+    ]
 
 
 def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs: list[str]) -> list[dict[str, Any]]:
@@ -258,8 +242,7 @@ def _named_predictions(target: Target, run: RunConfig | None, model: Any, inputs
     input_names, output_names = io_names(model)
     shapes = {name: spec.inputs[name].shape if spec.inputs else tuple(spec.input_shape) for name in input_names}
     labels, x = _named_inputs(run, _expand(inputs), shapes)
-    dtypes = {name: spec.inputs[name].dtype if spec.inputs else spec.input_dtype for name in input_names}
-    feed = {name: x[name].astype(dtypes[name]) for name in input_names}
+    feed = {name: x[name].astype(spec.inputs[name].dtype if spec.inputs else spec.input_dtype) for name in input_names}
     outputs = predict(model, feed if spec.inputs else feed[input_names[0]])  # one input: a model of no input names
     columns: dict[str, list[Any]] = {}
     for name in spec.outputs or output_names:  # the data's order (Keras sorts the names)

@@ -99,14 +99,10 @@ def plan_resume(value: str, overrides: list[str], multirun: bool = False) -> Res
     """Check that ``value`` names a resumable run and that ``overrides`` keep it the same experiment."""
     if multirun:
         raise ConfigError(f"resume={value}: resumes one run; drop -m/--multirun")
-    run_dir, chosen = (
-        (latest_run(Path("outputs")), "latest: the newest run under outputs/")
-        if value == "latest"
-        else (
-            Path(value).expanduser(),
-            "given",
-        )
-    )
+    if value == "latest":
+        run_dir, chosen = latest_run(Path("outputs")), "latest: the newest run under outputs/"
+    else:
+        run_dir, chosen = Path(value).expanduser(), "given"
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise ConfigError(f"resume={value}: {run_dir} is not a run directory (no .hydra/config.yaml)")
     for override in overrides:

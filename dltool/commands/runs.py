@@ -3,8 +3,6 @@
 A run directory is one holding ``.hydra/`` or ``results.json``. Its status is ``results.json``'s
 (``completed``, ``failed``, ``interrupted``), ``incomplete`` when it has none yet (running, or
 killed), or ``corrupt`` when its ``results.json`` or ``.hydra/config.yaml`` cannot be read.
-``--where`` filters, ``--sort`` orders and ``--column`` shows a row's columns or any dotted key of the
-run's config or of its ``results.json``.
 
 Example:
     >>> rows = filter_rows(scan_runs(Path("outputs")), ["model=mlp"])  # doctest: +SKIP
@@ -63,9 +61,7 @@ def read_run(path: Path, root: Path) -> dict[str, Any]:
         if results.get("started_at"):
             row["date"] = str(results["started_at"]).replace("T", " ")
         monitor = results.get("monitor")
-        row["best_val"] = results.get(f"best_{monitor}")
-        row["monitor"] = monitor
-        row["epochs"] = results.get("epochs_run")
+        row.update(best_val=results.get(f"best_{monitor}"), monitor=monitor, epochs=results.get("epochs_run"))
         row.update({k: v for k, v in results.items() if k.startswith(("test_", "best_val_"))})
         test_key = next((k for k in ("test_accuracy", "test_mae", "test_loss") if k in results), None)
         if test_key:

@@ -32,6 +32,5 @@ def show_command(argv: list[str], as_json: bool = False) -> None:
 
     print_config_tree(container)
     typer.echo(model_summary_text(model))
-    note = model_note(run.model, spec)
-    if note:
+    if note := model_note(run.model, spec):
         typer.echo(note)

@@ -51,8 +51,7 @@ def train_command(argv: list[str], verbose: bool = False) -> int:
         run = check_run(cfg)
         check_resumable(resume, plan, run)
         return run_composed(cfg, run, verbose)
-    refuse_existing_run_dir(args.overrides)
-    check_output_dir(args.overrides)
+    check_run_dir(args.overrides)
     jobs = expand_sweeps(args.overrides, args.multirun)  # without -m, a swept value is one line here
     where = (args.config_name, args.config_dirs, args.config_path)
     if args.multirun:
@@ -104,18 +103,18 @@ def _task(cfg: DictConfig, run: RunConfig | None = None) -> int:
 
     from dltool.console import print_config_summary, print_config_tree, print_results
 
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     resuming = cfg.get("resume") is not None
     try:
         run = run or validate(cfg)
         if resuming:
             from dltool.commands.resume import record_resume
 
-            record_resume(run_dir, OmegaConf.to_container(cfg), list(HydraConfig.get().overrides.task))
+            record_resume(run_dir, OmegaConf.to_container(cfg), list(hydra_cfg.overrides.task))
         if _verbose:
             print_config_tree(OmegaConf.to_container(cfg, resolve=True), title=f"config → {run_dir}")
         else:
-            hydra_cfg = HydraConfig.get()
             choices = {g: hydra_cfg.runtime.choices.get(g) for g in GROUPS if g in hydra_cfg.runtime.choices}
             print_config_summary(choices, list(hydra_cfg.overrides.task), str(run_dir))
         what = "resuming" if resuming else "run directory"
@@ -195,12 +194,13 @@ def _discard_run_dir(run_dir: Path) -> None:
 RUN_FILES = ("results.json", ".hydra/config.yaml", "metrics.csv", "checkpoints/backup/state.json")
 
 
-def refuse_existing_run_dir(overrides: list[str]) -> None:
-    """An explicit ``hydra.run.dir`` must not hold another run: Hydra would overwrite its config and
-    training would append a second history to its metrics.csv. One that did not finish can be resumed."""
-    for override in overrides:
-        key, _, value = override.lstrip("+").partition("=")
-        if key != "hydra.run.dir" or not any((Path(value) / name).exists() for name in RUN_FILES):
+def check_run_dir(overrides: list[str]) -> None:
+    """The run directory (``hydra.run.dir``, else ``outputs/``) must be creatable: a clear line before anything
+    runs. An explicit one must not hold another run: Hydra would overwrite its config and training would append
+    a second history to its metrics.csv. One that did not finish can be resumed."""
+    explicit = [o.lstrip("+").partition("=")[2] for o in overrides if o.lstrip("+").startswith("hydra.run.dir=")]
+    for value in explicit:
+        if not any((Path(value) / name).exists() for name in RUN_FILES):
             continue
         if _status(Path(value)) == "completed":
             raise ConfigError(f"hydra.run.dir={value}: already holds a run (results.json); choose a new directory")
@@ -208,6 +208,8 @@ def refuse_existing_run_dir(overrides: list[str]) -> None:
             f"hydra.run.dir={value}: already holds a run that did not finish; "
             f"continue it with: dltool train resume={value}, or choose a new directory"
         )
+    key, target = ("hydra.run.dir", explicit[-1]) if explicit else ("output directory", "outputs")
+    check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
 def _status(run_dir: Path) -> str | None:
@@ -216,13 +218,6 @@ def _status(run_dir: Path) -> str | None:
         return json.loads((run_dir / "results.json").read_text()).get("status")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def check_output_dir(overrides: list[str]) -> None:
-    """The run directory (``hydra.run.dir``, else ``outputs/``) must be creatable: a clear line before anything runs."""
-    explicit = [o.lstrip("+").partition("=")[2] for o in overrides if o.lstrip("+").startswith("hydra.run.dir=")]
-    key, target = ("hydra.run.dir", explicit[-1]) if explicit else ("output directory", "outputs")
-    check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
 
 
 def _start(verbose: bool) -> None:

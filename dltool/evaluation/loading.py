@@ -55,12 +55,11 @@ class Target:
 
     def results(self) -> dict[str, Any] | None:
         """The run's ``results.json``, when it has a readable one."""
-        path = self.run_dir / "results.json" if self.run_dir else None
-        if path is None or not path.is_file():
+        if self.run_dir is None:
             return None
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
+            return json.loads((self.run_dir / "results.json").read_text())
+        except (OSError, ValueError):  # none, or not a readable one
             return None
 
 
@@ -164,12 +163,8 @@ def saved_config(run_dir: Path) -> DictConfig:
 
 def has_named_io(model: Any) -> bool:
     """Whether a model takes or gives dicts keyed by name (several inputs or outputs: ``model=graph``)."""
-    return (
-        isinstance(model.input, dict)
-        or isinstance(model.output, dict)
-        or len(model.inputs) > 1
-        or len(model.outputs) > 1
-    )
+    named = isinstance(model.input, dict) or isinstance(model.output, dict)
+    return named or len(model.inputs) > 1 or len(model.outputs) > 1
 
 
 def io_names(model: Any) -> tuple[list[str], list[str]]:

@@ -1,10 +1,5 @@
 """The files of ``eval/<timestamp>/`` that describe predictions: per-class report, figures.
 
-Classification: ``classification_report.txt``, ``confusion_matrix.png`` and its row-normalised
-companion ``confusion_matrix_normalized.png``; binary tasks add
-``roc_curve.png`` and ``precision_recall_curve.png``; image inputs add ``worst_examples.png``
-(the examples whose true class got the lowest probability). Regression: ``residuals.png``.
-
 Example:
     >>> write_reports(out_dir, spec, x_test, y_test, outputs, "test", worst=16)  # doctest: +SKIP
     ['classification_report.txt', 'confusion_matrix.png', 'confusion_matrix_normalized.png', 'worst_examples.png']

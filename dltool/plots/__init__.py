@@ -104,8 +104,12 @@ def history_figure(rows: list[dict[str, str]], best_epoch: int | None = None, mo
 
 
 def _save(fig: Any, out: str | Path) -> None:
+    """Save ``fig`` as a PNG at 100 dpi and close it; a failed write (a full disk) raises an OSError naming ``out``."""
+    from dltool.rundir import naming
+
     fig.tight_layout()
-    save_figure(fig, out)
+    with naming(out):
+        fig.savefig(out, dpi=100)
     _pyplot().close(fig)
 
 
@@ -232,14 +236,6 @@ def plot_model_diagram(model: Any, out: str | Path) -> str | None:
     with naming(out):
         dot.write_png(str(out), prog=prog)
     return None
-
-
-def save_figure(fig: Any, out: str | Path) -> None:
-    """Save ``fig`` as a PNG at 100 dpi; a failed write (a full disk) raises an OSError naming ``out``."""
-    from dltool.rundir import naming
-
-    with naming(out):
-        fig.savefig(out, dpi=100)
 
 
 def model_dot(model: Any, max_nested_layers: int = 40) -> Any:

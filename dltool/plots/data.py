@@ -37,7 +37,8 @@ def plot_decision_boundary(
     probabilities = np.asarray(predict(np.stack([g0.ravel(), g1.ravel()], 1).astype(np.float32)))
     labels = np.asarray(y).reshape(len(x), -1)[:, 0].astype(int)
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    if probabilities.shape[-1] == 1:
+    binary = probabilities.shape[-1] == 1
+    if binary:
         p = probabilities[:, 0].reshape(g0.shape)
         shading = ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
         ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
@@ -47,9 +48,8 @@ def plot_decision_boundary(
         k = probabilities.shape[-1]
         ax.contourf(g0, g1, regions, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9, alpha=0.35)
     names = list(class_names) if class_names else [str(c) for c in range(labels.max() + 1)]
-    scatter_map = "RdBu_r" if probabilities.shape[-1] == 1 else "tab10"
     for c in np.unique(labels):
-        color = plt.get_cmap(scatter_map)(0.0 if c == 0 else 1.0) if scatter_map == "RdBu_r" else f"C{c}"
+        color = plt.get_cmap("RdBu_r")(0.0 if c == 0 else 1.0) if binary else f"C{c}"
         ax.scatter(*x[labels == c].T, s=12, color=color, edgecolors="k", linewidths=0.3, label=names[c])
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
