@@ -1,9 +1,8 @@
 """The classic image sets, read from their standard archives: mnist, fashion_mnist, cifar10, cifar100.
 
-The archive is looked for in ``data.root`` when set (an error names the missing file and the folder), else in
-Keras' cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those ``keras.datasets``
-uses, extracted or not), else downloaded into that cache (Keras imported only then; offline, the error says
-which file to place in which folder). Each set has its own test split; images are channels-last, in [0, 1].
+The archive is looked for in ``data.root`` when set, else in Keras' cache (``$KERAS_HOME/datasets`` or
+``~/.keras/datasets``, under our names or those of ``keras.datasets``, extracted or not), else downloaded into
+that cache (:func:`locate`). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
     >>> from dltool.data.archives import ArchiveConfig

@@ -147,8 +147,8 @@ def make_dataset(
 ) -> Dataset:
     """Split, limit and convert the full arrays of a source into a :class:`Dataset`.
 
-    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out, then without ``val`` ``cfg.validation_split``
-    of the rest: stratified for classification, reproducible from ``seed``. ``cfg.max_samples`` keeps a seeded
+    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out; without ``val``, ``cfg.validation_split`` of
+    the rest: stratified for classification, reproducible from ``seed``. ``cfg.max_samples`` keeps a seeded
     subset of each split; ``x`` is divided by ``scale`` after that (uint8 images stay small until then). The splits
     are views of ``x`` and ``y``, whose rows are reordered in place: the data is held once, not whole and split.
     """

@@ -52,8 +52,7 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
 
 
 def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
-    """The sequence columns of numbers (as dict keys, in order), and those of tokens with the vocabulary each
-    needs (at most ``cap`` ids)."""
+    """The number sequence columns (dict keys, in order), and the token ones with their vocabulary (<= ``cap``)."""
     numbers, tokens = {}, {}
     for name in names:
         cells = texts(table.columns[name])
@@ -110,8 +109,7 @@ def ids(column: TokenColumn | CategoryIds, cells: np.ndarray) -> np.ndarray:
 
 
 def images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """The float32 images of ``rows`` of an image column (a missing cell: zeros); one line for a file that is
-    not there or not an image."""
+    """The float32 images of ``rows`` of an image column (a missing cell: zeros); a ConfigError for a bad file."""
     from dltool.data.images import decode_images, scaled
 
     paths = _image_paths(table, name, rows)

@@ -76,9 +76,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:  # its files removed at once: maps keep them
         encoder, missing = _fit(cfg, scan, where, position, folder)
         tabular.announce_types(scan.plan)
-        outs = [
-            _mapped(folder, f"x_{s}.npy", (len(getattr(data, f"x_{s}")), scan.plan.width), np.float32) for s in SPLITS
-        ]
+        outs = [_mapped(folder, f"x_{s}.npy", (data.size(s), scan.plan.width), np.float32) for s in SPLITS]
         _encode(cfg, encoder, where, position, outs)
     for split, out in zip(SPLITS, outs, strict=True):
         setattr(data, f"x_{split}", out)
@@ -107,8 +105,7 @@ def _decision(cfg: CSVConfig) -> str | None:
 
 
 def _cached(store: dict[tuple, Any], keep: int, cfg: CSVConfig, make: Callable[[CSVConfig, Path], Any]) -> Any:
-    """``make(cfg, path)``, kept in ``store`` (the last ``keep``) by file version and config: spec, check and load
-    share one."""
+    """``make(cfg, path)``, the last ``keep`` kept in ``store`` by file version and config (spec, check, load)."""
     path = table_path(cfg)
     key = (path, path.stat().st_mtime_ns, repr(cfg))
     if key not in store:
@@ -301,8 +298,7 @@ def _fit(
 
 
 class _TrainParts:
-    """The training cells of a table read in parts (a :class:`~dltool.data.table_encoder.TrainCells`); text cells
-    read again, part by part."""
+    """The training cells of a table read in parts (a :class:`~dltool.data.table_encoder.TrainCells`)."""
 
     def __init__(
         self, cfg: CSVConfig, where: np.ndarray, values: np.ndarray, numeric: tuple[str, ...], counts: dict

@@ -316,8 +316,7 @@ def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool
 
 
 def _trains_in(pid: int, run_dir: Path) -> bool:
-    """Whether process ``pid`` is alive and is a ``dltool train`` whose run directory is ``run_dir``, or a
-    trial worker of ``run_dir``'s sweep."""
+    """Whether ``pid`` is a live ``dltool train`` of ``run_dir``, or a trial worker of ``run_dir``'s sweep."""
     if Path("/proc/self").is_dir():
         try:  # a zombie's cmdline is empty: it counts as gone
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
