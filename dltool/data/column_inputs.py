@@ -36,9 +36,8 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
     """The plan's number sequences, token columns (with their vocabulary size), image columns (with their
     example shape; each file checked) and, with ``data.embed_categories``, the category columns of more than
     ``data.max_categories`` values (with their vocabulary size: the values and the unknown id 0)."""
-    numbers, tokens = sequence_kinds(
-        table, [f for f, (kind, _) in types.items() if kind == "sequence"], cfg.text_tokens
-    )
+    sequences = [f for f, (kind, _) in types.items() if kind == "sequence"]
+    numbers, tokens = sequence_kinds(table, sequences, cfg.text_tokens)
     shape = (*(int(s) for s in cfg.image_size), 1 if cfg.color_mode == "grayscale" else 3)
     images = {name: shape for name, (kind, _) in types.items() if kind == "image"}
     for name in images:

@@ -67,8 +67,7 @@ def folder_spec(names: Sequence[str], input_shape: tuple[int, ...], **extra: obj
 
 
 def spec(cfg: ImageFolderConfig) -> DataSpec:
-    """Shape from ``image_size`` and ``color_mode``; classes from the sub-folder names (with ``color_mode=auto``,
-    the headers of a few files are read)."""
+    """Shape from ``image_size`` and ``color_mode`` (auto: a few files' headers read); classes from sub-folders."""
     return folder_spec(class_names(cfg.root), (*cfg.image_size, color_channels(cfg)))
 
 

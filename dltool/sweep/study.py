@@ -233,11 +233,9 @@ def worker_seed(seed: int, identity: str) -> int:
 def open_study(
     storage: Any, name: str, directions: list[str], make: Callable[[int], Any], pruner: Any, seed: int
 ) -> tuple[Any, bool]:
-    """Create the study (sampler seeded with ``seed``), or join it (a seed of this worker's own).
-
-    Returns the study and whether this process created it. Creation is one row with a unique
-    name in the storage, so of several processes started together exactly one creates it.
-    """
+    """Create the study (sampler seeded with ``seed``), or join it (a seed of this worker's own); and whether this
+    process created it. Creation is one row with a unique name, so of several processes started together exactly
+    one creates it."""
     import optuna
 
     try:
