@@ -62,10 +62,7 @@ def load_dataset(cfg: Any, seed: int) -> Dataset:
 
 
 def source(name: str) -> Source:
-    """The :class:`Source` of data option ``name``: its schema's ``source`` import path, imported now.
-
-    Raises ConfigError (with the close matches) for a name no schema is registered under.
-    """
+    """The :class:`Source` of data option ``name`` (its schema's ``source``, imported now), or a ConfigError."""
     options = SCHEMAS["data"]
     if name not in options:
         raise ConfigError(

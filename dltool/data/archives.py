@@ -1,9 +1,8 @@
 """The classic image sets, read from their standard archives: mnist, fashion_mnist, cifar10, cifar100.
 
-The archive is looked for in ``data.root`` when set (an error names the missing file and the folder), else in
-Keras' cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, under our names or those ``keras.datasets``
-uses, extracted or not), else downloaded into that cache (Keras imported only then; offline, the error says
-which file to place in which folder). Each set has its own test split; images are channels-last, in [0, 1].
+The archive is looked for in ``data.root`` when set, else in Keras' cache (``$KERAS_HOME/datasets`` or
+``~/.keras/datasets``, under our names or those of ``keras.datasets``, extracted or not), else downloaded into
+that cache (:func:`locate`). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
     >>> from dltool.data.archives import ArchiveConfig
@@ -140,18 +139,22 @@ def check(cfg: ArchiveConfig) -> None:
 
 def load(cfg: ArchiveConfig, seed: int) -> Dataset:
     """Find (or download) ``cfg.name``'s archive, read it and carve the validation split from train."""
-    archive = ARCHIVES[cfg.name]
-    path = locate(cfg.name, cfg.root)
-    try:
-        x_train, y_train, x_test, y_test, names = archive.read(path)
-    except READ_ERRORS as err:
-        raise ConfigError(f"{cfg.name}: cannot read {path}: {_one_line(err)}") from None
-    data_spec = archive.spec
+    path, (x_train, y_train, x_test, y_test, names) = read_archive(cfg.name, cfg.root)
+    data_spec = ARCHIVES[cfg.name].spec
     if names is not None and len(names) == data_spec.num_classes:
         data_spec = dataclasses.replace(data_spec, class_names=tuple(names))
     for x, y in ((x_train, y_train), (x_test, y_test)):
         _check(cfg.name, path, data_spec, x, y)
     return make_dataset(data_spec, cfg, seed, x_train, y_train, test=(x_test, y_test), scale=255.0)
+
+
+def read_archive(name: str, root: str | None, archive: Archive | None = None) -> tuple[Path, Arrays]:
+    """The archive's path (:func:`locate`) and its arrays, or a one-line ConfigError for a file that cannot be read."""
+    path = locate(name, root, archive)
+    try:
+        return path, (archive or ARCHIVES[name]).read(path)
+    except READ_ERRORS as err:
+        raise ConfigError(f"{name}: cannot read {path}: {_one_line(err)}") from None
 
 
 def _check(name: str, path: Path, spec: DataSpec, x: np.ndarray, y: np.ndarray) -> None:
@@ -165,10 +168,8 @@ def _check(name: str, path: Path, spec: DataSpec, x: np.ndarray, y: np.ndarray) 
 
 
 def locate(name: str, root: str | None = None, archive: Archive | None = None) -> Path:
-    """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded.
-
-    ``archive`` describes a file not in :data:`ARCHIVES` (e.g. IMDB's ``imdb.npz``).
-    """
+    """The archive (file or extracted folder) of ``name`` in ``root``, else in Keras' cache, else downloaded;
+    ``archive`` describes a file not in :data:`ARCHIVES` (e.g. IMDB's ``imdb.npz``)."""
     archive = archive or ARCHIVES[name]
     if root is not None:
         folder = Path(root).expanduser()

@@ -147,14 +147,10 @@ def make_dataset(
 ) -> Dataset:
     """Split, limit and convert the full arrays of a source into a :class:`Dataset`.
 
-    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out as the test split; then,
-    without ``val``, ``cfg.validation_split`` of the rest becomes the validation split. Both splits are
-    stratified for classification and reproducible from ``seed``. ``cfg.max_samples`` keeps
-    a seeded random subset of at most that many examples of each split. ``x`` is divided by
-    ``scale`` after the subsetting (uint8 images stay small until then).
-
-    The splits are views of ``x`` and ``y``, whose rows are reordered in place (the arrays are the
-    dataset's from then on): the data is held once, not once whole and once split.
+    Without ``test``, ``cfg.test_split`` of ``(x, y)`` is held out; without ``val``, ``cfg.validation_split`` of
+    the rest: stratified for classification, reproducible from ``seed``. ``cfg.max_samples`` keeps a seeded
+    subset of each split; ``x`` is divided by ``scale`` after that (uint8 images stay small until then). The splits
+    are views of ``x`` and ``y``, whose rows are reordered in place: the data is held once, not whole and split.
     """
     classify = spec.task != "regression" and spec.outputs is None  # stratified on the single label
     x, y = _own(x), _own(y)
@@ -212,9 +208,7 @@ def index_dataset(
     sizes = [num_examples(y), 0 if val is None else len(val), 0 if test is None else len(test)]
     parts = np.split(np.arange(sum(sizes)), np.cumsum(sizes[:2]))
     given = [None if labels is None else (part, labels) for labels, part in ((val, parts[1]), (test, parts[2]))]
-    index_spec = DataSpec(
-        spec.input_shape, spec.task, spec.num_classes, spec.class_names, "int64", outputs=spec.outputs
-    )
+    index_spec = replace(spec, input_dtype="int64", inputs=None)  # the x arrays are row numbers
     y = {name: np.array(v) for name, v in y.items()} if isinstance(y, dict) else np.array(y)  # not the caller's
     data = make_dataset(index_spec, cfg, seed, parts[0], y, test=given[1], val=given[0])
     data.spec = replace(spec, target_scale=data.spec.target_scale, outputs=data.spec.outputs)

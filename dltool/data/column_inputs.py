@@ -36,9 +36,8 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
     """The plan's number sequences, token columns (with their vocabulary size), image columns (with their
     example shape; each file checked) and, with ``data.embed_categories``, the category columns of more than
     ``data.max_categories`` values (with their vocabulary size: the values and the unknown id 0)."""
-    numbers, tokens = sequence_kinds(
-        table, [f for f, (kind, _) in types.items() if kind == "sequence"], cfg.text_tokens
-    )
+    sequences = [f for f, (kind, _) in types.items() if kind == "sequence"]
+    numbers, tokens = sequence_kinds(table, sequences, cfg.text_tokens)
     shape = (*(int(s) for s in cfg.image_size), 1 if cfg.color_mode == "grayscale" else 3)
     images = {name: shape for name, (kind, _) in types.items() if kind == "image"}
     for name in images:
@@ -52,8 +51,7 @@ def own_inputs(cfg: Any, table: Table, types: dict[str, tuple[str, str]]) -> tup
 
 
 def sequence_kinds(table: Table, names: list[str], cap: int = 5000) -> tuple[dict[str, None], dict[str, int]]:
-    """The sequence columns of numbers (as dict keys, in order), and those of tokens with the vocabulary each
-    needs (at most ``cap`` ids)."""
+    """The number sequence columns (dict keys, in order), and the token ones with their vocabulary (<= ``cap``)."""
     numbers, tokens = {}, {}
     for name in names:
         cells = texts(table.columns[name])
@@ -110,8 +108,7 @@ def ids(column: TokenColumn | CategoryIds, cells: np.ndarray) -> np.ndarray:
 
 
 def images(table: Table, name: str, rows: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """The float32 images of ``rows`` of an image column (a missing cell: zeros); one line for a file that is
-    not there or not an image."""
+    """The float32 images of ``rows`` of an image column (a missing cell: zeros); a ConfigError for a bad file."""
     from dltool.data.images import decode_images, scaled
 
     paths = _image_paths(table, name, rows)

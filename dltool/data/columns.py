@@ -1,11 +1,8 @@
 """The type of each feature column of a table, and the encoders that are not a plain statistic.
 
-The types, ``data.columns`` setting them by name (the others inferred, :func:`infer`): ``number`` (standardized,
-and encoded piecewise-linearly over ``data.number_bins`` quantile bins), ``binary`` (one 0/1 column),
-``category`` (one-hot, cut to the most frequent values and ``<other>`` past ``data.max_categories``, or an id per
-value, :class:`CategoryIds`), ``text`` (TF-IDF, :class:`TextColumn`), ``sequence`` (space-separated numbers in the
-feature matrix, or token ids, :class:`TokenColumn`) and ``image`` (a path to an image file); every statistic
-is the training split's. The table of docs/data.md says when each is inferred and how it is encoded.
+The types (``data.columns`` sets them by name, :func:`infer` the others): ``number``, ``binary``, ``category``,
+``text``, ``sequence`` and ``image``; every statistic is the training split's. The table of docs/data.md says when
+each is inferred and how it is encoded.
 
 Example:
     >>> cells = np.array(["a fine day", "rain all day", "x"], dtype=object)

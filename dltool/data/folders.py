@@ -66,10 +66,8 @@ def class_names(root: str | Path | None, key: str = "data.root") -> tuple[str, .
 
 
 def scan(root: str | Path | None, suffixes: tuple[str, ...], key: str = "data.root") -> Layout:
-    """Every file with one of ``suffixes`` (case-insensitive) of each split and class, in sorted order.
-
-    Raises a one-line ConfigError when the training folder holds no such file.
-    """
+    """Every file with one of ``suffixes`` (case-insensitive) of each split and class, in sorted order (at least
+    one in the training folder, or a ConfigError)."""
     names = class_names(root, key)
     folder = Path(root).expanduser()
     layout = Layout(folder, names)

@@ -1,11 +1,9 @@
 """``data=image_folder``: your own images, one sub-folder per class (layouts in :mod:`dltool.data.folders`).
 
-In memory (``data.stream=false``, or ``auto`` when the decoded set fits in ``data.memory_budget_mb``), the
-files of the examples kept are decoded once, in parallel, before the first epoch, so that no epoch waits on
-the disk or the decoder. Streamed (``true``, or ``auto`` over the budget), each split's ``x`` is an
-:class:`ImageFiles` whose batches are decoded again by the same :func:`decode_file`. Either way every kept file
-is decoded before the first epoch, so a bad one is skipped or stops the run (``data.on_bad_file``) then, never
-mid-epoch. Two classes make a binary task, more a multiclass one. docs/data.md has the details.
+In memory (``data.stream=false``, or ``auto`` within ``data.memory_budget_mb``) the kept files are decoded once,
+in parallel, before the first epoch: no epoch waits on the disk. Streamed, each split's ``x`` is an
+:class:`ImageFiles` whose batches :func:`decode_file` decodes again. Either way a bad file is skipped or stops the
+run (``data.on_bad_file``) before the first epoch, never mid-epoch. docs/data.md has the details.
 
 Example:
     >>> from dltool.data.images import ImageFolderConfig
@@ -69,8 +67,7 @@ def folder_spec(names: Sequence[str], input_shape: tuple[int, ...], **extra: obj
 
 
 def spec(cfg: ImageFolderConfig) -> DataSpec:
-    """Shape from ``image_size`` and ``color_mode``; classes from the sub-folder names (with ``color_mode=auto``,
-    the headers of a few files are read)."""
+    """Shape from ``image_size`` and ``color_mode`` (auto: a few files' headers read); classes from sub-folders."""
     return folder_spec(class_names(cfg.root), (*cfg.image_size, color_channels(cfg)))
 
 
@@ -173,9 +170,8 @@ def scaled(images: np.ndarray) -> np.ndarray:
 def decode_file(path: Any, height: int, width: int, channels: int) -> Any:
     """The ``tf.data`` map of one file path (a string tensor) to its uint8 image ``(height, width, channels)``.
 
-    JPEG, PNG, BMP, GIF (first frame); images of another size are resized bilinearly with
-    antialiasing (as Pillow's downscaling), those of the right size are kept as decoded. The one
-    decoder of image folders: in memory (:func:`decode_images`) and streamed (:class:`ImageFiles`).
+    JPEG, PNG, BMP, GIF (first frame); another size resized bilinearly with antialiasing (as Pillow's downscaling).
+    The one decoder of image folders: in memory (:func:`decode_images`) and streamed (:class:`ImageFiles`).
     """
     import tensorflow as tf
 
@@ -278,12 +274,9 @@ class ImageFiles:
         return f"ImageFiles({len(self)} files, image_size={self.image_size}, channels={self.channels})"
 
     def batches(self, batch_size: int, y: Any = None, rows: Any = None) -> Any:
-        """A ``tf.data.Dataset`` of the decoded images (with their ``y`` rows, when given) in batches.
-
-        ``rows`` (a ``tf.data.Dataset`` of row numbers, default ``0..n-1``) sets the order; the
-        files are read and decoded in parallel, in that order. ``y`` may be this very object (an
-        autoencoder's targets are its inputs). The caller adds ``prefetch``.
-        """
+        """A ``tf.data.Dataset`` of the decoded images (with their ``y`` rows, when given) in batches, in the order
+        of ``rows`` (a ``tf.data.Dataset`` of row numbers, default ``0..n-1``). ``y`` may be this very object (an
+        autoencoder's targets are its inputs). The caller adds ``prefetch``."""
         import tensorflow as tf
 
         paths = tf.constant(self.paths)

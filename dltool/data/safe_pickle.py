@@ -71,10 +71,8 @@ def loads(raw: bytes, encoding: str = "ASCII") -> Any:
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` file; object arrays (which numpy stores pickled) through :func:`loads`.
-
-    ``np.load(path, allow_pickle=True)`` would run whatever an object array's pickle names.
-    """
+    """Every array of an ``.npz`` file; object arrays (which numpy stores pickled) through :func:`loads`, where
+    ``np.load(path, allow_pickle=True)`` would run whatever their pickle names."""
     arrays = {}
     with zipfile.ZipFile(path) as archive:
         for member in archive.namelist():

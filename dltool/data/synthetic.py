@@ -54,11 +54,6 @@ class SyntheticConfig(SplitDataConfig):
     task: str = opt("multiclass", "what the labels are", choices=TASKS)
 
 
-def cubic(x: np.ndarray) -> np.ndarray:
-    """The seeds' target function x^3 + x^2 - x - 1."""
-    return x**3 + x**2 - x - 1
-
-
 def function_spec(cfg: FunctionConfig) -> DataSpec:
     """One input, one regression output."""
     return DataSpec(input_shape=(1,), task="regression", num_classes=1)
@@ -70,7 +65,7 @@ def load_function(cfg: FunctionConfig, seed: int) -> Dataset:
         raise ConfigError(f"data.low={cfg.low} must be smaller than data.high={cfg.high}")
     rng = np.random.default_rng(seed)
     x = rng.uniform(cfg.low, cfg.high, size=(cfg.num_samples, 1))
-    y = cubic(x) + rng.normal(0.0, cfg.noise, size=x.shape)
+    y = x**3 + x**2 - x - 1 + rng.normal(0.0, cfg.noise, size=x.shape)  # the seeds' target function
     return make_dataset(function_spec(cfg), cfg, seed, x, y)
 
 

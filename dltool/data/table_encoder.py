@@ -209,8 +209,7 @@ class Encoder:
         return x
 
     def type_decisions(self, plan: Plan) -> list[str]:
-        """What became of the binary, text, sequence, image and embedded category columns, and why they got
-        their type."""
+        """What became of the binary, text, sequence, image and embedded category columns, and why."""
         lines = []
         for name, values in plan.binary.items():
             coded = "its 0/1 values kept" if values is None else f"1 for {values[1]!r}, 0 for {values[0]!r}"
@@ -255,8 +254,7 @@ class Encoder:
         return (*self.numeric, *self.categorical, *self.binary, *self.text, *self.sequence)
 
     def read(self, path: Path, delimiter: str) -> tuple[list[str], np.ndarray | dict[str, np.ndarray]]:
-        """Names (``file:line``) and encoded features (and token columns) of the rows of another CSV with the
-        feature columns."""
+        """Names (``file:line``) and encoded features (and token columns) of another CSV's rows."""
         table = read_path(path, delimiter)
         for name in (*self.columns, *self.tokens, *self.images):
             column(table, name, "data.features")

@@ -141,14 +141,10 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
         index = rows[getattr(data, f"x_{split}")]
         setattr(data, f"x_{split}", {name: e.encode(found.table, index) for name, e in encoders.items()})
     dropped = len(found.table.columns[found.table.header[0]]) - len(rows)
-    data.decisions = [
-        *tabular.dropped_rows(dropped, cfg),
-        *(
-            f"input {name!r}: {line}"
-            for name, e in encoders.items()
-            for line in e.decisions(tabular.missing_counts(found.table, rows, e.columns))
-        ),
-    ]
+    data.decisions = tabular.dropped_rows(dropped, cfg)
+    for name, e in encoders.items():
+        missing = tabular.missing_counts(found.table, rows, e.columns)
+        data.decisions += [f"input {name!r}: {line}" for line in e.decisions(missing)]
     return data
 
 

@@ -1,15 +1,13 @@
 """``data=csv`` larger than memory: the table read in parts of :data:`CHUNK_ROWS` rows, never whole.
 
-``data.stream=true``, or ``auto`` when the table would take more than ``data.memory_budget_mb`` in memory
-(:func:`_estimate`), reads the file in passes: the feature types inferred from the first part (a later cell
-that contradicts them is a one-line error); a scan of the targets, category values and missing cells; the
-rows split as in memory (the same rows in each split for the same file and seed); the encoding fitted on
-the training rows (numeric columns through a float64 scratch file, for their exact statistics); each part
-encoded into one float32 ``.npy`` memory map per split, the dataset's ``x_train``, ``x_val`` and ``x_test``.
+``data.stream=true`` (or ``auto`` over ``data.memory_budget_mb``, :func:`_estimate`) reads the file in passes:
+the feature types from the first part; a scan of the targets, category values and missing cells; the split (the
+same rows as in memory); the encoding fitted on the training rows (numeric columns through a float64 scratch
+file); each part encoded into the float32 ``.npy`` memory maps ``x_train``, ``x_val`` and ``x_test``.
 
-The maps are made in a new folder of ``TMPDIR`` and their files removed as soon as they are mapped: the disk
-space comes back when the arrays are freed or the process ends, crashed or not, and nothing is written next to
-the data. Named inputs, sequence and image columns and embedded categories are read in memory only.
+The maps are made in a new folder of ``TMPDIR``, their files removed once mapped: the disk space comes back when
+the arrays are freed or the process ends, crashed or not. Named inputs, sequence and image columns and embedded
+categories are read in memory only.
 
 Example:
     >>> from dltool.data.table_io import CSVConfig
@@ -78,9 +76,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
     with tempfile.TemporaryDirectory(prefix="dltool-table-") as folder:  # its files removed at once: maps keep them
         encoder, missing = _fit(cfg, scan, where, position, folder)
         tabular.announce_types(scan.plan)
-        outs = [
-            _mapped(folder, f"x_{s}.npy", (len(getattr(data, f"x_{s}")), scan.plan.width), np.float32) for s in SPLITS
-        ]
+        outs = [_mapped(folder, f"x_{s}.npy", (data.size(s), scan.plan.width), np.float32) for s in SPLITS]
         _encode(cfg, encoder, where, position, outs)
     for split, out in zip(SPLITS, outs, strict=True):
         setattr(data, f"x_{split}", out)
@@ -99,8 +95,7 @@ def fitted_encoder(cfg: CSVConfig, seed: int) -> Encoder:
 
 
 def streams(cfg: CSVConfig) -> bool:
-    """Whether the table of ``data.path`` is read in parts (``data.stream``; ``auto``: when the table in memory
-    would take more than ``data.memory_budget_mb``); ``stream=false`` over the budget is a one-line ConfigError."""
+    """Whether the table of ``data.path`` is read in parts; ``stream=false`` over the budget is a ConfigError."""
     return _decision(cfg) is not None
 
 
@@ -110,8 +105,7 @@ def _decision(cfg: CSVConfig) -> str | None:
 
 
 def _cached(store: dict[tuple, Any], keep: int, cfg: CSVConfig, make: Callable[[CSVConfig, Path], Any]) -> Any:
-    """``make(cfg, path)`` of the file of ``data.path``, kept in ``store`` (the last ``keep``) by file version and
-    config: spec, check and load share one."""
+    """``make(cfg, path)``, the last ``keep`` kept in ``store`` by file version and config (spec, check, load)."""
     path = table_path(cfg)
     key = (path, path.stat().st_mtime_ns, repr(cfg))
     if key not in store:
@@ -139,8 +133,7 @@ def _decide(cfg: CSVConfig, path: Path) -> str | None:
 
 
 def _estimate(cfg: CSVConfig, path: Path) -> tuple[int, int, float]:
-    """Rows, columns and megabytes of the table in memory: its cells as text and its features, the rows
-    and the features' width estimated from the first part (a Parquet file's rows: its metadata)."""
+    """Rows, columns and megabytes of the table in memory (cells as text and features), from the first part."""
     head = _head(cfg, path)
     count = len(head.columns[head.header[0]])
     if path.suffix.lower() == ".parquet":
@@ -218,8 +211,7 @@ class Scan:
 
 
 def _in_memory_only(cfg: CSVConfig, plan: tabular.Plan, seen: dict[str, set[str]]) -> None:
-    """Named outputs, sequence and image columns, and categories embedded as ids, are read in memory only: a
-    one-line ConfigError."""
+    """A ConfigError for what is read in memory only: named outputs, sequence and image columns, embedded ids."""
     if plan.outputs:
         raise ConfigError(
             f"data.stream={str(cfg.stream).lower()}: targets {list(plan.targets)} make named outputs of different "
@@ -306,8 +298,7 @@ def _fit(
 
 
 class _TrainParts:
-    """The training cells of a table read in parts (a :class:`~dltool.data.table_encoder.TrainCells`): numeric
-    values from the scratch file, one column at a time; category counts; text cells read again, part by part."""
+    """The training cells of a table read in parts (a :class:`~dltool.data.table_encoder.TrainCells`)."""
 
     def __init__(
         self, cfg: CSVConfig, where: np.ndarray, values: np.ndarray, numeric: tuple[str, ...], counts: dict
@@ -353,8 +344,7 @@ def _encode(cfg: CSVConfig, encoder: Encoder, where: np.ndarray, position: np.nd
 
 
 def _mapped(folder: str, name: str, shape: tuple[int, int], dtype: type) -> np.ndarray:
-    """A new ``.npy`` memory map in ``folder``, its file removed at once: the map keeps its pages on disk until it
-    is freed (an empty one: an array)."""
+    """A new ``.npy`` memory map in ``folder``, its file removed at once (the map keeps its pages until freed)."""
     if 0 in shape:
         return np.zeros(shape, dtype)
     path = os.path.join(folder, name)

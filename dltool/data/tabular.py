@@ -234,7 +234,7 @@ def _types(cfg: CSVConfig, table: Table, features: list[str]) -> dict[str, tuple
         numeric = table.numeric(name)
         if name in given:
             if given[name] == "number" and not numeric:
-                example = next(c for c, m in zip(table.columns[name], table.missing(name), strict=True) if not m)
+                example = table.columns[name][~table.missing(name)][0]
                 raise ConfigError(f"data.columns.{name}=number: column {name!r} holds text ({example!r})")
             types[name] = (given[name], f"data.columns.{name}")
         elif cfg.categorical is not None:
@@ -268,9 +268,7 @@ def _task(cfg: CSVConfig, table: Table, targets: tuple[str, ...]) -> tuple[str, 
 
 def _classes(table: Table, target: str) -> tuple[str, ...]:
     """The target's values, sorted as numbers when they are numbers."""
-    values = {
-        _class_name(c) for c, missing in zip(table.columns[target], table.missing(target), strict=True) if not missing
-    }
+    values = {_class_name(c) for c in table.columns[target][~table.missing(target)]}
     try:
         return tuple(sorted(values, key=float))
     except ValueError:

@@ -31,7 +31,6 @@ from dltool.data import archives, safe_pickle
 from dltool.data.base import Dataset, DataSpec, Source, index_dataset, make_dataset
 from dltool.data.folders import class_names, scan, split_files
 from dltool.data.images import folder_spec
-from dltool.errors import ConfigError
 
 
 @option("data")
@@ -177,11 +176,7 @@ def load_imdb(cfg: IMDBConfig, seed: int) -> Dataset:
     """Read imdb.npz, keep the ``vocab_size`` most frequent words, pad; validation from the training reviews."""
     import keras
 
-    path = archives.locate("imdb", cfg.root, IMDB)
-    try:
-        arrays = IMDB.read(path)
-    except archives.READ_ERRORS as err:
-        raise ConfigError(f"imdb: cannot read {path}: {' '.join(str(err).split())}") from None
+    _, arrays = archives.read_archive("imdb", cfg.root, IMDB)
     if cfg.vectorize == "tf_idf":
         return _imdb_bags(arrays, cfg, seed, keras)
     x_train, x_test = (_tokens(x, cfg, keras) for x in (arrays[0], arrays[2]))

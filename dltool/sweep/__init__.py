@@ -40,15 +40,12 @@ def run_sweep(argv: list[str]) -> int:
     grid = {k: p.grid for k, p in plan.space.items()} if settings.sampler == "grid" else None
     n_trials = settings.n_trials if grid is None else min(settings.n_trials, math.prod(map(len, grid.values())))
 
-    def make_sampler(seed: int) -> Any:
-        return samplers.make_sampler(settings.sampler, seed, grid, len(plan.space))
-
     storage = study.make_storage(plan.storage, settings.heartbeat_grace_s)
     the_study, created = study.open_study(
         storage,
         plan.study_name,
         plan.directions,
-        make_sampler,
+        lambda seed: samplers.make_sampler(settings.sampler, seed, grid, len(plan.space)),
         study.make_pruner(settings.pruner, plan.epochs),
         settings.seed,
     )

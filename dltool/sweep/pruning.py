@@ -20,11 +20,9 @@ log = logging.getLogger("dltool")
 
 
 def attempt_id(study: Any, trial_number: int) -> int:
-    """The id of the running attempt at trial ``trial_number``: the trial itself, or the retry that runs now.
-
-    A resumed trial process keeps the config of its first attempt, whose trial failed when its
-    sweep died; the retry (same parameters, same run directory) lists it in ``retry_history``.
-    """
+    """The id of the running attempt at trial ``trial_number``: the trial itself, or the retry that runs now (a
+    resumed trial process keeps its first attempt's config, whose trial failed when its sweep died; the retry, same
+    parameters and run directory, lists it in ``retry_history``)."""
     from optuna.trial import TrialState
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):

@@ -144,7 +144,7 @@ def write_plots(study: Any, plan: SweepPlan) -> list[Path]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Optuna's "experimental" notices
                 axes = draw()
-            _save_figure(_figure(axes), path)
+            _save_figure(axes, path)
             written.append(path)
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as err:
             log.info("%s not drawn: %s", name, err)
@@ -177,15 +177,13 @@ def _most_important(study: Any, plan: SweepPlan, target: dict[str, Any]) -> list
     return ranked[:2]
 
 
-def _figure(axes: Any) -> Any:
+def _save_figure(axes: Any, path: Path) -> None:
+    """The figure of Optuna's ``axes`` (one, or an array of them), written as ``path``."""
     import numpy as np
 
-    return np.atleast_1d(axes).flat[0].figure
-
-
-def _save_figure(fig: Any, path: Path) -> None:
     from dltool.plots import _pyplot
 
+    fig = np.atleast_1d(axes).flat[0].figure
     fig.set_size_inches(max(fig.get_figwidth(), 8), max(fig.get_figheight(), 5))
     image = io.BytesIO()
     fig.savefig(image, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
@@ -198,11 +196,12 @@ def trials_table(study: Any, plan: SweepPlan, title: str = "sweep", best_first: 
     """Trial, state, parameters, values, epochs and time of each trial: in trial order with the best value
     so far (the live table), or ``best_first``: completed trials by the first metric, then the others."""
     rows = trial_rows(study, plan)
+    sign = 1 if plan.directions[0] == "maximize" else -1
     if best_first:
-        rows = _best_first(rows, plan)
+        done = [r for r in rows if r["state"] == "complete" and r[plan.metrics[0]] is not None]
+        rows = sorted(done, key=lambda r: -sign * r[plan.metrics[0]]) + [r for r in rows if r not in done]
     so_far = [] if best_first else ["best so far"]
     best: float | None = None
-    sign = 1 if plan.directions[0] == "maximize" else -1
     lines = []
     for row in rows:
         value = row[plan.metrics[0]]
@@ -236,13 +235,6 @@ def trials_table(study: Any, plan: SweepPlan, title: str = "sweep", best_first: 
         line[1] = f"[{colors.get(line[1], 'white')}]{line[1]}"
         table.add_row(*line)
     return table
-
-
-def _best_first(rows: list[dict[str, Any]], plan: SweepPlan) -> list[dict[str, Any]]:
-    metric = plan.metrics[0]
-    sign = -1 if plan.directions[0] == "maximize" else 1
-    done = [r for r in rows if r["state"] == "complete" and r[metric] is not None]
-    return sorted(done, key=lambda r: sign * r[metric]) + [r for r in rows if r not in done]
 
 
 def _cell(value: Any) -> str:

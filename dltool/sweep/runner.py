@@ -108,16 +108,13 @@ class SweepRunner:
         if self.isolation == "worker" and "trainer.backend" in plan.space:
             log.info("sweep.isolation=process: Keras' backend (trainer.backend, searched) is chosen once per process")
             self.isolation = "process"
-        from optuna.distributions import BaseDistribution
-
-        self.distributions: dict[str, BaseDistribution] = {k: p.distribution for k, p in plan.space.items()}
+        self.distributions = {k: p.distribution for k, p in plan.space.items()}
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
         """Run ``n_jobs`` workers until done; on Ctrl-C stop them and queue their trials again."""
-        from dltool.sweep.study import slot_devices
-
-        devices = [slot_devices(self.gpus, self.settings.gpus_per_trial, slot) for slot in range(self.settings.n_jobs)]
+        per_trial = self.settings.gpus_per_trial
+        devices = [studies.slot_devices(self.gpus, per_trial, slot) for slot in range(self.settings.n_jobs)]
         threads = [
             threading.Thread(target=self._slot, args=(devices[slot],), daemon=True, name=f"trial-slot-{slot}")
             for slot in range(self.settings.n_jobs)

@@ -124,9 +124,7 @@ def from_override(key: str, text: str, override: Any) -> Param:
 
 
 def trial_overrides(space: Mapping[str, Param], params: Mapping[str, Any]) -> list[str]:
-    """The ``key=value`` overrides of one trial's sampled ``params``, floats at 12 significant digits
-    (a stepped float range loses its float noise: 0.30000000000000004 -> 0.3).
-    """
+    """The ``key=value`` overrides of one trial's sampled ``params`` (floats as :func:`format_value` writes them)."""
     return [f"{key}={format_value(params[key])}" for key in space]
 
 

@@ -233,11 +233,9 @@ def worker_seed(seed: int, identity: str) -> int:
 def open_study(
     storage: Any, name: str, directions: list[str], make: Callable[[int], Any], pruner: Any, seed: int
 ) -> tuple[Any, bool]:
-    """Create the study (sampler seeded with ``seed``), or join it (a seed of this worker's own).
-
-    Returns the study and whether this process created it. Creation is one row with a unique
-    name in the storage, so of several processes started together exactly one creates it.
-    """
+    """Create the study (sampler seeded with ``seed``), or join it (a seed of this worker's own); and whether this
+    process created it. Creation is one row with a unique name, so of several processes started together exactly
+    one creates it."""
     import optuna
 
     try:
@@ -316,8 +314,7 @@ def stop_orphan(process: str | None, run_dir: Path, timeout: float = 60) -> bool
 
 
 def _trains_in(pid: int, run_dir: Path) -> bool:
-    """Whether process ``pid`` is alive and is a ``dltool train`` whose run directory is ``run_dir``, or a
-    trial worker of ``run_dir``'s sweep."""
+    """Whether ``pid`` is a live ``dltool train`` of ``run_dir``, or a trial worker of ``run_dir``'s sweep."""
     if Path("/proc/self").is_dir():
         try:  # a zombie's cmdline is empty: it counts as gone
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")

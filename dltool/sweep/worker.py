@@ -32,14 +32,9 @@ MARK = b"\n\x1edltool-trial-exit "
 
 
 class TrialWorker:
-    """The sweep's side of one worker slot: starts a worker on demand, hands it trials, replaces it when due.
-
-    Args:
-        env: the worker's environment (the slot's ``CUDA_VISIBLE_DEVICES`` included).
-        trials_dir: the sweep's ``trials/`` folder, named on the worker's command line (to find it by).
-        max_trials: trials a worker runs before it is replaced.
-        max_rss_mb: resident memory (MiB) after a trial above which the worker is replaced; None: no mark.
-    """
+    """The sweep's side of one worker slot: starts a worker on demand, hands it trials, replaces it after
+    ``max_trials`` trials or past ``max_rss_mb`` MiB (None: no mark). ``trials_dir`` is named on the worker's
+    command line, to find it by."""
 
     def __init__(self, env: dict[str, str], trials_dir: Path, max_trials: int, max_rss_mb: float | None) -> None:
         self.env, self.trials_dir = env, trials_dir
