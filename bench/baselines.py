@@ -135,7 +135,7 @@ def baseline_scores(
 ) -> tuple[str, dict[str, float], dict[str, list[int]]]:
     """The task, each baseline's test score, and the split's row numbers (dltool's, with ``seed``)."""
     from dltool.data import data_spec
-    from dltool.data.table_io import CSVConfig
+    from dltool.data.tables import CSVConfig
     from dltool.data.tabular import column_types, read_table, split_rows
 
     cfg = CSVConfig(path=str(table), target=target)

@@ -333,7 +333,7 @@ def test_a_tables_columns_feed_a_graphs_named_inputs_and_outputs(tmp_path: Path)
     ],
 )
 def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, message: str) -> None:
-    from dltool.data.table_io import CSVConfig
+    from dltool.data.tables import CSVConfig
 
     path = table_file(tmp_path, 20)
     with pytest.raises(ConfigError) as err:
@@ -342,7 +342,7 @@ def test_bad_table_mappings_are_one_line(tmp_path: Path, overrides: dict, messag
 
 
 def test_a_missing_feature_of_any_input_drops_its_row_under_missing_drop(tmp_path: Path) -> None:
-    from dltool.data.table_io import CSVConfig
+    from dltool.data.tables import CSVConfig
 
     path = table_file(tmp_path, 30)
     lines = path.read_text().splitlines()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from dltool.data import data_spec, load_dataset
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from tests.test_arrays_io import invoke
 from tests.test_combiner import train_saved
 

@@ -18,7 +18,7 @@ from dltool.config.regularization import RegularizationConfig
 from dltool.data import load_dataset
 from dltool.data.arrays import ArraysConfig
 from dltool.data.base import DataSpec, InputSpec, OutputSpec
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.errors import ConfigError
 from dltool.models.cnn import CNNConfig
 from dltool.models.mlp import MLPConfig

@@ -22,7 +22,7 @@ from dltool.config import compose, validate
 from dltool.config.regularization import AugmentationConfig, RegularizationConfig
 from dltool.data import DataSpec, check_data, data_spec, load_dataset
 from dltool.data.images import ImageFiles, ImageFolderConfig, decode_images
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.data.tabular import read_table
 from dltool.data.text import IMDBConfig, TextFolderConfig
 from dltool.errors import ConfigError

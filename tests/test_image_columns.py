@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dltool.data import data_spec, load_dataset
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.errors import ConfigError
 from tests.test_arrays_io import invoke
 from tests.test_combiner import train_saved

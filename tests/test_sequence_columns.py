@@ -12,7 +12,7 @@ import pytest
 
 from dltool.data import data_spec, load_dataset
 from dltool.data.columns import infer
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.errors import ConfigError
 from tests.test_arrays_io import invoke
 from tests.test_combiner import train_saved

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dltool.data import data_spec, load_dataset, table_stream
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.errors import ConfigError
 from tests.conftest import results, train_in_process
 

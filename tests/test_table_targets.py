@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dltool.data import data_spec, load_dataset
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.errors import ConfigError
 from tests.conftest import dltool_in_process, results, run_dirs
 

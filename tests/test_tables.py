@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 from dltool.data import check_data, data_spec, load_dataset
-from dltool.data.table_io import CSVConfig
+from dltool.data.tables import CSVConfig
 from dltool.data.tabular import fitted_encoder, read_table
 from dltool.errors import ConfigError
 from tests.conftest import train_in_process

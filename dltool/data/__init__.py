@@ -30,7 +30,7 @@ from dltool.data.base import Dataset, DataSpec, Source
 from dltool.errors import ConfigError, did_you_mean
 
 #: The data modules in the order of the registry (of messages listing the datasets); others follow by name.
-ORDER = ("digits", "points", "synthetic", "sequences", "multi_io", "archives", "images", "table_io", "text", "arrays")
+ORDER = ("digits", "points", "synthetic", "sequences", "multi_io", "archives", "images", "tables", "text", "arrays")
 
 __all__ = ["DataSpec", "Dataset", "Source", "check_data", "check_model_inputs", "data_spec", "load_dataset", "source"]
 

@@ -8,7 +8,7 @@ read in memory. Without ``data.inputs`` the table is read by :mod:`dltool.data.t
 is larger than memory, else by :mod:`dltool.data.tabular`.
 
 Example:
-    >>> from dltool.data.table_io import CSVConfig
+    >>> from dltool.data.tables import CSVConfig
     >>> cfg = CSVConfig(path="tickets.csv", inputs={"text": ["title"], "meta": ["size", "team"]},
     ...                 targets={"priority": "priority", "hours": "hours"})  # doctest: +SKIP
     >>> data = load(cfg, seed=0)  # doctest: +SKIP
@@ -21,72 +21,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from dltool.config.data import TASKS, SplitDataConfig
-from dltool.config.fields import opt
-from dltool.config.registry import option
 
 # the table's reading, planning and encoding are data=csv's own (its private helpers: one implementation)
 from dltool.data import table_stream, tabular
 from dltool.data.base import Dataset, DataSpec, InputSpec, OutputSpec, Source, index_dataset, named_spec
 from dltool.errors import ConfigError
 
-
-@option("data")
-@dataclass
-class CSVConfig(SplitDataConfig):
-    """A CSV or Parquet table with a header row: typed feature columns and one or several target columns."""
-
-    source: ClassVar[str] = "dltool.data.table_io:SOURCE"
-    name: str = "csv"
-    path: str | None = opt(None, "the CSV file (first row: column names), or a .parquet file")
-    target: Any = opt(
-        "target", "target column, or a list (all regressions: one multi-output regression; else a named output each)"
-    )
-    features: list[str] | None = opt(None, "feature columns (null: every column but the targets)")
-    categorical: list[str] | None = opt(None, "columns one-hot encoded (null: the columns typed category)")
-    columns: dict[str, str] | None = opt(
-        None,
-        "column types by name: number, binary, category, text, sequence or image (the others: inferred from cells)",
-    )
-    max_categories: int = opt(
-        50, "a category column of more values: one-hot over its most frequent ones and <other>", gt=1
-    )
-    embed_categories: bool = opt(
-        False,
-        "a category column of more than max_categories values: an integer id, a model input of its own that "
-        "model=mlp's combiner embeds (false: one-hot of its most frequent values and <other>)",
-    )
-    text_tokens: int = opt(5000, "vocabulary of each text column's TF-IDF vector (words and word pairs)", gt=2)
-    sequence_length: int = opt(
-        32, "values (or token ids) of each sequence column: longer cells cut, shorter padded with 0", gt=0
-    )
-    image_size: list[int] = opt([64, 64], "[height, width] the images of an image column are resized to")
-    color_mode: str = opt(
-        "rgb", "images of an image column: rgb (3 channels) or grayscale (1)", choices=("rgb", "grayscale")
-    )
-    task: str = opt("auto", "auto: regression for a numeric target, else classification", choices=("auto", *TASKS))
-    missing: str = opt(
-        "fill",
-        "empty/NA cells: fill (numeric: training median, categorical: own category), drop (the row) or error",
-        choices=("fill", "drop", "error"),
-    )
-    normalize: bool = opt(True, "standardize numeric features with the training split's mean and std")
-    number_bins: int = opt(
-        16, "number columns also encoded piecewise-linearly over this many quantile bins (0: not)", ge=0
-    )
-    delimiter: str = opt(",", "field separator")
-    inputs: dict[str, Any] | None = opt(None, "named inputs (model=mlp or graph): {input: [columns]} (with targets)")
-    targets: dict[str, str] | None = opt(None, "named outputs (model=mlp or graph): {output: column}, a head each")
-    memory_budget_mb: int = opt(4096, "largest table held in memory (its cells as text and its float32 features)", gt=0)
-    stream: Any = opt(
-        "auto",
-        "read the file in parts, features written to disk (auto: over memory_budget_mb)",
-        choices=("auto", True, False),
-    )
+if TYPE_CHECKING:
+    from dltool.data.tables import CSVConfig
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ the arrays are freed or the process ends, crashed or not. Named inputs, sequence
 categories are read in memory only.
 
 Example:
-    >>> from dltool.data.table_io import CSVConfig
+    >>> from dltool.data.tables import CSVConfig
     >>> data = load(CSVConfig(path="big.csv", target="price", stream=True), seed=0)  # doctest: +SKIP
     >>> type(data.x_train).__name__  # doctest: +SKIP
     'memmap'
@@ -36,7 +36,7 @@ from dltool.data.tables import MISSING_CATEGORY, Table, category, chunks, parque
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.table_io import CSVConfig
+    from dltool.data.tables import CSVConfig
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ several targets not all regressions are named outputs (:func:`named_outputs`). A
 is dropped (logged); missing features follow ``data.missing``. docs/data.md has the details.
 
 Example:
-    >>> from dltool.data.table_io import CSVConfig
+    >>> from dltool.data.tables import CSVConfig
     >>> data = load(CSVConfig(path="houses.csv", target="price"), seed=0)  # doctest: +SKIP
     >>> data.spec.task, data.x_train.shape[1]  # doctest: +SKIP
     ('regression', 12)
@@ -31,7 +31,7 @@ from dltool.data.tables import MISSING_CATEGORY, Table, category, column, read_t
 from dltool.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dltool.data.table_io import CSVConfig
+    from dltool.data.tables import CSVConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def load(cfg: CSVConfig, seed: int) -> Dataset:
 def dropped_rows(count: int, cfg: CSVConfig) -> list[str]:
     """The decision line of the rows a table lost (none when it lost none).
 
-    >>> from dltool.data.table_io import CSVConfig
+    >>> from dltool.data.tables import CSVConfig
     >>> dropped_rows(3, CSVConfig(missing="drop")), dropped_rows(0, CSVConfig())
     (['3 rows dropped (a missing target, or data.missing=drop)'], [])
     """
