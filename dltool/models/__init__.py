@@ -34,9 +34,7 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
-    "PositionEmbedding",
     "TargetScale",
-    "TokenMean",
     "ZeroPadShortcut",
     "augmentation_layers",
     "build_model",
@@ -76,9 +74,7 @@ ORDER = (
 
 #: Keras layers offered here, imported on first use (:func:`__getattr__`): their modules import Keras.
 _LAZY = {
-    "PositionEmbedding": "layers",
     "TargetScale": "targets",
-    "TokenMean": "combiner",
     "ZeroPadShortcut": "layers",
     "augmentation_layers": "augment",
 }

@@ -1,9 +1,7 @@
 """Autoencoders: learn to reproduce the input through a small code (``model=autoencoder``).
 
-The model turns the data's task into ``reconstruction``: the targets are the inputs, the loss is
-the mean squared error, and the output has the input's shape (sigmoid by default, for inputs in
-[0, 1]). ``dltool train`` writes ``reconstructions.png`` (test inputs above their
-reconstructions) to the run directory.
+The data's task becomes ``reconstruction`` (:func:`reconstruction_spec`): the targets are the inputs, and the
+output has their shape (:func:`reconstruction_head`).
 
 - ``kind: dense``: flatten -> Dense ``hidden_units`` -> Dense ``bottleneck`` (the code) -> the
   hidden sizes in reverse -> Dense(prod(input shape)) -> Reshape (any input shape).

@@ -1,7 +1,5 @@
 """Convolutional network: conv/pool blocks, a flatten, then hidden Dense layers (``model=cnn``).
 
-Per block: ``convs`` x :func:`~dltool.models.layers.weighted_layer` (Conv2D, batch norm if asked, activation),
-then MaxPooling2D / AveragePooling2D(pool) when ``pool`` > 0; after the flatten, the MLP's hidden layers.
 ``model=cnn`` is the seeds' MNIST table, ``model=cnn_cifar`` the TensorFlow CNN tutorial's network (their
 parameter counts: tests/test_models.py).
 

@@ -2,12 +2,6 @@
 them from real ones, and the ``train_step`` of :class:`~dltool.models.gan_model.GAN` trains the two against
 each other.
 
-- generator: Dense to a ``(h / 2**k, w / 2**k, generator_filters[0])`` map -> ``k`` stride-2
-  Conv2DTranspose (BatchNorm, LeakyReLU) with ``generator_filters`` -> Conv2D to the image's
-  channels, sigmoid (images are in [0, 1]).
-- discriminator: stride-2 Conv2D with ``discriminator_filters`` (LeakyReLU, dropout) -> flatten
-  -> Dense(1) logit ("real").
-
 :func:`build_gan` returns the :class:`~dltool.models.gan_model.GAN` (Keras' "customizing what happens in fit()" GAN
 example): ``fit`` updates the discriminator then the generator at each step and logs ``d_loss`` and ``g_loss``.
 Called on latent vectors it is the generator, so a saved GAN generates images with ``predict``; it saves both

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dltool.config.fields import opt
-from dltool.config.registry import option
+from dltool.config.registry import SCHEMAS, builtin_config_dir, option
 from dltool.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -375,7 +375,6 @@ def _zoo_config(spec: dict[str, Any], where: str) -> Any:
     schema's defaults), other keys set on it."""
     from omegaconf import OmegaConf
 
-    from dltool.config.registry import SCHEMAS, builtin_config_dir
     from dltool.config.validate import validate_node
 
     folder = builtin_config_dir() / "model"

@@ -1,24 +1,18 @@
 """ResNets of He et al. 2016 (``model=resnet``): the CIFAR family of "Deep Residual Learning for Image
 Recognition", §4.2, and the ImageNet one, v1 and v2.
 
-``model.variant`` picks the CIFAR family (6n+2) or the ImageNet one (18/34/50/101/152); ``auto`` takes imagenet
-at those five depths (so a CIFAR ResNet-50, 6*8+2, needs ``model.variant=cifar``). ``model.width`` null means
-16 for CIFAR, 64 for ImageNet.
+``model.variant=auto`` takes imagenet at depths 18/34/50/101/152, so a CIFAR ResNet-50 (6*8+2) needs
+``model.variant=cifar``.
 
-CIFAR, depth = 6n+2: conv3x3(width)-BN-ReLU, then 3 stages of n basic blocks (conv3x3-BN-ReLU-conv3x3-BN +
-shortcut, ReLU) of width, 2*width and 4*width filters, stride 2 at the first block of stages 2 and 3; global
-average pooling. Shortcuts are the identity except where the shape changes: "A" subsamples by 2 and zero-pads
-the channels (no parameters, the paper's CIFAR choice), "B" is a 1x1 convolution of stride 2 + BN. The paper's
-0.27M ... 1.7M are option A's trainable counts (without the batch-norm moving statistics, which Keras'
-``count_params`` includes); tests/test_models.py has both options' counts at each depth.
+CIFAR, depth 6n+2: a 3x3 stem, 3 stages of n basic blocks, global average pooling. Where the shape changes, the
+shortcut is "A" (subsample by 2 and zero-pad the channels: no parameters, the paper's CIFAR choice) or "B" (a
+1x1 convolution of stride 2 + BN). The paper's 0.27M ... 1.7M are option A's trainable counts (without the
+batch-norm moving statistics, which Keras' ``count_params`` includes); tests/test_models.py has both options'
+counts at each depth.
 
 ImageNet: 18/34 (basic blocks) and 50/101/152 (bottleneck blocks), v1 (post-activation, "Deep Residual
-Learning") and v2 (pre-activation, "Identity Mappings in Deep Residual Networks").
-
-Stem: 7x7/2 convolution (``width`` filters), 3x3/2 max-pooling; 4 stages of ``width * 2**s``
-filters (bottleneck blocks output 4x that), stride 2 at the first block of stages 2-4, projection
-shortcuts (1x1 conv) where the shape changes; global average pooling. v1 blocks are conv-BN-ReLU
-with the ReLU after the addition; v2 blocks start with BN-ReLU, and a last BN-ReLU follows the stages.
+Learning") and v2 (pre-activation, "Identity Mappings in Deep Residual Networks"); projection shortcuts (1x1
+conv) where the shape changes.
 
 Biases (``model.use_bias``): true follows Keras Applications, whose v1 convolutions all have a bias
 and whose v2 convolutions have one where no batch norm follows (stem, last 1x1, shortcuts); false

@@ -3,13 +3,8 @@
 Inputs are (steps, features) float series, or (steps,) integer tokens, which
 :func:`dltool.models.build_model` first embeds (``Embedding(vocab_size, model.embedding_dim)``).
 
-``rnn``: stacked SimpleRNN / LSTM / GRU layers, each optionally Bidirectional; every layer but the last returns
-its whole sequence, the last its final state (``output: vector``) or every step (``output: sequence``: the Dense
-head then applies at each step, seq-to-seq).
-
-``conv1d``: blocks of 'valid' Conv1D layers, each followed by a max-pooling of ``pool`` steps, global pooling
-over time and hidden Dense layers: the seeds' text CNN of the multi-output example (``000``), whose parameters
-its defaults match (tested).
+``conv1d``'s defaults are the seeds' text CNN of the multi-output example (``000``), whose parameters they
+match (tested).
 
 Example:
     dltool train data=sequences model=rnn model.cell=gru model.units=[32,32] model.bidirectional=true

@@ -1,11 +1,7 @@
 """Depthwise separable convolutions: Xception (Chollet 2017) and the seeds' small separable CNN
 (``model=xception``, ``model=separable_cnn``).
 
-Xception, as Keras Applications builds it: entry flow (two 3x3 convs, then three blocks of two
-SeparableConv2D + 3x3/2 max-pooling with a 1x1/2 conv shortcut: 128, 256, 728 filters), middle
-flow (``middle_blocks`` x three ReLU-SeparableConv2D-BN of 728 with an identity shortcut), exit
-flow (728/1024 block with shortcut, SeparableConv2D 1536 and 2048), global average pooling; inputs of at
-least 71x71.
+Xception is built as Keras Applications builds it (entry, middle and exit flows); inputs of at least 71x71.
 
 The separable CNN is the seeds' example (``000``): blocks of 'valid' SeparableConv2D (ReLU), a
 2x2 max-pooling after the first two blocks, global average pooling, Dense 32.

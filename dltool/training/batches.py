@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from dltool.data.base import num_examples, take
 from dltool.data.images import ImageFiles
 
@@ -108,8 +110,6 @@ def feed(x: Any, y: Any = None, batch_size: int = 32) -> tuple[Any, ...]:
 
 
 def _numeric(a: Any) -> bool:
-    import numpy as np
-
     return isinstance(a, np.ndarray) and a.dtype.kind in "biuf"
 
 
@@ -127,7 +127,6 @@ def _py_dataset(x: Any, y: Any, batch_size: int, seed: int | None, first_epoch: 
     and each batch is gathered there: ``fit`` then sends row numbers, not images, at every step.
     """
     import keras
-    import numpy as np
 
     if seed is not None and keras.backend.backend() == "jax":
         x, y = device_resident(x), device_resident(y)
@@ -166,7 +165,6 @@ def device_resident(a: Any, force: bool = False) -> Any:
         'ndarray'
     """
     import jax
-    import numpy as np
 
     arrays = list(a.values()) if isinstance(a, dict) else [a]
     if not all(isinstance(v, np.ndarray) for v in arrays):  # an ImageFiles is decoded batch by batch

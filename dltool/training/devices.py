@@ -168,10 +168,8 @@ def _device_name(chosen: list[int], requested: Any = None) -> str:
 def _choose_gpus(devices: Any, available: int) -> list[int]:
     if devices == "cpu":
         return []
-    if devices == "auto":
-        return list(range(available))
-    if devices == "gpu":
-        if available == 0:
+    if devices in ("auto", "gpu"):
+        if devices == "gpu" and available == 0:
             raise ConfigError(
                 "trainer.devices=gpu: no GPU is visible to the Keras backend; use trainer.devices=cpu "
                 "(or auto), or install a GPU build on a machine with an NVIDIA GPU"

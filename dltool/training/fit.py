@@ -18,8 +18,8 @@ from typing import Any
 from dltool.config import RunConfig
 from dltool.errors import ConfigError, Interrupted, JobFailed
 from dltool.faults import fault_point
-from dltool.plots import Painter
-from dltool.rundir import write_json
+from dltool.plots import Painter, plot_confusion_matrix, plot_history, plot_model_diagram, plot_reconstructions
+from dltool.rundir import write_json, write_text
 
 log = logging.getLogger("dltool")
 
@@ -171,8 +171,6 @@ def _load_data(run: RunConfig) -> tuple[Any, Any]:
 
 def _build_model(run: RunConfig, run_dir: Path, spec: Any, steps: int, info: Any) -> Any:
     """The compiled model, with model_summary.txt and model.png written."""
-    from dltool.plots import plot_model_diagram
-    from dltool.rundir import write_text
     from dltool.training.artifacts import model_summary_text
     from dltool.training.build import build_compiled_model
 
@@ -306,7 +304,6 @@ def _evaluate(run: RunConfig, run_dir: Path, s: Session, results: dict[str, Any]
     but for those that call the model)."""
     import keras
 
-    from dltool.plots import plot_confusion_matrix, plot_history, plot_reconstructions
     from dltool.plots.data import plot_decision_boundary
     from dltool.training.batches import feed
 

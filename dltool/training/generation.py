@@ -55,9 +55,7 @@ class LossesGuard(keras.callbacks.Callback):
         bad = {k: float(logs[k]) for k in LOSSES if k in (logs or {}) and not math.isfinite(float(logs[k]))}
         if bad and self.stop.reason is None:
             name, value = next(iter(bad.items()))
-            self.stop.reason = f"non-finite {name} {value}"
-            self.stop.epoch, self.stop.incomplete_epoch = epoch + 1, epoch
-            self.model.stop_training = True
+            self.stop.halt(self.model, f"non-finite {name} {value}", epoch + 1, incomplete=epoch)
 
 
 def add_generation_callbacks(

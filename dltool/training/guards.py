@@ -39,6 +39,12 @@ class RunStop:
         """Whether the epoch Keras numbers ``epoch`` (0-based) must not be saved."""
         return self.incomplete_epoch == epoch
 
+    def halt(self, model: Any, reason: str, epoch: int, step: int | None = None, incomplete: int | None = None) -> None:
+        """Record why training stops during 1-based ``epoch`` (the 0-based ``incomplete`` one is discarded), and
+        stop ``model``'s ``fit``."""
+        self.reason, self.epoch, self.step, self.incomplete_epoch = reason, epoch, step, incomplete
+        model.stop_training = True
+
 
 class NonFiniteLossGuard(keras.callbacks.TerminateOnNaN):
     """Keras' ``TerminateOnNaN``, recording in ``stop`` the epoch and step where the loss stopped being finite.
@@ -74,9 +80,7 @@ class NonFiniteLossGuard(keras.callbacks.TerminateOnNaN):
             loss = scalar(logs["loss"])
             if not math.isfinite(loss):
                 self.failed_at = (self._epoch + 1, self._steps, loss)
-                self.stop.reason = f"non-finite loss {loss}"
-                self.stop.epoch, self.stop.step, self.stop.incomplete_epoch = self._epoch + 1, self._steps, self._epoch
-                self.model.stop_training = True
+                self.stop.halt(self.model, f"non-finite loss {loss}", self._epoch + 1, self._steps, self._epoch)
 
 
 class InterruptGuard(keras.callbacks.Callback):
@@ -112,14 +116,11 @@ class InterruptGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         fault_point("step")
         if self.requested and self.stop.reason is None:
-            self.model.stop_training = True
-            self.stop.reason, self.stop.epoch, self.stop.step = "interrupted", self._epoch + 1, batch + 1
-            self.stop.incomplete_epoch = self._epoch
+            self.stop.halt(self.model, "interrupted", self._epoch + 1, batch + 1, self._epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.requested and self.stop.reason is None:  # interrupted after the epoch's last step: keep it
-            self.model.stop_training = True
-            self.stop.reason, self.stop.epoch = "interrupted", epoch + 1
+            self.stop.halt(self.model, "interrupted", epoch + 1)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self._previous is not None:
