@@ -5,7 +5,6 @@ The archive is looked for in ``data.root`` when set, else in Keras' cache (``$KE
 that cache (:func:`locate`). Each set has its own test split; images are channels-last, in [0, 1].
 
 Example:
-    >>> from dltool.data.archives import ArchiveConfig
     >>> spec(ArchiveConfig(name="cifar10")).input_shape
     (32, 32, 3)
     >>> data = load(ArchiveConfig(name="mnist", root="/data/mnist"), seed=0)  # doctest: +SKIP

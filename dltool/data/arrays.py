@@ -9,7 +9,6 @@ model); otherwise ``x`` and ``y`` are dicts keyed by input and output name (``mo
 
 Example:
     >>> import numpy as np, tempfile, os
-    >>> from dltool.data.arrays import ArraysConfig
     >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
     >>> rng = np.random.default_rng(0)
     >>> np.savez(path, x_a=rng.random((50, 3)), x_b=rng.integers(0, 9, (50, 4)), y_c=rng.integers(0, 3, 50))

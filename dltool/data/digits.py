@@ -1,7 +1,6 @@
 """scikit-learn's handwritten digits: 1,797 real 8x8 grey images of 0-9, bundled with sklearn (offline).
 
 Example:
-    >>> from dltool.data.digits import DigitsConfig
     >>> data = load(DigitsConfig(), seed=0)
     >>> data.x_train.shape, float(data.x_train.max()), data.spec.num_classes
     ((1293, 8, 8, 1), 1.0, 10)

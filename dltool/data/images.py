@@ -6,7 +6,6 @@ in parallel, before the first epoch: no epoch waits on the disk. Streamed, each 
 run (``data.on_bad_file``) before the first epoch, never mid-epoch. docs/data.md has the details.
 
 Example:
-    >>> from dltool.data.images import ImageFolderConfig
     >>> data = load(ImageFolderConfig(root="data/cats_vs_dogs", image_size=[64, 64]), seed=0)  # doctest: +SKIP
     >>> data.spec.class_names, data.x_train.shape[1:]  # doctest: +SKIP
     (('cat', 'dog'), (64, 64, 3))

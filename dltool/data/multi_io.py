@@ -15,7 +15,6 @@ same names), with targets that are learnable functions of the inputs:
   object's colour at a different place in each view; ``object`` is the class of that colour.
 
 Example:
-    >>> from dltool.data.multi_io import PostsConfig
     >>> data = load_posts(PostsConfig(num_samples=50, length=30, vocab_size=100), seed=0)
     >>> sorted(data.x_train), sorted(data.y_train), data.y_train["income"].dtype.name, data.size("train")
     (['posts'], ['age', 'gender', 'income'], 'int32', 36)

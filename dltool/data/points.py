@@ -4,7 +4,6 @@ Each is ``PointsConfig``: ``num_samples`` points of shape ``(2,)`` with 0/1 labe
 ``noise`` is the standard deviation of a Gaussian jitter of the points (unused by blobs).
 
 Example:
-    >>> from dltool.data.points import PointsConfig
     >>> data = load(PointsConfig(name="xor"), seed=0)
     >>> data.x_train.shape, data.y_train.shape, data.spec.task
     ((288, 2), (288, 1), 'binary')

@@ -11,7 +11,6 @@
   series shifted by one step (``target: sequence``, shape (length, 1): seq-to-seq).
 
 Example:
-    >>> from dltool.data.sequences import SequencesConfig
     >>> data = load_sequences(SequencesConfig(num_samples=100, num_classes=3), seed=0)
     >>> data.x_train.dtype.name, data.x_train.shape[1], data.spec.vocab_size, data.spec.task
     ('int32', 40, 100, 'multiclass')

@@ -7,7 +7,6 @@
   its sign (binary), or its value plus N(0, 0.1) noise (regression), so they are learnable.
 
 Example:
-    >>> from dltool.data.synthetic import SyntheticConfig
     >>> data = load_synthetic(SyntheticConfig(input_shape=[4, 4, 3], num_classes=5), seed=0)
     >>> data.x_train.shape, data.y_train.dtype.name, data.spec.num_classes
     ((720, 4, 4, 3), 'int32', 5)

@@ -10,7 +10,6 @@ not UTF-8 with its undecodable bytes replaced (one decision line). ``imdb`` read
 review's word ids are its words.
 
 Example:
-    >>> from dltool.data.text import TextFolderConfig
     >>> folder_text_spec(TextFolderConfig(root="data/reviews", vectorize="int", sequence_length=100)).input_shape
     ... # doctest: +SKIP
     (100,)
