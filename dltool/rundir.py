@@ -36,6 +36,19 @@ def check_creatable(path: str | Path, key: str, advice: str = "choose another pa
         raise ConfigError(f"{key}={path}: {existing} is not writable; {advice}")
 
 
+def read_results(run_dir: Path) -> dict[str, Any]:
+    """A run directory's ``results.json``; empty when it has none or it cannot be read (a JSON object is expected).
+
+    >>> read_results(Path("/nonexistent"))
+    {}
+    """
+    try:
+        results = json.loads((run_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return results if isinstance(results, dict) else {}
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically: to a temporary file beside ``path``, then rename over it."""
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")

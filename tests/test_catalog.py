@@ -138,6 +138,16 @@ def test_list_does_not_import_tensorflow() -> None:
     assert out.strip() == "[]"
 
 
+def test_list_of_one_group_imports_only_that_group_s_modules() -> None:
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom dltool.cli import app\n"
+        "r = CliRunner().invoke(app, ['list', 'model'])\nassert r.exit_code == 0 and 'resnet' in r.output, r.output\n"
+        "print(sorted(m for m in sys.modules if m.startswith('dltool.data.') or m == 'numpy'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("incomplete", "args", "expected"),
     [

@@ -181,7 +181,7 @@ def _reports(out_dir: Path, spec: Any, x: Any, y: Any, outputs: Any, setup: Eval
 def _warn_if_splits_differ(targets: list[Target], runs: list[RunConfig]) -> None:
     def split_of(run: RunConfig) -> dict[str, Any]:
         data = dataclasses.asdict(run.data)
-        return {**data, "seed": run.data.seed if run.data.seed is not None else run.trainer.seed}
+        return {**data, "seed": run.data_seed}
 
     first = split_of(runs[0])
     for target, run in zip(targets[1:], runs[1:], strict=True):

@@ -147,8 +147,7 @@ def _csv_run_inputs(target: Target, run: RunConfig | None, inputs: list[str]) ->
     files = _expand(inputs)
     if any(f.suffix.lower() != ".csv" for f in files):
         raise ConfigError(f"{target.run_dir} was trained on data=csv: give CSV files with its feature columns")
-    seed = run.data.seed if run.data.seed is not None else run.trainer.seed
-    encoder = fitted_encoder(run.data, seed)
+    encoder = fitted_encoder(run.data, run.data_seed)
     found = [encoder.read(f, run.data.delimiter) for f in files]
     parts = [x for _, x in found]
     if isinstance(parts[0], dict):  # the feature matrix and the token columns' ids, by input name
@@ -275,8 +274,7 @@ def _named_inputs(
 
             if path.suffix.lower() != ".csv":
                 raise ConfigError(f"{path}: the run was trained on data=csv: give CSV files with its input columns")
-            seed = run.data.seed if run.data.seed is not None else run.trainer.seed
-            names, found = read_inputs(run.data, seed, path)
+            names, found = read_inputs(run.data, run.data_seed, path)
             labels += names
         elif path.suffix.lower() == ".npz":
             found = input_arrays(path, arrays, shapes)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from dltool.errors import ConfigError, did_you_mean
+from dltool.rundir import read_results
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -55,8 +56,7 @@ class ResumePlan:
         return int(yaml.safe_load(self.saved_config.read_text())["trainer"]["epochs"])
 
     def completed(self) -> bool:
-        results = self.run_dir / "results.json"
-        return results.is_file() and json.loads(results.read_text()).get("status") == "completed"
+        return read_results(self.run_dir).get("status") == "completed"
 
 
 def resume_config(value: str, overrides: list[str], multirun: bool) -> tuple[ResumePlan, DictConfig]:

@@ -12,7 +12,6 @@ import contextlib
 import errno
 import functools
 import itertools
-import json
 import logging
 import os
 import shutil
@@ -26,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from dltool.config import HydraArgs, RunConfig, builtin_config_dir, compose, expand_sweeps, register_resolvers, validate
 from dltool.config.compose import GROUPS, sweep_values
 from dltool.errors import ConfigError, DltoolError, Interrupted, JobFailed
-from dltool.rundir import check_creatable
+from dltool.rundir import check_creatable, read_results
 from dltool.training.tracking import start_tracking, stop_tracking
 
 log = logging.getLogger("dltool")
@@ -202,7 +201,7 @@ def check_run_dir(overrides: list[str]) -> None:
     for value in explicit:
         if not any((Path(value) / name).exists() for name in RUN_FILES):
             continue
-        if _status(Path(value)) == "completed":
+        if read_results(Path(value)).get("status") == "completed":
             raise ConfigError(f"hydra.run.dir={value}: already holds a run (results.json); choose a new directory")
         raise ConfigError(
             f"hydra.run.dir={value}: already holds a run that did not finish; "
@@ -210,14 +209,6 @@ def check_run_dir(overrides: list[str]) -> None:
         )
     key, target = ("hydra.run.dir", explicit[-1]) if explicit else ("output directory", "outputs")
     check_creatable(target, key, "choose another directory (hydra.run.dir=...)")
-
-
-def _status(run_dir: Path) -> str | None:
-    """``results.json``'s status, None if there is none (or it cannot be read)."""
-    try:
-        return json.loads((run_dir / "results.json").read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def _start(verbose: bool) -> None:
@@ -284,4 +275,6 @@ def job_exit_code(run_dir: Path) -> int:
     """A job's exit code from what it left: 0 completed, 130 interrupted, 1 failed, 2 bad input (no directory)."""
     if not run_dir.is_dir():
         return ConfigError.exit_code
-    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(_status(run_dir), JobFailed.exit_code)
+    return {"completed": 0, "interrupted": Interrupted.exit_code}.get(
+        read_results(run_dir).get("status"), JobFailed.exit_code
+    )

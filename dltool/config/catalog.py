@@ -63,9 +63,10 @@ def _defaults(primary: Path) -> dict[str, str]:
     return found
 
 
-def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str, Option]]:
+def catalog(config_dirs: tuple[str, ...] | list[str] = (), only: str | None = None) -> dict[str, dict[str, Option]]:
     """Every group of the built-in config and of ``config_dirs`` (``--config-dir``), with its options: the files,
-    and the options registered in code alone (:mod:`dltool.config.registry`)."""
+    and the options registered in code alone (:mod:`dltool.config.registry`). ``only``: that group alone, so
+    the other groups' schema modules are not imported."""
     primary = builtin_config_dir()
     defaults = _defaults(primary)
     groups: dict[str, dict[str, Option]] = {}
@@ -73,6 +74,8 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
         if not root.is_dir():
             raise ConfigError(f"--config-dir {root}: no such directory")
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in HIDDEN_GROUPS):
+            if only not in (None, folder.name):
+                continue
             options = groups.setdefault(folder.name, {})
             for path in sorted(folder.glob("*.yaml")):
                 if path.stem in options:  # Hydra composes the first directory's file of a name
@@ -80,6 +83,8 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
                 default = defaults.get(folder.name) == path.stem
                 options[path.stem] = Option(path.stem, describe(path), path, default)
     for group, schemas in registry.SCHEMAS.items():
+        if only not in (None, group):
+            continue
         options = groups.setdefault(group, {})
         for name, schema in schemas.items():
             if name not in options:  # a file of that name is what Hydra composes
@@ -89,8 +94,9 @@ def catalog(config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, dict[str
 
 def group_options(group: str, config_dirs: tuple[str, ...] | list[str] = ()) -> dict[str, Option]:
     """The options of ``group``; ConfigError (with a suggestion) for an unknown group."""
-    groups = catalog(config_dirs)
+    groups = catalog(config_dirs, only=group)
     if group not in groups:
+        groups = catalog(config_dirs)
         raise ConfigError(f"no config group '{group}'{did_you_mean(group, groups)}; groups: {', '.join(groups)}")
     return groups[group]
 

@@ -34,6 +34,10 @@ class DataConfig:
     seed: int | None = opt(None, "seed of the splits and of generated data (null: trainer.seed)")
     max_samples: int | None = opt(None, "use at most this many examples of each split (quick runs)", gt=0)
 
+    def seed_or(self, trainer_seed: int) -> int:
+        """The seed of the splits, shuffles and generated data: this config's own, else the trainer's."""
+        return trainer_seed if self.seed is None else self.seed
+
 
 @dataclass
 class SplitDataConfig(DataConfig):

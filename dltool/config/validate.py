@@ -53,6 +53,11 @@ class RunConfig:
     allowed_targets: list[str] | None = None  # import-path prefixes a `_target_` may start with (None: any)
     logger: LoggerConfig = field(default_factory=NoLoggerConfig)  # runs saved before it: none
 
+    @property
+    def data_seed(self) -> int:
+        """The seed of the data's splits: ``data.seed``, else ``trainer.seed``."""
+        return self.data.seed_or(self.trainer.seed)
+
 
 TOP_LEVEL_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 

@@ -57,8 +57,7 @@ def check_model_inputs(model_cfg: Any, data_cfg: Any) -> None:
 
 def load_dataset(cfg: Any, seed: int) -> Dataset:
     """Load (or generate) and split the configured dataset; ``cfg.seed``, when set, replaces ``seed``."""
-    seed = seed if cfg.seed is None else cfg.seed
-    return source(cfg.name).load(cfg, int(seed) % 2**32)
+    return source(cfg.name).load(cfg, int(cfg.seed_or(seed)) % 2**32)
 
 
 def source(name: str) -> Source:

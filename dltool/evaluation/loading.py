@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import zipfile
@@ -30,6 +29,7 @@ from dltool.config import RunConfig, compose, validate
 from dltool.config.compose import GROUPS
 from dltool.config.validate import validate_node
 from dltool.errors import ConfigError, did_you_mean, first_line
+from dltool.rundir import read_results
 
 _OVERRIDE = re.compile(r"^\+{0,2}([A-Za-z_][\w.]*)=(.*)$")
 
@@ -53,14 +53,9 @@ class Target:
         """Where new files about this target go: the run directory, or the file's folder."""
         return self.run_dir if self.run_dir is not None else self.checkpoint.parent
 
-    def results(self) -> dict[str, Any] | None:
-        """The run's ``results.json``, when it has a readable one."""
-        if self.run_dir is None:
-            return None
-        try:
-            return json.loads((self.run_dir / "results.json").read_text())
-        except (OSError, ValueError):  # none, or not a readable one
-            return None
+    def results(self) -> dict[str, Any]:
+        """The run's ``results.json``; empty when it has no readable one."""
+        return {} if self.run_dir is None else read_results(self.run_dir)
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[str], list[str]]:

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from dltool.errors import JobFailed
 from dltool.lifeline import child_env
+from dltool.rundir import read_results
 from dltool.sweep import study as studies
 from dltool.sweep.plan import SweepPlan
 from dltool.sweep.results import state_counts
@@ -222,7 +222,7 @@ class SweepRunner:
         trial.set_user_attr("run_dir", str(run_dir))
         if studies.stop_orphan(trial.user_attrs.get("process"), run_dir):
             log.info("trial %d: stopped the previous attempt's process, still running in %s", trial.number, run_dir)
-        if _read_results(run_dir).get("status") == "completed":  # finished, but its sweep died before recording it
+        if read_results(run_dir).get("status") == "completed":  # finished, but its sweep died before recording it
             self._finish(trial, 0, run_dir)
             self.show(self.study)
             return
@@ -252,7 +252,7 @@ class SweepRunner:
         self.show(self.study)
 
     def _finish(self, trial: Any, returncode: int, run_dir: Path) -> None:
-        results = _read_results(run_dir)
+        results = read_results(run_dir)
         values = [metric_value(results, m) for m in self.plan.metrics]
         for key, value in results.items():
             if key in ("epochs_run", "train_time_s", "best_epoch") or key.startswith(("test_", "best_val_")):
@@ -304,14 +304,6 @@ def _wait(process: subprocess.Popen, worker: TrialWorker | None, output: Any, ti
         return process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
-
-
-def _read_results(run_dir: Path) -> dict[str, Any]:
-    """The run's ``results.json``; empty when there is none (or it cannot be read)."""
-    try:
-        return json.loads((run_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _state(name: str) -> Any:

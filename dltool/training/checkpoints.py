@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-from keras.src.saving import saving_lib
 
 from dltool.errors import ConfigError, did_you_mean
 from dltool.rundir import naming, write_bytes, write_text
@@ -156,6 +155,8 @@ def monitor_mode(monitor: str) -> str:
 def keras_archive(model: keras.Model) -> bytes:
     """The ``.keras`` file of ``model``, made in memory: ``keras.saving.save_model`` takes only a path, the
     function it calls a file object too."""
+    from keras.src.saving import saving_lib  # private: imported where used, so a Keras that moves it fails here
+
     buffer = io.BytesIO()
     saving_lib.save_model(model, buffer)
     return buffer.getvalue()
@@ -165,6 +166,8 @@ def weights_archive(model: keras.Model) -> bytes:
     """The ``.weights.h5`` file of ``model`` (weights and optimizer state, as ``save_weights`` writes), made in
     memory: HDF5 writing straight into a file crashes the process (segfault) when the disk fills up, and
     ``save_weights`` takes only a path."""
+    from keras.src.saving import saving_lib
+
     buffer = io.BytesIO()
     store = saving_lib.H5IOStore(buffer, mode="w")
     try:

@@ -151,8 +151,7 @@ def _load_data(run: RunConfig) -> tuple[Any, Any]:
     from dltool.data import load_dataset
     from dltool.models import model_spec
 
-    seed = run.data.seed if run.data.seed is not None else run.trainer.seed
-    data = load_dataset(run.data, seed)
+    data = load_dataset(run.data, run.trainer.seed)
     spec = model_spec(run.model, data.spec)
     if spec.task == "reconstruction":  # an autoencoder: the targets are the inputs
         data.y_train, data.y_val, data.y_test = data.x_train, data.x_val, data.x_test
