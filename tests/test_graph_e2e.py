@@ -1,4 +1,4 @@
-"""`dltool train` on the seeds' four functional-API presets, and graph errors at the command line."""
+"""`dltool train` on the seeds' four functional-API presets, and graph errors at the command line (in this process)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import results, run_dirs, run_dltool
+from tests.conftest import dltool_in_process, results, run_dirs
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ PRESETS = {
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_seed_graph_presets_train_with_every_output_loss_falling(preset: str, workdir: Path) -> None:
     overrides, outputs = PRESETS[preset]
-    done = run_dltool("train", f"experiment={preset}", *overrides, *QUICK, cwd=workdir)
+    done = dltool_in_process("train", f"experiment={preset}", *overrides, *QUICK, cwd=workdir)
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = run_dirs(workdir)
     rows = list(csv.DictReader((run / "metrics.csv").open()))
@@ -86,7 +86,7 @@ outputs:
 def test_graph_errors_exit_2_naming_the_node(args: list[str], message: str, workdir: Path) -> None:
     (workdir / "conf" / "model").mkdir(parents=True)
     (workdir / "conf" / "model" / "typo_graph.yaml").write_text(TYPO_GRAPH)
-    done = run_dltool("train", "--config-dir", str(workdir / "conf"), *args, cwd=workdir)
+    done = dltool_in_process("train", "--config-dir", str(workdir / "conf"), *args, cwd=workdir)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not list(workdir.rglob("metrics.csv"))  # refused before any training
