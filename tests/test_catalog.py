@@ -128,21 +128,18 @@ def test_list_prints_square_brackets_of_a_description_as_written() -> None:
     assert result.exit_code == 0 and "'dltool[mlflow]'" in " ".join(result.output.split()), result.output
 
 
-def test_list_does_not_import_tensorflow() -> None:
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["list"], "m in ('tensorflow', 'keras')"),
+        (["list", "model"], "m.startswith('dltool.data.') or m == 'numpy'"),  # one group: only its own modules
+    ],
+)
+def test_list_imports_no_more_than_it_shows(args: list[str], wanted: str) -> None:
     code = (
         "import sys\nfrom typer.testing import CliRunner\nfrom dltool.cli import app\n"
-        "r = CliRunner().invoke(app, ['list'])\nassert r.exit_code == 0 and 'resnet' in r.output, r.output\n"
-        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
-def test_list_of_one_group_imports_only_that_group_s_modules() -> None:
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom dltool.cli import app\n"
-        "r = CliRunner().invoke(app, ['list', 'model'])\nassert r.exit_code == 0 and 'resnet' in r.output, r.output\n"
-        "print(sorted(m for m in sys.modules if m.startswith('dltool.data.') or m == 'numpy'))"
+        f"r = CliRunner().invoke(app, {args!r})\nassert r.exit_code == 0 and 'resnet' in r.output, r.output\n"
+        f"print(sorted(m for m in sys.modules if {wanted}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
