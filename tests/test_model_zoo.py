@@ -41,6 +41,8 @@ PUBLISHED = [
     (ResNetConfig(depth=101), 44_707_176, "Keras ResNet101"),
     (ResNetConfig(depth=152), 60_419_944, "Keras ResNet152"),
     (ResNetConfig(depth=50, version=2), 25_613_800, "Keras ResNet50V2"),
+    (ResNetConfig(depth=101, version=2), 44_675_560, "Keras ResNet101V2"),
+    (ResNetConfig(depth=152, version=2), 60_380_648, "Keras ResNet152V2"),
     (XceptionConfig(), 22_910_480, "Keras Xception"),
     (MobileNetV2Config(), 3_538_984, "Keras MobileNetV2"),
     (MobileNetV2Config(alpha=0.35), 1_691_208, "Keras MobileNetV2 alpha 0.35"),
